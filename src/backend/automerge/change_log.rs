@@ -1,0 +1,124 @@
+//! A document's change log: the chunks its Automerge state is stored as, and when they are
+//! compacted.
+//!
+//! An upsert appends one incremental chunk (a few hundred bytes plus the value), so its cost
+//! does not depend on how long the history is. A snapshot (`save()`) costs time proportional to
+//! the history, so it is taken only when the increments since the last one number as many as
+//! the saves the snapshot holds (and at least [`MIN_INCREMENTS`]): the history at least doubles
+//! between snapshots, which keeps the amortised compaction cost per upsert constant, and the
+//! stored increments never outweigh the history in the snapshot by much.
+
+use automerge::{ActorId, AutoCommit};
+use redb::{ReadableTable, Table};
+
+use super::super::persistent::CollectionId;
+use crate::{Error, Result};
+
+/// Increments allowed before the first compaction.
+pub(crate) const MIN_INCREMENTS: u64 = 64;
+
+/// The change-log table, read or written.
+pub(crate) type ChangeLogTable<'txn> =
+    Table<'txn, (CollectionId, &'static str, u64), &'static [u8]>;
+
+/// A document loaded from its change log, with where its log stands.
+#[derive(Debug, Clone)]
+pub(crate) struct LoggedDocument {
+    pub(crate) doc: AutoCommit,
+    /// The seq of the first chunk: the number of saves the snapshot holds (0 when none).
+    pub(crate) snapshot_seq: u64,
+    /// The seq of the last chunk (0 for a document with no log yet).
+    pub(crate) last_seq: u64,
+}
+
+impl LoggedDocument {
+    /// A document with no history, writing as `actor`.
+    pub(crate) fn new(actor: ActorId) -> Self {
+        Self {
+            doc: AutoCommit::new().with_actor(actor),
+            snapshot_seq: 0,
+            last_seq: 0,
+        }
+    }
+
+    /// Whether the increments since the snapshot are due to be folded into a new one.
+    fn compaction_due(&self) -> bool {
+        self.last_seq - self.snapshot_seq >= MIN_INCREMENTS.max(self.snapshot_seq)
+    }
+}
+
+/// Loads a document from its chunks, or `None` when it has none.
+///
+/// # Errors
+/// [`Error::Corrupt`] when Automerge refuses the chunks.
+pub(crate) fn load(
+    log: &impl ReadableTable<(CollectionId, &'static str, u64), &'static [u8]>,
+    collection: CollectionId,
+    collection_name: &str,
+    id: &str,
+    actor: &ActorId,
+) -> Result<Option<LoggedDocument>> {
+    let mut chunks = log.range((collection, id, 0)..=(collection, id, u64::MAX))?;
+    let Some(first) = chunks.next() else {
+        return Ok(None);
+    };
+    let (key, snapshot) = first?;
+    let snapshot_seq = key.value().2;
+    let mut last_seq = snapshot_seq;
+    let corrupt = |source| Error::Corrupt {
+        collection: collection_name.to_owned(),
+        id: id.to_owned(),
+        detail: "its Automerge change log does not load".into(),
+        source: Some(Box::new(source)),
+    };
+    let mut doc = AutoCommit::load(snapshot.value()).map_err(corrupt)?;
+    // Increments are loaded in one call: Automerge applies a batch far faster than one change
+    // at a time.
+    let mut increments = Vec::new();
+    for chunk in chunks {
+        let (key, bytes) = chunk?;
+        last_seq = key.value().2;
+        increments.extend_from_slice(bytes.value());
+    }
+    if !increments.is_empty() {
+        doc.load_incremental(&increments).map_err(corrupt)?;
+    }
+    doc.set_actor(actor.clone());
+    Ok(Some(LoggedDocument {
+        doc,
+        snapshot_seq,
+        last_seq,
+    }))
+}
+
+/// Appends `chunk` as the document's next save, compacting the log when it is due.
+pub(crate) fn append(
+    log: &mut ChangeLogTable<'_>,
+    collection: CollectionId,
+    id: &str,
+    logged: &mut LoggedDocument,
+    chunk: &[u8],
+) -> Result<()> {
+    logged.last_seq += 1;
+    if logged.compaction_due() {
+        let snapshot = logged.doc.save();
+        remove(log, collection, id)?;
+        log.insert((collection, id, logged.last_seq), snapshot.as_slice())?;
+        logged.snapshot_seq = logged.last_seq;
+    } else {
+        log.insert((collection, id, logged.last_seq), chunk)?;
+    }
+    Ok(())
+}
+
+/// Removes every chunk of a document.
+pub(crate) fn remove(
+    log: &mut ChangeLogTable<'_>,
+    collection: CollectionId,
+    id: &str,
+) -> Result<()> {
+    log.retain_in((collection, id, 0)..=(collection, id, u64::MAX), |_, _| {
+        false
+    })?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `PersistentBackend`: the collections of one database, shared by every persistent backend.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::collection::PersistentCollection;
+use super::open::Opened;
+use super::store::Store;
+use super::tables::CollectionId;
+use super::write_path::{CollectionRef, WritePath};
+use crate::{Collection, Result, StorageBackend};
+
+/// A database and its collections; `W` decides how documents are written.
+pub(crate) struct PersistentBackend<W> {
+    store: Arc<Store>,
+    writer: Arc<W>,
+    /// Every collection known to this process, persisted or pending, by name.
+    collections: RwLock<Collections<W>>,
+}
+
+struct Collections<W> {
+    by_name: BTreeMap<String, Arc<PersistentCollection<W>>>,
+    /// One more than the largest id ever handed out: ids are never reused while open.
+    next_id: CollectionId,
+}
+
+impl<W: WritePath> PersistentBackend<W> {
+    pub(crate) fn new(opened: Opened, writer: W) -> Self {
+        let store = Arc::new(opened.store);
+        let writer = Arc::new(writer);
+        let next_id = opened.collections.values().max().map_or(0, |max| max + 1);
+        let by_name = opened
+            .collections
+            .into_iter()
+            .map(|(name, id)| {
+                let target = CollectionRef {
+                    id,
+                    name: name.clone(),
+                };
+                (
+                    name,
+                    Arc::new(PersistentCollection::new(
+                        target,
+                        store.clone(),
+                        writer.clone(),
+                    )),
+                )
+            })
+            .collect();
+        Self {
+            store,
+            writer,
+            collections: RwLock::new(Collections { by_name, next_id }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn writer(&self) -> &W {
+        &self.writer
+    }
+
+    /// An existing collection, without creating it.
+    pub(crate) fn existing(&self, name: &str) -> Option<CollectionRef> {
+        let collections = self
+            .collections
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        collections.by_name.get(name).map(|c| c.target().clone())
+    }
+
+    /// Every collection, sorted by name.
+    pub(crate) fn collection_refs(&self) -> Vec<CollectionRef> {
+        let collections = self
+            .collections
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        collections
+            .by_name
+            .values()
+            .map(|c| c.target().clone())
+            .collect()
+    }
+}
+
+// A poisoned lock here guards a map that is only inserted into; it stays consistent.
+impl<W: WritePath> StorageBackend for PersistentBackend<W> {
+    fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        let collections = self
+            .collections
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = collections.by_name.get(name) {
+            return found.clone();
+        }
+        drop(collections);
+        let mut collections = self
+            .collections
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = collections.by_name.get(name) {
+            return found.clone();
+        }
+        let id = collections.next_id;
+        collections.next_id += 1;
+        self.store.create_collection(name, id);
+        let target = CollectionRef {
+            id,
+            name: name.to_owned(),
+        };
+        let created = Arc::new(PersistentCollection::new(
+            target,
+            self.store.clone(),
+            self.writer.clone(),
+        ));
+        collections.by_name.insert(name.to_owned(), created.clone());
+        created
+    }
+
+    fn list_collections(&self) -> Vec<String> {
+        let collections = self
+            .collections
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        collections.by_name.keys().cloned().collect()
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.store.flush()
+    }
+
+    fn close(self) -> Result<()> {
+        self.store.flush()
+    }
+}

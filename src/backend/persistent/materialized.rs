@@ -1,0 +1,122 @@
+//! The materialized table: every document's current bytes, and the live count per collection.
+//!
+//! Every read of a persistent backend is served from here; none touches Automerge.
+
+use std::ops::ControlFlow;
+
+use redb::{ReadTransaction, ReadableTable, Table, WriteTransaction};
+
+use super::tables::{COUNTS, CollectionId, MATERIALIZED};
+use crate::{Document, Result};
+
+/// The value of `id` in `collection`.
+pub(crate) fn get(
+    txn: &ReadTransaction,
+    collection: CollectionId,
+    id: &str,
+) -> Result<Option<Vec<u8>>> {
+    let table = txn.open_table(MATERIALIZED)?;
+    Ok(table.get((collection, id))?.map(|v| v.value().to_vec()))
+}
+
+/// The number of live documents in `collection`.
+pub(crate) fn count(txn: &ReadTransaction, collection: CollectionId) -> Result<usize> {
+    let table = txn.open_table(COUNTS)?;
+    let count = table.get(collection)?.map_or(0, |v| v.value());
+    // A count beyond usize cannot be held in memory; saturate rather than wrap.
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
+}
+
+/// Visits the documents of `collection` with ids `>= start`, in id order, until `visit` breaks.
+pub(crate) fn visit(
+    txn: &ReadTransaction,
+    collection: CollectionId,
+    start: &str,
+    mut visit: impl FnMut(&str, &[u8]) -> ControlFlow<()>,
+) -> Result<()> {
+    let table = txn.open_table(MATERIALIZED)?;
+    // Collection ids are handed out below u64::MAX, so `collection + 1` is the next one.
+    for entry in table.range((collection, start)..(collection + 1, ""))? {
+        let (key, value) = entry?;
+        if visit(key.value().1, value.value()).is_break() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Collects the documents of `collection` from `start` on that `keep` accepts, stopping after
+/// `limit` or at the first `None`.
+pub(crate) fn collect(
+    txn: &ReadTransaction,
+    collection: CollectionId,
+    start: &str,
+    limit: usize,
+    mut keep: impl FnMut(&str, &[u8]) -> Option<bool>,
+) -> Result<Vec<Document>> {
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    visit(txn, collection, start, |id, data| match keep(id, data) {
+        None => ControlFlow::Break(()),
+        Some(false) => ControlFlow::Continue(()),
+        Some(true) => {
+            out.push((id.to_owned(), data.to_vec()));
+            if out.len() == limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    })?;
+    Ok(out)
+}
+
+/// Writes to one collection's materialized values inside a write transaction, keeping its
+/// count. [`finish`](Self::finish) must run before the transaction commits.
+pub(crate) struct MaterializedWriter<'txn> {
+    collection: CollectionId,
+    values: Table<'txn, (CollectionId, &'static str), &'static [u8]>,
+    counts: Table<'txn, CollectionId, u64>,
+    /// Live documents added (positive) or removed (negative) so far.
+    delta: i64,
+}
+
+impl<'txn> MaterializedWriter<'txn> {
+    pub(crate) fn open(txn: &'txn WriteTransaction, collection: CollectionId) -> Result<Self> {
+        Ok(Self {
+            collection,
+            values: txn.open_table(MATERIALIZED)?,
+            counts: txn.open_table(COUNTS)?,
+            delta: 0,
+        })
+    }
+
+    /// Sets the value of `id`.
+    pub(crate) fn put(&mut self, id: &str, data: &[u8]) -> Result<()> {
+        if self.values.insert((self.collection, id), data)?.is_none() {
+            self.delta += 1;
+        }
+        Ok(())
+    }
+
+    /// Removes `id`; returns whether it had a value.
+    pub(crate) fn remove(&mut self, id: &str) -> Result<bool> {
+        let existed = self.values.remove((self.collection, id))?.is_some();
+        if existed {
+            self.delta -= 1;
+        }
+        Ok(existed)
+    }
+
+    /// Writes the collection's new count.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if self.delta != 0 {
+            let old = self.counts.get(self.collection)?.map_or(0, |v| v.value());
+            let new = old.saturating_add_signed(self.delta);
+            self.counts.insert(self.collection, new)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,23 @@
+//! What every persistent backend shares: the redb file, its format, the collections, the
+//! materialized values that serve every read, and durability.
+
+mod backend;
+mod collection;
+mod materialized;
+mod open;
+mod options;
+mod store;
+mod tables;
+mod verify;
+mod write_path;
+
+pub use options::{Durability, OpenOptions};
+pub use verify::{Inconsistency, VerifyReport};
+
+pub(crate) use backend::PersistentBackend;
+pub(crate) use materialized::MaterializedWriter;
+pub(crate) use open::{Opened, open_path, open_storage};
+pub(crate) use store::Store;
+pub(crate) use tables::{CHANGE_LOG, CollectionId, MATERIALIZED};
+pub(crate) use verify::verify_materialized;
+pub(crate) use write_path::{CollectionRef, WritePath};

@@ -1,0 +1,89 @@
+//! How a persistent backend is opened: durability and cache sizes.
+
+/// When a write becomes durable.
+///
+/// In both modes a write is visible to every reader as soon as the call returns. After a crash
+/// or a storage failure, reopening yields exactly the state of the last successful flush
+/// (`OnFlush`) or the last successful write (`EveryWrite`): never a mixture, never a torn
+/// document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A write is durable after the next successful `flush()` or `close()`. The default: writes
+    /// cost no sync.
+    #[default]
+    OnFlush,
+    /// A write is durable when the call returns: every write pays a sync.
+    EveryWrite,
+}
+
+/// Options for opening a persistent backend.
+///
+/// ```
+/// use storebench::{Durability, OpenOptions};
+///
+/// let options = OpenOptions::new().durability(Durability::EveryWrite).document_cache(256);
+/// assert_eq!(options.durability, Durability::EveryWrite);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// When writes become durable. By default, [`Durability::OnFlush`].
+    pub durability: Durability,
+    /// How many Automerge documents the `AutomergeBackend` keeps loaded, so that repeated
+    /// upserts of a hot document do not reload its history. Ignored by `RedbBackend`.
+    /// By default, 1,024.
+    pub document_cache: usize,
+    /// Bytes of redb's page cache. By default, 64 MiB.
+    pub page_cache_bytes: usize,
+    /// Verify the checksum of every page when opening, and refuse a damaged file with
+    /// [`Error::CorruptDatabase`](crate::Error::CorruptDatabase).
+    ///
+    /// It reads the whole file, so open time grows with the database. Without it, an open
+    /// still refuses a truncated file or one whose roots are damaged, and redb checks every
+    /// page after a crash, but a page overwritten inside a cleanly closed file may go unseen
+    /// and read as wrong data. Turn it on for files that crossed an untrusted medium.
+    /// By default, off (as in redb).
+    pub check_integrity: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::OnFlush,
+            document_cache: 1024,
+            page_cache_bytes: 64 << 20,
+            check_integrity: false,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets when writes become durable.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Sets how many Automerge documents stay loaded (at least one is always kept).
+    pub fn document_cache(mut self, documents: usize) -> Self {
+        self.document_cache = documents;
+        self
+    }
+
+    /// Sets the size of redb's page cache in bytes.
+    pub fn page_cache_bytes(mut self, bytes: usize) -> Self {
+        self.page_cache_bytes = bytes;
+        self
+    }
+
+    /// Sets whether every page is verified when the database is opened.
+    pub fn check_integrity(mut self, check: bool) -> Self {
+        self.check_integrity = check;
+        self
+    }
+}

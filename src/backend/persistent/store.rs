@@ -1,0 +1,90 @@
+//! `Store`: one open redb database and the transactions every persistent backend runs on it.
+
+use std::sync::{Mutex, PoisonError};
+
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use super::tables::{COLLECTIONS, CollectionId};
+use crate::{Durability, Result};
+
+/// An open database: redb, the durability mode, and collection creations not yet written.
+#[derive(Debug)]
+pub(crate) struct Store {
+    db: Database,
+    durability: Durability,
+    /// Collections handed out by `collection()` whose creation has not been committed yet
+    /// (its own commit failed). Every later write transaction carries them, so a collection is
+    /// durable no later than the next successful flush.
+    pending_collections: Mutex<Vec<(String, CollectionId)>>,
+}
+
+impl Store {
+    pub(crate) fn new(db: Database, durability: Durability) -> Self {
+        Self {
+            db,
+            durability,
+            pending_collections: Mutex::default(),
+        }
+    }
+
+    /// A snapshot of every committed write, durable or not.
+    pub(crate) fn read(&self) -> Result<ReadTransaction> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Runs `apply` in a write transaction and commits it with the store's durability.
+    ///
+    /// redb admits one write transaction at a time, so writes are serialised here: whatever
+    /// `apply` reads of the database cannot change before the commit. When `apply` or the commit
+    /// fails, nothing of the transaction is visible or durable.
+    pub(crate) fn write<T>(&self, apply: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
+        self.commit(self.durability, apply)
+    }
+
+    /// Makes every committed write durable: an empty transaction committed with a sync.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.commit(Durability::EveryWrite, |_| Ok(()))
+    }
+
+    /// Records a new collection, committing it at once if the database lets us and otherwise
+    /// with the next write.
+    pub(crate) fn create_collection(&self, name: &str, id: CollectionId) {
+        self.pending().push((name.to_owned(), id));
+        // A failure here leaves the collection pending: `collection()` cannot fail, and the
+        // next write or flush retries it (and reports the storage error if it persists).
+        let _ = self.write(|_| Ok(()));
+    }
+
+    fn commit<T>(
+        &self,
+        durability: Durability,
+        apply: impl FnOnce(&WriteTransaction) -> Result<T>,
+    ) -> Result<T> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(match durability {
+            Durability::OnFlush => redb::Durability::None,
+            Durability::EveryWrite => redb::Durability::Immediate,
+        })?;
+        let pending = self.pending().clone();
+        if !pending.is_empty() {
+            let mut collections = txn.open_table(COLLECTIONS)?;
+            for (name, id) in &pending {
+                collections.insert(name.as_str(), id)?;
+            }
+        }
+        // On an error the transaction is dropped, which aborts it.
+        let out = apply(&txn)?;
+        txn.commit()?;
+        if !pending.is_empty() {
+            self.pending().retain(|entry| !pending.contains(entry));
+        }
+        Ok(out)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<(String, CollectionId)>> {
+        // The list is only pushed to and filtered; a panic elsewhere cannot leave it torn.
+        self.pending_collections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,160 @@
+//! The checks every persistent database must pass: each materialized value belongs to a known
+//! collection and each collection's stored count equals its live documents.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use redb::{ReadTransaction, ReadableTable};
+
+use super::tables::{COUNTS, CollectionId, MATERIALIZED};
+use super::write_path::CollectionRef;
+use crate::{Error, Result};
+
+/// What a `verify()` walk found.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// Collections checked.
+    pub collections: usize,
+    /// Documents checked.
+    pub documents: u64,
+    /// Change-log chunks read (Automerge backend only).
+    pub chunks: u64,
+    /// Every inconsistency found; empty for a sound database.
+    pub problems: Vec<Inconsistency>,
+}
+
+impl VerifyReport {
+    /// Whether no inconsistency was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// One inconsistency in a database.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Inconsistency {
+    /// A collection's stored count differs from its number of documents.
+    CountMismatch {
+        /// The collection.
+        collection: String,
+        /// The stored count.
+        stored: u64,
+        /// The documents actually there.
+        actual: u64,
+    },
+    /// Documents are stored under a collection number that no collection has.
+    UnknownCollection {
+        /// The collection number.
+        collection_id: u64,
+    },
+    /// A document has a value but no change log.
+    MissingChangeLog {
+        /// The collection.
+        collection: String,
+        /// The document.
+        id: String,
+    },
+    /// A change log exists for a document that has no value.
+    OrphanChangeLog {
+        /// The collection.
+        collection: String,
+        /// The document.
+        id: String,
+    },
+    /// The document rebuilt from its change log holds other bytes than its value.
+    ValueMismatch {
+        /// The collection.
+        collection: String,
+        /// The document.
+        id: String,
+    },
+    /// The document's change log does not load.
+    Unloadable(Error),
+}
+
+impl fmt::Display for Inconsistency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Inconsistency::CountMismatch {
+                collection,
+                stored,
+                actual,
+            } => write!(
+                f,
+                "collection {collection:?} records {stored} documents but holds {actual}"
+            ),
+            Inconsistency::UnknownCollection { collection_id } => {
+                write!(
+                    f,
+                    "documents are stored under unknown collection number {collection_id}"
+                )
+            }
+            Inconsistency::MissingChangeLog { collection, id } => {
+                write!(
+                    f,
+                    "document {id:?} in {collection:?} has a value but no change log"
+                )
+            }
+            Inconsistency::OrphanChangeLog { collection, id } => {
+                write!(
+                    f,
+                    "document {id:?} in {collection:?} has a change log but no value"
+                )
+            }
+            Inconsistency::ValueMismatch { collection, id } => write!(
+                f,
+                "document {id:?} in {collection:?}: its change log rebuilds other bytes than its value"
+            ),
+            Inconsistency::Unloadable(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+/// Walks every materialized value, calling `check` on those of known collections, then checks
+/// the stored counts.
+pub(crate) fn verify_materialized(
+    txn: &ReadTransaction,
+    collections: &[CollectionRef],
+    mut check: impl FnMut(&CollectionRef, &str, &[u8], &mut VerifyReport) -> Result<()>,
+) -> Result<VerifyReport> {
+    let by_id: HashMap<CollectionId, &CollectionRef> =
+        collections.iter().map(|c| (c.id, c)).collect();
+    let mut report = VerifyReport {
+        collections: collections.len(),
+        ..VerifyReport::default()
+    };
+    let mut actual: BTreeMap<CollectionId, u64> = BTreeMap::new();
+    for entry in txn.open_table(MATERIALIZED)?.iter()? {
+        let (key, value) = entry?;
+        let (collection_id, id) = key.value();
+        let seen = actual.entry(collection_id).or_default();
+        *seen += 1;
+        match by_id.get(&collection_id) {
+            Some(collection) => {
+                report.documents += 1;
+                check(collection, id, value.value(), &mut report)?;
+            }
+            None if *seen == 1 => {
+                report
+                    .problems
+                    .push(Inconsistency::UnknownCollection { collection_id });
+            }
+            None => {}
+        }
+    }
+    let counts = txn.open_table(COUNTS)?;
+    for collection in collections {
+        let stored = counts.get(collection.id)?.map_or(0, |v| v.value());
+        let actual = actual.get(&collection.id).copied().unwrap_or(0);
+        if stored != actual {
+            report.problems.push(Inconsistency::CountMismatch {
+                collection: collection.name.clone(),
+                stored,
+                actual,
+            });
+        }
+    }
+    Ok(report)
+}

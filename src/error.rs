@@ -1,0 +1,223 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a storebench backend.
+///
+/// Each variant names the file, collection or document involved and says what to do about it.
+/// Errors from redb and Automerge are kept whole and returned by [`std::error::Error::source`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database file could not be opened or created.
+    Io {
+        /// The file being opened.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// Another process (or another handle in this one) has the database open.
+    AlreadyOpen {
+        /// The database file, when the database lives in a file.
+        path: Option<PathBuf>,
+    },
+    /// The file exists but is not a storebench database.
+    NotADatabase {
+        /// The database file, when the database lives in a file.
+        path: Option<PathBuf>,
+        /// What was found instead.
+        reason: String,
+    },
+    /// The database was written by another backend kind (say, `redb` opened as `automerge`).
+    WrongBackend {
+        /// The database file, when the database lives in a file.
+        path: Option<PathBuf>,
+        /// The backend kind recorded in the file.
+        found: String,
+        /// The backend kind that tried to open it.
+        expected: &'static str,
+    },
+    /// The file was written by a newer version of storebench, in a format this one cannot read.
+    UnsupportedFormat {
+        /// The database file, when the database lives in a file.
+        path: Option<PathBuf>,
+        /// The format version stored in the file.
+        found: u32,
+        /// The newest format version this build understands.
+        supported: u32,
+    },
+    /// The database file is damaged: truncated, overwritten, or inconsistent with itself.
+    CorruptDatabase {
+        /// The database file, when the database lives in a file.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        detail: String,
+        /// The storage engine's own report, when it found the damage.
+        source: Option<Box<redb::Error>>,
+    },
+    /// A document's stored Automerge change log does not load, or does not hold a document
+    /// this backend wrote.
+    Corrupt {
+        /// The collection holding the document.
+        collection: String,
+        /// The document's id.
+        id: String,
+        /// What is wrong with it.
+        detail: String,
+        /// Automerge's report, when Automerge refused the bytes.
+        source: Option<Box<automerge::AutomergeError>>,
+    },
+    /// Automerge refused an operation on a document that loaded correctly.
+    Automerge {
+        /// The collection holding the document.
+        collection: String,
+        /// The document's id.
+        id: String,
+        /// Automerge's report.
+        source: Box<automerge::AutomergeError>,
+    },
+    /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
+    /// leaves the database unusable until it is reopened.
+    Storage(Box<redb::Error>),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, .. } => write!(f, "cannot open database file {}", path.display()),
+            Error::AlreadyOpen { path } => write!(
+                f,
+                "database {} is already open in another process or handle; close it first",
+                describe(path)
+            ),
+            Error::NotADatabase { path, reason } => write!(
+                f,
+                "{} is not a storebench database ({reason}); pass the path of a database \
+                 storebench created, or a new path",
+                describe(path)
+            ),
+            Error::WrongBackend {
+                path,
+                found,
+                expected,
+            } => write!(
+                f,
+                "database {} was written by the `{found}` backend and cannot be opened as \
+                 `{expected}`; open it with the `{found}` backend",
+                describe(path)
+            ),
+            Error::UnsupportedFormat {
+                path,
+                found,
+                supported,
+            } => write!(
+                f,
+                "database {} has format version {found}, but this storebench reads versions up \
+                 to {supported}; open it with a newer storebench",
+                describe(path)
+            ),
+            Error::CorruptDatabase { path, detail, .. } => write!(
+                f,
+                "database {} is corrupted: {detail}; restore it from a backup",
+                describe(path)
+            ),
+            Error::Corrupt {
+                collection,
+                id,
+                detail,
+                ..
+            } => write!(
+                f,
+                "document {id:?} in collection {collection:?} is corrupted: {detail}; delete it \
+                 or restore the database from a backup"
+            ),
+            Error::Automerge { collection, id, .. } => write!(
+                f,
+                "Automerge refused to change document {id:?} in collection {collection:?}"
+            ),
+            Error::Storage(_) => write!(
+                f,
+                "the storage engine failed; the operation did not happen (reopen the database \
+                 after an I/O error)"
+            ),
+        }
+    }
+}
+
+fn describe(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(path) => path.display().to_string(),
+        None => "(in custom storage)".to_owned(),
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::CorruptDatabase {
+                source: Some(source),
+                ..
+            }
+            | Error::Storage(source) => Some(source),
+            Error::Corrupt {
+                source: Some(source),
+                ..
+            }
+            | Error::Automerge { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+// Every redb failure after open arrives through these conversions. They are crate-private in
+// spirit: users see `Error::Storage`, with redb's error as its source.
+macro_rules! storage_error_from {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Error::Storage(Box::new(e.into()))
+            }
+        }
+    )*};
+}
+storage_error_from!(
+    redb::Error,
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn corrupt_names_collection_and_id() {
+        let e = Error::Corrupt {
+            collection: "cells".into(),
+            id: "c-7".into(),
+            detail: "bad chunk".into(),
+            source: None,
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("\"cells\"") && text.contains("\"c-7\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn storage_error_keeps_its_source() {
+        let e = Error::from(redb::StorageError::Corrupted("page 3".into()));
+        let source = e.source().expect("a source");
+        assert!(source.to_string().contains("page 3"), "{source}");
+    }
+}

@@ -1,0 +1,290 @@
+//! Bad files get clear errors, never a panic or a hang.
+
+mod common;
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::Kind;
+use redb::{ReadableTable, TableDefinition};
+use storebench::{AutomergeBackend, Error, OpenOptions, RedbBackend, StorageBackend};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn open_automerge(path: &Path) -> storebench::Result<AutomergeBackend> {
+    AutomergeBackend::open(path, OpenOptions::new())
+}
+
+/// A database with a few documents, closed cleanly.
+fn populated(path: &Path) -> TestResult {
+    let store = open_automerge(path)?;
+    let docs = store.collection("docs");
+    for i in 0..200 {
+        docs.upsert(&format!("doc-{i:03}"), vec![i as u8; 2000])?;
+    }
+    store.close()?;
+    Ok(())
+}
+
+#[test]
+fn random_bytes_are_not_a_database() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for (name, bytes) in [
+        ("short", b"abc".to_vec()),
+        ("text", b"hello, world\n".repeat(1000)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes)?;
+        for result in [
+            open_automerge(&path).err(),
+            RedbBackend::open(&path, OpenOptions::new()).err(),
+        ] {
+            let err = result.expect("opening garbage must fail");
+            assert!(matches!(err, Error::NotADatabase { .. }), "{name}: {err:?}");
+            assert!(
+                err.to_string().contains(&path.display().to_string()),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(&path)?,
+            bytes,
+            "a refused file is left untouched"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_foreign_redb_database_is_not_a_storebench_database() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("foreign.redb");
+    let db = redb::Database::create(&path)?;
+    let txn = db.begin_write()?;
+    txn.open_table(TableDefinition::<u64, u64>::new("theirs"))?
+        .insert(1, 2)?;
+    txn.commit()?;
+    drop(db);
+    let err = open_automerge(&path).err().expect("must fail");
+    assert!(matches!(err, Error::NotADatabase { .. }), "{err:?}");
+    Ok(())
+}
+
+#[test]
+fn one_backend_does_not_open_the_others_database() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("raw.redb");
+    RedbBackend::open(&path, OpenOptions::new())?.close()?;
+    let err = open_automerge(&path).err().expect("must fail");
+    assert!(
+        matches!(
+            err,
+            Error::WrongBackend {
+                expected: "automerge",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`redb` backend"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_newer_format_version_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("future.redb");
+    populated(&path)?;
+    {
+        let db = redb::Database::open(&path)?;
+        let txn = db.begin_write()?;
+        let mut meta = txn.open_table(TableDefinition::<&str, &[u8]>::new("storebench.meta"))?;
+        meta.insert("format_version", 99u32.to_le_bytes().as_slice())?;
+        drop(meta);
+        txn.commit()?;
+    }
+    let err = open_automerge(&path).err().expect("must fail");
+    assert!(
+        matches!(
+            err,
+            Error::UnsupportedFormat {
+                found: 99,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer storebench"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_truncated_file_is_an_error() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("truncated.redb");
+    populated(&path)?;
+    let len = std::fs::metadata(&path)?.len();
+    for keep in [len / 2, 4096, 600, 100] {
+        let copy = dir.path().join(format!("truncated-{keep}.redb"));
+        std::fs::copy(&path, &copy)?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&copy)?
+            .set_len(keep)?;
+        let err = open_automerge(&copy)
+            .err()
+            .expect("a truncated file must not open");
+        assert!(
+            matches!(err, Error::CorruptDatabase { .. }),
+            "truncated to {keep}: {err:?}"
+        );
+        assert!(
+            err.to_string().contains("restore it from a backup"),
+            "{err}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn overwritten_pages_are_found_when_checking_integrity() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("scribbled.redb");
+    populated(&path)?;
+    let len = std::fs::metadata(&path)?.len();
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path)?;
+    for offset in (8192..len).step_by(4096) {
+        file.seek(SeekFrom::Start(offset + 100))?;
+        file.write_all(&[0xA5; 64])?;
+    }
+    drop(file);
+    let err = AutomergeBackend::open(&path, OpenOptions::new().check_integrity(true))
+        .err()
+        .expect("a scribbled file must not open when checked");
+    assert!(
+        matches!(err, Error::CorruptDatabase { .. } | Error::Storage(_)),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_second_handle_in_this_process_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("held.redb");
+    let first = open_automerge(&path)?;
+    let err = open_automerge(&path).err().expect("the file is held");
+    assert!(matches!(err, Error::AlreadyOpen { .. }), "{err:?}");
+    first.close()?;
+    open_automerge(&path)?.close()?;
+    Ok(())
+}
+
+const HOLD_PATH: &str = "STOREBENCH_HOLD_PATH";
+
+/// Child-process entry for `a_database_held_by_another_process_is_refused`: holds the database
+/// open until its standard input closes.
+#[test]
+fn hold_child() -> TestResult {
+    let Ok(path) = std::env::var(HOLD_PATH) else {
+        return Ok(()); // run as a plain test: this entry only does work inside the parent test
+    };
+    let store = open_automerge(Path::new(&path))?;
+    println!("holding");
+    std::io::stdout().flush()?;
+    std::io::stdin().read_line(&mut String::new())?;
+    store.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_database_held_by_another_process_is_refused() -> TestResult {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("held.redb");
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--exact", "hold_child", "--nocapture", "--test-threads=1"])
+        .env(HOLD_PATH, &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let held = lines.any(|line| line.is_ok_and(|l| l.contains("holding")));
+    assert!(held, "the child must report that it holds the database");
+    let err = open_automerge(&path)
+        .err()
+        .expect("another process holds the file");
+    assert!(matches!(err, Error::AlreadyOpen { .. }), "{err:?}");
+    assert!(err.to_string().contains("already open"), "{err}");
+    drop(child.stdin.take());
+    assert!(child.wait()?.success());
+    open_automerge(&path)?.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_document_whose_change_log_does_not_load_is_corrupt() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("chunk.redb");
+    populated(&path)?;
+    {
+        let db = redb::Database::open(&path)?;
+        let txn = db.begin_write()?;
+        let mut log = txn.open_table(TableDefinition::<(u64, &str, u64), &[u8]>::new(
+            "storebench.change_log",
+        ))?;
+        let key = log.iter()?.find_map(|e| {
+            let (k, _) = e.ok()?;
+            let (c, id, seq) = k.value();
+            (id == "doc-007").then(|| (c, id.to_owned(), seq))
+        });
+        let (c, id, seq) = key.expect("doc-007 has a chunk");
+        log.insert((c, id.as_str(), seq), b"not an automerge chunk".as_slice())?;
+        drop(log);
+        txn.commit()?;
+    }
+    let store = open_automerge(&path)?;
+    let docs = store.collection("docs");
+    assert_eq!(
+        docs.get("doc-007")?,
+        Some(vec![7; 2000]),
+        "reads use the materialized value"
+    );
+    for err in [
+        docs.upsert("doc-007", b"new".to_vec()).err(),
+        store.document("docs", "doc-007").err(),
+    ] {
+        let err = err.expect("the change log does not load");
+        assert!(
+            matches!(&err, Error::Corrupt { collection, id, .. } if collection == "docs" && id == "doc-007"),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        docs.get("doc-007")?,
+        Some(vec![7; 2000]),
+        "a failed upsert changes nothing"
+    );
+    let report = store.verify()?;
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].to_string().contains("doc-007"));
+    docs.delete("doc-007")?;
+    assert!(
+        store.verify()?.is_clean(),
+        "deleting the document removes its log"
+    );
+    Ok(())
+}
+
+#[test]
+fn every_kind_reopens_its_own_file() -> TestResult {
+    for kind in Kind::PERSISTENT {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("db.redb");
+        kind.open(&path)?.close()?;
+        kind.open(&path)?.close()?;
+    }
+    Ok(())
+}

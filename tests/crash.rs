@@ -1,0 +1,144 @@
+//! The crash contract: a process that dies at any instant leaves exactly the state of its last
+//! flush (OnFlush) or of its last completed write (EveryWrite).
+//!
+//! Each test re-runs this test binary as a child process (`crash_child`) that writes, flushes,
+//! writes more and then calls `std::process::abort`: no destructor, no clean close.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{Kind, state};
+use storebench::{Durability, Result};
+
+const CHILD_KIND: &str = "STOREBENCH_CRASH_CHILD_KIND";
+const CHILD_PATH: &str = "STOREBENCH_CRASH_CHILD_PATH";
+const CHILD_ROUNDS: &str = "STOREBENCH_CRASH_CHILD_ROUNDS";
+
+/// The writes the child makes, as a pure function of the round, so the parent can replay them
+/// on a model: round `r` upserts some ids, deletes one, creates a collection, then (when
+/// `r < flushed_rounds`) flushes.
+fn apply_round(store: &dyn storebench::StorageBackend, round: u32) -> Result<()> {
+    let docs = store.collection("docs");
+    for i in 0..20u32 {
+        let id = format!("doc-{:02}", (round * 7 + i) % 30);
+        docs.upsert(
+            &id,
+            format!("round {round} write {i}")
+                .repeat(1 + (i as usize % 5))
+                .into_bytes(),
+        )?;
+    }
+    docs.delete(&format!("doc-{:02}", (round * 11) % 30))?;
+    docs.upsert_many(
+        (0..5)
+            .map(|i| (format!("batch-{round}-{i}"), vec![round as u8; 300]))
+            .collect(),
+    )?;
+    store.collection(&format!("created-in-round-{round}"));
+    Ok(())
+}
+
+/// The child: `rounds` rounds, a flush after every round but the last two, then abort.
+#[test]
+fn crash_child() -> Result<()> {
+    let (Ok(kind), Ok(path), Ok(rounds)) = (
+        std::env::var(CHILD_KIND),
+        std::env::var(CHILD_PATH),
+        std::env::var(CHILD_ROUNDS),
+    ) else {
+        return Ok(()); // run as a plain test: this entry only does work inside a crash test
+    };
+    let kind = Kind::from_name(&kind).expect("a known backend kind");
+    let rounds: u32 = rounds.parse().expect("a round count");
+    let opened = kind.open(Path::new(&path))?;
+    for round in 0..rounds {
+        apply_round(opened.store(), round)?;
+        if round + 2 < rounds {
+            opened.store().flush()?;
+        }
+    }
+    std::process::abort();
+}
+
+/// The state a model reaches after `rounds` rounds.
+fn model_after(rounds: u32) -> Result<common::State> {
+    let model = storebench::InMemoryBackend::new();
+    for round in 0..rounds {
+        apply_round(&model, round)?;
+    }
+    state(&model)
+}
+
+fn crash_and_reopen(kind: Kind, rounds: u32) -> Result<common::State> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("crash.redb");
+    let status = Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_KIND, kind.name())
+        .env(CHILD_PATH, &path)
+        .env(CHILD_ROUNDS, rounds.to_string())
+        .stdout(Stdio::null())
+        .status()
+        .expect("the child runs");
+    assert!(
+        !status.success(),
+        "the child must die by abort, not exit: {status}"
+    );
+    let reopened = kind.open(&path)?;
+    reopened.assert_verified()?;
+    state(reopened.store())
+}
+
+#[test]
+fn on_flush_recovers_exactly_the_last_flush() -> Result<()> {
+    for kind in [
+        Kind::Automerge(Durability::OnFlush),
+        Kind::Redb(Durability::OnFlush),
+    ] {
+        for rounds in [2, 3, 6] {
+            let recovered = crash_and_reopen(kind, rounds)?;
+            // The last two rounds were never flushed.
+            let expected = model_after(rounds - 2)?;
+            assert_eq!(
+                summary(&recovered),
+                summary(&expected),
+                "{} after {rounds} rounds",
+                kind.name()
+            );
+            assert_eq!(recovered, expected, "{} after {rounds} rounds", kind.name());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_write_recovers_every_completed_write() -> Result<()> {
+    for kind in [
+        Kind::Automerge(Durability::EveryWrite),
+        Kind::Redb(Durability::EveryWrite),
+    ] {
+        for rounds in [1, 4] {
+            let recovered = crash_and_reopen(kind, rounds)?;
+            let expected = model_after(rounds)?;
+            assert_eq!(
+                summary(&recovered),
+                summary(&expected),
+                "{} after {rounds} rounds",
+                kind.name()
+            );
+            assert_eq!(recovered, expected, "{} after {rounds} rounds", kind.name());
+        }
+    }
+    Ok(())
+}
+
+/// Collection names and document counts: a readable first difference before the full one.
+fn summary(state: &common::State) -> BTreeMap<&str, usize> {
+    state
+        .iter()
+        .map(|(name, docs)| (name.as_str(), docs.len()))
+        .collect()
+}
