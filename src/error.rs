@@ -80,6 +80,8 @@ pub enum Error {
         /// Automerge's report.
         source: Box<automerge::AutomergeError>,
     },
+    /// The backend was closed; a collection handle kept past `close()` can no longer be used.
+    Closed,
     /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
     /// leaves the database unusable until it is reopened.
     Storage(Box<redb::Error>),
@@ -139,6 +141,12 @@ impl fmt::Display for Error {
                 f,
                 "Automerge refused to change document {id:?} in collection {collection:?}"
             ),
+            Error::Closed => {
+                write!(
+                    f,
+                    "the database was closed; open it again to use its collections"
+                )
+            }
             Error::Storage(_) => write!(
                 f,
                 "the storage engine failed; the operation did not happen (reopen the database \

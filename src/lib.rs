@@ -18,3 +18,8 @@ pub use backend::{
 };
 pub use error::{Error, Result};
 pub use storage::{Collection, Document, DocumentPredicate, StorageBackend};
+
+// The README's examples are compiled and run as doc tests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -132,6 +132,6 @@ impl<W: WritePath> StorageBackend for PersistentBackend<W> {
     }
 
     fn close(self) -> Result<()> {
-        self.store.flush()
+        self.store.close()
     }
 }

@@ -67,7 +67,9 @@ pub(crate) fn open_storage(
 
 /// An empty storage becomes a new database; anything else must start like a redb file.
 fn check_header(storage: &impl StorageBackend, path: &Option<PathBuf>) -> Result<()> {
-    let len = storage.len().map_err(|e| Error::Storage(Box::new(e.into())))?;
+    let len = storage
+        .len()
+        .map_err(|e| Error::Storage(Box::new(e.into())))?;
     if len == 0 {
         return Ok(());
     }
@@ -104,7 +106,9 @@ fn database_error(e: DatabaseError, path: Option<&Path>) -> Error {
         },
         DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => Error::CorruptDatabase {
             path,
-            source: Some(Box::new(redb::StorageError::Corrupted(detail.clone()).into())),
+            source: Some(Box::new(
+                redb::StorageError::Corrupted(detail.clone()).into(),
+            )),
             detail,
         },
         DatabaseError::Storage(redb::StorageError::Io(e))

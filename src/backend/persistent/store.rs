@@ -1,16 +1,19 @@
 //! `Store`: one open redb database and the transactions every persistent backend runs on it.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use super::tables::{COLLECTIONS, CollectionId};
-use crate::{Durability, Result};
+use crate::{Durability, Error, Result};
 
 /// An open database: redb, the durability mode, and collection creations not yet written.
 #[derive(Debug)]
 pub(crate) struct Store {
-    db: Database,
+    /// `None` once closed. Collection handles share the store and may outlive `close()`; the
+    /// database itself must not, so that close releases the file. Transactions own what they
+    /// need, so the lock is held only to begin one.
+    db: RwLock<Option<Database>>,
     durability: Durability,
     /// Collections handed out by `collection()` whose creation has not been committed yet
     /// (its own commit failed). Every later write transaction carries them, so a collection is
@@ -21,7 +24,7 @@ pub(crate) struct Store {
 impl Store {
     pub(crate) fn new(db: Database, durability: Durability) -> Self {
         Self {
-            db,
+            db: RwLock::new(Some(db)),
             durability,
             pending_collections: Mutex::default(),
         }
@@ -29,7 +32,11 @@ impl Store {
 
     /// A snapshot of every committed write, durable or not.
     pub(crate) fn read(&self) -> Result<ReadTransaction> {
-        Ok(self.db.begin_read()?)
+        Ok(self
+            .database()
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .begin_read()?)
     }
 
     /// Runs `apply` in a write transaction and commits it with the store's durability.
@@ -60,7 +67,11 @@ impl Store {
         durability: Durability,
         apply: impl FnOnce(&WriteTransaction) -> Result<T>,
     ) -> Result<T> {
-        let mut txn = self.db.begin_write()?;
+        let mut txn = self
+            .database()
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .begin_write()?;
         txn.set_durability(match durability {
             Durability::OnFlush => redb::Durability::None,
             Durability::EveryWrite => redb::Durability::Immediate,
@@ -79,6 +90,25 @@ impl Store {
             self.pending().retain(|entry| !pending.contains(entry));
         }
         Ok(out)
+    }
+
+    /// Flushes and closes the database; every later operation fails with [`Error::Closed`].
+    pub(crate) fn close(&self) -> Result<()> {
+        self.flush()?;
+        let db = self
+            .db
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match db {
+            Some(db) => db.close().map_err(|e| Error::Storage(Box::new(e.into()))),
+            None => Ok(()),
+        }
+    }
+
+    fn database(&self) -> std::sync::RwLockReadGuard<'_, Option<Database>> {
+        // Only `close` writes the lock, with a single `take`: a poisoned lock is still sound.
+        self.db.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Vec<(String, CollectionId)>> {

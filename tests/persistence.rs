@@ -1,0 +1,110 @@
+//! Long histories and reopening: the Automerge backend keeps every change and rebuilds the same
+//! value from its change log, hot or cold.
+
+mod common;
+
+use storebench::{AutomergeBackend, OpenOptions, Result, StorageBackend};
+
+fn value(i: usize) -> Vec<u8> {
+    let mut v = vec![(i % 251) as u8; 1024];
+    v[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    v
+}
+
+#[test]
+fn one_document_updated_thousands_of_times_reopens_intact() -> Result<()> {
+    const UPDATES: usize = 5_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("history.redb");
+    let store = AutomergeBackend::open(&path, OpenOptions::new())?;
+    let docs = store.collection("docs");
+    for i in 0..UPDATES {
+        docs.upsert("hot", value(i))?;
+    }
+    store.close()?;
+
+    let store = AutomergeBackend::open(&path, OpenOptions::new())?;
+    let hot = store.collection("docs").get("hot")?;
+    assert!(
+        hot == Some(value(UPDATES - 1)),
+        "the last update survives the reopen"
+    );
+    let report = store.verify()?;
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.documents, 1);
+    // Compaction folded the early increments into snapshots: far fewer chunks than changes.
+    assert!(
+        report.chunks < UPDATES as u64 / 2,
+        "{} chunks for {UPDATES} changes",
+        report.chunks
+    );
+    let mut doc = store.document("docs", "hot")?.expect("the document exists");
+    assert_eq!(doc.get_changes(&[]).len(), UPDATES, "every change is kept");
+    // Writing on after the reopen continues the same history.
+    store.collection("docs").upsert("hot", value(UPDATES))?;
+    let mut doc = store.document("docs", "hot")?.expect("the document exists");
+    assert_eq!(doc.get_changes(&[]).len(), UPDATES + 1);
+    assert!(store.verify()?.is_clean());
+    Ok(())
+}
+
+#[test]
+fn a_cache_of_one_document_reloads_cold_documents_correctly() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cold.redb");
+    let store = AutomergeBackend::open(&path, OpenOptions::new().document_cache(1))?;
+    let docs = store.collection("docs");
+    // Alternating ids evict each other at every upsert: every write takes the cold path.
+    for i in 0..400 {
+        docs.upsert(&format!("d{}", i % 3), value(i))?;
+    }
+    for d in 0..3 {
+        let last = (0..400).rev().find(|i| i % 3 == d).expect("some write");
+        assert!(
+            docs.get(&format!("d{d}"))? == Some(value(last)),
+            "d{d} is not write {last}"
+        );
+        let mut doc = store.document("docs", &format!("d{d}"))?.expect("exists");
+        assert_eq!(doc.get_changes(&[]).len(), if d == 0 { 134 } else { 133 });
+    }
+    assert!(store.verify()?.is_clean());
+    Ok(())
+}
+
+#[test]
+fn a_deleted_document_starts_a_new_history() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = AutomergeBackend::open(dir.path().join("d.redb"), OpenOptions::new())?;
+    let docs = store.collection("docs");
+    for i in 0..10 {
+        docs.upsert("x", value(i))?;
+    }
+    docs.delete("x")?;
+    assert!(store.document("docs", "x")?.is_none());
+    docs.upsert("x", value(99))?;
+    let mut doc = store.document("docs", "x")?.expect("exists");
+    assert_eq!(doc.get_changes(&[]).len(), 1);
+    assert_eq!(docs.count()?, 1);
+    assert!(store.verify()?.is_clean());
+    Ok(())
+}
+
+#[test]
+fn close_releases_the_file_even_while_collection_handles_live() -> Result<()> {
+    for kind in common::Kind::PERSISTENT {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("closed.redb");
+        let opened = kind.open(&path)?;
+        let kept = opened.store().collection("docs");
+        kept.upsert("a", b"1".to_vec())?;
+        opened.close()?;
+        let err = kept.get("a").expect_err("the handle outlived its database");
+        assert!(matches!(err, storebench::Error::Closed), "{err:?}");
+        let reopened = kind.open(&path)?;
+        assert_eq!(
+            reopened.store().collection("docs").get("a")?,
+            Some(b"1".to_vec())
+        );
+    }
+    Ok(())
+}
