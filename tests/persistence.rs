@@ -13,7 +13,7 @@ fn value(i: usize) -> Vec<u8> {
 
 #[test]
 fn one_document_updated_thousands_of_times_reopens_intact() -> Result<()> {
-    const UPDATES: usize = 5_000;
+    const UPDATES: usize = 10_000;
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("history.redb");
     let store = AutomergeBackend::open(&path, OpenOptions::new())?;
@@ -104,6 +104,90 @@ fn close_releases_the_file_even_while_collection_handles_live() -> Result<()> {
         assert_eq!(
             reopened.store().collection("docs").get("a")?,
             Some(b"1".to_vec())
+        );
+    }
+    Ok(())
+}
+
+/// redb's in-memory storage behind a switch that makes every write and sync fail.
+#[derive(Debug, Default)]
+struct FailingStorage {
+    inner: redb::backends::InMemoryBackend,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FailingStorage {
+    fn check(&self) -> std::io::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("injected failure"));
+        }
+        Ok(())
+    }
+}
+
+impl redb::StorageBackend for FailingStorage {
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.set_len(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.write(offset, data)
+    }
+}
+
+#[test]
+fn open_with_storage_runs_on_any_redb_storage_and_reports_io_failures() -> Result<()> {
+    use std::sync::atomic::Ordering;
+    type Opener = fn(FailingStorage) -> Result<Box<dyn StorageBackend>>;
+    let openers: [(&str, Opener); 2] = [
+        ("automerge", |s| {
+            Ok(Box::new(AutomergeBackend::open_with_storage(
+                s,
+                OpenOptions::new(),
+            )?))
+        }),
+        ("redb", |s| {
+            Ok(Box::new(storebench::RedbBackend::open_with_storage(
+                s,
+                OpenOptions::new(),
+            )?))
+        }),
+    ];
+    for (name, open) in openers {
+        let storage = FailingStorage::default();
+        let failing = storage.failing.clone();
+        let store = open(storage)?;
+        let docs = store.collection("docs");
+        docs.upsert("a", b"1".to_vec())?;
+        store.flush()?;
+        failing.store(true, Ordering::SeqCst);
+        // Writes reach the storage at commit (EveryWrite) or flush (OnFlush): one of them fails.
+        let upsert = docs.upsert("b", vec![2; 100_000]);
+        let flushed = store.flush();
+        assert!(
+            upsert.is_err() || flushed.is_err(),
+            "{name}: a failing storage went unnoticed"
+        );
+        let err = flushed.err().or(upsert.err()).expect("an error");
+        assert!(
+            matches!(err, storebench::Error::Storage(_)),
+            "{name}: {err:?}"
+        );
+        assert_eq!(
+            docs.get("a")?,
+            Some(b"1".to_vec()),
+            "{name}: reads still answer"
         );
     }
     Ok(())
