@@ -92,6 +92,17 @@ fn crash_and_reopen(kind: Kind, rounds: u32) -> Result<common::State> {
     state(reopened.store())
 }
 
+/// Crashes a child after `rounds` rounds and checks that the reopened state is the model's
+/// after `durable_rounds` of them.
+fn assert_recovers(kind: Kind, rounds: u32, durable_rounds: u32) -> Result<()> {
+    let recovered = crash_and_reopen(kind, rounds)?;
+    let expected = model_after(durable_rounds)?;
+    let context = format!("{} crashed after {rounds} rounds", kind.name());
+    assert_eq!(summary(&recovered), summary(&expected), "{context}");
+    assert_eq!(recovered, expected, "{context}");
+    Ok(())
+}
+
 #[test]
 fn on_flush_recovers_exactly_the_last_flush() -> Result<()> {
     for kind in [
@@ -99,16 +110,8 @@ fn on_flush_recovers_exactly_the_last_flush() -> Result<()> {
         Kind::Redb(Durability::OnFlush),
     ] {
         for rounds in [2, 3, 6] {
-            let recovered = crash_and_reopen(kind, rounds)?;
             // The last two rounds were never flushed.
-            let expected = model_after(rounds - 2)?;
-            assert_eq!(
-                summary(&recovered),
-                summary(&expected),
-                "{} after {rounds} rounds",
-                kind.name()
-            );
-            assert_eq!(recovered, expected, "{} after {rounds} rounds", kind.name());
+            assert_recovers(kind, rounds, rounds - 2)?;
         }
     }
     Ok(())
@@ -121,15 +124,7 @@ fn every_write_recovers_every_completed_write() -> Result<()> {
         Kind::Redb(Durability::EveryWrite),
     ] {
         for rounds in [1, 4] {
-            let recovered = crash_and_reopen(kind, rounds)?;
-            let expected = model_after(rounds)?;
-            assert_eq!(
-                summary(&recovered),
-                summary(&expected),
-                "{} after {rounds} rounds",
-                kind.name()
-            );
-            assert_eq!(recovered, expected, "{} after {rounds} rounds", kind.name());
+            assert_recovers(kind, rounds, rounds)?;
         }
     }
     Ok(())

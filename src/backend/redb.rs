@@ -2,13 +2,12 @@
 //! the Automerge backend against.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use super::persistent::{
     CollectionRef, MaterializedWriter, OpenOptions, PersistentBackend, Store, VerifyReport,
-    WritePath, open_path, open_storage, verify_materialized,
+    WritePath, forward_storage_backend, open_path, open_storage, verify_materialized,
 };
-use crate::{Collection, Document, Result, StorageBackend};
+use crate::{Document, Result};
 
 /// Documents stored as plain bytes in one redb file, with the same tables, durability and
 /// crash contract as [`AutomergeBackend`](crate::AutomergeBackend) but no Automerge: the gap
@@ -77,23 +76,7 @@ impl RedbBackend {
     }
 }
 
-impl StorageBackend for RedbBackend {
-    fn collection(&self, name: &str) -> Arc<dyn Collection> {
-        self.inner.collection(name)
-    }
-
-    fn list_collections(&self) -> Vec<String> {
-        self.inner.list_collections()
-    }
-
-    fn flush(&self) -> Result<()> {
-        self.inner.flush()
-    }
-
-    fn close(self) -> Result<()> {
-        self.inner.close()
-    }
-}
+forward_storage_backend!(RedbBackend);
 
 /// Writes go to the materialized table and nowhere else.
 struct RawWrites;

@@ -1,16 +1,16 @@
 //! `AutomergeBackend`: every document an Automerge CRDT document, persisted in one redb file.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use automerge::AutoCommit;
 
 use super::super::persistent::{
-    CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, open_path, open_storage,
+    CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, forward_storage_backend,
+    open_path, open_storage,
 };
 use super::change_log;
 use super::writes::AutomergeWrites;
-use crate::{Collection, Result, StorageBackend};
+use crate::Result;
 
 /// Every document an Automerge document (its bytes under the root key `data`), persisted in
 /// one redb file.
@@ -109,20 +109,4 @@ impl AutomergeBackend {
     }
 }
 
-impl StorageBackend for AutomergeBackend {
-    fn collection(&self, name: &str) -> Arc<dyn Collection> {
-        self.inner.collection(name)
-    }
-
-    fn list_collections(&self) -> Vec<String> {
-        self.inner.list_collections()
-    }
-
-    fn flush(&self) -> Result<()> {
-        self.inner.flush()
-    }
-
-    fn close(self) -> Result<()> {
-        self.inner.close()
-    }
-}
+forward_storage_backend!(AutomergeBackend);

@@ -135,3 +135,28 @@ impl<W: WritePath> StorageBackend for PersistentBackend<W> {
         self.store.close()
     }
 }
+
+/// Implements [`StorageBackend`] for a public backend type by forwarding to its `inner`
+/// [`PersistentBackend`].
+macro_rules! forward_storage_backend {
+    ($backend:ty) => {
+        impl $crate::StorageBackend for $backend {
+            fn collection(&self, name: &str) -> std::sync::Arc<dyn $crate::Collection> {
+                self.inner.collection(name)
+            }
+
+            fn list_collections(&self) -> Vec<String> {
+                self.inner.list_collections()
+            }
+
+            fn flush(&self) -> $crate::Result<()> {
+                self.inner.flush()
+            }
+
+            fn close(self) -> $crate::Result<()> {
+                self.inner.close()
+            }
+        }
+    };
+}
+pub(crate) use forward_storage_backend;

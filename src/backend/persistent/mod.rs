@@ -14,7 +14,7 @@ mod write_path;
 pub use options::{Durability, OpenOptions};
 pub use verify::{Inconsistency, VerifyReport};
 
-pub(crate) use backend::PersistentBackend;
+pub(crate) use backend::{PersistentBackend, forward_storage_backend};
 pub(crate) use materialized::MaterializedWriter;
 pub(crate) use open::{Opened, open_path, open_storage};
 pub(crate) use store::Store;
