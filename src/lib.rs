@@ -10,7 +10,10 @@
 
 mod backend;
 mod error;
+pub mod report;
+pub mod runner;
 mod storage;
+pub mod workload;
 
 pub use backend::{
     AutomergeBackend, Durability, InMemoryBackend, Inconsistency, OpenOptions, RedbBackend,

@@ -6,7 +6,8 @@
 /// or a storage failure, reopening yields exactly the state of the last successful flush
 /// (`OnFlush`) or the last successful write (`EveryWrite`): never a mixture, never a torn
 /// document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Durability {
     /// A write is durable after the next successful `flush()` or `close()`. The default: writes
     /// cost no sync.

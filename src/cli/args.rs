@@ -1,0 +1,104 @@
+//! The command-line grammar.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use storebench::runner::BackendKind;
+
+/// Benchmark CRDT document-store backends with YCSB-style workloads.
+#[derive(Debug, Parser)]
+#[command(name = "storebench", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run workloads on backends; write a report per workload and backend.
+    Run(RunArgs),
+    /// List the workloads in the workloads directory with their descriptions.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Workload files, or names of files in the workloads directory (`ycsb-a`).
+    #[arg(required = true)]
+    pub(crate) workloads: Vec<String>,
+    /// Backends, comma-separated: memory, automerge, automerge-durable, redb, redb-durable,
+    /// null. By default, every backend but null.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) backend: Vec<BackendKind>,
+    /// Where reports go: DIR/<workload>/<backend>/report.json and histograms.
+    #[arg(long, default_value = "reports/latest")]
+    pub(crate) out: PathBuf,
+    /// Where database files go. By default, a temporary directory removed afterwards.
+    #[arg(long)]
+    pub(crate) data: Option<PathBuf>,
+    /// Worker threads (overrides the workload's `threadcount`).
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Operations in the measured run (overrides `operationcount` and `maxexecutiontime`).
+    #[arg(long, conflicts_with = "duration")]
+    pub(crate) ops: Option<u64>,
+    /// Length of the measured run, e.g. `30s`, `2m`, `500ms` (overrides `maxexecutiontime`).
+    #[arg(long, value_parser = parse_duration)]
+    pub(crate) duration: Option<Duration>,
+    /// The seed (overrides the workload's `seed`).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Print neither progress nor summaries; only errors.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+    /// The directory holding named workloads.
+    #[arg(long, default_value = "workloads")]
+    pub(crate) workloads_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// The directory holding the workloads.
+    #[arg(long, default_value = "workloads")]
+    pub(crate) workloads_dir: PathBuf,
+}
+
+/// `30s`, `2m`, `1h`, `500ms`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30s, 2m or 500ms"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("`{unit}` is not a unit: use ms, s, m or h")),
+    };
+    if seconds > 0.0 && seconds.is_finite() {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(format!("`{text}` must be a positive duration"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
+}

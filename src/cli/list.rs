@@ -1,0 +1,33 @@
+//! `storebench list`.
+
+use storebench::workload::Workload;
+
+use super::Failure;
+use super::args::ListArgs;
+
+pub(crate) fn list(args: &ListArgs) -> Result<(), Failure> {
+    let dir = &args.workloads_dir;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::bad_input(format!(
+            "cannot read workloads directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut invalid = Vec::new();
+    for path in paths {
+        match Workload::from_file(&path) {
+            Ok(w) => println!("{:<18} {}", w.name, w.description),
+            Err(e) => invalid.push(e.to_string()),
+        }
+    }
+    if invalid.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::bad_input(invalid.join("\n")))
+    }
+}

@@ -1,0 +1,9 @@
+//! `storebench`: run workloads against backends and write their reports.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

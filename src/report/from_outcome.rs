@@ -1,0 +1,127 @@
+//! Summarising a `RunOutcome` into a `Report`.
+
+use hdrhistogram::Histogram;
+
+use super::environment;
+use super::schema::{
+    BackendInfo, Latency, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
+};
+use crate::runner::{BackendKind, PhaseOutcome, RunOutcome};
+use crate::workload::Operation;
+
+impl Report {
+    /// The report of one run.
+    pub fn from_outcome(outcome: &RunOutcome) -> Report {
+        let workload = &outcome.workload;
+        let persistent = outcome.durability.is_some();
+        let automerge = matches!(
+            outcome.backend,
+            BackendKind::Automerge | BackendKind::AutomergeDurable
+        );
+        let run_secs = outcome.run.duration.as_secs_f64();
+        let operations = outcome
+            .run
+            .operations
+            .iter()
+            .map(|(op, h)| OperationStats {
+                operation: op.name().to_owned(),
+                count: h.service.len(),
+                errors: h.failed.len(),
+                throughput_ops_per_sec: if run_secs > 0.0 {
+                    h.service.len() as f64 / run_secs
+                } else {
+                    0.0
+                },
+                latency_ns: latency(&h.service),
+                intended_latency_ns: h.intended.as_ref().map(latency),
+                failed_latency_ns: (!h.failed.is_empty()).then(|| latency(&h.failed)),
+            })
+            .collect();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            storebench_version: env!("CARGO_PKG_VERSION").to_owned(),
+            workload: WorkloadInfo {
+                name: workload.name.clone(),
+                description: workload.description.clone(),
+                // A Workload is plain data; serializing it cannot fail.
+                parameters: serde_json::to_value(workload).unwrap_or_default(),
+            },
+            backend: BackendInfo {
+                name: outcome.backend.name().to_owned(),
+                durability: outcome.durability.map(|d| {
+                    serde_json::to_value(d)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                }),
+                document_cache: automerge.then_some(workload.document_cache),
+            },
+            seed: workload.seed,
+            threads: workload.threads,
+            target_ops_per_sec: workload.target,
+            started_at_unix: outcome.started_at_unix,
+            machine: environment::machine(),
+            crates: environment::crates(),
+            load: load_phase(&outcome.load, workload.record_count),
+            run: phase(&outcome.run),
+            operations,
+            throughput_series: outcome.run.per_second.clone(),
+            file_bytes: outcome.file_bytes.filter(|_| persistent),
+            live_bytes: outcome.live_bytes,
+            space_amplification: outcome.space_amplification(),
+            peak_rss_bytes: outcome.peak_rss_bytes,
+        }
+    }
+}
+
+fn phase(p: &PhaseOutcome) -> Phase {
+    Phase {
+        duration_secs: p.duration.as_secs_f64(),
+        operations: p.operation_count(),
+        errors: p.operations.values().map(|h| h.failed.len()).sum(),
+        throughput_ops_per_sec: p.throughput(),
+        batch_latency_ns: None,
+    }
+}
+
+fn load_phase(p: &PhaseOutcome, documents: u64) -> Phase {
+    let secs = p.duration.as_secs_f64();
+    Phase {
+        throughput_ops_per_sec: if secs > 0.0 {
+            documents as f64 / secs
+        } else {
+            0.0
+        },
+        batch_latency_ns: p
+            .operations
+            .get(&Operation::Load)
+            .map(|h| latency(&h.service)),
+        ..phase(p)
+    }
+}
+
+/// The summary of a histogram in nanoseconds (all zero when it is empty).
+pub(crate) fn latency(h: &Histogram<u64>) -> Latency {
+    if h.is_empty() {
+        return Latency {
+            mean: 0.0,
+            min: 0,
+            p50: 0,
+            p90: 0,
+            p99: 0,
+            p999: 0,
+            p9999: 0,
+            max: 0,
+        };
+    }
+    Latency {
+        mean: h.mean(),
+        min: h.min(),
+        p50: h.value_at_quantile(0.5),
+        p90: h.value_at_quantile(0.9),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        p9999: h.value_at_quantile(0.9999),
+        max: h.max(),
+    }
+}

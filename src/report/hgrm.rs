@@ -1,0 +1,79 @@
+//! HdrHistogram's percentile-distribution text (`.hgrm`), as `outputPercentileDistribution`
+//! writes it, so HdrHistogram's plotters read our histograms unchanged.
+
+use std::fmt::Write;
+
+use hdrhistogram::Histogram;
+
+/// Values are recorded in nanoseconds and written in microseconds, as the `.hgrm` plotters
+/// expect by default.
+const NANOS_PER_MICRO: f64 = 1000.0;
+/// Quantile steps per halving of the distance to 100%, as HdrHistogram's default.
+const TICKS_PER_HALF_DISTANCE: u32 = 5;
+
+/// The percentile distribution of `h` in HdrHistogram's text format.
+pub fn percentile_distribution(h: &Histogram<u64>) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = writeln!(
+        out,
+        "{:>12} {:>14} {:>10} {:>14}\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    );
+    let mut total = 0u64;
+    for v in h.iter_quantiles(TICKS_PER_HALF_DISTANCE) {
+        total += v.count_since_last_iteration();
+        let q = v.quantile_iterated_to();
+        let value = v.value_iterated_to() as f64 / NANOS_PER_MICRO;
+        if q < 1.0 {
+            let _ = writeln!(
+                out,
+                "{value:12.3} {q:2.12} {total:10} {:14.2}",
+                1.0 / (1.0 - q)
+            );
+        } else {
+            let _ = writeln!(out, "{value:12.3} {q:2.12} {total:10}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]",
+        h.mean() / NANOS_PER_MICRO,
+        h.stdev() / NANOS_PER_MICRO
+    );
+    let _ = writeln!(
+        out,
+        "#[Max     = {:12.3}, Total count    = {:12}]",
+        h.max() as f64 / NANOS_PER_MICRO,
+        h.len()
+    );
+    let _ = writeln!(
+        out,
+        "#[Buckets = {:12}, SubBuckets     = {:12}]",
+        h.buckets(),
+        h.distinct_values()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ends_at_the_maximum_with_the_total_count() {
+        let mut h = crate::runner::new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 1000).expect("in range");
+        }
+        let text = percentile_distribution(&h);
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let last = rows.last().expect("rows");
+        assert!(last.contains("1.000000000000"), "{last}");
+        assert!(last.trim_start().starts_with("1000."), "{last}");
+        assert!(text.contains("Total count    =         1000"), "{text}");
+    }
+}

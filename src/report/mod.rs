@@ -1,0 +1,18 @@
+//! Reports: what a run measured, as `report.json` (versioned schema), HdrHistogram files and a
+//! YCSB-style summary. Renderers read reports; they never re-run anything.
+
+mod environment;
+mod from_outcome;
+mod hgrm;
+mod interval_log;
+mod schema;
+mod summary;
+mod write;
+
+pub use hgrm::percentile_distribution;
+pub use interval_log::interval_log;
+pub use schema::{
+    BackendInfo, Latency, Machine, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
+};
+pub use summary::ycsb_summary;
+pub use write::{WriteError, write_run};

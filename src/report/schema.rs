@@ -1,0 +1,151 @@
+//! The report: plain data, serialized as `report.json`. Its shape is documented in
+//! `reports/README.md` and `reports/report.schema.json`; any change to it bumps
+//! [`SCHEMA_VERSION`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the report format this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run of one workload on one backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// The storebench version that ran it.
+    pub storebench_version: String,
+    /// What ran.
+    pub workload: WorkloadInfo,
+    /// Where it ran.
+    pub backend: BackendInfo,
+    /// The seed of every worker's random stream.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Target operations per second (open loop), or `None` for closed loop.
+    pub target_ops_per_sec: Option<f64>,
+    /// Seconds since the Unix epoch at the start.
+    pub started_at_unix: u64,
+    /// The machine.
+    pub machine: Machine,
+    /// Versions of the crates that decide the measurements.
+    pub crates: BTreeMap<String, String>,
+    /// The load phase.
+    pub load: Phase,
+    /// The measured run.
+    pub run: Phase,
+    /// Per operation type, in the measured run.
+    pub operations: Vec<OperationStats>,
+    /// Operations completed in each second of the measured run.
+    pub throughput_series: Vec<u64>,
+    /// Bytes of the database file after the run (`null` for in-memory backends).
+    pub file_bytes: Option<u64>,
+    /// Bytes of ids and values live at the end.
+    pub live_bytes: u64,
+    /// `file_bytes / live_bytes`.
+    pub space_amplification: Option<f64>,
+    /// Peak resident memory of the process during the run.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// The workload, by name and with every resolved parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadInfo {
+    /// The workload's name (its file stem).
+    pub name: String,
+    /// Its one-line description.
+    pub description: String,
+    /// Every parameter as resolved (defaults applied, overrides included).
+    pub parameters: serde_json::Value,
+}
+
+/// The backend and its options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendInfo {
+    /// `memory`, `automerge`, `automerge-durable`, `redb`, `redb-durable` or `null`.
+    pub name: String,
+    /// `on-flush` or `every-write` for persistent backends.
+    pub durability: Option<String>,
+    /// Documents the Automerge backend keeps loaded.
+    pub document_cache: Option<usize>,
+}
+
+/// The machine a report was made on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    /// Operating system (`linux`, ...).
+    pub os: String,
+    /// CPU architecture.
+    pub arch: String,
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+    /// CPU model, where known.
+    pub cpu_model: Option<String>,
+    /// Total memory, where known.
+    pub memory_bytes: Option<u64>,
+}
+
+/// One phase's totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Wall-clock seconds.
+    pub duration_secs: f64,
+    /// Operations completed (load: batches).
+    pub operations: u64,
+    /// Operations that failed.
+    pub errors: u64,
+    /// Operations per second (load: documents per second).
+    pub throughput_ops_per_sec: f64,
+    /// Latency of each load batch, for the load phase.
+    pub batch_latency_ns: Option<Latency>,
+}
+
+/// One operation type's measurements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationStats {
+    /// `read`, `update`, `insert`, `scan`, `read-modify-write`, `delete`, `find`, `count`,
+    /// `scan-prefix`.
+    pub operation: String,
+    /// Successful operations.
+    pub count: u64,
+    /// Failed operations.
+    pub errors: u64,
+    /// Successful operations per second of the run.
+    pub throughput_ops_per_sec: f64,
+    /// Service time of successful operations.
+    pub latency_ns: Latency,
+    /// Latency from the intended start (open loop only).
+    pub intended_latency_ns: Option<Latency>,
+    /// Service time of failed operations, when any failed.
+    pub failed_latency_ns: Option<Latency>,
+}
+
+/// A latency distribution in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Smallest.
+    pub min: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// 99.99th percentile.
+    pub p9999: u64,
+    /// Largest.
+    pub max: u64,
+}

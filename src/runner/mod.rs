@@ -1,0 +1,17 @@
+//! The workload runner: drives any backend through a workload's phases and records every
+//! operation's latency in HdrHistograms. It measures; it never formats (see `report`).
+
+mod backend_kind;
+mod null;
+mod progress;
+mod recorder;
+mod rss;
+#[allow(clippy::module_inception)] // the module is named for the function it defines
+mod run;
+mod worker;
+
+pub use backend_kind::{BackendKind, RunBackend};
+pub use null::NullBackend;
+pub use progress::{NoProgress, Progress};
+pub use recorder::{OperationHistograms, Recorder, new_histogram};
+pub use run::{PhaseOutcome, RunOutcome, run};

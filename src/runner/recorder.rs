@@ -1,0 +1,130 @@
+//! Latency recording: one HdrHistogram per operation type, failures apart, and operations
+//! completed per second.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::workload::Operation;
+
+/// The largest latency a histogram holds: an hour, in nanoseconds. Longer ones are clamped.
+const HIGHEST_NS: u64 = 3_600_000_000_000;
+/// Three significant digits: 0.1% precision at every magnitude.
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A latency histogram in nanoseconds.
+pub fn new_histogram() -> Histogram<u64> {
+    // The bounds are constants within hdrhistogram's limits, so creation cannot fail.
+    Histogram::new_with_bounds(1, HIGHEST_NS, SIGNIFICANT_DIGITS).expect("valid histogram bounds")
+}
+
+/// What one operation type recorded.
+#[derive(Debug, Clone)]
+pub struct OperationHistograms {
+    /// Time from the operation's actual start to its end, for operations that succeeded.
+    pub service: Histogram<u64>,
+    /// Time from the operation's intended start (open loop) to its end: what a client
+    /// waiting on a schedule sees, free of coordinated omission. `None` in closed loop.
+    pub intended: Option<Histogram<u64>>,
+    /// Service time of operations that returned an error.
+    pub failed: Histogram<u64>,
+}
+
+impl OperationHistograms {
+    fn new(open_loop: bool) -> Self {
+        Self {
+            service: new_histogram(),
+            intended: open_loop.then(new_histogram),
+            failed: new_histogram(),
+        }
+    }
+
+    fn add(&mut self, other: &OperationHistograms) {
+        // Histograms of one shape always add; saturation only clamps counts.
+        let _ = self.service.add(&other.service);
+        let _ = self.failed.add(&other.failed);
+        if let (Some(mine), Some(theirs)) = (&mut self.intended, &other.intended) {
+            let _ = mine.add(theirs);
+        }
+    }
+}
+
+/// One thread's recordings; threads record alone and are merged at the end, so recording
+/// takes no lock.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    open_loop: bool,
+    /// Indexed by `Operation as usize`: no hashing on the hot path.
+    operations: Vec<Option<OperationHistograms>>,
+    /// Operations completed in each second since the phase started.
+    per_second: Vec<u64>,
+}
+
+impl Recorder {
+    /// An empty recorder; `open_loop` adds intended-start histograms.
+    pub fn new(open_loop: bool) -> Self {
+        Self {
+            open_loop,
+            operations: vec![None; Operation::Load as usize + 1],
+            per_second: Vec::new(),
+        }
+    }
+
+    /// Records one operation that ended `since_phase_start` into the phase.
+    pub fn record(
+        &mut self,
+        op: Operation,
+        ok: bool,
+        service: Duration,
+        intended: Option<Duration>,
+        since_phase_start: Duration,
+    ) {
+        let open_loop = self.open_loop;
+        let h =
+            self.operations[op as usize].get_or_insert_with(|| OperationHistograms::new(open_loop));
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
+        if ok {
+            h.service.saturating_record(nanos(service));
+            if let (Some(hist), Some(intended)) = (&mut h.intended, intended) {
+                hist.saturating_record(nanos(intended));
+            }
+        } else {
+            h.failed.saturating_record(nanos(service));
+        }
+        let second = since_phase_start.as_secs() as usize;
+        if self.per_second.len() <= second {
+            self.per_second.resize(second + 1, 0);
+        }
+        self.per_second[second] += 1;
+    }
+
+    /// Adds another thread's recordings to these.
+    pub fn merge(&mut self, other: &Recorder) {
+        for (mine, theirs) in self.operations.iter_mut().zip(&other.operations) {
+            match (mine.as_mut(), theirs) {
+                (Some(m), Some(t)) => m.add(t),
+                (None, Some(t)) => *mine = Some(t.clone()),
+                _ => {}
+            }
+        }
+        if self.per_second.len() < other.per_second.len() {
+            self.per_second.resize(other.per_second.len(), 0);
+        }
+        for (mine, theirs) in self.per_second.iter_mut().zip(&other.per_second) {
+            *mine += theirs;
+        }
+    }
+
+    /// The recordings by operation.
+    pub fn into_operations(self) -> (BTreeMap<Operation, OperationHistograms>, Vec<u64>) {
+        let all = [Operation::Load].into_iter().chain(Operation::MIX);
+        let mut operations = BTreeMap::new();
+        for op in all {
+            if let Some(h) = &self.operations[op as usize] {
+                operations.insert(op, h.clone());
+            }
+        }
+        (operations, self.per_second)
+    }
+}

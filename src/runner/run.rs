@@ -1,0 +1,230 @@
+//! A whole run of one workload on one backend: load, warm-up, measured run, measurements.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::backend_kind::BackendKind;
+use super::progress::Progress;
+use super::recorder::{OperationHistograms, Recorder};
+use super::rss;
+use super::worker::{Stop, Worker};
+use crate::workload::{KeySpace, Operation, Workload};
+use crate::{Collection, Durability, Result};
+
+/// What one phase measured.
+#[derive(Debug, Clone)]
+pub struct PhaseOutcome {
+    /// Wall-clock length of the phase.
+    pub duration: Duration,
+    /// Histograms by operation (the load phase has one: [`Operation::Load`], per batch).
+    pub operations: BTreeMap<Operation, OperationHistograms>,
+    /// Operations completed in each second of the phase.
+    pub per_second: Vec<u64>,
+}
+
+impl PhaseOutcome {
+    /// Operations completed, successful or not.
+    pub fn operation_count(&self) -> u64 {
+        self.operations
+            .values()
+            .map(|h| h.service.len() + h.failed.len())
+            .sum()
+    }
+
+    /// Operations per second over the phase.
+    pub fn throughput(&self) -> f64 {
+        let secs = self.duration.as_secs_f64();
+        if secs > 0.0 {
+            self.operation_count() as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Everything one run measured: plain data for the report module to render.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The workload as run (after command-line overrides).
+    pub workload: Workload,
+    /// The backend.
+    pub backend: BackendKind,
+    /// Its durability, if it persists.
+    pub durability: Option<Durability>,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_at_unix: u64,
+    /// Documents loaded, in batches.
+    pub load: PhaseOutcome,
+    /// The measured run.
+    pub run: PhaseOutcome,
+    /// Bytes of the database file after the run, for persistent backends.
+    pub file_bytes: Option<u64>,
+    /// Bytes of ids and values live at the end of the run.
+    pub live_bytes: u64,
+    /// Peak resident memory of the process during this run, where the platform reports it.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl RunOutcome {
+    /// File bytes per live logical byte, for persistent backends with live data.
+    pub fn space_amplification(&self) -> Option<f64> {
+        let file = self.file_bytes?;
+        (self.live_bytes > 0).then(|| file as f64 / self.live_bytes as f64)
+    }
+}
+
+/// Runs `workload` on a fresh `backend` whose files go in `data_dir`.
+///
+/// # Errors
+/// When the backend cannot be opened, flushed or closed. Failed operations do not stop the
+/// run: they are counted and timed apart.
+pub fn run(
+    workload: &Workload,
+    backend: BackendKind,
+    data_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<RunOutcome> {
+    let started_at_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rss::reset_peak();
+    let opened = backend.open(workload, data_dir)?;
+    let store = opened.store();
+    let collections: Vec<Arc<dyn Collection>> = workload
+        .collections
+        .iter()
+        .map(|name| store.collection(name))
+        .collect();
+    let keys = KeySpace::new(workload.record_count);
+    let threads = workload.threads as u64;
+    let progress_phase = |phase: &str, total: Option<u64>| {
+        progress.phase(&workload.name, backend.name(), phase, total);
+    };
+
+    // Load: batches dealt round-robin to the threads.
+    progress_phase("load", Some(workload.record_count));
+    let load = timed_phase(workload.threads, false, |t, start, recorder| {
+        let mut worker = Worker::new(workload, &collections, &keys, threads + t);
+        let batch = workload.load_batch_size as u64;
+        let batches = (0..workload.record_count.div_ceil(batch))
+            .filter(|b| b % threads == t)
+            .map(|b| b * batch..((b + 1) * batch).min(workload.record_count));
+        worker.load(batches, start, recorder, progress);
+    });
+    progress.finish();
+    store.flush()?;
+
+    // Warm-up and run share each thread's worker, so the run continues the warm-up's
+    // random stream and caches stay as the warm-up left them.
+    let mut workers: Vec<Worker<'_>> = (0..threads)
+        .map(|t| Worker::new(workload, &collections, &keys, t))
+        .collect();
+    if workload.warmup_operation_count > 0 || workload.warmup_time.is_some() {
+        progress_phase(
+            "warm-up",
+            workload
+                .warmup_time
+                .is_none()
+                .then_some(workload.warmup_operation_count),
+        );
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for (t, worker) in workers.iter_mut().enumerate() {
+                let stop = match workload.warmup_time {
+                    Some(time) => Stop::At(start + time),
+                    None => {
+                        Stop::Operations(share(workload.warmup_operation_count, threads, t as u64))
+                    }
+                };
+                scope.spawn(move || worker.run(stop, start, None, None, progress));
+            }
+        });
+        progress.finish();
+    }
+
+    let total = workload
+        .max_execution_time
+        .is_none()
+        .then_some(workload.operation_count);
+    progress_phase("run", total);
+    // Open loop: each thread runs at target / threads.
+    let interval = workload
+        .target
+        .map(|t| Duration::from_secs_f64(threads as f64 / t));
+    let start = Instant::now();
+    let mut recorders: Vec<Recorder> = (0..threads)
+        .map(|_| Recorder::new(interval.is_some()))
+        .collect();
+    std::thread::scope(|scope| {
+        for (t, (worker, recorder)) in workers.iter_mut().zip(recorders.iter_mut()).enumerate() {
+            let stop = match workload.max_execution_time {
+                Some(time) => Stop::At(start + time),
+                None => Stop::Operations(share(workload.operation_count, threads, t as u64)),
+            };
+            scope.spawn(move || worker.run(stop, start, interval, Some(recorder), progress));
+        }
+    });
+    let run = merge(start.elapsed(), recorders);
+    progress.finish();
+    drop(workers);
+
+    store.flush()?;
+    let peak_rss_bytes = rss::peak_bytes();
+    let mut live_bytes = 0u64;
+    for collection in &collections {
+        for (id, value) in collection.scan()? {
+            live_bytes += (id.len() + value.len()) as u64;
+        }
+    }
+    drop(collections);
+    let file_bytes = opened.close()?;
+    Ok(RunOutcome {
+        workload: workload.clone(),
+        backend,
+        durability: backend.durability(workload),
+        started_at_unix,
+        load,
+        run,
+        file_bytes,
+        live_bytes,
+        peak_rss_bytes,
+    })
+}
+
+/// Thread `t`'s share of `total` operations over `threads` threads.
+fn share(total: u64, threads: u64, t: u64) -> u64 {
+    total / threads + u64::from(t < total % threads)
+}
+
+/// Runs `work` on `threads` threads, each with its own recorder, and merges what they recorded.
+fn timed_phase(
+    threads: usize,
+    open_loop: bool,
+    work: impl Fn(u64, Instant, &mut Recorder) + Sync,
+) -> PhaseOutcome {
+    let start = Instant::now();
+    let mut recorders: Vec<Recorder> = (0..threads).map(|_| Recorder::new(open_loop)).collect();
+    std::thread::scope(|scope| {
+        for (t, recorder) in recorders.iter_mut().enumerate() {
+            let work = &work;
+            scope.spawn(move || work(t as u64, start, recorder));
+        }
+    });
+    merge(start.elapsed(), recorders)
+}
+
+fn merge(duration: Duration, recorders: Vec<Recorder>) -> PhaseOutcome {
+    let mut recorders = recorders.into_iter();
+    let mut all = recorders.next().unwrap_or_else(|| Recorder::new(false));
+    for r in recorders {
+        all.merge(&r);
+    }
+    let (operations, per_second) = all.into_operations();
+    PhaseOutcome {
+        duration,
+        operations,
+        per_second,
+    }
+}

@@ -1,0 +1,220 @@
+//! One worker thread: draws operations from the workload and times each against the backend.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::progress::Progress;
+use super::recorder::Recorder;
+use crate::workload::{KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, write_key};
+use crate::{Collection, Result};
+
+/// How often workers report progress, in operations: rarely enough to cost nothing.
+const PROGRESS_EVERY: u64 = 1024;
+
+/// When a phase stops.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stop {
+    /// After this many operations of this worker.
+    Operations(u64),
+    /// At this instant.
+    At(Instant),
+}
+
+/// One worker's state: its own random stream, choosers and buffers.
+pub(crate) struct Worker<'a> {
+    workload: &'a Workload,
+    collections: &'a [Arc<dyn Collection>],
+    keys: &'a KeySpace,
+    rng: Rng,
+    key_chooser: KeyChooser,
+    lengths: LengthChooser,
+    scan_lengths: LengthChooser,
+    /// Random bytes that values are cut from: generating a value costs one copy.
+    value_source: Vec<u8>,
+    key: String,
+}
+
+impl<'a> Worker<'a> {
+    pub(crate) fn new(
+        workload: &'a Workload,
+        collections: &'a [Arc<dyn Collection>],
+        keys: &'a KeySpace,
+        stream: u64,
+    ) -> Self {
+        let mut rng = Rng::new(workload.seed, stream);
+        let max_value = workload.field_length.max();
+        let value_source = (0..2 * max_value + 8)
+            .map(|_| rng.next_u64() as u8)
+            .collect();
+        Self {
+            workload,
+            collections,
+            keys,
+            rng,
+            key_chooser: KeyChooser::new(&workload.request_distribution, workload.record_count),
+            lengths: LengthChooser::new(&workload.field_length),
+            scan_lengths: workload.scan_length.chooser(),
+            value_source,
+            key: String::new(),
+        }
+    }
+
+    /// Runs operations until `stop`, recording into `recorder` when given (warm-up records
+    /// nothing). With `interval`, operation `i` is intended to start at `start + i * interval`
+    /// (open loop) and latency is measured from then.
+    pub(crate) fn run(
+        &mut self,
+        stop: Stop,
+        start: Instant,
+        interval: Option<Duration>,
+        mut recorder: Option<&mut Recorder>,
+        progress: &dyn Progress,
+    ) {
+        let mut done: u64 = 0;
+        loop {
+            if let Stop::Operations(n) = stop
+                && done >= n
+            {
+                break;
+            }
+            let intended =
+                interval.map(|i| start + i.saturating_mul(u32::try_from(done).unwrap_or(u32::MAX)));
+            if let Some(intended) = intended {
+                let now = Instant::now();
+                if intended > now {
+                    std::thread::sleep(intended - now);
+                }
+            }
+            let op = self.workload.mix.choose(self.rng.unit());
+            let began = Instant::now();
+            let ok = self.execute(op).is_ok();
+            let ended = Instant::now();
+            if let Some(recorder) = recorder.as_deref_mut() {
+                recorder.record(
+                    op,
+                    ok,
+                    ended - began,
+                    intended.map(|i| ended - i),
+                    ended - start,
+                );
+            }
+            done += 1;
+            if done.is_multiple_of(PROGRESS_EVERY) {
+                progress.advance(PROGRESS_EVERY);
+            }
+            if let Stop::At(deadline) = stop
+                && ended >= deadline
+            {
+                break;
+            }
+        }
+        progress.advance(done % PROGRESS_EVERY);
+    }
+
+    /// Picks an existing key number, writes its id into `self.key`, and returns its collection.
+    fn existing_key(&mut self) -> &'a Arc<dyn Collection> {
+        let readable = self.keys.readable().max(1);
+        let n = self.key_chooser.choose(&mut self.rng, readable);
+        self.key_for(n)
+    }
+
+    fn key_for(&mut self, n: u64) -> &'a Arc<dyn Collection> {
+        write_key(self.workload.insert_order, n, &mut self.key);
+        &self.collections[(n % self.collections.len() as u64) as usize]
+    }
+
+    fn value(&mut self) -> Vec<u8> {
+        let len = self.lengths.choose(&mut self.rng);
+        let offset = self.rng.below((self.value_source.len() - len + 1) as u64) as usize;
+        self.value_source[offset..offset + len].to_vec()
+    }
+
+    fn execute(&mut self, op: Operation) -> Result<()> {
+        match op {
+            Operation::Read => {
+                let c = self.existing_key();
+                black_box(c.get(&self.key)?);
+            }
+            Operation::Update => {
+                let value = self.value();
+                let c = self.existing_key();
+                c.upsert(&self.key, value)?;
+            }
+            Operation::Insert => {
+                let n = self.keys.claim();
+                let value = self.value();
+                let c = self.key_for(n);
+                let result = c.upsert(&self.key, value);
+                self.keys.acknowledge(n);
+                result?;
+            }
+            Operation::Scan => {
+                let len = self.scan_lengths.choose(&mut self.rng);
+                let c = self.existing_key();
+                black_box(c.scan_range(&self.key, len)?);
+            }
+            Operation::ReadModifyWrite => {
+                let value = self.value();
+                let c = self.existing_key();
+                black_box(c.get(&self.key)?);
+                c.upsert(&self.key, value)?;
+            }
+            Operation::Delete => {
+                let c = self.existing_key();
+                c.delete(&self.key)?;
+            }
+            Operation::Find => {
+                let byte = self.rng.next_u64() as u8;
+                let c = self.existing_key();
+                black_box(c.find(Box::new(move |d| d.first() == Some(&byte)))?);
+            }
+            Operation::Count => {
+                let c = &self.collections[self.rng.below(self.collections.len() as u64) as usize];
+                black_box(c.count()?);
+            }
+            Operation::ScanPrefix => {
+                let c = self.existing_key();
+                let end = self
+                    .key
+                    .char_indices()
+                    .nth(self.workload.scan_prefix_length)
+                    .map_or(self.key.len(), |(i, _)| i);
+                black_box(c.scan_prefix(&self.key[..end])?);
+            }
+            Operation::Load => {}
+        }
+        Ok(())
+    }
+
+    /// Loads key numbers `batches` (each a range) through `upsert_many`, timing each batch.
+    pub(crate) fn load(
+        &mut self,
+        batches: impl Iterator<Item = std::ops::Range<u64>>,
+        start: Instant,
+        recorder: &mut Recorder,
+        progress: &dyn Progress,
+    ) {
+        let ncollections = self.collections.len();
+        for batch in batches {
+            let documents = batch.end - batch.start;
+            let mut per_collection: Vec<Vec<(String, Vec<u8>)>> = vec![Vec::new(); ncollections];
+            for n in batch {
+                let value = self.value();
+                let index = (n % ncollections as u64) as usize;
+                self.key_for(n);
+                per_collection[index].push((self.key.clone(), value));
+            }
+            let began = Instant::now();
+            let mut ok = true;
+            for (collection, docs) in self.collections.iter().zip(per_collection) {
+                if !docs.is_empty() {
+                    ok &= collection.upsert_many(docs).is_ok();
+                }
+            }
+            let ended = Instant::now();
+            recorder.record(Operation::Load, ok, ended - began, None, ended - start);
+            progress.advance(documents);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Workloads: YCSB-compatible TOML files describing a dataset and an operation mix, and the
+//! distributions they draw from.
+
+mod distribution;
+mod file;
+mod keys;
+mod operation;
+mod rng;
+mod validate;
+#[allow(clippy::module_inception)] // the module is named for the type it defines
+mod workload;
+mod zipfian;
+
+pub use distribution::{FieldLength, KeyChooser, LengthChooser, RequestDistribution, ScanLength};
+pub use keys::{InsertOrder, KeySpace};
+pub use operation::{Operation, OperationMix};
+pub use rng::Rng;
+pub use workload::{Workload, WorkloadError};
+
+pub(crate) use keys::write_key;

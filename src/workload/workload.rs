@@ -1,0 +1,166 @@
+//! `Workload`: a parsed and validated workload file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::distribution::{FieldLength, RequestDistribution, ScanLength};
+use super::file::WorkloadFile;
+use super::keys::InsertOrder;
+use super::operation::{Operation, OperationMix};
+use crate::Durability;
+
+/// A workload: a dataset, an operation mix, and how to run it. Every field is resolved: what
+/// the file left out holds YCSB's default (or this project's, for its own keys).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Workload {
+    /// The file's stem, e.g. `ycsb-a`.
+    pub name: String,
+    /// One line saying what the workload models.
+    pub description: String,
+    /// Documents loaded before the run (`recordcount`).
+    pub record_count: u64,
+    /// How key numbers become ids (`insertorder`).
+    pub insert_order: InsertOrder,
+    /// Value lengths (`fieldlength`, `fieldlengthdistribution`, ...).
+    pub field_length: FieldLength,
+    /// The collections keys are spread over (key number modulo their count).
+    pub collections: Vec<String>,
+    /// Operations in the measured run (`operationcount`); 0 runs only the load.
+    pub operation_count: u64,
+    /// A time limit on the measured run (`maxexecutiontime`); with it, the run lasts this
+    /// long whatever the operation count.
+    pub max_execution_time: Option<Duration>,
+    /// Operations run and discarded before measuring (`warmupoperationcount`).
+    pub warmup_operation_count: u64,
+    /// A warm-up by time instead (`warmuptime`, seconds).
+    pub warmup_time: Option<Duration>,
+    /// The operation mix (`readproportion`, ...).
+    pub mix: OperationMix,
+    /// Which keys operations touch (`requestdistribution`, ...).
+    pub request_distribution: RequestDistribution,
+    /// Scan lengths.
+    pub scan_length: ScanLength,
+    /// Characters of an id used as the prefix of `scan-prefix` (`scanprefixlength`).
+    pub scan_prefix_length: usize,
+    /// Worker threads (`threadcount`).
+    pub threads: usize,
+    /// Operations per second over all threads (`target`); `None` runs closed-loop.
+    pub target: Option<f64>,
+    /// The run's seed: the same seed gives every thread the same operation sequence.
+    pub seed: u64,
+    /// Documents per `upsert_many` batch in the load phase (`loadbatchsize`).
+    pub load_batch_size: usize,
+    /// Durability of the `automerge` and `redb` backends (`durability`); the `-durable`
+    /// backends always use `every-write`.
+    pub durability: Durability,
+    /// Documents the Automerge backend keeps loaded (`documentcache`).
+    pub document_cache: usize,
+}
+
+/// A workload file that cannot be used, and why.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WorkloadError {
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or has an unknown key or a value of the wrong type; the
+    /// message gives the line and column.
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line, column and the offending text.
+        message: String,
+    },
+    /// A field has a value the workload cannot run with.
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The field, by its key in the file.
+        field: &'static str,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+}
+
+impl fmt::Display for WorkloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkloadError::Io { path, source } => {
+                write!(
+                    f,
+                    "{}: cannot read the workload file: {source}",
+                    path.display()
+                )
+            }
+            WorkloadError::Parse { path, message } => write!(f, "{}: {message}", path.display()),
+            WorkloadError::Invalid {
+                path,
+                field,
+                message,
+            } => {
+                write!(f, "{}: `{field}`: {message}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for WorkloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WorkloadError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl Workload {
+    /// Reads and validates a workload file; its name is the file's stem.
+    ///
+    /// # Errors
+    /// [`WorkloadError`] naming the file and the line, column or field at fault.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, WorkloadError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .map_or_else(|| "workload".into(), |s| s.to_string_lossy().into_owned());
+        Self::from_toml(&name, &text, path)
+    }
+
+    /// Parses and validates workload TOML; `path` only names the source in errors.
+    ///
+    /// # Errors
+    /// As [`from_file`](Self::from_file).
+    pub fn from_toml(name: &str, text: &str, path: &Path) -> Result<Self, WorkloadError> {
+        let file: WorkloadFile = toml::from_str(text).map_err(|e| WorkloadError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        super::validate::validate(name, file, path)
+    }
+
+    /// The total weight of operations that need an existing key.
+    pub(crate) fn reads_existing(&self) -> bool {
+        self.mix
+            .proportions
+            .iter()
+            .any(|(op, p)| op.reads_existing() && *p > 0.0)
+    }
+
+    /// Whether the mix holds `op`.
+    pub fn runs(&self, op: Operation) -> bool {
+        self.mix.proportion(op) > 0.0
+    }
+}
