@@ -1,7 +1,6 @@
 //! Key names, and the insert counter that keeps readers off keys not inserted yet.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -28,14 +27,25 @@ pub(crate) fn fnv64(n: u64) -> u64 {
 }
 
 /// Writes the id of key number `n` into `out`, reusing its allocation.
+///
+/// This runs once per operation, so it formats with `itoa` rather than `write!`: the runner's
+/// own cost per operation is part of what it must keep small.
 pub(crate) fn write_key(order: InsertOrder, n: u64, out: &mut String) {
+    let mut digits = itoa::Buffer::new();
     out.clear();
     out.push_str("user");
-    // Writing an integer into a String cannot fail.
-    let _ = match order {
-        InsertOrder::Hashed => write!(out, "{}", fnv64(n)),
-        InsertOrder::Ordered => write!(out, "{n:010}"),
-    };
+    match order {
+        InsertOrder::Hashed => out.push_str(digits.format(fnv64(n))),
+        InsertOrder::Ordered => {
+            let formatted = digits.format(n);
+            // Zero-padded to ten digits, so that id order is number order below 10^10.
+            out.extend(std::iter::repeat_n(
+                '0',
+                10usize.saturating_sub(formatted.len()),
+            ));
+            out.push_str(formatted);
+        }
+    }
 }
 
 /// Hands out key numbers to inserts and tells readers how many are safe to read.
@@ -107,7 +117,12 @@ mod tests {
         write_key(InsertOrder::Ordered, 9, &mut a);
         write_key(InsertOrder::Ordered, 10, &mut b);
         assert!(a < b, "{a} {b}");
-        write_key(InsertOrder::Hashed, 9, &mut a);
-        assert_eq!(a, format!("user{}", fnv64(9)));
+        assert_eq!(a, "user0000000009");
+        write_key(InsertOrder::Ordered, 12_345_678_901, &mut a);
+        assert_eq!(a, "user12345678901");
+        for n in [0, 9, 10, u64::MAX / 3] {
+            write_key(InsertOrder::Hashed, n, &mut a);
+            assert_eq!(a, format!("user{}", fnv64(n)));
+        }
     }
 }

@@ -164,3 +164,76 @@ impl Workload {
         self.mix.proportion(op) > 0.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Workload, WorkloadError> {
+        Workload::from_toml("t", text, Path::new("t.toml"))
+    }
+
+    #[test]
+    fn an_empty_file_gets_ycsb_defaults() {
+        let w = parse("").expect("valid");
+        assert_eq!(w.record_count, 1000);
+        assert_eq!(w.operation_count, 1000);
+        assert_eq!(w.mix.proportion(Operation::Read), 0.95);
+        assert_eq!(w.mix.proportion(Operation::Update), 0.05);
+        assert_eq!(w.field_length, FieldLength::Constant { bytes: 1000 });
+        assert_eq!(
+            w.request_distribution,
+            RequestDistribution::Zipfian {
+                constant: 0.99,
+                scrambled: true
+            }
+        );
+        assert_eq!(w.collections, ["usertable"]);
+    }
+
+    #[test]
+    fn exponential_takes_ycsb_dotted_keys_or_a_table() {
+        for text in [
+            "requestdistribution = \"exponential\"\nexponential.percentile = 90\n",
+            "requestdistribution = \"exponential\"\n[exponential]\npercentile = 90\n",
+        ] {
+            let w = parse(text).expect("valid");
+            assert_eq!(
+                w.request_distribution,
+                RequestDistribution::Exponential {
+                    percentile: 90.0,
+                    frac: 0.8571428571
+                }
+            );
+        }
+        assert!(
+            parse("[exponential]\npercentil = 90\n").is_err(),
+            "unknown keys in the table too"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_or_the_line() {
+        let text = parse("hotspotdatafraction = 2.0\nrequestdistribution = \"hotspot\"\n")
+            .expect_err("out of range")
+            .to_string();
+        assert!(
+            text.contains("`hotspotdatafraction`") && text.contains("t.toml"),
+            "{text}"
+        );
+        let text = parse("\n\nseed = \"one\"\n")
+            .expect_err("wrong type")
+            .to_string();
+        assert!(text.contains("line 3"), "{text}");
+        let text = parse("minscanlength = 10\nmaxscanlength = 5\n")
+            .expect_err("min > max")
+            .to_string();
+        assert!(text.contains("`minscanlength`"), "{text}");
+    }
+
+    #[test]
+    fn a_load_only_workload_needs_no_mix() {
+        let w = parse("recordcount = 0\ninsertproportion = 1.0\n").expect("inserts alone are fine");
+        assert!(!w.reads_existing());
+    }
+}

@@ -1,0 +1,50 @@
+//! The runner's own cost: ycsb-a's mix on the `null` backend, one thread. Everything measured
+//! here is harness (key choice, value generation, timing, recording); the goal is at least
+//! 5 million operations per second, under 200 ns of harness per operation.
+//!
+//! `cargo bench --bench harness` runs 20 million operations three times and prints each;
+//! `cargo bench --bench harness -- --test` runs a few thousand, to check that it works.
+
+use std::path::Path;
+
+use storebench::runner::{BackendKind, NoProgress, run};
+use storebench::workload::Workload;
+
+const GOAL_OPS_PER_SEC: f64 = 5_000_000.0;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let test_mode = std::env::args().any(|a| a == "--test");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/ycsb-a.toml");
+    let mut workload = Workload::from_file(&path)?;
+    workload.operation_count = if test_mode { 10_000 } else { 20_000_000 };
+    workload.threads = 1;
+    let dir = tempfile::tempdir()?;
+    println!(
+        "harness: ycsb-a mix on the null backend, 1 thread, {} operations",
+        workload.operation_count
+    );
+    let mut best: f64 = 0.0;
+    for attempt in 1..=if test_mode { 1 } else { 3 } {
+        let outcome = run(&workload, BackendKind::Null, dir.path(), &NoProgress)?;
+        let throughput = outcome.run.throughput();
+        best = best.max(throughput);
+        println!(
+            "  run {attempt}: {:>6.2} M ops/s  ({:.0} ns per operation)",
+            throughput / 1e6,
+            1e9 / throughput
+        );
+    }
+    if !test_mode {
+        let verdict = if best >= GOAL_OPS_PER_SEC {
+            "meets"
+        } else {
+            "MISSES"
+        };
+        println!(
+            "best {:.2} M ops/s {verdict} the goal of {:.0} M ops/s",
+            best / 1e6,
+            GOAL_OPS_PER_SEC / 1e6
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The command line end to end: a tiny workload on every backend, each report validated against
+//! the documented schema; and every kind of bad input refused with exit code 2.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn storebench(args: &[&str], cwd: &Path) -> std::io::Result<Output> {
+    Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+}
+
+/// Every operation of the mix, two threads, small enough to run in a blink.
+const TINY: &str = r#"
+description = "every operation, briefly"
+recordcount = 60
+operationcount = 400
+fieldlengthdistribution = "uniform"
+minfieldlength = 10
+fieldlength = 300
+collections = ["a", "b"]
+readproportion = 0.2
+updateproportion = 0.2
+insertproportion = 0.1
+scanproportion = 0.1
+readmodifywriteproportion = 0.1
+deleteproportion = 0.1
+findproportion = 0.05
+countproportion = 0.1
+scanprefixproportion = 0.05
+maxscanlength = 10
+threadcount = 2
+warmupoperationcount = 50
+loadbatchsize = 16
+"#;
+
+#[test]
+fn a_tiny_workload_runs_on_every_backend_and_its_reports_match_the_schema() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("tiny.toml"), TINY)?;
+    std::fs::write(
+        dir.path().join("paced.toml"),
+        format!("{TINY}\ntarget = 4000\n"),
+    )?;
+    let out = storebench(
+        &[
+            "run",
+            "tiny.toml",
+            "paced.toml",
+            "--backend",
+            "memory,automerge,automerge-durable,redb,redb-durable,null",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout)?;
+    assert_eq!(
+        stdout.matches("[OVERALL], Throughput(ops/sec)").count(),
+        12,
+        "{stdout}"
+    );
+
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reports/report.schema.json"
+    ))?)?;
+    let validator = jsonschema::validator_for(&schema)?;
+    let mut checked_mutation = false;
+    for workload in ["tiny", "paced"] {
+        for backend in [
+            "memory",
+            "automerge",
+            "automerge-durable",
+            "redb",
+            "redb-durable",
+            "null",
+        ] {
+            let run_dir = dir.path().join("out").join(workload).join(backend);
+            let report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json"))?)?;
+            let errors: Vec<String> = validator
+                .iter_errors(&report)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{workload}/{backend}: {errors:#?}");
+            if !checked_mutation {
+                // The schema has teeth: a report missing a field, or with a stray one, fails.
+                let mut broken = report.clone();
+                broken.as_object_mut().expect("an object").remove("seed");
+                assert!(!validator.is_valid(&broken));
+                let mut broken = report.clone();
+                broken["operations"][0]["latency_ns"]["p42"] = 1.into();
+                assert!(!validator.is_valid(&broken));
+                checked_mutation = true;
+            }
+            // The report's content, not only its shape.
+            let report: storebench::report::Report = serde_json::from_value(report)?;
+            assert_eq!(report.backend.name, backend);
+            assert_eq!(report.threads, 2);
+            assert_eq!(
+                report.run.operations, 400,
+                "{workload}/{backend}: every operation counted"
+            );
+            let ops: Vec<&str> = report
+                .operations
+                .iter()
+                .map(|o| o.operation.as_str())
+                .collect();
+            assert_eq!(
+                ops.len(),
+                9,
+                "{workload}/{backend}: every operation type ran: {ops:?}"
+            );
+            assert_eq!(
+                report.file_bytes.is_some(),
+                !matches!(backend, "memory" | "null")
+            );
+            if backend != "null" {
+                assert!(report.live_bytes > 0, "{workload}/{backend}");
+            }
+            assert_eq!(report.target_ops_per_sec.is_some(), workload == "paced");
+            for op in &report.operations {
+                assert_eq!(
+                    op.intended_latency_ns.is_some(),
+                    workload == "paced",
+                    "{}",
+                    op.operation
+                );
+                let l = &op.latency_ns;
+                assert!(
+                    l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max,
+                    "{}: {l:?}",
+                    op.operation
+                );
+                let hgrm = std::fs::read_to_string(run_dir.join(format!("{}.hgrm", op.operation)))?;
+                assert!(
+                    hgrm.contains(&format!("Total count    = {:>12}", op.count)),
+                    "{hgrm}"
+                );
+                assert!(run_dir.join(format!("{}.hlog", op.operation)).exists());
+            }
+            assert!(run_dir.join("load.hgrm").exists());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn list_shows_every_preset_with_its_description() -> TestResult {
+    let out = storebench(&["list"], Path::new(env!("CARGO_MANIFEST_DIR")))?;
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout)?;
+    for preset in [
+        "ycsb-a",
+        "ycsb-b",
+        "ycsb-c",
+        "ycsb-d",
+        "ycsb-e",
+        "ycsb-f",
+        "mesh-state",
+        "history-growth",
+        "many-collections",
+        "large-values",
+        "durable-writes",
+        "bulk-load",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(preset))
+            .unwrap_or_else(|| panic!("{preset} missing: {stdout}"));
+        assert!(
+            line.len() > preset.len() + 10,
+            "{preset} has a description: {line}"
+        );
+    }
+    Ok(())
+}
+
+/// Runs `storebench run bad.toml` and returns stderr, asserting exit code 2.
+fn refused(workload: &str, extra: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("bad.toml"), workload)?;
+    let mut args = vec!["run", "bad.toml", "--backend", "memory", "--out", "out"];
+    args.extend_from_slice(extra);
+    let out = storebench(&args, dir.path())?;
+    let stderr = String::from_utf8(out.stderr)?;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{workload:?} {extra:?}: {stderr}"
+    );
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing runs on bad input"
+    );
+    Ok(stderr)
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_code_2_naming_the_place() -> TestResult {
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        ("recordcount = [1,\n", &[], &["bad.toml", "line 1"]),
+        (
+            "recordcount = 10\nreadproportoin = 1.0\n",
+            &[],
+            &["line 2", "unknown field `readproportoin`"],
+        ),
+        (
+            "readproportion = 0.5\nupdateproportion = 0.4\n",
+            &[],
+            &["sum to 0.9", "readproportion = 0.5"],
+        ),
+        ("fieldlength = 0\n", &[], &["`fieldlength`", "at least 1"]),
+        ("fieldlength = -5\n", &[], &["`fieldlength`"]),
+        ("recordcount = -1\n", &[], &["`recordcount`"]),
+        (
+            "recordcount = 0\nreadproportion = 1.0\n",
+            &[],
+            &["`recordcount`", "is 0"],
+        ),
+        (
+            "requestdistribution = \"pareto\"\n",
+            &[],
+            &["`requestdistribution`", "pareto"],
+        ),
+        (
+            "fieldlengthdistribution = \"normal\"\n",
+            &[],
+            &["`fieldlengthdistribution`"],
+        ),
+        (
+            "readproportion = 1.5\nupdateproportion = -0.5\n",
+            &[],
+            &["readproportion", "between 0 and 1"],
+        ),
+        ("durability = \"sometimes\"\n", &[], &["`durability`"]),
+        (
+            "readproportion = 1.0\n",
+            &["--backend", "rocksdb"],
+            &["unknown backend `rocksdb`"],
+        ),
+        (
+            "readproportion = 1.0\n",
+            &["--duration", "soon"],
+            &["not a duration"],
+        ),
+    ];
+    for (workload, extra, expected) in cases {
+        let stderr = refused(workload, extra)?;
+        for needle in *expected {
+            assert!(
+                stderr.contains(needle),
+                "{workload:?}: expected {needle:?} in: {stderr}"
+            );
+        }
+    }
+    let dir = tempfile::tempdir()?;
+    let out = storebench(&["run", "no-such-workload", "--out", "out"], dir.path())?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)?.contains("no-such-workload.toml"));
+    Ok(())
+}
+
+#[test]
+fn every_preset_is_valid() -> TestResult {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let w = storebench::workload::Workload::from_file(&path)?;
+            assert!(!w.description.is_empty(), "{}", path.display());
+            count += 1;
+        }
+    }
+    assert_eq!(count, 12);
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The runner through the library: the same seed replays the same operations.
+
+use std::path::Path;
+
+use storebench::runner::{BackendKind, NoProgress, RunOutcome, run};
+use storebench::workload::{Operation, Workload};
+
+fn workload(seed: u64, threads: usize) -> Workload {
+    let text = format!(
+        "recordcount = 200\noperationcount = 3000\nfieldlength = 64\nthreadcount = {threads}\n\
+         seed = {seed}\nreadproportion = 0.3\nupdateproportion = 0.3\ninsertproportion = 0.2\n\
+         deleteproportion = 0.2\nrequestdistribution = \"zipfian\"\n"
+    );
+    Workload::from_toml("seeded", &text, Path::new("seeded.toml")).expect("valid workload")
+}
+
+fn counts(outcome: &RunOutcome) -> Vec<(Operation, u64)> {
+    outcome
+        .run
+        .operations
+        .iter()
+        .map(|(op, h)| (*op, h.service.len() + h.failed.len()))
+        .collect()
+}
+
+#[test]
+fn the_same_seed_replays_the_same_operations() -> storebench::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = run(
+        &workload(5, 1),
+        BackendKind::Memory,
+        dir.path(),
+        &NoProgress,
+    )?;
+    let again = run(
+        &workload(5, 1),
+        BackendKind::Memory,
+        dir.path(),
+        &NoProgress,
+    )?;
+    let other = run(
+        &workload(6, 1),
+        BackendKind::Memory,
+        dir.path(),
+        &NoProgress,
+    )?;
+    assert_eq!(counts(&first), counts(&again));
+    // One thread: the final data, down to every value's length, is the same.
+    assert_eq!(first.live_bytes, again.live_bytes);
+    assert_ne!(
+        (counts(&first), first.live_bytes),
+        (counts(&other), other.live_bytes)
+    );
+    // Several threads interleave freely, but each replays its own sequence.
+    let a = run(
+        &workload(5, 3),
+        BackendKind::Memory,
+        dir.path(),
+        &NoProgress,
+    )?;
+    let b = run(
+        &workload(5, 3),
+        BackendKind::Memory,
+        dir.path(),
+        &NoProgress,
+    )?;
+    assert_eq!(counts(&a), counts(&b));
+    assert_eq!(a.run.operation_count(), 3000);
+    Ok(())
+}
+
+#[test]
+fn a_persistent_run_measures_its_file() -> storebench::Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outcome = run(
+        &workload(1, 2),
+        BackendKind::Automerge,
+        dir.path(),
+        &NoProgress,
+    )?;
+    let file = outcome.file_bytes.expect("a persistent backend has a file");
+    assert!(file > 0);
+    let amplification = outcome.space_amplification().expect("live data");
+    assert!((amplification - file as f64 / outcome.live_bytes as f64).abs() < 1e-9);
+    // The load phase wrote every record, in batches of loadbatchsize (default 100).
+    let load = outcome
+        .load
+        .operations
+        .get(&Operation::Load)
+        .expect("load batches");
+    assert_eq!(load.service.len(), 2);
+    Ok(())
+}
