@@ -34,7 +34,7 @@ impl Progress for StderrProgress {
                 None => ProgressBar::new_spinner(),
             };
             let style = ProgressStyle::with_template(
-                "{msg:40} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
+                "{msg:40} [{bar:30}] {human_pos}/{human_len} {elapsed} eta {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
