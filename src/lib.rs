@@ -9,6 +9,8 @@
 //! documented there.
 
 mod backend;
+#[cfg(feature = "check")]
+pub mod check;
 mod error;
 pub mod report;
 pub mod runner;

@@ -1,0 +1,178 @@
+//! The corrupt-file check: damaged bytes opened as a database give an error or a working
+//! store, never a panic, a hang or an allocation out of proportion; a damaged change-log chunk
+//! gives `Error::Corrupt` naming its document.
+
+use std::sync::OnceLock;
+
+use redb::{ReadableTable, TableDefinition};
+
+use super::disk::Disk;
+use crate::{AutomergeBackend, Error, OpenOptions, StorageBackend};
+
+/// The change-log table as the file format defines it (see `backend/persistent/tables.rs`).
+const CHANGE_LOG: TableDefinition<(u64, &str, u64), &[u8]> =
+    TableDefinition::new("storebench.change_log");
+
+/// A small valid database: two collections, a few documents with histories.
+fn valid_image() -> &'static [u8] {
+    static IMAGE: OnceLock<Vec<u8>> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let disk = Disk::new();
+        let build = || -> crate::Result<()> {
+            let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())?;
+            for (c, name) in ["cells", "nodes"].iter().enumerate() {
+                let docs = store.collection(name);
+                for i in 0..6u8 {
+                    for version in 0..3u8 {
+                        docs.upsert(&format!("d{i}"), vec![c as u8, i, version, 7, 7, 7])?;
+                    }
+                }
+            }
+            store.close()
+        };
+        // Building from scratch on an in-memory disk cannot fail; if it did, every input
+        // would report it.
+        let _ = build();
+        disk.image()
+    })
+}
+
+/// Runs one corrupt-file input. `Err` describes a contract violation (a panic is one too).
+///
+/// # Errors
+/// The violation found.
+pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
+    let Some((&mode, rest)) = data.split_first() else {
+        return Ok(());
+    };
+    match mode % 3 {
+        0 => open_and_use(Disk::from_image(rest.to_vec())),
+        1 => {
+            let mut image = valid_image().to_vec();
+            for mutation in rest.chunks_exact(5) {
+                let offset =
+                    u32::from_le_bytes([mutation[0], mutation[1], mutation[2], mutation[3]])
+                        as usize;
+                if !image.is_empty() {
+                    let at = offset % image.len();
+                    image[at] ^= mutation[4];
+                }
+            }
+            open_and_use(Disk::from_image(image))
+        }
+        _ => corrupt_chunk(rest),
+    }
+}
+
+/// Opens the image, checking integrity as one does for untrusted files, and uses whatever
+/// opens. Errors are fine; panics are not.
+fn open_and_use(disk: Disk) -> Result<(), String> {
+    let options = OpenOptions::new().check_integrity(true);
+    let Ok(store) = AutomergeBackend::open_with_storage(disk.storage(), options) else {
+        return Ok(());
+    };
+    for name in store.list_collections() {
+        let c = store.collection(&name);
+        let _ = c.scan();
+        let _ = c.count();
+        let _ = c.get("d1");
+        let _ = c.upsert("d1", b"after".to_vec());
+    }
+    let _ = store.verify();
+    let _ = store.flush();
+    Ok(())
+}
+
+/// Damages one change-log chunk of the valid image through redb, so the file stays a sound
+/// redb database whose Automerge bytes are wrong.
+fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
+    let Some((&pick, flips)) = data.split_first() else {
+        return Ok(());
+    };
+    let disk = Disk::from_image(valid_image().to_vec());
+    let target = {
+        let db = redb::Builder::new()
+            .create_with_backend(disk.storage())
+            .map_err(|e| format!("valid image: {e}"))?;
+        let txn = db.begin_write().map_err(|e| e.to_string())?;
+        let target;
+        {
+            let mut log = txn.open_table(CHANGE_LOG).map_err(|e| e.to_string())?;
+            let keys: Vec<(u64, String, u64)> = log
+                .iter()
+                .map_err(|e| e.to_string())?
+                .filter_map(|e| {
+                    e.ok().map(|(k, _)| {
+                        let (c, id, seq) = k.value();
+                        (c, id.to_owned(), seq)
+                    })
+                })
+                .collect();
+            let (c, id, seq) = keys
+                .get(usize::from(pick) % keys.len().max(1))
+                .cloned()
+                .ok_or("no chunks")?;
+            let mut bytes = log
+                .get((c, id.as_str(), seq))
+                .map_err(|e| e.to_string())?
+                .ok_or("chunk vanished")?
+                .value()
+                .to_vec();
+            for flip in flips.chunks_exact(2) {
+                if !bytes.is_empty() {
+                    let at = usize::from(flip[0]) % bytes.len();
+                    bytes[at] ^= flip[1];
+                }
+            }
+            if flips.len() % 2 == 1 {
+                bytes.truncate(usize::from(flips[flips.len() - 1]) % (bytes.len() + 1));
+            }
+            log.insert((c, id.as_str(), seq), bytes.as_slice())
+                .map_err(|e| e.to_string())?;
+            target = (c, id);
+        }
+        txn.commit().map_err(|e| e.to_string())?;
+        target
+    };
+    let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())
+        .map_err(|e| format!("a sound redb file with a bad chunk must open: {e}"))?;
+    let collection = if target.0 == 0 { "cells" } else { "nodes" };
+    let id = target.1.as_str();
+    let materialized = store
+        .collection(collection)
+        .get(id)
+        .map_err(|e| format!("reads use materialized values: {e}"))?;
+    match store.document(collection, id) {
+        Err(Error::Corrupt {
+            collection: c,
+            id: i,
+            ..
+        }) if c == collection && i == id => Ok(()),
+        Err(other) => Err(format!(
+            "a bad chunk must give Error::Corrupt naming {collection:?}/{id:?}, got {other:?}"
+        )),
+        Ok(doc) => {
+            // The damage missed everything Automerge checks (or undid itself): then the
+            // document must still rebuild to its value, or verify must say it does not.
+            let rebuilt = doc.and_then(|d| {
+                use automerge::ReadDoc;
+                match d.get(automerge::ROOT, "data").ok()?? {
+                    (automerge::Value::Scalar(s), _) => match s.as_ref() {
+                        automerge::ScalarValue::Bytes(b) => Some(b.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            });
+            let clean = store.verify().map_err(|e| e.to_string())?.is_clean();
+            if (rebuilt == materialized) == clean {
+                Ok(())
+            } else {
+                Err(format!(
+                    "verify says clean={clean} but the rebuilt value matches={}",
+                    rebuilt == materialized
+                ))
+            }
+        }
+    }
+}
