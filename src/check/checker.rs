@@ -46,7 +46,25 @@ pub fn check(scenario: &Scenario) -> Result<(), Divergence> {
 /// # Errors
 /// The [`Divergence`] found, if any.
 pub fn check_planted(scenario: &Scenario, planted: Planted) -> Result<(), Divergence> {
-    let mut run = Run::start(scenario, planted)?;
+    run_on(scenario, planted, None)
+}
+
+/// As [`check`], on a real database file at `path` instead of the in-memory disk. A file
+/// cannot fail or lose power on demand, so `FailIn` does nothing and `Crash` drops the backend
+/// without `close()` (which must keep everything, as a dropped backend flushes) before reopening.
+///
+/// # Errors
+/// The [`Divergence`] found, if any.
+pub fn check_on_file(scenario: &Scenario, path: &std::path::Path) -> Result<(), Divergence> {
+    run_on(scenario, Planted::None, Some(path))
+}
+
+fn run_on(
+    scenario: &Scenario,
+    planted: Planted,
+    file: Option<&std::path::Path>,
+) -> Result<(), Divergence> {
+    let mut run = Run::start(scenario, planted, file)?;
     for (step, op) in scenario.ops.iter().enumerate() {
         run.step = step;
         run.op = Some(op.clone());
@@ -90,6 +108,8 @@ impl Opened {
 struct Run<'s> {
     scenario: &'s Scenario,
     planted: Planted,
+    /// The database file, or `None` for the in-memory disk.
+    file: Option<&'s std::path::Path>,
     disk: Disk,
     subject: Option<Opened>,
     model: InMemoryBackend,
@@ -100,10 +120,15 @@ struct Run<'s> {
 }
 
 impl<'s> Run<'s> {
-    fn start(scenario: &'s Scenario, planted: Planted) -> Result<Self, Divergence> {
+    fn start(
+        scenario: &'s Scenario,
+        planted: Planted,
+        file: Option<&'s std::path::Path>,
+    ) -> Result<Self, Divergence> {
         let mut run = Run {
             scenario,
             planted,
+            file,
             disk: Disk::new(),
             subject: None,
             model: InMemoryBackend::new(),
@@ -127,12 +152,18 @@ impl<'s> Run<'s> {
         let options = OpenOptions::new()
             .durability(self.scenario.durability)
             .document_cache(4);
-        let storage = self.disk.storage();
-        let opened = match self.scenario.subject {
-            Subject::Automerge => {
-                AutomergeBackend::open_with_storage(storage, options).map(Opened::Automerge)
+        let opened = match (self.scenario.subject, self.file) {
+            (Subject::Automerge, None) => {
+                AutomergeBackend::open_with_storage(self.disk.storage(), options)
+                    .map(Opened::Automerge)
             }
-            Subject::Redb => RedbBackend::open_with_storage(storage, options).map(Opened::Redb),
+            (Subject::Redb, None) => {
+                RedbBackend::open_with_storage(self.disk.storage(), options).map(Opened::Redb)
+            }
+            (Subject::Automerge, Some(path)) => {
+                AutomergeBackend::open(path, options).map(Opened::Automerge)
+            }
+            (Subject::Redb, Some(path)) => RedbBackend::open(path, options).map(Opened::Redb),
         };
         opened.map_err(|e| self.diverged(format!("the database does not reopen: {e:?}")))
     }
@@ -158,6 +189,11 @@ impl<'s> Run<'s> {
             Op::FailIn(n) => {
                 self.disk.fail_in(u64::from(*n % 32));
                 Ok(())
+            }
+            Op::Crash(_) if self.file.is_some() => {
+                // A file cannot lose power here: drop without close(), which keeps everything.
+                drop(self.subject.take());
+                self.reopen_and_compare(&[self.model_state()])
             }
             Op::Crash(point) => {
                 let loss = PowerLoss {

@@ -7,7 +7,7 @@ mod disk;
 mod op;
 mod planted;
 
-pub use checker::{Divergence, State, check, check_planted, state};
+pub use checker::{Divergence, State, check, check_on_file, check_planted, state};
 pub use corrupt::check_corrupt_file;
 pub use disk::{Disk, FaultStorage, MAX_DISK_BYTES, PowerLoss};
 pub use op::{
