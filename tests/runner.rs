@@ -91,3 +91,30 @@ fn a_persistent_run_measures_its_file() -> storebench::Result<()> {
     assert_eq!(load.service.len(), 2);
     Ok(())
 }
+
+#[test]
+fn the_comparison_has_a_row_per_backend_and_the_crdt_overhead() -> storebench::Result<()> {
+    use storebench::report::{Report, comparison_markdown};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reports: Vec<Report> = [BackendKind::Automerge, BackendKind::Redb]
+        .into_iter()
+        .map(|backend| {
+            run(&workload(3, 1), backend, dir.path(), &NoProgress).map(|o| Report::from_outcome(&o))
+        })
+        .collect::<storebench::Result<_>>()?;
+    let table = comparison_markdown(&reports);
+    assert!(table.contains("## seeded"), "{table}");
+    for row in ["| automerge |", "| redb |"] {
+        assert!(table.contains(row), "{row} missing: {table}");
+    }
+    for column in ["read p50 µs", "insert p99 µs", "space amp."] {
+        assert!(table.contains(column), "{column} missing: {table}");
+    }
+    let redb = reports[1].run.throughput_ops_per_sec;
+    let automerge = reports[0].run.throughput_ops_per_sec;
+    assert!(
+        table.contains(&format!("{:.2}x", redb / automerge)),
+        "{table}"
+    );
+    Ok(())
+}

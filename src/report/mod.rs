@@ -5,12 +5,14 @@ mod environment;
 mod from_outcome;
 mod hgrm;
 mod interval_log;
+mod markdown;
 mod schema;
 mod summary;
 mod write;
 
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
+pub use markdown::comparison_markdown;
 pub use schema::{
     BackendInfo, Latency, Machine, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
 };

@@ -1,0 +1,95 @@
+//! The cost of one more upsert to a document that already has 10, 1,000 or 100,000 changes:
+//! `automerge` with the document in cache (hot) and evicted (cold), and `redb`. A flat
+//! `automerge-hot` line is what proves the write path does not grow with history.
+//!
+//! Each iteration adds a change, so histories grow during measurement; the documents are
+//! spread so that each ends below about twice its starting history (one document at 100,000).
+//!
+//! `cargo bench --bench history`
+
+mod common;
+
+use std::time::Duration;
+
+use common::{id, open_with, value};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use storebench::{OpenOptions, StorageBackend};
+
+const HISTORIES: [u64; 3] = [10, 1_000, 100_000];
+/// Iterations criterion runs in this group's warm-up and measurement, roughly.
+const EXPECTED_ITERATIONS: u64 = 32_000;
+
+/// How many documents share the iterations at `history`, so each at most doubles.
+fn documents(history: u64) -> u64 {
+    (EXPECTED_ITERATIONS / history).clamp(1, 4_000)
+}
+
+fn build(store: &dyn StorageBackend, history: u64, documents: u64) {
+    let docs = store.collection("history");
+    for round in 0..history {
+        // One batch per round: every document gets one more change.
+        let batch = (0..documents)
+            .map(|d| (id(d), value(1024, round)))
+            .collect();
+        docs.upsert_many(batch).expect("build history");
+    }
+    store.flush().expect("flush");
+}
+
+fn history(c: &mut Criterion) {
+    let mut group = c.benchmark_group("upsert_after_history");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    group.throughput(Throughput::Elements(1));
+    for history in HISTORIES {
+        let variants: [(&str, &str, usize); 3] = [
+            ("automerge-hot", "automerge", 8_192),
+            ("automerge-cold", "automerge", 1),
+            ("redb", "redb", 1),
+        ];
+        for (label, backend, cache) in variants {
+            // Cold: two documents and a cache of one, so every upsert reloads its document.
+            let documents = if cache == 1 && backend == "automerge" {
+                2
+            } else {
+                documents(history)
+            };
+            let dir = tempfile::tempdir().expect("temp dir");
+            // Built with every document cached (a cold build would reload each document at
+            // every change), then reopened with the cache under test.
+            let builder = open_with(
+                backend,
+                dir.path(),
+                OpenOptions::new().document_cache(8_192),
+            );
+            build(builder.as_ref(), history, documents);
+            drop(builder);
+            let store = open_with(
+                backend,
+                dir.path(),
+                OpenOptions::new().document_cache(cache),
+            );
+            let docs = store.collection("history");
+            let mut n = 0u64;
+            group.bench_with_input(BenchmarkId::new(label, history), &history, |b, _| {
+                b.iter(|| {
+                    n += 1;
+                    docs.upsert(&id(n % documents), value(1024, n))
+                        .expect("upsert");
+                });
+            });
+            let last = id((n.max(1) - 1) % documents);
+            assert_eq!(docs.get(&last).expect("get").map(|v| v.len()), Some(1024));
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = history
+}
+criterion_main!(benches);
