@@ -288,3 +288,50 @@ fn every_kind_reopens_its_own_file() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn a_damaged_chunk_after_the_first_is_corrupt_not_silently_dropped() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("history.redb");
+    {
+        let store = open_automerge(&path)?;
+        let docs = store.collection("docs");
+        for version in 0..5u8 {
+            docs.upsert("hist", vec![version; 100])?;
+        }
+        store.close()?;
+    }
+    {
+        let db = redb::Database::open(&path)?;
+        let txn = db.begin_write()?;
+        let mut log = txn.open_table(TableDefinition::<(u64, &str, u64), &[u8]>::new(
+            "storebench.change_log",
+        ))?;
+        let seqs: Vec<u64> = log
+            .iter()?
+            .filter_map(|e| e.ok().map(|(k, _)| k.value().2))
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5], "one increment per upsert");
+        let mut third = log.get((0, "hist", 3))?.expect("chunk 3").value().to_vec();
+        let middle = third.len() / 2;
+        third[middle] ^= 0x5A;
+        log.insert((0, "hist", 3), third.as_slice())?;
+        drop(log);
+        txn.commit()?;
+    }
+    let store = open_automerge(&path)?;
+    let err = store
+        .document("docs", "hist")
+        .expect_err("a damaged middle chunk");
+    assert!(
+        matches!(&err, Error::Corrupt { id, .. } if id == "hist"),
+        "{err:?}"
+    );
+    let err = store
+        .collection("docs")
+        .upsert("hist", b"new".to_vec())
+        .expect_err("no write on a damaged log");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    assert!(!store.verify()?.is_clean());
+    Ok(())
+}

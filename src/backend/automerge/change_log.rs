@@ -8,7 +8,7 @@
 //! between snapshots, which keeps the amortised compaction cost per upsert constant, and the
 //! stored increments never outweigh the history in the snapshot by much.
 
-use automerge::{ActorId, AutoCommit};
+use automerge::{ActorId, AutoCommit, LoadOptions, OnPartialLoad};
 use redb::{ReadableTable, Table};
 
 use super::super::persistent::CollectionId;
@@ -25,7 +25,8 @@ pub(crate) type ChangeLogTable<'txn> =
 #[derive(Debug, Clone)]
 pub(crate) struct LoggedDocument {
     pub(crate) doc: AutoCommit,
-    /// The seq of the first chunk: the number of saves the snapshot holds (0 when none).
+    /// The seq of the first chunk: the saves folded into the snapshot, or 1 (0 in memory for a
+    /// new document) before the first compaction, when the first chunk is the first increment.
     pub(crate) snapshot_seq: u64,
     /// The seq of the last chunk (0 for a document with no log yet).
     pub(crate) last_seq: u64,
@@ -58,30 +59,35 @@ pub(crate) fn load(
     id: &str,
     actor: &ActorId,
 ) -> Result<Option<LoggedDocument>> {
-    let mut chunks = log.range((collection, id, 0)..=(collection, id, u64::MAX))?;
-    let Some(first) = chunks.next() else {
+    let mut snapshot_seq = None;
+    let mut last_seq = 0;
+    let mut bytes = Vec::new();
+    for chunk in log.range((collection, id, 0)..=(collection, id, u64::MAX))? {
+        let (key, chunk) = chunk?;
+        snapshot_seq.get_or_insert(key.value().2);
+        last_seq = key.value().2;
+        bytes.extend_from_slice(chunk.value());
+    }
+    let Some(snapshot_seq) = snapshot_seq else {
         return Ok(None);
     };
-    let (key, snapshot) = first?;
-    let snapshot_seq = key.value().2;
-    let mut last_seq = snapshot_seq;
-    let corrupt = |source| Error::Corrupt {
+    let corrupt = |detail: &str, source: Option<automerge::AutomergeError>| Error::Corrupt {
         collection: collection_name.to_owned(),
         id: id.to_owned(),
-        detail: "its Automerge change log does not load".into(),
-        source: Some(Box::new(source)),
+        detail: detail.to_owned(),
+        source: source.map(Box::new),
     };
-    let mut doc = AutoCommit::load(snapshot.value()).map_err(corrupt)?;
-    // Increments are loaded in one call: Automerge applies a batch far faster than one change
-    // at a time.
-    let mut increments = Vec::new();
-    for chunk in chunks {
-        let (key, bytes) = chunk?;
-        last_seq = key.value().2;
-        increments.extend_from_slice(bytes.value());
-    }
-    if !increments.is_empty() {
-        doc.load_incremental(&increments).map_err(corrupt)?;
+    // One load of every chunk, refusing a partial one: `load_incremental` would log a damaged
+    // chunk and carry on without it, and the next compaction would then erase the damage (and
+    // the history behind it) for good.
+    let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+    let mut doc = AutoCommit::load_with_options(&bytes, options)
+        .map_err(|e| corrupt("its Automerge change log does not load", Some(e)))?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(corrupt(
+            "its change log lacks changes that others depend on",
+            None,
+        ));
     }
     doc.set_actor(actor.clone());
     Ok(Some(LoggedDocument {
