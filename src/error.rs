@@ -83,7 +83,8 @@ pub enum Error {
     /// The backend was closed; a collection handle kept past `close()` can no longer be used.
     Closed,
     /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
-    /// leaves the database unusable until it is reopened.
+    /// leaves the database unusable until it is reopened. A write that fails this way may or
+    /// may not be durable (a failed flush leaves the state before it or after it).
     Storage(Box<redb::Error>),
 }
 
@@ -149,8 +150,8 @@ impl fmt::Display for Error {
             }
             Error::Storage(_) => write!(
                 f,
-                "the storage engine failed; the operation did not happen (reopen the database \
-                 after an I/O error)"
+                "the storage engine failed; a write that got this error may or may not be \
+                 durable, and after an I/O error the database must be reopened to be used again"
             ),
         }
     }
@@ -188,10 +189,25 @@ macro_rules! storage_error_from {
     ($($ty:ty),*) => {$(
         impl From<$ty> for Error {
             fn from(e: $ty) -> Self {
-                Error::Storage(Box::new(e.into()))
+                Error::from_redb(e.into())
             }
         }
     )*};
+}
+
+impl Error {
+    /// Damage redb finds while reading is the file's fault, not the machine's: it gets the
+    /// variant that says so.
+    fn from_redb(e: redb::Error) -> Self {
+        match e {
+            redb::Error::Corrupted(detail) => Error::CorruptDatabase {
+                path: None,
+                source: Some(Box::new(redb::Error::Corrupted(detail.clone()))),
+                detail,
+            },
+            other => Error::Storage(Box::new(other)),
+        }
+    }
 }
 storage_error_from!(
     redb::Error,
@@ -223,9 +239,20 @@ mod tests {
     }
 
     #[test]
-    fn storage_error_keeps_its_source() {
+    fn storage_errors_keep_their_source_and_damage_is_corruption() {
+        let e = Error::from(redb::StorageError::Io(std::io::Error::other("disk gone")));
+        assert!(matches!(e, Error::Storage(_)), "{e:?}");
+        assert!(
+            e.source()
+                .expect("a source")
+                .to_string()
+                .contains("disk gone")
+        );
         let e = Error::from(redb::StorageError::Corrupted("page 3".into()));
-        let source = e.source().expect("a source");
-        assert!(source.to_string().contains("page 3"), "{source}");
+        assert!(
+            matches!(&e, Error::CorruptDatabase { detail, .. } if detail == "page 3"),
+            "{e:?}"
+        );
+        assert!(e.source().expect("a source").to_string().contains("page 3"));
     }
 }

@@ -36,7 +36,9 @@ fn every_corpus_and_regression_input_replays_clean() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut replayed = 0;
     for target in Target::ALL {
-        for dir in ["seeds", "corpus", "regressions"] {
+        // The committed inputs only: the local working corpus (fuzz/corpus) grows without
+        // bound and would make this test's run time depend on the machine it runs on.
+        for dir in ["seeds", "regressions"] {
             let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target.name())) else {
                 continue;
             };

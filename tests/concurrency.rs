@@ -46,14 +46,24 @@ fn hammer(store: Arc<dyn StorageBackend>) -> Result<()> {
             // Every thread asks for the collection itself: concurrent creation must agree.
             let docs = store.collection("shared");
             barrier.wait();
+            let own = format!("own-{t}");
             for i in 0..OPS_PER_THREAD {
                 match step(t, i) {
                     (id, Some(value)) => docs.upsert(&id, value)?,
                     (id, None) => docs.delete(&id)?,
                 }
+                // Read-your-writes from this thread, while the others write: an id only this
+                // thread touches must read back what it just wrote.
+                let mine = format!("{t}:{i}").into_bytes();
+                docs.upsert(&own, mine.clone())?;
+                assert_eq!(
+                    docs.get(&own)?,
+                    Some(mine),
+                    "thread {t} does not read its own write"
+                );
                 if i.is_multiple_of(10) {
                     let count = docs.count()?;
-                    assert!(count <= IDS, "count {count} beyond the id space");
+                    assert!(count <= IDS + THREADS, "count {count} beyond the id space");
                     let scanned = docs.scan()?;
                     assert!(
                         scanned.windows(2).all(|w| w[0].0 < w[1].0),
@@ -74,7 +84,7 @@ fn hammer(store: Arc<dyn StorageBackend>) -> Result<()> {
             for i in 0..200 {
                 let _ = docs.get(&format!("k{}", i % IDS))?;
                 let found = docs.find(Box::new(|d| d.starts_with(b"t")))?;
-                assert!(found.len() <= IDS);
+                assert!(found.len() <= IDS + THREADS);
             }
             Ok(())
         })
@@ -85,6 +95,14 @@ fn hammer(store: Arc<dyn StorageBackend>) -> Result<()> {
     reader.join().expect("the reader panicked")?;
 
     let docs = store.collection("shared");
+    for t in 0..THREADS {
+        let last = format!("{t}:{}", OPS_PER_THREAD - 1).into_bytes();
+        assert_eq!(
+            docs.get(&format!("own-{t}"))?,
+            Some(last),
+            "another thread reads it too"
+        );
+    }
     let scanned = docs.scan()?;
     assert_eq!(docs.count()?, scanned.len(), "count equals the live ids");
     for k in 0..IDS {

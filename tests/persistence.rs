@@ -172,7 +172,8 @@ fn open_with_storage_runs_on_any_redb_storage_and_reports_io_failures() -> Resul
         docs.upsert("a", b"1".to_vec())?;
         store.flush()?;
         failing.store(true, Ordering::SeqCst);
-        // Writes reach the storage at commit (EveryWrite) or flush (OnFlush): one of them fails.
+        // OnFlush: a write may stay in memory until the flush; one of the two reaches the
+        // failing storage.
         let upsert = docs.upsert("b", vec![2; 100_000]);
         let flushed = store.flush();
         assert!(

@@ -50,7 +50,7 @@ impl<'a> Arbitrary<'a> for DocId {
 }
 
 /// A value, described compactly so inputs stay small: a length class and a fill byte.
-/// Lengths are skewed small (0–45 bytes), with rare 1 KB and 20 KB values.
+/// Lengths are skewed small (0–39 bytes), with rare 1 KB and 20 KB values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
 pub struct Value {
     /// Length class.

@@ -81,10 +81,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         _ => return Err(format!("`{unit}` is not a unit: use ms, s, m or h")),
     };
-    if seconds > 0.0 && seconds.is_finite() {
+    // Up to a year: longer is a typo, and would overflow the clock.
+    if seconds > 0.0 && seconds <= 365.0 * 86_400.0 {
         Ok(Duration::from_secs_f64(seconds))
     } else {
-        Err(format!("`{text}` must be a positive duration"))
+        Err(format!(
+            "`{text}` must be a positive duration of at most a year"
+        ))
     }
 }
 

@@ -6,9 +6,9 @@ use storebench::report::{write_run, ycsb_summary};
 use storebench::runner::{BackendKind, NoProgress, Progress, run as run_workload};
 use storebench::workload::Workload;
 
-use super::Failure;
 use super::args::RunArgs;
 use super::progress::StderrProgress;
+use super::{Failure, with_causes};
 
 pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     // Every workload is read and checked before anything runs: a typo in the third file must
@@ -48,10 +48,16 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     };
     for workload in &workloads {
         for &backend in &backends {
-            let outcome = run_workload(workload, backend, data_dir, progress.as_ref())
-                .map_err(|e| Failure::failed(format!("{} on {backend}: {e}", workload.name)))?;
+            let outcome =
+                run_workload(workload, backend, data_dir, progress.as_ref()).map_err(|e| {
+                    Failure::failed(format!(
+                        "{} on {backend}: {}",
+                        workload.name,
+                        with_causes(&e)
+                    ))
+                })?;
             let dir = args.out.join(&workload.name).join(backend.name());
-            let report = write_run(&outcome, &dir).map_err(Failure::failed)?;
+            let report = write_run(&outcome, &dir).map_err(|e| Failure::failed(with_causes(&e)))?;
             if !args.quiet {
                 println!("{}", ycsb_summary(&report));
             }

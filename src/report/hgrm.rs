@@ -47,11 +47,13 @@ pub fn percentile_distribution(h: &Histogram<u64>) -> String {
         h.max() as f64 / NANOS_PER_MICRO,
         h.len()
     );
+    // HdrHistogram's sub-bucket count: the power of two at or above 2 * 10^significant digits.
+    let sub_buckets = (2 * 10u64.pow(u32::from(h.sigfig()))).next_power_of_two();
     let _ = writeln!(
         out,
         "#[Buckets = {:12}, SubBuckets     = {:12}]",
         h.buckets(),
-        h.distinct_values()
+        sub_buckets
     );
     out
 }

@@ -15,7 +15,7 @@ pub fn comparison_markdown(reports: &[Report]) -> String {
             .push(report);
     }
     let mut out = String::from("# storebench comparison\n");
-    let ms = |ns: u64| format!("{:.1}", ns as f64 / 1000.0);
+    let micros = |ns: u64| format!("{:.1}", ns as f64 / 1000.0);
     // Writing into a String cannot fail.
     for (workload, runs) in by_workload {
         let _ = write!(out, "\n## {workload}\n\n");
@@ -55,8 +55,8 @@ pub fn comparison_markdown(reports: &[Report]) -> String {
                         let _ = write!(
                             out,
                             " {} | {} |",
-                            ms(o.latency_ns.p50),
-                            ms(o.latency_ns.p99)
+                            micros(o.latency_ns.p50),
+                            micros(o.latency_ns.p99)
                         );
                     }
                     None => out.push_str(" – | – |"),

@@ -39,7 +39,8 @@ pub struct Report {
     pub run: Phase,
     /// Per operation type, in the measured run.
     pub operations: Vec<OperationStats>,
-    /// Operations completed in each second of the measured run.
+    /// Operations completed in each second of the measured run; the last entry covers the
+    /// final, partial second.
     pub throughput_series: Vec<u64>,
     /// Bytes of the database file after the run (`null` for in-memory backends).
     pub file_bytes: Option<u64>,
@@ -101,7 +102,7 @@ pub struct Phase {
     pub operations: u64,
     /// Operations that failed.
     pub errors: u64,
-    /// Operations per second (load: documents per second).
+    /// Successful operations per second (load: documents per second).
     pub throughput_ops_per_sec: f64,
     /// Latency of each load batch, for the load phase.
     pub batch_latency_ns: Option<Latency>,

@@ -1,7 +1,6 @@
 //! Writing one run's files: `report.json`, and per operation `.hgrm` and `.hlog`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::hgrm::percentile_distribution;
 use super::interval_log::interval_log;
@@ -23,19 +22,13 @@ pub fn write_run(outcome: &RunOutcome, dir: &Path) -> Result<Report, WriteError>
     })?;
     let path = dir.join("report.json");
     std::fs::write(&path, json).map_err(fail(path))?;
-    let started = UNIX_EPOCH + Duration::from_secs(outcome.started_at_unix);
-    let phases = [("load", &outcome.load), ("run", &outcome.run)];
-    for (phase, outcome_phase) in phases {
-        for (op, h) in &outcome_phase.operations {
-            let stem = if phase == "load" {
-                "load".to_owned()
-            } else {
-                op.name().to_owned()
-            };
+    for phase in [&outcome.load, &outcome.run] {
+        for (op, h) in &phase.operations {
+            let stem = op.name();
             let path = dir.join(format!("{stem}.hgrm"));
             std::fs::write(&path, percentile_distribution(&h.service)).map_err(fail(path))?;
             let path = dir.join(format!("{stem}.hlog"));
-            let log = interval_log(&h.service, started, outcome_phase.duration, op.name())
+            let log = interval_log(&h.service, phase.started_at, phase.duration, stem)
                 .map_err(fail(path.clone()))?;
             std::fs::write(&path, log).map_err(fail(path))?;
             if let Some(intended) = &h.intended {
@@ -58,7 +51,7 @@ pub struct WriteError {
 
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot write {}: {}", self.path.display(), self.source)
+        write!(f, "cannot write {}", self.path.display())
     }
 }
 

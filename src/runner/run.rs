@@ -16,11 +16,14 @@ use crate::{Collection, Durability, Result};
 /// What one phase measured.
 #[derive(Debug, Clone)]
 pub struct PhaseOutcome {
+    /// When the phase started.
+    pub started_at: SystemTime,
     /// Wall-clock length of the phase.
     pub duration: Duration,
     /// Histograms by operation (the load phase has one: [`Operation::Load`], per batch).
     pub operations: BTreeMap<Operation, OperationHistograms>,
-    /// Operations completed in each second of the phase.
+    /// Operations completed in each second of the phase; the last entry covers the final,
+    /// partial second.
     pub per_second: Vec<u64>,
 }
 
@@ -33,11 +36,13 @@ impl PhaseOutcome {
             .sum()
     }
 
-    /// Operations per second over the phase.
+    /// Successful operations per second over the phase: a backend that fails fast does not
+    /// look fast.
     pub fn throughput(&self) -> f64 {
         let secs = self.duration.as_secs_f64();
+        let succeeded: u64 = self.operations.values().map(|h| h.service.len()).sum();
         if secs > 0.0 {
-            self.operation_count() as f64 / secs
+            succeeded as f64 / secs
         } else {
             0.0
         }
@@ -149,10 +154,9 @@ pub fn run(
         .is_none()
         .then_some(workload.operation_count);
     progress_phase("run", total);
-    // Open loop: each thread runs at target / threads.
-    let interval = workload
-        .target
-        .map(|t| Duration::from_secs_f64(threads as f64 / t));
+    // Open loop: each thread runs at target / threads; seconds between its operations.
+    let interval = workload.target.map(|t| threads as f64 / t);
+    let started_at = SystemTime::now();
     let start = Instant::now();
     let mut recorders: Vec<Recorder> = (0..threads)
         .map(|_| Recorder::new(interval.is_some()))
@@ -166,7 +170,7 @@ pub fn run(
             scope.spawn(move || worker.run(stop, start, interval, Some(recorder), progress));
         }
     });
-    let run = merge(start.elapsed(), recorders);
+    let run = merge(started_at, start.elapsed(), recorders);
     progress.finish();
     drop(workers);
 
@@ -204,6 +208,7 @@ fn timed_phase(
     open_loop: bool,
     work: impl Fn(u64, Instant, &mut Recorder) + Sync,
 ) -> PhaseOutcome {
+    let started_at = SystemTime::now();
     let start = Instant::now();
     let mut recorders: Vec<Recorder> = (0..threads).map(|_| Recorder::new(open_loop)).collect();
     std::thread::scope(|scope| {
@@ -212,10 +217,10 @@ fn timed_phase(
             scope.spawn(move || work(t as u64, start, recorder));
         }
     });
-    merge(start.elapsed(), recorders)
+    merge(started_at, start.elapsed(), recorders)
 }
 
-fn merge(duration: Duration, recorders: Vec<Recorder>) -> PhaseOutcome {
+fn merge(started_at: SystemTime, duration: Duration, recorders: Vec<Recorder>) -> PhaseOutcome {
     let mut recorders = recorders.into_iter();
     let mut all = recorders.next().unwrap_or_else(|| Recorder::new(false));
     for r in recorders {
@@ -223,6 +228,7 @@ fn merge(duration: Duration, recorders: Vec<Recorder>) -> PhaseOutcome {
     }
     let (operations, per_second) = all.into_operations();
     PhaseOutcome {
+        started_at,
         duration,
         operations,
         per_second,

@@ -26,7 +26,12 @@ pub(crate) struct Worker<'a> {
     workload: &'a Workload,
     collections: &'a [Arc<dyn Collection>],
     keys: &'a KeySpace,
+    /// Draws keys, values and lengths. How many draws a key takes can depend on how far other
+    /// threads' inserts have got, so operations are drawn from a stream of their own.
     rng: Rng,
+    /// Draws which operation comes next: the same seed gives each thread the same sequence of
+    /// operations however the threads interleave.
+    op_rng: Rng,
     key_chooser: KeyChooser,
     lengths: LengthChooser,
     scan_lengths: LengthChooser,
@@ -42,7 +47,8 @@ impl<'a> Worker<'a> {
         keys: &'a KeySpace,
         stream: u64,
     ) -> Self {
-        let mut rng = Rng::new(workload.seed, stream);
+        let mut rng = Rng::new(workload.seed, 2 * stream);
+        let op_rng = Rng::new(workload.seed, 2 * stream + 1);
         let max_value = workload.field_length.max();
         let value_source = (0..2 * max_value + 8)
             .map(|_| rng.next_u64() as u8)
@@ -52,7 +58,12 @@ impl<'a> Worker<'a> {
             collections,
             keys,
             rng,
-            key_chooser: KeyChooser::new(&workload.request_distribution, workload.record_count),
+            op_rng,
+            key_chooser: KeyChooser::new(
+                &workload.request_distribution,
+                workload.record_count,
+                workload.expected_keys(),
+            ),
             lengths: LengthChooser::new(&workload.field_length),
             scan_lengths: workload.scan_length.chooser(),
             value_source,
@@ -61,13 +72,13 @@ impl<'a> Worker<'a> {
     }
 
     /// Runs operations until `stop`, recording into `recorder` when given (warm-up records
-    /// nothing). With `interval`, operation `i` is intended to start at `start + i * interval`
-    /// (open loop) and latency is measured from then.
+    /// nothing). With `interval` (seconds), operation `i` is intended to start at
+    /// `start + i * interval` (open loop) and latency is measured from then as well.
     pub(crate) fn run(
         &mut self,
         stop: Stop,
         start: Instant,
-        interval: Option<Duration>,
+        interval: Option<f64>,
         mut recorder: Option<&mut Recorder>,
         progress: &dyn Progress,
     ) {
@@ -78,15 +89,22 @@ impl<'a> Worker<'a> {
             {
                 break;
             }
-            let intended =
-                interval.map(|i| start + i.saturating_mul(u32::try_from(done).unwrap_or(u32::MAX)));
+            // Computed from the start each time, in floating point, so the schedule neither
+            // drifts by rounding nor stops at some count. Validation bounds the target and the
+            // run's length, so the sum stays far from overflowing.
+            let intended = interval.map(|i| start + Duration::from_secs_f64(done as f64 * i));
             if let Some(intended) = intended {
+                if let Stop::At(deadline) = stop
+                    && intended >= deadline
+                {
+                    break;
+                }
                 let now = Instant::now();
                 if intended > now {
                     std::thread::sleep(intended - now);
                 }
             }
-            let op = self.workload.mix.choose(self.rng.unit());
+            let op = self.workload.mix.choose(self.op_rng.unit());
             let Timed { ok, began, ended } = self.execute(op);
             if let Some(recorder) = recorder.as_deref_mut() {
                 recorder.record(

@@ -46,20 +46,32 @@ pub enum RequestDistribution {
     },
 }
 
+/// Draws of a key not inserted yet before a chooser falls back to a uniform key.
+const MAX_REDRAWS: u32 = 64;
+
 /// Draws key numbers for one worker.
 #[derive(Debug, Clone)]
 pub struct KeyChooser {
     distribution: RequestDistribution,
     zipfian: Option<Zipfian>,
+    /// The fixed key count a scrambled zipfian hashes over, so that inserts do not move the
+    /// popular keys (YCSB hashes over a fixed count too).
+    scramble_space: u64,
     next_sequential: u64,
     /// Exponential rate, fixed by the record count at the start, as YCSB does.
     gamma: f64,
 }
 
 impl KeyChooser {
-    /// A chooser for a key space that starts with `records` keys.
-    pub fn new(distribution: &RequestDistribution, records: u64) -> Self {
+    /// A chooser for a key space that starts with `records` keys and is expected to grow to
+    /// `expected` keys by inserts (`expected` only matters to a scrambled zipfian).
+    pub fn new(distribution: &RequestDistribution, records: u64, expected: u64) -> Self {
+        let scramble_space = expected.max(records).max(1);
         let zipfian = match distribution {
+            RequestDistribution::Zipfian {
+                constant,
+                scrambled: true,
+            } => Some(Zipfian::new(scramble_space, *constant)),
             RequestDistribution::Zipfian { constant, .. }
             | RequestDistribution::Latest { constant } => {
                 Some(Zipfian::new(records.max(1), *constant))
@@ -75,6 +87,7 @@ impl KeyChooser {
         Self {
             distribution: distribution.clone(),
             zipfian,
+            scramble_space,
             next_sequential: 0,
             gamma,
         }
@@ -84,13 +97,23 @@ impl KeyChooser {
     pub fn choose(&mut self, rng: &mut Rng, readable: u64) -> u64 {
         match &self.distribution {
             RequestDistribution::Uniform => rng.below(readable),
-            RequestDistribution::Zipfian { scrambled, .. } => {
-                let rank = Self::zipf(&mut self.zipfian, rng, readable);
-                if *scrambled {
-                    fnv64(rank) % readable
-                } else {
-                    rank
+            RequestDistribution::Zipfian {
+                scrambled: false, ..
+            } => Self::zipf(&mut self.zipfian, rng, readable),
+            RequestDistribution::Zipfian {
+                scrambled: true, ..
+            } => {
+                // Ranks hash over the fixed space; a key not inserted yet is drawn again.
+                // Re-draws are bounded: the space is at most the expected final key count, so
+                // most draws land below `readable` long before the bound.
+                let space = self.scramble_space;
+                for _ in 0..MAX_REDRAWS {
+                    let key = fnv64(Self::zipf(&mut self.zipfian, rng, space)) % space;
+                    if key < readable {
+                        return key;
+                    }
                 }
+                rng.below(readable)
             }
             RequestDistribution::Latest { .. } => {
                 readable - 1 - Self::zipf(&mut self.zipfian, rng, readable)
@@ -254,7 +277,7 @@ mod tests {
     const DRAWS: usize = 200_000;
 
     fn histogram(distribution: RequestDistribution, keys: u64) -> Vec<usize> {
-        let mut chooser = KeyChooser::new(&distribution, keys);
+        let mut chooser = KeyChooser::new(&distribution, keys, keys);
         let mut rng = Rng::new(7, 0);
         let mut counts = vec![0; keys as usize];
         for _ in 0..DRAWS {
@@ -320,6 +343,28 @@ mod tests {
     }
 
     #[test]
+    fn scrambled_hot_keys_stay_put_while_inserts_grow_the_key_space() {
+        let zipf = RequestDistribution::Zipfian {
+            constant: 0.99,
+            scrambled: true,
+        };
+        let mut chooser = KeyChooser::new(&zipf, 1000, 2000);
+        let mut rng = Rng::new(5, 0);
+        let hottest = |chooser: &mut KeyChooser, rng: &mut Rng, readable: u64| {
+            let mut counts = vec![0u32; readable as usize];
+            for _ in 0..50_000 {
+                counts[chooser.choose(rng, readable) as usize] += 1;
+            }
+            (0..readable)
+                .max_by_key(|&k| counts[k as usize])
+                .expect("keys")
+        };
+        let before = hottest(&mut chooser, &mut rng, 1000);
+        let after = hottest(&mut chooser, &mut rng, 1500);
+        assert_eq!(before, after, "inserts must not move the hottest key");
+    }
+
+    #[test]
     fn latest_favours_the_newest_keys() {
         let counts = histogram(RequestDistribution::Latest { constant: 0.99 }, 1000);
         assert!(
@@ -352,7 +397,7 @@ mod tests {
 
     #[test]
     fn sequential_walks_the_keys_in_order() {
-        let mut chooser = KeyChooser::new(&RequestDistribution::Sequential, 3);
+        let mut chooser = KeyChooser::new(&RequestDistribution::Sequential, 3, 3);
         let mut rng = Rng::new(1, 0);
         let keys: Vec<u64> = (0..7).map(|_| chooser.choose(&mut rng, 3)).collect();
         assert_eq!(keys, [0, 1, 2, 0, 1, 2, 0]);
@@ -396,6 +441,7 @@ mod tests {
                     constant: 0.99,
                     scrambled: true,
                 },
+                500,
                 500,
             );
             let mut rng = Rng::new(seed, 2);

@@ -11,6 +11,12 @@ use super::operation::{Operation, OperationMix};
 use super::workload::{Workload, WorkloadError};
 use crate::Durability;
 
+/// The longest run or warm-up: a year. Longer is a typo, and would overflow clocks.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+/// Open-loop targets: at least one operation a day, at most a billion a second.
+const MIN_TARGET: f64 = 1.0 / 86_400.0;
+const MAX_TARGET: f64 = 1e9;
+
 /// Proportions must sum to 1 within this.
 const SUM_TOLERANCE: f64 = 1e-6;
 
@@ -53,10 +59,10 @@ pub(crate) fn validate(
         |field: &'static str, value: Option<f64>| -> Result<Option<Duration>, WorkloadError> {
             match value {
                 None => Ok(None),
-                Some(s) if s > 0.0 && s.is_finite() => Ok(Some(Duration::from_secs_f64(s))),
+                Some(s) if s > 0.0 && s <= MAX_SECONDS => Ok(Some(Duration::from_secs_f64(s))),
                 Some(s) => Err(invalid(
                     field,
-                    format!("must be a positive number of seconds, not {s}"),
+                    format!("must be a positive number of seconds up to {MAX_SECONDS}, not {s}"),
                 )),
             }
         };
@@ -187,10 +193,12 @@ pub(crate) fn validate(
                 ));
             }
             let frac = e.frac.unwrap_or(0.8571428571);
-            if !(frac > 0.0 && frac.is_finite()) {
+            // Above 1 the distribution's mass falls mostly beyond the key space, where draws
+            // are repeated: it would spin rather than choose.
+            if !(frac > 0.0 && frac <= 1.0) {
                 return Err(invalid(
                     "exponential.frac",
-                    format!("must be positive, not {frac}"),
+                    format!("must be in (0, 1], not {frac}"),
                 ));
             }
             RequestDistribution::Exponential { percentile, frac }
@@ -243,11 +251,14 @@ pub(crate) fn validate(
     let target = match file.target {
         None => None,
         Some(0.0) => None,
-        Some(t) if t > 0.0 && t.is_finite() => Some(t),
+        Some(t) if (MIN_TARGET..=MAX_TARGET).contains(&t) => Some(t),
         Some(t) => {
             return Err(invalid(
                 "target",
-                format!("must be 0 (unthrottled) or positive, not {t}"),
+                format!(
+                    "must be 0 (unthrottled) or between {MIN_TARGET} and {MAX_TARGET} operations \
+                     per second, not {t}"
+                ),
             ));
         }
     };
@@ -329,8 +340,13 @@ fn mix(file: &WorkloadFile) -> Result<OperationMix, (&'static str, String)> {
             .filter(|g| g.2.is_some_and(|p| p > 0.0))
             .map(|g| format!("{} = {}", g.1, g.2.unwrap_or(0.0)))
             .collect();
+        // Blame the first proportion the file gives: the sum is theirs together.
+        let field = given
+            .iter()
+            .find(|g| g.2.is_some())
+            .map_or("readproportion", |g| g.1);
         return Err((
-            "readproportion",
+            field,
             format!(
                 "the operation proportions sum to {sum}, not 1 ({})",
                 listed.join(", ")

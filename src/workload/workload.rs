@@ -50,7 +50,8 @@ pub struct Workload {
     pub threads: usize,
     /// Operations per second over all threads (`target`); `None` runs closed-loop.
     pub target: Option<f64>,
-    /// The run's seed: the same seed gives every thread the same operation sequence.
+    /// The run's seed: each thread draws from its own stream derived from it, so the same seed
+    /// repeats every thread's operation sequence.
     pub seed: u64,
     /// Documents per `upsert_many` batch in the load phase (`loadbatchsize`).
     pub load_batch_size: usize,
@@ -151,7 +152,14 @@ impl Workload {
         super::validate::validate(name, file, path)
     }
 
-    /// The total weight of operations that need an existing key.
+    /// How many keys the run is expected to end with: the loaded records plus the expected
+    /// inserts of the measured run.
+    pub fn expected_keys(&self) -> u64 {
+        let inserts = self.operation_count as f64 * self.mix.proportion(Operation::Insert);
+        self.record_count.saturating_add(inserts.ceil() as u64)
+    }
+
+    /// Whether the mix holds an operation that needs an existing key.
     pub(crate) fn reads_existing(&self) -> bool {
         self.mix
             .proportions

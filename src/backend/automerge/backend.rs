@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use automerge::AutoCommit;
+use automerge::{ActorId, AutoCommit};
 
 use super::super::persistent::{
     CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, forward_storage_backend,
@@ -81,6 +81,9 @@ impl AutomergeBackend {
     /// A copy of the Automerge document behind `id`, with its whole history: to export its
     /// changes, or to merge it with another replica. `None` when the document does not exist.
     ///
+    /// The copy writes as a fresh actor, so changes made to it never share an (actor, seq)
+    /// with the backend's own later changes.
+    ///
     /// # Errors
     /// [`Error::Corrupt`](crate::Error::Corrupt) when its change log does not load, or a
     /// storage error.
@@ -90,12 +93,12 @@ impl AutomergeBackend {
         };
         let writes = self.inner.writer();
         if let Some(logged) = writes.cache().peek(collection.id, id) {
-            return Ok(Some(logged.doc.clone()));
+            return Ok(Some(logged.doc.clone().with_actor(ActorId::random())));
         }
         let txn = self.inner.store().read()?;
         let log = txn.open_table(CHANGE_LOG)?;
         let loaded = change_log::load(&log, collection.id, &collection.name, id, writes.actor())?;
-        Ok(loaded.map(|logged| logged.doc))
+        Ok(loaded.map(|logged| logged.doc.with_actor(ActorId::random())))
     }
 
     /// Checks the whole database: rebuilds every document from its change log and compares it

@@ -2,6 +2,7 @@
 //! build cannot read.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use redb::backends::FileBackend;
@@ -52,16 +53,33 @@ pub(crate) fn open_storage(
     path: Option<PathBuf>,
 ) -> Result<Opened> {
     check_header(&storage, &path)?;
-    let db = Builder::new()
-        .set_cache_size(options.page_cache_bytes)
-        .set_check_integrity_on_open(options.check_integrity)
-        .create_with_backend(storage)
-        .map_err(|e| database_error(e, path.as_deref()))?;
-    check_or_initialise(&db, backend, &path)?;
-    let collections = load_collections(&db, &path)?;
-    Ok(Opened {
-        store: Store::new(db, options.durability),
-        collections,
+    // redb trusts the pages of a cleanly closed file and can panic on one that was damaged
+    // after it was written (with `check_integrity` it verifies them first). Opening is where
+    // such damage is met, so a panic here is the file's fault and is reported as corruption.
+    let opened = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<Opened> {
+        let db = Builder::new()
+            .set_cache_size(options.page_cache_bytes)
+            .set_check_integrity_on_open(options.check_integrity)
+            .create_with_backend(storage)
+            .map_err(|e| database_error(e, path.as_deref()))?;
+        check_or_initialise(&db, backend, &path)?;
+        let collections = load_collections(&db, &path)?;
+        Ok(Opened {
+            store: Store::new(db, options.durability),
+            collections,
+        })
+    }));
+    opened.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Err(Error::CorruptDatabase {
+            path: path.clone(),
+            detail: format!("the storage engine failed reading it ({what})"),
+            source: None,
+        })
     })
 }
 
@@ -223,9 +241,20 @@ fn load_collections(
         other => other.into(),
     })?;
     let mut collections = BTreeMap::new();
+    let mut ids = std::collections::HashSet::new();
     for entry in table.iter()? {
         let (name, id) = entry?;
-        collections.insert(name.value().to_owned(), id.value());
+        let id = id.value();
+        // Ids are handed out from 0 upward and each names one collection; `u64::MAX` is never
+        // handed out because scans bound a collection by `id + 1`.
+        if id == u64::MAX || !ids.insert(id) {
+            return Err(Error::CorruptDatabase {
+                path: path.clone(),
+                detail: format!("collection number {id} is invalid or used twice"),
+                source: None,
+            });
+        }
+        collections.insert(name.value().to_owned(), id);
     }
     Ok(collections)
 }

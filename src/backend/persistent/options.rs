@@ -37,13 +37,13 @@ pub struct OpenOptions {
     /// Bytes of redb's page cache. By default, 64 MiB.
     pub page_cache_bytes: usize,
     /// Verify the checksum of every page when opening, and refuse a damaged file with
-    /// [`Error::CorruptDatabase`](crate::Error::CorruptDatabase).
+    /// [`Error::CorruptDatabase`](crate::Error::CorruptDatabase). By default, on.
     ///
-    /// It reads the whole file, so open time grows with the database. Without it, an open
-    /// still refuses a truncated file or one whose roots are damaged, and redb checks every
-    /// page after a crash, but a page overwritten inside a cleanly closed file may go unseen
-    /// and read as wrong data. Turn it on for files that crossed an untrusted medium.
-    /// By default, off (as in redb).
+    /// It reads the whole file, so open time grows with the database. Turn it off only for
+    /// files this process wrote and trusts: without it an open still refuses a truncated file
+    /// or one whose roots are damaged (and redb checks every page after a crash), but a page
+    /// damaged inside a cleanly closed file is trusted, and reading it may return wrong data
+    /// or fail inside redb.
     pub check_integrity: bool,
 }
 
@@ -53,7 +53,7 @@ impl Default for OpenOptions {
             durability: Durability::OnFlush,
             document_cache: 1024,
             page_cache_bytes: 64 << 20,
-            check_integrity: false,
+            check_integrity: true,
         }
     }
 }

@@ -100,9 +100,11 @@ impl Store {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        match db {
-            Some(db) => db.close().map_err(|e| Error::Storage(Box::new(e.into()))),
-            None => Ok(()),
+        match db.map(Database::close) {
+            // A write another thread began before the close still runs; redb closes the file
+            // when it ends. Everything up to the flush above is durable either way.
+            Some(Err(redb::DatabaseError::TransactionInProgress)) | Some(Ok(())) | None => Ok(()),
+            Some(Err(e)) => Err(Error::Storage(Box::new(e.into()))),
         }
     }
 
