@@ -105,16 +105,9 @@ impl Opened {
     }
 }
 
-/// Every collection and document of a store, in order: the whole observable state.
-pub type State = Vec<(String, Vec<(String, Vec<u8>)>)>;
-
-pub fn state(store: &dyn StorageBackend) -> Result<State> {
-    store
-        .list_collections()
-        .into_iter()
-        .map(|name| Ok((name.clone(), store.collection(&name).scan()?)))
-        .collect()
-}
+/// The whole observable state of a store, as the fuzzing checker reads it.
+#[allow(unused_imports)] // each test binary uses a different part of this module
+pub use storebench::check::{State, state};
 
 pub fn db_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(format!("{name}.redb"))
