@@ -1,5 +1,7 @@
-//! Reopen and cold reads: the time to open a database of 10,000 or 100,000 documents (nothing
-//! should load eagerly), and to read one document right after opening.
+//! Reopen and cold reads: the time to open a database of 10,000 or 100,000 documents, with the
+//! default page-checksum verification (`checked`, which reads the whole file) and without it
+//! (`trusted`, where nothing should load eagerly), and to read one document right after
+//! opening.
 //!
 //! `cargo bench --bench open`
 
@@ -36,26 +38,30 @@ fn reopen(c: &mut Criterion) {
             (backend, documents, dir)
         })
         .collect();
-    let open = |backend: &str, path: &std::path::Path| -> Box<dyn StorageBackend> {
+    let open = |backend: &str, path: &std::path::Path, check: bool| -> Box<dyn StorageBackend> {
+        let options = OpenOptions::new().check_integrity(check);
         match backend {
-            "redb" => Box::new(RedbBackend::open(path, OpenOptions::new()).expect("open")),
-            _ => Box::new(AutomergeBackend::open(path, OpenOptions::new()).expect("open")),
+            "redb" => Box::new(RedbBackend::open(path, options).expect("open")),
+            _ => Box::new(AutomergeBackend::open(path, options).expect("open")),
         }
     };
     for (backend, documents, dir) in &dirs {
         let path = dir.path().join(format!("{backend}.redb"));
-        open_group.bench_function(BenchmarkId::new(*backend, documents), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    let store = open(backend, &path);
-                    total += start.elapsed();
-                    drop(store);
-                }
-                total
+        for (mode, check) in [("checked", true), ("trusted", false)] {
+            let id = BenchmarkId::new(format!("{backend}-{mode}"), documents);
+            open_group.bench_function(id, |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let store = open(backend, &path, check);
+                        total += start.elapsed();
+                        drop(store);
+                    }
+                    total
+                });
             });
-        });
+        }
     }
     open_group.finish();
 
@@ -71,7 +77,7 @@ fn reopen(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     // A fresh open has an empty page cache: the first read goes to the file.
-                    let store = open(backend, &path);
+                    let store = open(backend, &path, false);
                     let docs = store.collection("docs");
                     n += 7919;
                     let start = Instant::now();
