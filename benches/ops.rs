@@ -7,7 +7,7 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{BACKENDS, id, open, value};
+use common::{BACKENDS, fresh, id, value};
 use criterion::Criterion;
 use criterion::{BatchSize, BenchmarkId, Throughput, criterion_group, criterion_main};
 
@@ -27,8 +27,7 @@ fn upsert_new(c: &mut Criterion) {
     for len in SIZES {
         group.throughput(Throughput::Bytes(len as u64));
         for backend in BACKENDS {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let store = open(backend, dir.path());
+            let (_dir, store) = fresh(backend);
             let docs = store.collection("bench");
             let mut next = 0u64;
             group.bench_with_input(BenchmarkId::new(backend, len), &len, |b, &len| {
@@ -51,8 +50,7 @@ fn upsert_existing(c: &mut Criterion) {
     for len in SIZES {
         group.throughput(Throughput::Bytes(len as u64));
         for backend in BACKENDS {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let store = open(backend, dir.path());
+            let (_dir, store) = fresh(backend);
             preload(store.as_ref(), len);
             let docs = store.collection("bench");
             let mut n = 0u64;
@@ -77,8 +75,7 @@ fn get(c: &mut Criterion) {
         for len in SIZES {
             group.throughput(Throughput::Elements(1));
             for backend in BACKENDS {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let store = open(backend, dir.path());
+                let (_dir, store) = fresh(backend);
                 preload(store.as_ref(), len);
                 let docs = store.collection("bench");
                 let mut n = 0u64;
@@ -105,8 +102,7 @@ fn delete(c: &mut Criterion) {
     let mut group = c.benchmark_group("delete");
     group.throughput(Throughput::Elements(1));
     for backend in BACKENDS {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(backend, dir.path());
+        let (_dir, store) = fresh(backend);
         let docs = store.collection("bench");
         let mut n = 0u64;
         group.bench_function(BenchmarkId::new(backend, 1024), |b| {
@@ -138,8 +134,7 @@ fn scans(c: &mut Criterion) {
         let stores: Vec<_> = BACKENDS
             .iter()
             .map(|backend| {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let store = open(backend, dir.path());
+                let (dir, store) = fresh(backend);
                 let docs = store.collection("bench");
                 docs.upsert_many((0..documents).map(|i| (id(i), value(256, i))).collect())
                     .expect("load");
@@ -191,8 +186,7 @@ fn flush(c: &mut Criterion) {
     let mut group = c.benchmark_group("flush");
     group.throughput(Throughput::Elements(1));
     for backend in BACKENDS {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(backend, dir.path());
+        let (_dir, store) = fresh(backend);
         let docs = store.collection("bench");
         let mut n = 0u64;
         // One write (untimed) then a flush: what a durable checkpoint costs after a small
@@ -216,8 +210,7 @@ fn upsert_many(c: &mut Criterion) {
     for batch in [10u64, 100] {
         group.throughput(Throughput::Elements(batch));
         for backend in BACKENDS {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let store = open(backend, dir.path());
+            let (_dir, store) = fresh(backend);
             let docs = store.collection("bench");
             let mut n = 0u64;
             group.bench_with_input(BenchmarkId::new(backend, batch), &batch, |b, &batch| {

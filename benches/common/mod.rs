@@ -12,6 +12,13 @@ use storebench::{AutomergeBackend, InMemoryBackend, OpenOptions, RedbBackend, St
 /// The backends compared in every group, by the names `BenchmarkId` shows.
 pub const BACKENDS: [&str; 3] = ["memory", "redb", "automerge"];
 
+/// A fresh backend named `name` (OnFlush) in a new temporary directory, which must outlive it.
+pub fn fresh(name: &str) -> (tempfile::TempDir, Box<dyn StorageBackend>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(name, dir.path());
+    (dir, store)
+}
+
 /// Opens a fresh backend named `name` with its file in `dir` (OnFlush).
 pub fn open(name: &str, dir: &Path) -> Box<dyn StorageBackend> {
     open_with(name, dir, OpenOptions::new())
