@@ -20,6 +20,23 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// List the workloads in the workloads directory with their descriptions.
     List(ListArgs),
+    /// Compare two sets of reports; exit 1 when anything regressed beyond the threshold.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// The directory of the base reports (every report.json under it).
+    pub(crate) base: PathBuf,
+    /// The directory of the new reports.
+    pub(crate) new: PathBuf,
+    /// A change smaller than this, in percent, is noise.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) threshold: f64,
+    /// `markdown` (a table), or github-action-benchmark's `bigger-is-better` (throughput) or
+    /// `smaller-is-better` (latency) JSON.
+    #[arg(long, default_value = "markdown", value_parser = ["markdown", "bigger-is-better", "smaller-is-better"])]
+    pub(crate) format: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The command line: parsing, and the exit codes other tools can act on.
 
 mod args;
+mod compare;
 mod list;
 mod progress;
 mod run;
@@ -62,6 +63,7 @@ pub(crate) fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::List(args) => list::list(&args),
+        Command::Compare(args) => compare::compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

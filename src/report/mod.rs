@@ -1,6 +1,7 @@
 //! Reports: what a run measured, as `report.json` (versioned schema), HdrHistogram files and a
 //! YCSB-style summary. Renderers read reports; they never re-run anything.
 
+mod compare;
 mod environment;
 mod from_outcome;
 mod hgrm;
@@ -10,6 +11,10 @@ mod schema;
 mod summary;
 mod write;
 
+pub use compare::{
+    CompareError, MetricChange, Verdict, action_benchmark_json, compare, comparison_table,
+    load_reports,
+};
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
 pub use markdown::comparison_markdown;

@@ -1,0 +1,165 @@
+//! `storebench compare`: verdicts and exit codes on reports made by a real run and then edited.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn storebench(args: &[&str], cwd: &Path) -> std::io::Result<Output> {
+    Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+}
+
+const TINY: &str = "recordcount = 50\noperationcount = 300\nfieldlength = 100\nreadproportion = 0.5\nupdateproportion = 0.5\n";
+
+/// Runs the tiny workload on memory and redb into `base/`, and copies it to `new/`.
+fn reports(dir: &Path) -> TestResult {
+    std::fs::write(dir.join("tiny.toml"), TINY)?;
+    let out = storebench(
+        &[
+            "run",
+            "tiny.toml",
+            "--backend",
+            "memory,redb",
+            "--out",
+            "base",
+            "--quiet",
+        ],
+        dir,
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for backend in ["memory", "redb"] {
+        let to = dir.join("new/tiny").join(backend);
+        std::fs::create_dir_all(&to)?;
+        std::fs::copy(
+            dir.join("base/tiny").join(backend).join("report.json"),
+            to.join("report.json"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Edits the new redb report.
+fn edit(dir: &Path, change: impl Fn(&mut serde_json::Value)) -> TestResult {
+    let path = dir.join("new/tiny/redb/report.json");
+    let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    change(&mut report);
+    std::fs::write(&path, serde_json::to_string(&report)?)?;
+    Ok(())
+}
+
+#[test]
+fn identical_reports_are_within_noise() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    let out = storebench(&["compare", "base", "new"], dir.path())?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout)?;
+    assert!(table.contains("| tiny/redb | throughput |"), "{table}");
+    assert!(table.contains("| tiny/memory/read | p99 |"), "{table}");
+    assert!(
+        !table.contains("regressed") && !table.contains("improved"),
+        "{table}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_throughput_drop_beyond_the_threshold_fails_and_a_small_one_does_not() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    edit(dir.path(), |r| {
+        let t = r["run"]["throughput_ops_per_sec"].as_f64().unwrap_or(0.0);
+        r["run"]["throughput_ops_per_sec"] = (t * 0.95).into();
+    })?;
+    let out = storebench(&["compare", "base", "new", "--threshold", "10"], dir.path())?;
+    assert_eq!(out.status.code(), Some(0), "5% is noise at a 10% threshold");
+    let out = storebench(&["compare", "base", "new", "--threshold", "2"], dir.path())?;
+    assert_eq!(out.status.code(), Some(1), "5% regresses at a 2% threshold");
+    let table = String::from_utf8(out.stdout)?;
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("| tiny/redb | throughput"))
+        .expect("a throughput row");
+    assert!(
+        line.contains("-5.0%") && line.contains("**regressed**"),
+        "{line}"
+    );
+    assert!(String::from_utf8(out.stderr)?.contains("1 metric(s) regressed beyond 2%"));
+    Ok(())
+}
+
+#[test]
+fn lower_latency_is_an_improvement() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    edit(dir.path(), |r| {
+        let p99 = r["operations"][0]["latency_ns"]["p99"]
+            .as_u64()
+            .unwrap_or(0);
+        r["operations"][0]["latency_ns"]["p99"] = (p99 / 2).into();
+    })?;
+    let out = storebench(&["compare", "base", "new"], dir.path())?;
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout)?;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("| p99 |") && l.contains("-50.0%") && l.contains("improved")),
+        "{table}"
+    );
+    Ok(())
+}
+
+#[test]
+fn github_action_benchmark_json_lists_the_new_values() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    for (format, unit) in [("bigger-is-better", "ops/s"), ("smaller-is-better", "ns")] {
+        let out = storebench(&["compare", "base", "new", "--format", format], dir.path())?;
+        assert_eq!(out.status.code(), Some(0));
+        let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+        assert!(!entries.is_empty());
+        for e in &entries {
+            assert_eq!(e["unit"], unit);
+            assert!(
+                e["name"].as_str().is_some_and(|n| n.starts_with("tiny/")),
+                "{e}"
+            );
+            assert!(e["value"].as_f64().is_some(), "{e}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_input_exits_2_and_says_why() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    std::fs::create_dir_all(dir.path().join("empty"))?;
+    let out = storebench(&["compare", "base", "empty"], dir.path())?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)?.contains("no report.json"));
+    edit(dir.path(), |r| r["schema_version"] = 99.into())?;
+    let out = storebench(&["compare", "base", "new"], dir.path())?;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(
+        stderr.contains("schema version 99") && stderr.contains("redb/report.json"),
+        "{stderr}"
+    );
+    let out = storebench(&["compare", "base", "new", "--threshold", "-3"], dir.path())?;
+    assert_eq!(out.status.code(), Some(2));
+    Ok(())
+}
