@@ -163,3 +163,56 @@ fn bad_input_exits_2_and_says_why() -> TestResult {
     assert_eq!(out.status.code(), Some(2));
     Ok(())
 }
+
+#[test]
+fn report_renders_an_index_and_a_table_per_workload_with_the_best_in_bold() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("tiny.toml"), TINY)?;
+    let backends = "memory,automerge,redb";
+    let out = storebench(
+        &[
+            "run",
+            "tiny.toml",
+            "--backend",
+            backends,
+            "--out",
+            "runs",
+            "--quiet",
+        ],
+        dir.path(),
+    )?;
+    assert!(out.status.success());
+    let out = storebench(&["report", "runs", "--out", "md"], dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index = std::fs::read_to_string(dir.path().join("md/README.md"))?;
+    assert!(
+        index.contains("[tiny](tiny.md)") && index.contains("## Environment"),
+        "{index}"
+    );
+    let table = std::fs::read_to_string(dir.path().join("md/tiny.md"))?;
+    // Memory is fastest at everything it measures; redb has the smallest file.
+    let memory = table
+        .lines()
+        .find(|l| l.starts_with("| memory |"))
+        .expect("a memory row");
+    assert!(memory.starts_with("| memory | **"), "{memory}");
+    let redb = table
+        .lines()
+        .find(|l| l.starts_with("| redb |"))
+        .expect("a redb row");
+    assert!(
+        redb.matches("**").count() >= 2,
+        "redb's file size is the best: {redb}"
+    );
+    assert!(
+        table.contains("CRDT overhead (redb throughput / automerge throughput)"),
+        "{table}"
+    );
+    let out = storebench(&["report", "nowhere"], dir.path())?;
+    assert_eq!(out.status.code(), Some(2));
+    Ok(())
+}

@@ -22,6 +22,18 @@ pub(crate) enum Command {
     List(ListArgs),
     /// Compare two sets of reports; exit 1 when anything regressed beyond the threshold.
     Compare(CompareArgs),
+    /// Render Markdown comparisons of every report.json under the directories (runs nothing).
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// Directories holding report.json files, at any depth.
+    #[arg(required = true)]
+    pub(crate) dirs: Vec<PathBuf>,
+    /// Where README.md (the index) and <workload>.md go. By default, the first directory.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod args;
 mod compare;
 mod list;
 mod progress;
+mod render;
 mod run;
 
 use std::process::ExitCode;
@@ -64,6 +65,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::List(args) => list::list(&args),
         Command::Compare(args) => compare::compare(&args),
+        Command::Report(args) => render::render(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,90 +1,221 @@
-//! A Markdown comparison of reports: one table per workload, one row per backend.
+//! Markdown comparisons of reports: per workload, one row per backend and the best value of
+//! every column in bold; and an index of workloads with the environment they ran in.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::schema::Report;
 
-/// The comparison of `reports`, grouped by workload in name order.
-pub fn comparison_markdown(reports: &[Report]) -> String {
-    let mut by_workload: BTreeMap<&str, Vec<&Report>> = BTreeMap::new();
+/// Reports grouped by workload, in name order.
+pub fn by_workload(reports: &[Report]) -> BTreeMap<&str, Vec<&Report>> {
+    let mut grouped: BTreeMap<&str, Vec<&Report>> = BTreeMap::new();
     for report in reports {
-        by_workload
+        grouped
             .entry(&report.workload.name)
             .or_default()
             .push(report);
     }
+    grouped
+}
+
+/// Every workload's table in one document.
+pub fn comparison_markdown(reports: &[Report]) -> String {
     let mut out = String::from("# storebench comparison\n");
-    let micros = |ns: u64| format!("{:.1}", ns as f64 / 1000.0);
-    // Writing into a String cannot fail.
-    for (workload, runs) in by_workload {
-        let _ = write!(out, "\n## {workload}\n\n");
-        if let Some(first) = runs.first()
-            && !first.workload.description.is_empty()
-        {
-            let _ = writeln!(out, "{}\n", first.workload.description);
-        }
-        let operations: Vec<String> = {
-            let mut ops: Vec<String> = runs
+    for (_, runs) in by_workload(reports) {
+        out.push('\n');
+        out.push_str(&workload_markdown(&runs));
+    }
+    out
+}
+
+/// An index linking `<workload>.md` for every workload, with the environment of the runs.
+pub fn index_markdown(reports: &[Report]) -> String {
+    let mut out = String::from(
+        "# storebench reports\n\n| workload | backends | description |\n|---|---|---|\n",
+    );
+    for (workload, runs) in by_workload(reports) {
+        let backends: Vec<&str> = runs.iter().map(|r| r.backend.name.as_str()).collect();
+        let description = runs.first().map_or("", |r| r.workload.description.as_str());
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "| [{workload}]({workload}.md) | {} | {description} |",
+            backends.join(", ")
+        );
+    }
+    if let Some(first) = reports.first() {
+        let m = &first.machine;
+        let crates: Vec<String> = first
+            .crates
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = write!(
+            out,
+            "\n## Environment\n\n- machine: {} {}, {} CPUs{}{}\n- crates: {}\n",
+            m.os,
+            m.arch,
+            m.cpus,
+            m.cpu_model
+                .as_ref()
+                .map_or(String::new(), |c| format!(", {c}")),
+            m.memory_bytes.map_or(String::new(), |b| format!(
+                ", {:.1} GiB",
+                b as f64 / (1u64 << 30) as f64
+            )),
+            crates.join(", ")
+        );
+    }
+    out
+}
+
+/// Whether a column's best value is its largest or its smallest.
+#[derive(Clone, Copy)]
+enum Best {
+    Highest,
+    Lowest,
+}
+
+struct Column {
+    header: String,
+    best: Best,
+    values: Vec<Option<f64>>,
+    decimals: usize,
+}
+
+/// One workload's table: a row per backend, the best value of each column in bold, and the
+/// CRDT overhead where both `automerge` and `redb` ran.
+pub fn workload_markdown(runs: &[&Report]) -> String {
+    let Some(first) = runs.first() else {
+        return String::new();
+    };
+    let mut out = format!("## {}\n\n", first.workload.name);
+    if !first.workload.description.is_empty() {
+        out.push_str(&first.workload.description);
+        out.push_str("\n\n");
+    }
+    let mut operations: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| r.operations.iter().map(|o| o.operation.as_str()))
+        .collect();
+    operations.sort_unstable();
+    operations.dedup();
+    let micros = |ns: u64| Some(ns as f64 / 1000.0);
+    let mut columns = vec![Column {
+        header: "ops/s".into(),
+        best: Best::Highest,
+        values: runs
+            .iter()
+            .map(|r| Some(r.run.throughput_ops_per_sec))
+            .collect(),
+        decimals: 0,
+    }];
+    for op in &operations {
+        let stat = |r: &Report| r.operations.iter().find(|o| o.operation == *op).cloned();
+        columns.push(Column {
+            header: format!("{op} ops/s"),
+            best: Best::Highest,
+            values: runs
                 .iter()
-                .flat_map(|r| r.operations.iter().map(|o| o.operation.clone()))
-                .collect();
-            ops.sort();
-            ops.dedup();
-            ops
-        };
-        let _ = write!(out, "| backend | ops/s | load docs/s |");
-        for op in &operations {
-            let _ = write!(out, " {op} p50 µs | {op} p99 µs |");
+                .map(|r| stat(r).map(|o| o.throughput_ops_per_sec))
+                .collect(),
+            decimals: 0,
+        });
+        for (name, pick) in [
+            (
+                "p50",
+                (|o: &super::schema::OperationStats| o.latency_ns.p50) as fn(&_) -> u64,
+            ),
+            ("p99", |o| o.latency_ns.p99),
+            ("p99.9", |o| o.latency_ns.p999),
+            ("max", |o| o.latency_ns.max),
+        ] {
+            columns.push(Column {
+                header: format!("{op} {name} µs"),
+                best: Best::Lowest,
+                values: runs
+                    .iter()
+                    .map(|r| stat(r).and_then(|o| micros(pick(&o))))
+                    .collect(),
+                decimals: 1,
+            });
         }
-        let _ = writeln!(out, " file bytes | space amp. | peak RSS MiB |");
-        let _ = write!(out, "|---|---:|---:|");
-        for _ in &operations {
-            let _ = write!(out, "---:|---:|");
-        }
-        let _ = writeln!(out, "---:|---:|---:|");
-        for r in &runs {
-            let _ = write!(
-                out,
-                "| {} | {:.0} | {:.0} |",
-                r.backend.name, r.run.throughput_ops_per_sec, r.load.throughput_ops_per_sec
-            );
-            for op in &operations {
-                match r.operations.iter().find(|o| &o.operation == op) {
-                    Some(o) => {
-                        let _ = write!(
-                            out,
-                            " {} | {} |",
-                            micros(o.latency_ns.p50),
-                            micros(o.latency_ns.p99)
-                        );
+    }
+    columns.push(Column {
+        header: "file MiB".into(),
+        best: Best::Lowest,
+        values: runs
+            .iter()
+            .map(|r| r.file_bytes.map(|b| b as f64 / 1048576.0))
+            .collect(),
+        decimals: 1,
+    });
+    columns.push(Column {
+        header: "space amp.".into(),
+        best: Best::Lowest,
+        values: runs.iter().map(|r| r.space_amplification).collect(),
+        decimals: 2,
+    });
+    columns.push(Column {
+        header: "peak RSS MiB".into(),
+        best: Best::Lowest,
+        values: runs
+            .iter()
+            .map(|r| r.peak_rss_bytes.map(|b| b as f64 / 1048576.0))
+            .collect(),
+        decimals: 0,
+    });
+
+    // Writing into a String cannot fail.
+    let _ = write!(out, "| backend |");
+    for c in &columns {
+        let _ = write!(out, " {} |", c.header);
+    }
+    let _ = write!(out, "\n|---|");
+    for _ in &columns {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    let bests: Vec<Option<f64>> = columns
+        .iter()
+        .map(|c| {
+            let present = c.values.iter().flatten().copied();
+            match c.best {
+                Best::Highest => present.reduce(f64::max),
+                Best::Lowest => present.reduce(f64::min),
+            }
+        })
+        .collect();
+    for (row, run) in runs.iter().enumerate() {
+        let _ = write!(out, "| {} |", run.backend.name);
+        for (c, best) in columns.iter().zip(&bests) {
+            match c.values[row] {
+                None => out.push_str(" – |"),
+                Some(v) => {
+                    let text = format!("{v:.prec$}", prec = c.decimals);
+                    if Some(v) == *best && runs.len() > 1 {
+                        let _ = write!(out, " **{text}** |");
+                    } else {
+                        let _ = write!(out, " {text} |");
                     }
-                    None => out.push_str(" – | – |"),
                 }
             }
-            let file = r.file_bytes.map_or("–".to_owned(), |b| b.to_string());
-            let amp = r
-                .space_amplification
-                .map_or("–".to_owned(), |a| format!("{a:.2}"));
-            let rss = r
-                .peak_rss_bytes
-                .map_or("–".to_owned(), |b| format!("{:.0}", b as f64 / 1048576.0));
-            let _ = writeln!(out, " {file} | {amp} | {rss} |");
         }
-        let throughput = |name: &str| {
-            runs.iter()
-                .find(|r| r.backend.name == name)
-                .map(|r| r.run.throughput_ops_per_sec)
-        };
-        if let (Some(automerge), Some(redb)) = (throughput("automerge"), throughput("redb"))
-            && automerge > 0.0
-        {
-            let _ = writeln!(
-                out,
-                "\nCRDT overhead (redb throughput / automerge throughput): {:.2}x",
-                redb / automerge
-            );
-        }
+        out.push('\n');
+    }
+    let throughput = |name: &str| {
+        runs.iter()
+            .find(|r| r.backend.name == name)
+            .map(|r| r.run.throughput_ops_per_sec)
+    };
+    if let (Some(automerge), Some(redb)) = (throughput("automerge"), throughput("redb"))
+        && automerge > 0.0
+    {
+        let _ = writeln!(
+            out,
+            "\nCRDT overhead (redb throughput / automerge throughput): {:.2}x",
+            redb / automerge
+        );
     }
     out
 }

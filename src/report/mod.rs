@@ -17,7 +17,7 @@ pub use compare::{
 };
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
-pub use markdown::comparison_markdown;
+pub use markdown::{by_workload, comparison_markdown, index_markdown, workload_markdown};
 pub use schema::{
     BackendInfo, Latency, Machine, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
 };

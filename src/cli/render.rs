@@ -1,0 +1,32 @@
+//! `storebench report`: Markdown from reports already written; nothing is run again.
+
+use storebench::report::{by_workload, index_markdown, load_reports, workload_markdown};
+
+use super::args::ReportArgs;
+use super::{Failure, with_causes};
+
+pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
+    let mut reports = Vec::new();
+    for dir in &args.dirs {
+        reports.extend(load_reports(dir).map_err(Failure::bad_input)?);
+    }
+    let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
+    let write = |name: String, text: String| -> Result<(), Failure> {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| {
+            Failure::failed(format!(
+                "cannot write {}: {}",
+                path.display(),
+                with_causes(&e)
+            ))
+        })
+    };
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Failure::failed(format!("cannot create {}: {e}", out.display())))?;
+    for (workload, runs) in by_workload(&reports) {
+        write(format!("{workload}.md"), workload_markdown(&runs))?;
+    }
+    write("README.md".into(), index_markdown(&reports))?;
+    eprintln!("{} reports rendered into {}", reports.len(), out.display());
+    Ok(())
+}
