@@ -1,6 +1,9 @@
 //! `storebench report`: Markdown from reports already written; nothing is run again.
 
-use storebench::report::{by_workload, index_markdown, load_reports, workload_markdown};
+use storebench::report::{
+    by_workload, index_markdown, latency_spectrum_svg, load_reports, throughput_bars_svg,
+    throughput_timeline_svg, workload_markdown,
+};
 
 use super::args::ReportArgs;
 use super::{Failure, with_causes};
@@ -24,7 +27,33 @@ pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::failed(format!("cannot create {}: {e}", out.display())))?;
     for (workload, runs) in by_workload(&reports) {
-        write(format!("{workload}.md"), workload_markdown(&runs))?;
+        let mut markdown = workload_markdown(&runs);
+        let mut plots: Vec<(String, String)> = vec![
+            (
+                format!("{workload}-throughput.svg"),
+                throughput_bars_svg(&runs).map_err(Failure::failed)?,
+            ),
+            (
+                format!("{workload}-timeline.svg"),
+                throughput_timeline_svg(&runs).map_err(Failure::failed)?,
+            ),
+        ];
+        let mut operations: Vec<&str> = runs
+            .iter()
+            .flat_map(|r| r.operations.iter().map(|o| o.operation.as_str()))
+            .collect();
+        operations.sort_unstable();
+        operations.dedup();
+        for op in operations {
+            let svg = latency_spectrum_svg(&runs, op).map_err(Failure::failed)?;
+            plots.push((format!("{workload}-{op}-latency.svg"), svg));
+        }
+        markdown.push('\n');
+        for (file, svg) in plots {
+            markdown.push_str(&format!("![{file}]({file})\n\n"));
+            write(file, svg)?;
+        }
+        write(format!("{workload}.md"), markdown)?;
     }
     write("README.md".into(), index_markdown(&reports))?;
     eprintln!("{} reports rendered into {}", reports.len(), out.display());

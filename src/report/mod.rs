@@ -7,6 +7,7 @@ mod from_outcome;
 mod hgrm;
 mod interval_log;
 mod markdown;
+mod plot;
 mod schema;
 mod summary;
 mod write;
@@ -18,6 +19,7 @@ pub use compare::{
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
 pub use markdown::{by_workload, comparison_markdown, index_markdown, workload_markdown};
+pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
 pub use schema::{
     BackendInfo, Latency, Machine, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
 };

@@ -1,0 +1,251 @@
+//! SVG plots of a workload's reports: the latency percentile spectrum of each operation, the
+//! throughput of each backend, and throughput over time. Drawn with plotters' SVG backend, so
+//! no system library is needed.
+
+use plotters::prelude::*;
+
+use super::schema::Report;
+
+const SIZE: (u32, u32) = (900, 520);
+/// The percentile axis ends at 99.999%, as HdrHistogram's plotter draws it.
+const X_MAX: f64 = 1e5;
+
+fn failed<E: std::fmt::Debug>(e: E) -> String {
+    format!("drawing failed: {e:?}")
+}
+
+/// `1 / (1 - p)`, the percentile axis's coordinate.
+fn spectrum_x(percentile: f64) -> f64 {
+    (1.0 / (1.0 - percentile / 100.0)).min(X_MAX)
+}
+
+fn percentile_label(x: &f64) -> String {
+    let p = 100.0 * (1.0 - 1.0 / x);
+    if p < 99.0 {
+        format!("{p:.0}%")
+    } else {
+        // 99.900 -> 99.9%, 99.990 -> 99.99%
+        format!(
+            "{}%",
+            format!("{p:.3}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+        )
+    }
+}
+
+/// The latency spectrum of `operation`: one line per backend, latency (µs, logarithmic)
+/// against percentile (logarithmic in 1/(1-p), up to 99.999%).
+///
+/// # Errors
+/// When plotters fails to draw.
+pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String, String> {
+    let lines: Vec<(&str, Vec<(f64, f64)>)> = runs
+        .iter()
+        .filter_map(|r| {
+            let o = r.operations.iter().find(|o| o.operation == operation)?;
+            let l = &o.latency_ns;
+            let points = [
+                (50.0, l.p50),
+                (90.0, l.p90),
+                (99.0, l.p99),
+                (99.9, l.p999),
+                (99.99, l.p9999),
+                (99.999, l.max),
+            ]
+            .into_iter()
+            .map(|(p, ns)| (spectrum_x(p), (ns as f64 / 1000.0).max(0.001)))
+            .collect();
+            Some((r.backend.name.as_str(), points))
+        })
+        .collect();
+    let all = lines.iter().flat_map(|(_, p)| p.iter().map(|&(_, y)| y));
+    let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let (lo, hi) = if lo <= hi {
+        (lo / 2.0, hi * 2.0)
+    } else {
+        (0.001, 1.0)
+    };
+    let workload = runs.first().map_or("", |r| r.workload.name.as_str());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{workload}: {operation} latency by percentile"),
+                ("sans-serif", 24),
+            )
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d((1.0..X_MAX * 2.0).log_scale(), (lo..hi).log_scale())
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc("percentile")
+            .y_desc("latency (µs)")
+            .x_label_formatter(&percentile_label)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(failed)?;
+        for (i, (name, points)) in lines.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(failed)?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+/// Run throughput per backend as bars.
+///
+/// # Errors
+/// When plotters fails to draw.
+pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
+    let values: Vec<(&str, f64)> = runs
+        .iter()
+        .map(|r| (r.backend.name.as_str(), r.run.throughput_ops_per_sec))
+        .collect();
+    let max = values.iter().map(|v| v.1).fold(1.0, f64::max) * 1.15;
+    let workload = runs.first().map_or("", |r| r.workload.name.as_str());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let names: Vec<String> = values.iter().map(|v| v.0.to_owned()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{workload}: throughput"), ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(88)
+            .build_cartesian_2d(0.0..values.len() as f64, 0.0..max)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            // Labels every half unit; only those at a bar's centre carry its backend's name.
+            .x_labels(2 * values.len() + 1)
+            .x_label_formatter(&|x| {
+                let centre = (x - x.floor() - 0.5).abs() < 0.01;
+                let name = names.get(x.floor() as usize).filter(|_| centre);
+                name.cloned().unwrap_or_default()
+            })
+            .y_desc("operations per second")
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
+                let color = Palette99::pick(i).to_rgba();
+                Rectangle::new(
+                    [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, v)],
+                    color.filled(),
+                )
+            }))
+            .map_err(failed)?;
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
+                Text::new(
+                    format!("{v:.0}"),
+                    (i as f64 + 0.3, v + max * 0.02),
+                    ("sans-serif", 14),
+                )
+            }))
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+/// Operations completed in each second of the run, one line per backend.
+///
+/// # Errors
+/// When plotters fails to draw.
+pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
+    let seconds = runs
+        .iter()
+        .map(|r| r.throughput_series.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let max = runs
+        .iter()
+        .flat_map(|r| r.throughput_series.iter().copied())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        * 1.15;
+    let workload = runs.first().map_or("", |r| r.workload.name.as_str());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{workload}: throughput over time"),
+                ("sans-serif", 24),
+            )
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(88)
+            .build_cartesian_2d(0.0..seconds as f64, 0.0..max)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc("second of the run (the last may be partial)")
+            .y_desc("operations completed")
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(failed)?;
+        for (i, r) in runs.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let points: Vec<(f64, f64)> = r
+                .throughput_series
+                .iter()
+                .enumerate()
+                .map(|(s, &n)| (s as f64 + 0.5, n as f64))
+                .collect();
+            // Markers too: a run shorter than two seconds has a single point, which a line
+            // alone would not show.
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                .map_err(failed)?;
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(failed)?
+                .label(r.backend.name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
