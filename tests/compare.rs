@@ -292,3 +292,81 @@ fn every_plot_is_well_formed_svg_with_a_series_per_backend() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn repeated_runs_keep_their_spread_and_compare_judges_noise_by_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("tiny.toml"), TINY)?;
+    let args = [
+        "run",
+        "tiny.toml",
+        "--backend",
+        "redb",
+        "--repeat",
+        "3",
+        "--out",
+        "base",
+        "--quiet",
+    ];
+    let out = storebench(&args, dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.path().join("base/tiny/redb/report.json");
+    let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let repeat = &report["repeat"];
+    assert_eq!(repeat["runs"], 3);
+    let runs: Vec<f64> = repeat["throughput_ops_per_sec"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    assert_eq!(runs.len(), 3);
+    let mut sorted = runs.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(
+        report["run"]["throughput_ops_per_sec"].as_f64(),
+        Some(sorted[1]),
+        "the median run"
+    );
+    assert_eq!(
+        repeat["latency_ns"]["read"]["p99"].as_array().map(Vec::len),
+        Some(3)
+    );
+
+    // A wide spread in both: a 20% drop is noise even at a 10% threshold.
+    report["repeat"]["throughput_ops_per_sec"] = serde_json::json!([100.0, 150.0, 200.0]);
+    report["run"]["throughput_ops_per_sec"] = 150.0.into();
+    std::fs::write(&path, serde_json::to_string(&report)?)?;
+    let new = dir.path().join("new/tiny/redb");
+    std::fs::create_dir_all(&new)?;
+    let mut slower = report.clone();
+    slower["run"]["throughput_ops_per_sec"] = 120.0.into();
+    std::fs::write(new.join("report.json"), serde_json::to_string(&slower)?)?;
+    let out = storebench(&["compare", "base", "new", "--threshold", "10"], dir.path())?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let table = String::from_utf8(out.stdout)?;
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("| tiny/redb | throughput"))
+        .expect("a row");
+    assert!(
+        line.contains("-20.0%") && line.contains("±66.7%") && line.contains("within noise"),
+        "{line}"
+    );
+
+    // Without repeated runs on one side the threshold decides: the same drop regresses.
+    slower["repeat"] = serde_json::Value::Null;
+    std::fs::write(new.join("report.json"), serde_json::to_string(&slower)?)?;
+    let out = storebench(&["compare", "base", "new", "--threshold", "10"], dir.path())?;
+    assert_eq!(out.status.code(), Some(1));
+    Ok(())
+}

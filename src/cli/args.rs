@@ -78,6 +78,10 @@ pub(crate) struct RunArgs {
     /// The seed (overrides the workload's `seed`).
     #[arg(long)]
     pub(crate) seed: Option<u64>,
+    /// Run each workload on each backend this many times; the report is the run with the
+    /// median throughput, and keeps every run's figures so `compare` can tell noise.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) repeat: u32,
     /// Print neither progress nor summaries; only errors.
     #[arg(long)]
     pub(crate) quiet: bool,

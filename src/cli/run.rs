@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use storebench::report::{write_run, ycsb_summary};
+use storebench::report::{write_repeated, ycsb_summary};
 use storebench::runner::{BackendKind, NoProgress, Progress, run as run_workload};
 use storebench::workload::Workload;
 
@@ -48,16 +48,18 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     };
     for workload in &workloads {
         for &backend in &backends {
-            let outcome =
-                run_workload(workload, backend, data_dir, progress.as_ref()).map_err(|e| {
-                    Failure::failed(format!(
-                        "{} on {backend}: {}",
-                        workload.name,
-                        with_causes(&e)
-                    ))
-                })?;
+            let mut outcomes = Vec::new();
+            for _ in 0..args.repeat {
+                let outcome = run_workload(workload, backend, data_dir, progress.as_ref())
+                    .map_err(|e| {
+                        let cause = with_causes(&e);
+                        Failure::failed(format!("{} on {backend}: {cause}", workload.name))
+                    })?;
+                outcomes.push(outcome);
+            }
             let dir = args.out.join(&workload.name).join(backend.name());
-            let report = write_run(&outcome, &dir).map_err(|e| Failure::failed(with_causes(&e)))?;
+            let report =
+                write_repeated(&outcomes, &dir).map_err(|e| Failure::failed(with_causes(&e)))?;
             if !args.quiet {
                 println!("{}", ycsb_summary(&report));
             }

@@ -38,6 +38,10 @@ pub struct MetricChange {
     pub new: f64,
     /// `(new - base) / base`, in percent.
     pub change_pct: f64,
+    /// The change, in percent, below which this metric is noise: the larger relative spread
+    /// (range over median) of the base's and the new's repeated runs where both were
+    /// repeated, the threshold otherwise.
+    pub noise_pct: f64,
     /// The verdict at the threshold.
     pub verdict: Verdict,
 }
@@ -139,8 +143,9 @@ fn load_report(path: &Path) -> Result<Report, CompareError> {
     serde_json::from_value(value).map_err(|e| unreadable(e.to_string()))
 }
 
-/// Pairs `base` and `new` by workload, backend and operation and judges every metric at
-/// `threshold_pct`. Subjects present on one side only are left out.
+/// Pairs `base` and `new` by workload, backend and operation and judges every metric against
+/// the spread of repeated runs where both sides were repeated, and against `threshold_pct`
+/// otherwise. Subjects present on one side only are left out.
 pub fn compare(base: &[Report], new: &[Report], threshold_pct: f64) -> Vec<MetricChange> {
     let index = |reports: &[Report]| -> BTreeMap<(String, String), Report> {
         reports
@@ -153,6 +158,14 @@ pub fn compare(base: &[Report], new: &[Report], threshold_pct: f64) -> Vec<Metri
     for (key, b) in &base {
         let Some(n) = new.get(key) else { continue };
         let subject = format!("{}/{}", key.0, key.1);
+        let noise = |pick: &dyn Fn(&Report) -> Option<Vec<f64>>| -> f64 {
+            match (pick(b), pick(n)) {
+                (Some(bs), Some(ns)) => spread_pct(&bs).max(spread_pct(&ns)),
+                _ => threshold_pct,
+            }
+        };
+        let throughput_noise =
+            noise(&|r: &Report| r.repeat.as_ref().map(|x| x.throughput_ops_per_sec.clone()));
         changes.push(change(
             subject.clone(),
             "throughput",
@@ -160,7 +173,7 @@ pub fn compare(base: &[Report], new: &[Report], threshold_pct: f64) -> Vec<Metri
             true,
             b.run.throughput_ops_per_sec,
             n.run.throughput_ops_per_sec,
-            threshold_pct,
+            throughput_noise,
         ));
         for bo in &b.operations {
             let Some(no) = n.operations.iter().find(|o| o.operation == bo.operation) else {
@@ -195,7 +208,7 @@ fn change(
     bigger_is_better: bool,
     base: f64,
     new: f64,
-    threshold_pct: f64,
+    noise_pct: f64,
 ) -> MetricChange {
     let change_pct = if base > 0.0 {
         (new - base) / base * 100.0
@@ -209,9 +222,9 @@ fn change(
     } else {
         -change_pct
     };
-    let verdict = if better > threshold_pct {
+    let verdict = if better > noise_pct {
         Verdict::Improved
-    } else if better < -threshold_pct {
+    } else if better < -noise_pct {
         Verdict::Regressed
     } else {
         Verdict::WithinNoise
@@ -224,7 +237,23 @@ fn change(
         base,
         new,
         change_pct,
+        noise_pct,
         verdict,
+    }
+}
+
+/// The range of `values` relative to their median, in percent.
+fn spread_pct(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (Some(min), Some(max)) = (sorted.first(), sorted.last()) else {
+        return 0.0;
+    };
+    let median = sorted[sorted.len() / 2];
+    if median > 0.0 {
+        (max - min) / median * 100.0
+    } else {
+        0.0
     }
 }
 
@@ -237,7 +266,9 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
         Verdict::WithinNoise => 2,
     });
     let mut out = format!(
-        "Threshold: ±{threshold_pct}%\n\n| subject | metric | base | new | change | verdict |\n|---|---|---:|---:|---:|---|\n"
+        "Threshold: ±{threshold_pct}% (or the spread of repeated runs, where both sides have \
+         them)\n\n| subject | metric | base | new | change | noise | verdict |\n\
+         |---|---|---:|---:|---:|---:|---|\n"
     );
     for c in sorted {
         let verdict = match c.verdict {
@@ -248,8 +279,8 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
         // Writing into a String cannot fail.
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} {} | {:.0} {} | {:+.1}% | {verdict} |",
-            c.subject, c.metric, c.base, c.unit, c.new, c.unit, c.change_pct
+            "| {} | {} | {:.0} {} | {:.0} {} | {:+.1}% | ±{:.1}% | {verdict} |",
+            c.subject, c.metric, c.base, c.unit, c.new, c.unit, c.change_pct, c.noise_pct
         );
     }
     out

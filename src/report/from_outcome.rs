@@ -70,6 +70,7 @@ impl Report {
             live_bytes: outcome.live_bytes,
             space_amplification: outcome.space_amplification(),
             peak_rss_bytes: outcome.peak_rss_bytes,
+            repeat: None,
         }
     }
 }

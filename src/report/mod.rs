@@ -21,7 +21,8 @@ pub use interval_log::interval_log;
 pub use markdown::{by_workload, comparison_markdown, index_markdown, workload_markdown};
 pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
 pub use schema::{
-    BackendInfo, Latency, Machine, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
+    BackendInfo, Latency, Machine, OperationStats, Phase, Repeat, RepeatLatency, Report,
+    SCHEMA_VERSION, WorkloadInfo,
 };
 pub use summary::ycsb_summary;
-pub use write::{WriteError, write_run};
+pub use write::{WriteError, write_repeated, write_run};

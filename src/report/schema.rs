@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One run of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,33 @@ pub struct Report {
     pub space_amplification: Option<f64>,
     /// Peak resident memory of the process during the run.
     pub peak_rss_bytes: Option<u64>,
+    /// With `--repeat N`: every run's figures. The rest of the report is the run with the
+    /// median throughput.
+    pub repeat: Option<Repeat>,
+}
+
+/// The spread of repeated runs of one workload on one backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// How many runs.
+    pub runs: usize,
+    /// Each run's successful operations per second, in run order.
+    pub throughput_ops_per_sec: Vec<f64>,
+    /// Per operation, each run's p50, p99 and p99.9 in nanoseconds, in run order.
+    pub latency_ns: BTreeMap<String, RepeatLatency>,
+}
+
+/// One operation's latency percentiles over repeated runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatLatency {
+    /// Each run's median.
+    pub p50: Vec<u64>,
+    /// Each run's 99th percentile.
+    pub p99: Vec<u64>,
+    /// Each run's 99.9th percentile.
+    pub p999: Vec<u64>,
 }
 
 /// The workload, by name and with every resolved parameter.

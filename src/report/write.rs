@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::hgrm::percentile_distribution;
 use super::interval_log::interval_log;
-use super::schema::Report;
+use super::schema::{Repeat, RepeatLatency, Report};
 use crate::runner::RunOutcome;
 
 /// Writes the report and histograms of `outcome` into `dir` (created if needed) and returns
@@ -13,9 +13,37 @@ use crate::runner::RunOutcome;
 /// # Errors
 /// When a file cannot be written; the error names it.
 pub fn write_run(outcome: &RunOutcome, dir: &Path) -> Result<Report, WriteError> {
+    write_repeated(std::slice::from_ref(outcome), dir)
+}
+
+/// Writes repeated runs of one workload on one backend: the report and histograms of the run
+/// with the median throughput, with every run's throughput and percentiles kept in `repeat`
+/// (when there is more than one).
+///
+/// # Errors
+/// When a file cannot be written; the error names it. `outcomes` must not be empty.
+pub fn write_repeated(outcomes: &[RunOutcome], dir: &Path) -> Result<Report, WriteError> {
     let fail = |path: PathBuf| move |source| WriteError { path, source };
+    let reports: Vec<Report> = outcomes.iter().map(Report::from_outcome).collect();
+    let mut order: Vec<usize> = (0..reports.len()).collect();
+    order.sort_by(|&a, &b| {
+        reports[a]
+            .run
+            .throughput_ops_per_sec
+            .total_cmp(&reports[b].run.throughput_ops_per_sec)
+    });
+    let Some(&median) = order.get(order.len() / 2) else {
+        return Err(WriteError {
+            path: dir.to_owned(),
+            source: std::io::Error::other("no run to write"),
+        });
+    };
+    let outcome = &outcomes[median];
     std::fs::create_dir_all(dir).map_err(fail(dir.to_owned()))?;
-    let report = Report::from_outcome(outcome);
+    let mut report = reports[median].clone();
+    if reports.len() > 1 {
+        report.repeat = Some(repeat(&reports));
+    }
     let json = serde_json::to_vec_pretty(&report).map_err(|e| WriteError {
         path: dir.join("report.json"),
         source: std::io::Error::other(e),
@@ -58,5 +86,31 @@ impl std::fmt::Display for WriteError {
 impl std::error::Error for WriteError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.source)
+    }
+}
+
+fn repeat(reports: &[Report]) -> Repeat {
+    let mut latency_ns: std::collections::BTreeMap<String, RepeatLatency> = Default::default();
+    for report in reports {
+        for op in &report.operations {
+            let entry = latency_ns
+                .entry(op.operation.clone())
+                .or_insert_with(|| RepeatLatency {
+                    p50: Vec::new(),
+                    p99: Vec::new(),
+                    p999: Vec::new(),
+                });
+            entry.p50.push(op.latency_ns.p50);
+            entry.p99.push(op.latency_ns.p99);
+            entry.p999.push(op.latency_ns.p999);
+        }
+    }
+    Repeat {
+        runs: reports.len(),
+        throughput_ops_per_sec: reports
+            .iter()
+            .map(|r| r.run.throughput_ops_per_sec)
+            .collect(),
+        latency_ns,
     }
 }
