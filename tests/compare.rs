@@ -126,7 +126,11 @@ fn lower_latency_is_an_improvement() -> TestResult {
 fn github_action_benchmark_json_lists_the_new_values() -> TestResult {
     let dir = tempfile::tempdir()?;
     reports(dir.path())?;
-    for (format, unit) in [("bigger-is-better", "ops/s"), ("smaller-is-better", "ns")] {
+    for (format, unit) in [
+        ("bigger-is-better", "ops/s"),
+        ("smaller-is-better", "ns"),
+        ("json", "ns"),
+    ] {
         let out = storebench(&["compare", "base", "new", "--format", format], dir.path())?;
         assert_eq!(out.status.code(), Some(0));
         let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;

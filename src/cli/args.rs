@@ -45,9 +45,10 @@ pub(crate) struct CompareArgs {
     /// A change smaller than this, in percent, is noise.
     #[arg(long, default_value_t = 10.0)]
     pub(crate) threshold: f64,
-    /// `markdown` (a table), or github-action-benchmark's `bigger-is-better` (throughput) or
-    /// `smaller-is-better` (latency) JSON.
-    #[arg(long, default_value = "markdown", value_parser = ["markdown", "bigger-is-better", "smaller-is-better"])]
+    /// `markdown` (a table), or github-action-benchmark JSON: `json` or `smaller-is-better`
+    /// (latencies, `customSmallerIsBetter`), `bigger-is-better` (throughput,
+    /// `customBiggerIsBetter`).
+    #[arg(long, default_value = "markdown", value_parser = ["markdown", "json", "bigger-is-better", "smaller-is-better"])]
     pub(crate) format: String,
 }
 

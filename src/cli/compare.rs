@@ -24,7 +24,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
     }
     match args.format.as_str() {
         "bigger-is-better" => println!("{:#}", action_benchmark_json(&changes, true)),
-        "smaller-is-better" => println!("{:#}", action_benchmark_json(&changes, false)),
+        "smaller-is-better" | "json" => println!("{:#}", action_benchmark_json(&changes, false)),
         _ => print!("{}", comparison_table(&changes, args.threshold)),
     }
     let regressed = changes
