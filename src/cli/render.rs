@@ -1,8 +1,8 @@
 //! `storebench report`: Markdown from reports already written; nothing is run again.
 
 use storebench::report::{
-    by_workload, index_markdown, latency_spectrum_svg, load_reports, throughput_bars_svg,
-    throughput_timeline_svg, workload_markdown,
+    by_workload, index_markdown, latency_spectrum_svg, load_reports, operations,
+    throughput_bars_svg, throughput_timeline_svg, workload_markdown,
 };
 
 use super::args::ReportArgs;
@@ -38,13 +38,7 @@ pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
                 throughput_timeline_svg(&runs).map_err(Failure::failed)?,
             ),
         ];
-        let mut operations: Vec<&str> = runs
-            .iter()
-            .flat_map(|r| r.operations.iter().map(|o| o.operation.as_str()))
-            .collect();
-        operations.sort_unstable();
-        operations.dedup();
-        for op in operations {
+        for op in operations(&runs) {
             let svg = latency_spectrum_svg(&runs, op).map_err(Failure::failed)?;
             plots.push((format!("{workload}-{op}-latency.svg"), svg));
         }

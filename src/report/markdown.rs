@@ -18,6 +18,17 @@ pub fn by_workload(reports: &[Report]) -> BTreeMap<&str, Vec<&Report>> {
     grouped
 }
 
+/// The operation types any of `runs` measured, in name order.
+pub fn operations<'r>(runs: &[&'r Report]) -> Vec<&'r str> {
+    let mut operations: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| r.operations.iter().map(|o| o.operation.as_str()))
+        .collect();
+    operations.sort_unstable();
+    operations.dedup();
+    operations
+}
+
 /// Every workload's table in one document.
 pub fn comparison_markdown(reports: &[Report]) -> String {
     let mut out = String::from("# storebench comparison\n");
@@ -94,12 +105,7 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         out.push_str(&first.workload.description);
         out.push_str("\n\n");
     }
-    let mut operations: Vec<&str> = runs
-        .iter()
-        .flat_map(|r| r.operations.iter().map(|o| o.operation.as_str()))
-        .collect();
-    operations.sort_unstable();
-    operations.dedup();
+    let operations = operations(runs);
     let micros = |ns: u64| Some(ns as f64 / 1000.0);
     let mut columns = vec![Column {
         header: "ops/s".into(),

@@ -18,7 +18,9 @@ pub use compare::{
 };
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
-pub use markdown::{by_workload, comparison_markdown, index_markdown, workload_markdown};
+pub use markdown::{
+    by_workload, comparison_markdown, index_markdown, operations, workload_markdown,
+};
 pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
 pub use schema::{
     BackendInfo, Latency, Machine, OperationStats, Phase, Repeat, RepeatLatency, Report,

@@ -10,6 +10,20 @@ const SIZE: (u32, u32) = (900, 520);
 /// The percentile axis ends at 99.999%, as HdrHistogram's plotter draws it.
 const X_MAX: f64 = 1e5;
 
+/// Draws a chart on a fresh white SVG canvas and returns the SVG: every plot's frame.
+fn svg_chart(
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        draw(&root)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
 fn failed<E: std::fmt::Debug>(e: E) -> String {
     format!("drawing failed: {e:?}")
 }
@@ -67,11 +81,8 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
         (0.001, 1.0)
     };
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_chart(|root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(
                 format!("{workload}: {operation} latency by percentile"),
                 ("sans-serif", 24),
@@ -108,9 +119,8 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
             .border_style(BLACK)
             .draw()
             .map_err(failed)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Run throughput per backend as bars.
@@ -124,12 +134,9 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
         .collect();
     let max = values.iter().map(|v| v.1).fold(1.0, f64::max) * 1.15;
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
+    svg_chart(|root| {
         let names: Vec<String> = values.iter().map(|v| v.0.to_owned()).collect();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(format!("{workload}: throughput"), ("sans-serif", 24))
             .margin(16)
             .x_label_area_size(48)
@@ -170,9 +177,8 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
                 )
             }))
             .map_err(failed)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Operations completed in each second of the run, one line per backend.
@@ -194,11 +200,8 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
         .max(1) as f64
         * 1.15;
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_chart(|root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(
                 format!("{workload}: throughput over time"),
                 ("sans-serif", 24),
@@ -245,7 +248,6 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
             .border_style(BLACK)
             .draw()
             .map_err(failed)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
