@@ -1,17 +1,13 @@
 //! The command line end to end: a tiny workload on every backend, each report validated against
 //! the documented schema; and every kind of bad input refused with exit code 2.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+
+use common::storebench;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn storebench(args: &[&str], cwd: &Path) -> std::io::Result<Output> {
-    Command::new(env!("CARGO_BIN_EXE_storebench"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-}
 
 /// Every operation of the mix, two threads, small enough to run in a blink.
 const TINY: &str = r#"

@@ -1,16 +1,12 @@
 //! `storebench compare`: verdicts and exit codes on reports made by a real run and then edited.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+
+use common::storebench;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn storebench(args: &[&str], cwd: &Path) -> std::io::Result<Output> {
-    Command::new(env!("CARGO_BIN_EXE_storebench"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-}
 
 const TINY: &str = "recordcount = 50\noperationcount = 300\nfieldlength = 100\nreadproportion = 0.5\nupdateproportion = 0.5\n";
 

@@ -24,6 +24,21 @@ fn svg_chart(
     Ok(svg)
 }
 
+/// A chart on `root` with every plot's title font, margins and x label area.
+fn titled<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: String,
+    y_label_area: u32,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(y_label_area);
+    builder
+}
+
 fn failed<E: std::fmt::Debug>(e: E) -> String {
     format!("drawing failed: {e:?}")
 }
@@ -82,16 +97,13 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
     };
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
     svg_chart(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("{workload}: {operation} latency by percentile"),
-                ("sans-serif", 24),
-            )
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d((1.0..X_MAX * 2.0).log_scale(), (lo..hi).log_scale())
-            .map_err(failed)?;
+        let mut chart = titled(
+            root,
+            format!("{workload}: {operation} latency by percentile"),
+            72,
+        )
+        .build_cartesian_2d((1.0..X_MAX * 2.0).log_scale(), (lo..hi).log_scale())
+        .map_err(failed)?;
         chart
             .configure_mesh()
             .x_desc("percentile")
@@ -136,11 +148,7 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
     svg_chart(|root| {
         let names: Vec<String> = values.iter().map(|v| v.0.to_owned()).collect();
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("{workload}: throughput"), ("sans-serif", 24))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(88)
+        let mut chart = titled(root, format!("{workload}: throughput"), 88)
             .build_cartesian_2d(0.0..values.len() as f64, 0.0..max)
             .map_err(failed)?;
         chart
@@ -201,14 +209,7 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
         * 1.15;
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
     svg_chart(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("{workload}: throughput over time"),
-                ("sans-serif", 24),
-            )
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(88)
+        let mut chart = titled(root, format!("{workload}: throughput over time"), 88)
             .build_cartesian_2d(0.0..seconds as f64, 0.0..max)
             .map_err(failed)?;
         chart

@@ -112,3 +112,11 @@ pub use storebench::check::{State, state};
 pub fn db_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(format!("{name}.redb"))
 }
+
+/// Runs the `storebench` binary built for these tests in `cwd`.
+pub fn storebench(args: &[&str], cwd: &Path) -> std::io::Result<std::process::Output> {
+    std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+}
