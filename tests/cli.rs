@@ -168,6 +168,7 @@ fn list_shows_every_preset_with_its_description() -> TestResult {
         "large-values",
         "durable-writes",
         "bulk-load",
+        "update-only",
     ] {
         let line = stdout
             .lines()
@@ -278,6 +279,6 @@ fn every_preset_is_valid() -> TestResult {
             count += 1;
         }
     }
-    assert_eq!(count, 12);
+    assert_eq!(count, 13);
     Ok(())
 }

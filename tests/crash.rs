@@ -9,6 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{Kind, state};
 use storebench::{Durability, Result};
@@ -16,6 +17,7 @@ use storebench::{Durability, Result};
 const CHILD_KIND: &str = "STOREBENCH_CRASH_CHILD_KIND";
 const CHILD_PATH: &str = "STOREBENCH_CRASH_CHILD_PATH";
 const CHILD_ROUNDS: &str = "STOREBENCH_CRASH_CHILD_ROUNDS";
+const CHILD_WRITERS: &str = "STOREBENCH_CRASH_CHILD_WRITERS";
 
 /// The writes the child makes, as a pure function of the round, so the parent can replay them
 /// on a model: round `r` upserts some ids, deletes one, creates a collection, then (when
@@ -125,6 +127,84 @@ fn every_write_recovers_every_completed_write() -> Result<()> {
     ] {
         for rounds in [1, 4] {
             assert_recovers(kind, rounds, rounds)?;
+        }
+    }
+    Ok(())
+}
+
+/// The concurrent child: writers upsert `w{writer}-{n}` = `n` in a loop under `EveryWrite`,
+/// printing `{writer} {n}` once each upsert has returned; the process aborts mid-stream.
+#[test]
+fn concurrent_crash_child() -> Result<()> {
+    let (Ok(kind), Ok(path), Ok(writers)) = (
+        std::env::var(CHILD_KIND),
+        std::env::var(CHILD_PATH),
+        std::env::var(CHILD_WRITERS),
+    ) else {
+        return Ok(()); // run as a plain test: this entry only does work inside a crash test
+    };
+    let kind = Kind::from_name(&kind).expect("a known backend kind");
+    let writers: u32 = writers.parse().expect("a writer count");
+    let opened = kind.open(Path::new(&path))?;
+    let acknowledged = AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        for writer in 0..writers {
+            let (store, acknowledged) = (opened.store(), &acknowledged);
+            scope.spawn(move || {
+                let docs = store.collection("docs");
+                for n in 0u32.. {
+                    docs.upsert(&format!("w{writer}-{n}"), n.to_le_bytes().to_vec())
+                        .expect("the write succeeds");
+                    println!("{writer} {n}");
+                    acknowledged.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+        while acknowledged.load(Ordering::SeqCst) < 200 {
+            std::thread::yield_now();
+        }
+        // Writers are mid-write, mid-sync or between the two.
+        std::process::abort();
+    })
+}
+
+/// Writers sharing syncs (group commit) still return only once their own write is durable:
+/// every acknowledged write survives a crash of the process.
+#[test]
+fn concurrent_every_write_writers_keep_every_acknowledged_write() -> Result<()> {
+    for kind in [
+        Kind::Automerge(Durability::EveryWrite),
+        Kind::Redb(Durability::EveryWrite),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("crash.redb");
+        let out = Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", "concurrent_crash_child", "--nocapture"])
+            .env(CHILD_KIND, kind.name())
+            .env(CHILD_PATH, &path)
+            .env(CHILD_WRITERS, "4")
+            .stderr(Stdio::null())
+            .output()
+            .expect("the child runs");
+        assert!(!out.status.success(), "the child must die by abort");
+        let acknowledged: Vec<(u32, u32)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| {
+                let (writer, n) = line.split_once(' ')?;
+                Some((writer.parse().ok()?, n.parse().ok()?))
+            })
+            .collect();
+        assert!(acknowledged.len() >= 200, "{} acks", acknowledged.len());
+        let reopened = kind.open(&path)?;
+        reopened.assert_verified()?;
+        let docs = reopened.store().collection("docs");
+        for (writer, n) in acknowledged {
+            assert_eq!(
+                docs.get(&format!("w{writer}-{n}"))?,
+                Some(n.to_le_bytes().to_vec()),
+                "{}: acknowledged write {n} of writer {writer} lost",
+                kind.name()
+            );
         }
     }
     Ok(())

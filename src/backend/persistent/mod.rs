@@ -3,6 +3,7 @@
 
 mod backend;
 mod collection;
+mod group_commit;
 mod materialized;
 mod open;
 mod options;

@@ -4,6 +4,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+use super::group_commit::GroupCommit;
 use super::tables::{COLLECTIONS, CollectionId};
 use crate::{Durability, Error, Result};
 
@@ -19,6 +20,8 @@ pub(crate) struct Store {
     /// (its own commit failed). Every later write transaction carries them, so a collection is
     /// durable no later than the next successful flush.
     pending_collections: Mutex<Vec<(String, CollectionId)>>,
+    /// The sync rounds `EveryWrite` writers share.
+    group: GroupCommit,
 }
 
 impl Store {
@@ -27,6 +30,7 @@ impl Store {
             db: RwLock::new(Some(db)),
             durability,
             pending_collections: Mutex::default(),
+            group: GroupCommit::default(),
         }
     }
 
@@ -39,18 +43,41 @@ impl Store {
             .begin_read()?)
     }
 
-    /// Runs `apply` in a write transaction and commits it with the store's durability.
+    /// Runs `apply` in a write transaction and commits it without a sync: the write is visible
+    /// when this returns, and durable once a sync follows (see [`Store::durably`]).
     ///
     /// redb admits one write transaction at a time, so writes are serialised here: whatever
     /// `apply` reads of the database cannot change before the commit. When `apply` or the commit
     /// fails, nothing of the transaction is visible or durable.
-    pub(crate) fn write<T>(&self, apply: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
-        self.commit(self.durability, apply)
+    pub(crate) fn write(&self, apply: impl FnOnce(&WriteTransaction) -> Result<()>) -> Result<()> {
+        self.commit(redb::Durability::None, apply)
     }
 
-    /// Makes every committed write durable: an empty transaction committed with a sync.
+    /// Runs `write` (which commits with [`Store::write`] and must hold no lock when it
+    /// returns) and returns once it is as durable as the store promises: at once for `OnFlush`;
+    /// for `EveryWrite` once a sync that began after its commit has finished, shared with the
+    /// writers committing at the same time (see [`GroupCommit`]).
+    pub(crate) fn durably(&self, write: impl FnOnce() -> Result<()>) -> Result<()> {
+        match self.durability {
+            Durability::OnFlush => write(),
+            Durability::EveryWrite => {
+                let writing = self.group.writing();
+                write()?;
+                let commit = writing.committed();
+                self.group.settle(commit, || self.sync())
+            }
+        }
+    }
+
+    /// Makes every committed write durable.
     pub(crate) fn flush(&self) -> Result<()> {
-        self.commit(Durability::EveryWrite, |_| Ok(()))
+        self.group.sync_all(|| self.sync())
+    }
+
+    /// An empty transaction committed with a sync: redb makes every earlier commit durable
+    /// with it.
+    fn sync(&self) -> Result<()> {
+        self.commit(redb::Durability::Immediate, |_| Ok(()))
     }
 
     /// Records a new collection, committing it at once if the database lets us and otherwise
@@ -58,24 +85,22 @@ impl Store {
     pub(crate) fn create_collection(&self, name: &str, id: CollectionId) {
         self.pending().push((name.to_owned(), id));
         // A failure here leaves the collection pending: `collection()` cannot fail, and the
-        // next write or flush retries it (and reports the storage error if it persists).
-        let _ = self.write(|_| Ok(()));
+        // next write or flush retries it (and reports the storage error if it persists). Under
+        // `EveryWrite` the creation is durable when this returns, like any write.
+        let _ = self.durably(|| self.write(|_| Ok(())));
     }
 
-    fn commit<T>(
+    fn commit(
         &self,
-        durability: Durability,
-        apply: impl FnOnce(&WriteTransaction) -> Result<T>,
-    ) -> Result<T> {
+        durability: redb::Durability,
+        apply: impl FnOnce(&WriteTransaction) -> Result<()>,
+    ) -> Result<()> {
         let mut txn = self
             .database()
             .as_ref()
             .ok_or(Error::Closed)?
             .begin_write()?;
-        txn.set_durability(match durability {
-            Durability::OnFlush => redb::Durability::None,
-            Durability::EveryWrite => redb::Durability::Immediate,
-        })?;
+        txn.set_durability(durability)?;
         let pending = self.pending().clone();
         if !pending.is_empty() {
             let mut collections = txn.open_table(COLLECTIONS)?;
@@ -84,12 +109,12 @@ impl Store {
             }
         }
         // On an error the transaction is dropped, which aborts it.
-        let out = apply(&txn)?;
+        apply(&txn)?;
         txn.commit()?;
         if !pending.is_empty() {
             self.pending().retain(|entry| !pending.contains(entry));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Flushes and closes the database; every later operation fails with [`Error::Closed`].
