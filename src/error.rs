@@ -215,7 +215,8 @@ storage_error_from!(
     redb::TableError,
     redb::TransactionError,
     redb::CommitError,
-    redb::SetDurabilityError
+    redb::SetDurabilityError,
+    redb::CompactionError
 );
 
 #[cfg(test)]

@@ -110,6 +110,17 @@ impl AutomergeBackend {
     pub fn verify(&self) -> Result<VerifyReport> {
         super::verify::verify(&self.inner.store().read()?, &self.inner.collection_refs())
     }
+
+    /// Makes every write durable and shrinks the file to what the data needs (redb's
+    /// compaction). Every update leaves free pages behind until redb reuses them; this returns
+    /// them to the file system.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage) when another thread holds a transaction open
+    /// (a scan in progress) or the file cannot be rewritten.
+    pub fn compact(&self) -> Result<()> {
+        self.inner.store().compact()
+    }
 }
 
 forward_storage_backend!(AutomergeBackend);

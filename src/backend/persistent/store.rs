@@ -117,6 +117,18 @@ impl Store {
         Ok(())
     }
 
+    /// Makes every write durable, then rewrites the file without its free pages (redb's
+    /// compaction): the space a copy-on-write B-tree leaves behind goes back to the file system.
+    ///
+    /// Waits for transactions beginning to begin; fails with `Error::Storage` while a read or
+    /// write transaction is open in another thread.
+    pub(crate) fn compact(&self) -> Result<()> {
+        self.flush()?;
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        db.as_mut().ok_or(Error::Closed)?.compact()?;
+        Ok(())
+    }
+
     /// Flushes and closes the database; every later operation fails with [`Error::Closed`].
     pub(crate) fn close(&self) -> Result<()> {
         self.flush()?;
