@@ -74,7 +74,10 @@ impl AutomergeBackend {
 
     fn from_opened(opened: super::super::persistent::Opened, options: &OpenOptions) -> Self {
         Self {
-            inner: PersistentBackend::new(opened, AutomergeWrites::new(options.document_cache)),
+            inner: PersistentBackend::new(
+                opened,
+                AutomergeWrites::new(options.document_cache, options.document_cache_bytes),
+            ),
         }
     }
 

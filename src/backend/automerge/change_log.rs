@@ -30,6 +30,9 @@ pub(crate) struct LoggedDocument {
     pub(crate) snapshot_seq: u64,
     /// The seq of the last chunk (0 for a document with no log yet).
     pub(crate) last_seq: u64,
+    /// The bytes of its chunks: the history the document holds, and about what it weighs in
+    /// memory, since a loaded document keeps every value it ever had.
+    pub(crate) log_bytes: u64,
 }
 
 impl LoggedDocument {
@@ -39,6 +42,7 @@ impl LoggedDocument {
             doc: AutoCommit::new().with_actor(actor),
             snapshot_seq: 0,
             last_seq: 0,
+            log_bytes: 0,
         }
     }
 
@@ -94,6 +98,7 @@ pub(crate) fn load(
         doc,
         snapshot_seq,
         last_seq,
+        log_bytes: bytes.len() as u64,
     }))
 }
 
@@ -111,8 +116,10 @@ pub(crate) fn append(
         remove(log, collection, id)?;
         log.insert((collection, id, logged.last_seq), snapshot.as_slice())?;
         logged.snapshot_seq = logged.last_seq;
+        logged.log_bytes = snapshot.len() as u64;
     } else {
         log.insert((collection, id, logged.last_seq), chunk)?;
+        logged.log_bytes += chunk.len() as u64;
     }
     Ok(())
 }

@@ -23,10 +23,10 @@ pub(crate) struct AutomergeWrites {
 }
 
 impl AutomergeWrites {
-    pub(crate) fn new(cache_capacity: usize) -> Self {
+    pub(crate) fn new(cache_capacity: usize, cache_bytes: usize) -> Self {
         Self {
             actor: ActorId::random(),
-            cache: Mutex::new(DocumentCache::new(cache_capacity)),
+            cache: Mutex::new(DocumentCache::new(cache_capacity, cache_bytes)),
         }
     }
 

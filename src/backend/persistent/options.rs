@@ -34,6 +34,11 @@ pub struct OpenOptions {
     /// upserts of a hot document do not reload its history. Ignored by `RedbBackend`.
     /// By default, 1,024.
     pub document_cache: usize,
+    /// The most history, in bytes of change log, the cached Automerge documents may hold
+    /// together: a loaded document keeps its whole history in memory, so a count alone does
+    /// not bound the cache. The most recently used document stays even when it alone is
+    /// larger. Ignored by `RedbBackend`. By default, 64 MiB.
+    pub document_cache_bytes: usize,
     /// Bytes of redb's page cache. By default, 64 MiB.
     pub page_cache_bytes: usize,
     /// Verify the checksum of every page when opening, and refuse a damaged file with
@@ -52,6 +57,7 @@ impl Default for OpenOptions {
         Self {
             durability: Durability::OnFlush,
             document_cache: 1024,
+            document_cache_bytes: 64 << 20,
             page_cache_bytes: 64 << 20,
             check_integrity: true,
         }
@@ -73,6 +79,12 @@ impl OpenOptions {
     /// Sets how many Automerge documents stay loaded (at least one is always kept).
     pub fn document_cache(mut self, documents: usize) -> Self {
         self.document_cache = documents;
+        self
+    }
+
+    /// Sets how many bytes of history the loaded Automerge documents may hold together.
+    pub fn document_cache_bytes(mut self, bytes: usize) -> Self {
+        self.document_cache_bytes = bytes;
         self
     }
 
