@@ -41,13 +41,14 @@ pub enum Error {
         /// The backend kind that tried to open it.
         expected: &'static str,
     },
-    /// The file was written by a newer version of storebench, in a format this one cannot read.
+    /// The file is in a format this build does not read: written by a newer storebench, or by
+    /// an older one before a format change.
     UnsupportedFormat {
         /// The database file, when the database lives in a file.
         path: Option<PathBuf>,
         /// The format version stored in the file.
         found: u32,
-        /// The newest format version this build understands.
+        /// The format version this build reads and writes.
         supported: u32,
     },
     /// The database file is damaged: truncated, overwritten, or inconsistent with itself.
@@ -117,10 +118,21 @@ impl fmt::Display for Error {
                 path,
                 found,
                 supported,
+            } if found > supported => write!(
+                f,
+                "database {} has format version {found}, but this storebench reads version \
+                 {supported}; open it with a newer storebench",
+                describe(path)
+            ),
+            Error::UnsupportedFormat {
+                path,
+                found,
+                supported,
             } => write!(
                 f,
-                "database {} has format version {found}, but this storebench reads versions up \
-                 to {supported}; open it with a newer storebench",
+                "database {} has format version {found}, from an older storebench; this one \
+                 reads version {supported}: export it with the storebench that wrote it and \
+                 load it again",
                 describe(path)
             ),
             Error::CorruptDatabase { path, detail, .. } => write!(

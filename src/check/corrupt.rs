@@ -83,8 +83,8 @@ fn open_and_use(disk: Disk) -> Result<(), String> {
     Ok(())
 }
 
-/// Damages one change-log chunk of the valid image through redb, so the file stays a sound
-/// redb database whose Automerge bytes are wrong.
+/// Damages one change-log entry (a chunk, or the heads at seq 0) of the valid image through
+/// redb, so the file stays a sound redb database whose Automerge state is wrong.
 fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
     let Some((&pick, flips)) = data.split_first() else {
         return Ok(());
@@ -112,12 +112,13 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
                 .get(usize::from(pick) % keys.len().max(1))
                 .cloned()
                 .ok_or("no chunks")?;
-            let mut bytes = log
+            let original = log
                 .get((c, id.as_str(), seq))
                 .map_err(|e| e.to_string())?
                 .ok_or("chunk vanished")?
                 .value()
                 .to_vec();
+            let mut bytes = original.clone();
             for flip in flips.chunks_exact(2) {
                 if !bytes.is_empty() {
                     let at = usize::from(flip[0]) % bytes.len();
@@ -129,7 +130,7 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
             }
             log.insert((c, id.as_str(), seq), bytes.as_slice())
                 .map_err(|e| e.to_string())?;
-            target = (c, id);
+            target = (c, id, seq, bytes != original);
         }
         txn.commit().map_err(|e| e.to_string())?;
         target
@@ -138,6 +139,19 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("a sound redb file with a bad chunk must open: {e}"))?;
     let collection = if target.0 == 0 { "cells" } else { "nodes" };
     let id = target.1.as_str();
+    if target.2 == 0 {
+        // Seq 0 holds the document's heads, which verify checks field by field against the
+        // rebuilt document: any change to them must be reported, and none may be invented.
+        let clean = store.verify().map_err(|e| e.to_string())?.is_clean();
+        return if clean != target.3 {
+            Ok(())
+        } else {
+            Err(format!(
+                "heads of {collection:?}/{id:?} changed={}, but verify says clean={clean}",
+                target.3
+            ))
+        };
+    }
     let materialized = store
         .collection(collection)
         .get(id)

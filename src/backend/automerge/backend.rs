@@ -8,17 +8,18 @@ use super::super::persistent::{
     CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, forward_storage_backend,
     open_path, open_storage,
 };
-use super::change_log;
 use super::writes::AutomergeWrites;
+use super::{change_log, heads};
 use crate::Result;
 
 /// Every document an Automerge document (its bytes under the root key `data`), persisted in
 /// one redb file.
 ///
 /// Reads never touch Automerge: the current bytes of every document are kept materialized
-/// beside its change log. An upsert appends one incremental chunk and rewrites one value in a
-/// single transaction, so its cost does not grow with the document's history; hot documents
-/// stay loaded in a bounded cache. See [`OpenOptions`] for durability and cache sizes.
+/// beside its change log. An upsert builds the document's next Automerge change from the few
+/// fields of its stored heads, appends it as one chunk and rewrites one value, in a single
+/// transaction: no document is loaded, so the cost does not grow with the history and no
+/// document stays in memory. See [`OpenOptions`] for durability.
 ///
 /// ```
 /// use storebench::{AutomergeBackend, OpenOptions, StorageBackend};
@@ -59,7 +60,7 @@ impl AutomergeBackend {
     /// backend can read.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
         let opened = open_path(path.as_ref(), &options, AutomergeWrites::BACKEND)?;
-        Ok(Self::from_opened(opened, &options))
+        Ok(Self::from_opened(opened))
     }
 
     /// Opens a database kept in any redb storage: redb's in-memory storage, or a
@@ -72,15 +73,12 @@ impl AutomergeBackend {
         options: OpenOptions,
     ) -> Result<Self> {
         let opened = open_storage(storage, &options, AutomergeWrites::BACKEND, None)?;
-        Ok(Self::from_opened(opened, &options))
+        Ok(Self::from_opened(opened))
     }
 
-    fn from_opened(opened: super::super::persistent::Opened, options: &OpenOptions) -> Self {
+    fn from_opened(opened: super::super::persistent::Opened) -> Self {
         Self {
-            inner: PersistentBackend::new(
-                opened,
-                AutomergeWrites::new(options.document_cache, options.document_cache_bytes),
-            ),
+            inner: PersistentBackend::new(opened, AutomergeWrites::new()),
         }
     }
 
@@ -98,9 +96,6 @@ impl AutomergeBackend {
             return Ok(None);
         };
         let writes = self.inner.writer();
-        if let Some(logged) = writes.cache().peek(collection.id, id) {
-            return Ok(Some(logged.doc.clone().with_actor(ActorId::random())));
-        }
         let txn = self.inner.store().read()?;
         let log = txn.open_table(CHANGE_LOG)?;
         let loaded = change_log::load(&log, collection.id, &collection.name, id, writes.actor())?;
@@ -117,15 +112,46 @@ impl AutomergeBackend {
         super::verify::verify(&self.inner.store().read()?, &self.inner.collection_refs())
     }
 
-    /// Makes every write durable and shrinks the file to what the data needs (redb's
-    /// compaction). Every update leaves free pages behind until redb reuses them; this returns
-    /// them to the file system.
+    /// Folds every document's change log into one snapshot, makes every write durable, and
+    /// shrinks the file to what the data needs (redb's compaction). The state and every change
+    /// stay; documents load faster afterwards, small values take less room, and the free pages
+    /// every update leaves behind go back to the file system. Takes time proportional to the
+    /// database, and holds writers off while it folds.
     ///
     /// # Errors
-    /// [`Error::Storage`](crate::Error::Storage) when another thread holds a transaction open
-    /// (a scan in progress) or the file cannot be rewritten.
+    /// [`Error::Corrupt`](crate::Error::Corrupt) when a change log does not load (nothing is
+    /// changed then); [`Error::Storage`](crate::Error::Storage) when another thread holds a
+    /// transaction open (a scan in progress) or the file cannot be rewritten.
     pub fn compact(&self) -> Result<()> {
-        self.inner.store().compact()
+        let collections = self.inner.collection_refs();
+        let store = self.inner.store();
+        store.write(|txn| {
+            let mut log = txn.open_table(CHANGE_LOG)?;
+            let mut unfolded: Vec<(u64, String)> = Vec::new();
+            for entry in redb::ReadableTable::iter(&log)? {
+                let (key, _) = entry?;
+                let (collection, id, seq) = key.value();
+                if seq == heads::HEADS_SEQ {
+                    unfolded.push((collection, id.to_owned()));
+                }
+            }
+            for (collection_id, id) in unfolded {
+                let name = collections
+                    .iter()
+                    .find(|c| c.id == collection_id)
+                    .map_or_else(|| format!("#{collection_id}"), |c| c.name.clone());
+                let Some(stored) = heads::read(&log, collection_id, &name, &id)? else {
+                    continue;
+                };
+                if let Some(folded) =
+                    change_log::compact(&mut log, collection_id, &name, &id, &stored)?
+                {
+                    heads::write(&mut log, collection_id, &id, &folded)?;
+                }
+            }
+            Ok(())
+        })?;
+        store.compact()
     }
 }
 

@@ -1,38 +1,11 @@
 //! How a storebench document lives in Automerge: its bytes under the root key `data`.
 
-use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ReadDoc, ScalarValue, Value};
 
-use super::super::persistent::CollectionRef;
 use crate::{Error, Result};
 
 /// The root key holding a document's bytes.
 pub(crate) const DATA_KEY: &str = "data";
-
-/// Sets the document's bytes and returns the new change as an incremental chunk, or `None`
-/// when Automerge recorded no change.
-pub(crate) fn set_data(
-    doc: &mut AutoCommit,
-    data: Vec<u8>,
-    collection: &CollectionRef,
-    id: &str,
-) -> Result<Option<Vec<u8>>> {
-    let refused = |source| Error::Automerge {
-        collection: collection.name.clone(),
-        id: id.to_owned(),
-        source: Box::new(source),
-    };
-    doc.put(automerge::ROOT, DATA_KEY, ScalarValue::Bytes(data))
-        .map_err(refused)?;
-    let Some(hash) = doc.commit() else {
-        return Ok(None);
-    };
-    // The change was committed a line above, so Automerge has it; its raw bytes are exactly
-    // what `load_incremental` reads back.
-    Ok(doc
-        .get_change_by_hash(&hash)
-        .map(|change| change.raw_bytes().to_vec()))
-}
 
 /// The document's bytes, or an error naming it when it has none.
 pub(crate) fn data(doc: &AutoCommit, collection: &str, id: &str) -> Result<Vec<u8>> {

@@ -1,10 +1,10 @@
-//! The Automerge backend: materialized values for reads, an incremental change log for the
-//! CRDT state, and a cache of hot documents.
+//! The Automerge backend: materialized values for reads, and for the CRDT state a change log
+//! of Automerge chunks with the heads that let an upsert append to it without loading it.
 
 mod backend;
-mod cache;
 mod change_log;
 mod document;
+mod heads;
 mod verify;
 mod writes;
 

@@ -191,7 +191,7 @@ fn check_meta(
         .and_then(|bytes| <[u8; 4]>::try_from(bytes.as_slice()).ok())
         .map(u32::from_le_bytes)
         .ok_or_else(|| corrupt("the format version is missing or malformed"))?;
-    if version > FORMAT_VERSION {
+    if version != FORMAT_VERSION {
         return Err(Error::UnsupportedFormat {
             path: path.clone(),
             found: version,

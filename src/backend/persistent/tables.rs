@@ -5,8 +5,10 @@
 
 use redb::TableDefinition;
 
-/// The format this build writes. A file with a larger version is refused, not guessed at.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The format this build reads and writes; a file of any other version is refused, not
+/// guessed at. Version 2 added each document's heads at seq 0 of its change log: a version-1
+/// Automerge file has none, and a version-1 build would append changes without updating them.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// Stored under [`MAGIC_KEY`]: marks a redb file as a storebench database.
 pub(crate) const MAGIC: &[u8] = b"storebench";
@@ -37,6 +39,8 @@ pub(crate) const MATERIALIZED: TableDefinition<(CollectionId, &str), &[u8]> =
 /// (collection, id, seq) → one chunk of a document's Automerge change log. Only the Automerge
 /// backend writes it. `seq` numbers a document's saves from 1 and never repeats: an
 /// incremental chunk sits at its own number, and a snapshot sits at the number of the last save
-/// it contains, so the first key tells how many saves the snapshot holds.
+/// it contains, so the first key tells how many saves the snapshot holds. Seq 0 holds the
+/// document's heads, what an upsert needs to write the next change without reading the chunks;
+/// they share the table (and so the pages and the commit work) with the chunks they describe.
 pub(crate) const CHANGE_LOG: TableDefinition<(CollectionId, &str, u64), &[u8]> =
     TableDefinition::new("storebench.change_log");

@@ -70,6 +70,15 @@ pub enum Inconsistency {
         /// The document.
         id: String,
     },
+    /// The heads an upsert builds the next change from do not match the document's change log.
+    HeadsMismatch {
+        /// The collection.
+        collection: String,
+        /// The document.
+        id: String,
+        /// How they differ.
+        detail: String,
+    },
     /// The document's change log does not load.
     Unloadable(Error),
 }
@@ -107,6 +116,11 @@ impl fmt::Display for Inconsistency {
                 f,
                 "document {id:?} in {collection:?}: its change log rebuilds other bytes than its value"
             ),
+            Inconsistency::HeadsMismatch {
+                collection,
+                id,
+                detail,
+            } => write!(f, "document {id:?} in {collection:?}: {detail}"),
             Inconsistency::Unloadable(error) => write!(f, "{error}"),
         }
     }
