@@ -284,7 +284,7 @@ fn history(scale: &Scale) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
         docs.upsert("long", value(seq))?;
         times.push(start.elapsed());
     }
-    let median = |window: &mut [Duration]| {
+    let median = |window: &mut [Duration]| -> Duration {
         window.sort();
         window[window.len() / 2]
     };
@@ -295,22 +295,21 @@ fn history(scale: &Scale) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     }
     store.close()?;
 
-    // Cold: a cache of one, and another document written between samples, so that every
-    // timed upsert loads its document from the change log.
-    let store = AutomergeBackend::open(&path, OpenOptions::new().document_cache(1))?;
-    let docs = store.collection("docs");
-    let cold = |id: &str, samples: usize| -> Duration {
-        let mut seq = 1_000_000;
-        median_time(samples, || {
-            seq += 1;
-            docs.upsert("evictor", value(seq)).expect("upsert");
-            docs.upsert(id, value(seq)).expect("upsert");
-        })
-    };
-    // Each sample also pays one upsert of the evictor, whose history stays short.
-    let cold_early = cold("short", 21);
-    let cold_late = cold("long", scale.cold_samples);
-    store.close()?;
+    // Cold: the first upsert of each document after a reopen, when nothing of it is in
+    // memory (the backend keeps no documents loaded, so this is also what an evicted one costs).
+    let mut cold_early = Vec::new();
+    let mut cold_late = Vec::new();
+    for sample in 0..scale.cold_samples as u64 {
+        let store = AutomergeBackend::open(&path, OpenOptions::new())?;
+        let docs = store.collection("docs");
+        for (id, times) in [("short", &mut cold_early), ("long", &mut cold_late)] {
+            let start = Instant::now();
+            docs.upsert(id, value(2_000_000 + sample))?;
+            times.push(start.elapsed());
+        }
+        store.close()?;
+    }
+    let (cold_early, cold_late) = (median(&mut cold_early), median(&mut cold_late));
     let n = scale.history;
     Ok(vec![
         Row {

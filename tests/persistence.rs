@@ -55,29 +55,6 @@ fn one_document_updated_thousands_of_times_reopens_intact() -> Result<()> {
 }
 
 #[test]
-fn a_cache_of_one_document_reloads_cold_documents_correctly() -> Result<()> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("cold.redb");
-    let store = AutomergeBackend::open(&path, OpenOptions::new().document_cache(1))?;
-    let docs = store.collection("docs");
-    // Alternating ids evict each other at every upsert: every write takes the cold path.
-    for i in 0..400 {
-        docs.upsert(&format!("d{}", i % 3), value(i))?;
-    }
-    for d in 0..3 {
-        let last = (0..400).rev().find(|i| i % 3 == d).expect("some write");
-        assert!(
-            docs.get(&format!("d{d}"))? == Some(value(last)),
-            "d{d} is not write {last}"
-        );
-        let mut doc = store.document("docs", &format!("d{d}"))?.expect("exists");
-        assert_eq!(doc.get_changes(&[]).len(), if d == 0 { 134 } else { 133 });
-    }
-    assert!(store.verify()?.is_clean());
-    Ok(())
-}
-
-#[test]
 fn a_deleted_document_starts_a_new_history() -> Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = AutomergeBackend::open(dir.path().join("d.redb"), OpenOptions::new())?;

@@ -149,9 +149,7 @@ impl<'s> Run<'s> {
     }
 
     fn open(&self) -> Result<Opened, Divergence> {
-        let options = OpenOptions::new()
-            .durability(self.scenario.durability)
-            .document_cache(4);
+        let options = OpenOptions::new().durability(self.scenario.durability);
         let opened = match (self.scenario.subject, self.file) {
             (Subject::Automerge, None) => {
                 AutomergeBackend::open_with_storage(self.disk.storage(), options)

@@ -6,7 +6,7 @@ use super::environment;
 use super::schema::{
     BackendInfo, Latency, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
 };
-use crate::runner::{BackendKind, PhaseOutcome, RunOutcome};
+use crate::runner::{PhaseOutcome, RunOutcome};
 use crate::workload::Operation;
 
 impl Report {
@@ -14,10 +14,6 @@ impl Report {
     pub fn from_outcome(outcome: &RunOutcome) -> Report {
         let workload = &outcome.workload;
         let persistent = outcome.durability.is_some();
-        let automerge = matches!(
-            outcome.backend,
-            BackendKind::Automerge | BackendKind::AutomergeDurable
-        );
         let run_secs = outcome.run.duration.as_secs_f64();
         let operations = outcome
             .run
@@ -54,7 +50,6 @@ impl Report {
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default()
                 }),
-                document_cache: automerge.then_some(workload.document_cache),
             },
             seed: workload.seed,
             threads: workload.threads,

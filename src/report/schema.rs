@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One run of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,8 +99,6 @@ pub struct BackendInfo {
     pub name: String,
     /// `on-flush` or `every-write` for persistent backends.
     pub durability: Option<String>,
-    /// Documents the Automerge backend keeps loaded.
-    pub document_cache: Option<usize>,
 }
 
 /// The machine a report was made on.

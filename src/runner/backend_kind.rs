@@ -79,11 +79,8 @@ impl BackendKind {
     /// When the database cannot be created.
     pub fn open(self, workload: &Workload, data_dir: &Path) -> Result<RunBackend> {
         let file = data_dir.join(format!("{}-{}.redb", workload.name, self.name()));
-        let options = || {
-            OpenOptions::new()
-                .durability(self.durability(workload).unwrap_or_default())
-                .document_cache(workload.document_cache)
-        };
+        let options =
+            || OpenOptions::new().durability(self.durability(workload).unwrap_or_default());
         let fresh = |path: &Path| -> Result<()> {
             match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::Error::Io {

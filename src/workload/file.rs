@@ -60,7 +60,6 @@ pub(crate) struct WorkloadFile {
 
     // Backend options.
     pub durability: Option<String>,
-    pub documentcache: Option<i64>,
 }
 
 /// YCSB's `exponential.percentile` and `exponential.frac`.

@@ -283,7 +283,6 @@ pub(crate) fn validate(
         seed: file.seed.unwrap_or(1),
         load_batch_size: positive("loadbatchsize", file.loadbatchsize, 100)?,
         durability,
-        document_cache: positive("documentcache", file.documentcache, 1024)?,
     };
     if workload.record_count == 0 && workload.reads_existing() {
         return Err(invalid(

@@ -58,8 +58,6 @@ pub struct Workload {
     /// Durability of the `automerge` and `redb` backends (`durability`); the `-durable`
     /// backends always use `every-write`.
     pub durability: Durability,
-    /// Documents the Automerge backend keeps loaded (`documentcache`).
-    pub document_cache: usize,
 }
 
 /// A workload file that cannot be used, and why.

@@ -22,7 +22,7 @@ pub enum Durability {
 /// ```
 /// use storebench::{Durability, OpenOptions};
 ///
-/// let options = OpenOptions::new().durability(Durability::EveryWrite).document_cache(256);
+/// let options = OpenOptions::new().durability(Durability::EveryWrite).page_cache_bytes(16 << 20);
 /// assert_eq!(options.durability, Durability::EveryWrite);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,15 +30,6 @@ pub enum Durability {
 pub struct OpenOptions {
     /// When writes become durable. By default, [`Durability::OnFlush`].
     pub durability: Durability,
-    /// How many Automerge documents the `AutomergeBackend` keeps loaded, so that repeated
-    /// upserts of a hot document do not reload its history. Ignored by `RedbBackend`.
-    /// By default, 1,024.
-    pub document_cache: usize,
-    /// The most history, in bytes of change log, the cached Automerge documents may hold
-    /// together: a loaded document keeps its whole history in memory, so a count alone does
-    /// not bound the cache. The most recently used document stays even when it alone is
-    /// larger. Ignored by `RedbBackend`. By default, 64 MiB.
-    pub document_cache_bytes: usize,
     /// Bytes of redb's page cache. By default, 64 MiB.
     pub page_cache_bytes: usize,
     /// Verify the checksum of every page when opening, and refuse a damaged file with
@@ -56,8 +47,6 @@ impl Default for OpenOptions {
     fn default() -> Self {
         Self {
             durability: Durability::OnFlush,
-            document_cache: 1024,
-            document_cache_bytes: 64 << 20,
             page_cache_bytes: 64 << 20,
             check_integrity: true,
         }
@@ -73,18 +62,6 @@ impl OpenOptions {
     /// Sets when writes become durable.
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
-        self
-    }
-
-    /// Sets how many Automerge documents stay loaded (at least one is always kept).
-    pub fn document_cache(mut self, documents: usize) -> Self {
-        self.document_cache = documents;
-        self
-    }
-
-    /// Sets how many bytes of history the loaded Automerge documents may hold together.
-    pub fn document_cache_bytes(mut self, bytes: usize) -> Self {
-        self.document_cache_bytes = bytes;
         self
     }
 
