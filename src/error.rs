@@ -83,6 +83,13 @@ pub enum Error {
     },
     /// The backend was closed; a collection handle kept past `close()` can no longer be used.
     Closed,
+    /// An `EveryWrite` write shared its transaction with concurrent writers (group commit),
+    /// and that transaction was aborted or failed to commit: none of this write was made.
+    /// Retrying it is safe.
+    GroupCommitAborted {
+        /// Why the shared transaction did not commit.
+        reason: String,
+    },
     /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
     /// leaves the database unusable until it is reopened. A write that fails this way may or
     /// may not be durable (a failed flush leaves the state before it or after it).
@@ -153,6 +160,11 @@ impl fmt::Display for Error {
             Error::Automerge { collection, id, .. } => write!(
                 f,
                 "Automerge refused to change document {id:?} in collection {collection:?}"
+            ),
+            Error::GroupCommitAborted { reason } => write!(
+                f,
+                "the write was not made: the transaction it shared with concurrent writers \
+                 did not commit ({reason}); retry it"
             ),
             Error::Closed => {
                 write!(

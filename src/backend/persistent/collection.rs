@@ -35,18 +35,15 @@ impl<W: WritePath> Collection for PersistentCollection<W> {
     }
 
     fn upsert(&self, doc_id: &str, data: Vec<u8>) -> Result<()> {
-        self.store.durably(|| {
-            self.writer
-                .upsert_many(&self.store, &self.target, vec![(doc_id.to_owned(), data)])
-        })
+        self.writer
+            .upsert_many(&self.store, &self.target, vec![(doc_id.to_owned(), data)])
     }
 
     fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
         if docs.is_empty() {
             return Ok(());
         }
-        self.store
-            .durably(|| self.writer.upsert_many(&self.store, &self.target, docs))
+        self.writer.upsert_many(&self.store, &self.target, docs)
     }
 
     fn get(&self, doc_id: &str) -> Result<Option<Vec<u8>>> {
@@ -54,8 +51,7 @@ impl<W: WritePath> Collection for PersistentCollection<W> {
     }
 
     fn delete(&self, doc_id: &str) -> Result<()> {
-        self.store
-            .durably(|| self.writer.delete(&self.store, &self.target, doc_id))
+        self.writer.delete(&self.store, &self.target, doc_id)
     }
 
     fn scan(&self) -> Result<Vec<Document>> {

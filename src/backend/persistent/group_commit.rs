@@ -1,182 +1,210 @@
-//! Group commit: concurrent `EveryWrite` writers share one sync.
+//! Group commit: concurrent `EveryWrite` writers share one durable transaction.
 //!
-//! An `EveryWrite` write commits without a sync (redb's `Durability::None`), leaves every lock
-//! it holds, and then waits in [`GroupCommit::settle`] until a durable commit that *began after
-//! its own commit returned* has finished: redb makes every earlier commit durable with the next
-//! durable one, so that commit covers it.
+//! A writer joins the open write transaction (beginning one when none is open), applies its
+//! writes to it, and waits. The transaction commits, with a sync, once no other writer is on its
+//! way to it: the last writer to join runs the commit and tells the others. So N concurrent
+//! writers pay one commit and one sync between them, and the B-tree pages they all touch (branch
+//! pages, table roots, the allocator's state) are written once instead of N times; each writer
+//! still returns only once its own write is durable.
 //!
-//! A sync is a redb write transaction, and redb runs one at a time: a writer that begins while
-//! a sync runs waits for the whole sync and misses it. So a round starts only when no write is
-//! in flight: the writers that began meanwhile commit first and are covered by the same sync.
-//! Every write in flight commits (or fails) without waiting for a sync, so the count always
-//! drains and a waiting writer always gets its round. With N writers a round costs about one
-//! sync instead of N, while a write still returns only once it is durable.
+//! Writers released by a commit usually come straight back with their next write, a little
+//! after one another; a transaction that committed as soon as the first of them joined would
+//! leave the rest a round of their own. So the last joiner waits a short while for as many
+//! writers as the previous round had.
+//!
+//! A transaction holds its members' writes, so a writer whose writes fail half-way cannot be
+//! taken out of it: the transaction is aborted, the writer gets its own error, and the writers
+//! that joined before it get [`Error::GroupCommitAborted`]: none of their writes was made.
 
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::Result;
+use redb::WriteTransaction;
 
-/// The longest a round waits for writers of the last round to come back: well under a sync,
-/// so a writer that has left costs the rest little.
+use super::tables::CollectionId;
+use crate::{Error, Result};
+
+/// Collections whose creation a transaction carries, committed with it.
+pub(crate) type Carried = Vec<(String, CollectionId)>;
+
+/// The longest the last joiner waits for the writers of the previous round to come back: well
+/// under a sync, so a writer that has gone costs the rest little.
 const LINGER: Duration = Duration::from_micros(200);
 
-/// A committed write, numbered in the order commits returned.
-#[must_use = "an EveryWrite write is not durable until it is settled"]
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Commit(u64);
-
-/// The sync rounds of one store.
-#[derive(Debug, Default)]
+/// The transactions of one store's `EveryWrite` writers.
+#[derive(Default)]
 pub(crate) struct GroupCommit {
     state: Mutex<Rounds>,
     changed: Condvar,
+    /// Writers that have arrived and not yet joined (or failed to): counted before they wait
+    /// for the lock, so that a transaction does not commit while they queue for it.
+    arriving: AtomicU64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Rounds {
-    /// Writes begun and not yet committed or abandoned.
-    in_flight: u64,
-    /// Commits that have returned.
-    committed: u64,
-    /// Every commit numbered up to this one is durable.
-    durable: u64,
-    /// Whether a writer is running a sync now.
-    syncing: bool,
-    /// The commits the last round covered: how many writers to expect back in the next.
+    /// The transaction writers are joining, if one is open.
+    open: Option<Open>,
+    next_id: u64,
+    /// Members of the last transaction committed.
     last_round: u64,
+    /// Outcomes of committed or aborted transactions whose members have not all read them:
+    /// the members still to read it, and the failure, if it failed.
+    outcomes: HashMap<u64, (u64, Option<String>)>,
+}
+
+/// An open write transaction and what it carries.
+struct Open {
+    txn: WriteTransaction,
+    carried: Carried,
+    id: u64,
+    members: u64,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("arriving", &self.arriving)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GroupCommit {
-    /// Counts a write in flight until it commits or is dropped. Count from before the write
-    /// waits for any lock, so that a round does not start while it is queued.
-    pub(crate) fn writing(&self) -> Writing<'_> {
-        self.rounds().in_flight += 1;
-        Writing(self)
-    }
-
-    /// Returns once `commit` is durable, running `sync` (a durable commit) as the leader of a
-    /// round when none is under way and no write is in flight.
-    ///
-    /// A failed sync is reported to the writer that ran it. The others it would have covered
-    /// are not told that error: one of them leads the next round and gets its own answer from
-    /// the disk, which is the truth about its write.
-    pub(crate) fn settle(&self, commit: Commit, sync: impl Fn() -> Result<()>) -> Result<()> {
+    /// Applies `apply` within a shared transaction, begun by `begin` when none is open, and
+    /// returns once that transaction has committed; `committed` runs on the thread that
+    /// commits it, after a successful commit, with what `begin` said the transaction carries.
+    pub(crate) fn write(
+        &self,
+        begin: impl FnOnce() -> Result<(WriteTransaction, Carried)>,
+        apply: impl FnOnce(&WriteTransaction) -> Result<()>,
+        committed: impl FnOnce(&Carried),
+    ) -> Result<()> {
+        self.arriving.fetch_add(1, Ordering::SeqCst);
         let mut rounds = self.rounds();
+        let joined = self.join(&mut rounds, begin, apply);
+        self.arriving.fetch_sub(1, Ordering::SeqCst);
+        self.changed.notify_all();
+        let id = joined?;
         let mut deadline = None;
         loop {
-            if rounds.durable >= commit.0 {
-                return Ok(());
+            if let Some(outcome) = rounds.outcomes.get_mut(&id) {
+                outcome.0 -= 1;
+                let failure = if outcome.0 == 0 {
+                    rounds.outcomes.remove(&id).and_then(|(_, failure)| failure)
+                } else {
+                    outcome.1.clone()
+                };
+                return failure.map_or(Ok(()), |reason| Err(Error::GroupCommitAborted { reason }));
             }
-            if !rounds.syncing && rounds.in_flight == 0 {
-                // The writers released by the last round are usually on their way back with
-                // their next write; starting without them would leave them a round of their
-                // own. Wait a little for as many commits as the last round had.
-                let deadline = *deadline.get_or_insert_with(|| Instant::now() + LINGER);
-                let now = Instant::now();
-                if rounds.committed - rounds.durable >= rounds.last_round || now >= deadline {
-                    return self.lead(rounds, sync);
-                }
+            let mine_to_commit = self.arriving.load(Ordering::SeqCst) == 0
+                && rounds.open.as_ref().is_some_and(|o| o.id == id);
+            if !mine_to_commit {
                 rounds = self
                     .changed
-                    .wait_timeout(rounds, deadline - now)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+                    .wait(rounds)
+                    .unwrap_or_else(PoisonError::into_inner);
                 continue;
+            }
+            let members = rounds.open.as_ref().map_or(0, |o| o.members);
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + LINGER);
+            let now = Instant::now();
+            if members >= rounds.last_round || now >= deadline {
+                return self.commit(rounds, committed);
             }
             rounds = self
                 .changed
-                .wait(rounds)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(rounds, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 
-    /// Runs `sync`; on success every commit counted before it is durable. A flush goes through
-    /// here, so that it settles the writers waiting on it.
-    pub(crate) fn sync_all(&self, sync: impl FnOnce() -> Result<()>) -> Result<()> {
-        let covered = self.rounds().committed;
-        sync()?;
-        self.mark_durable(covered);
-        Ok(())
+    /// Joins the open transaction (beginning one if none is open) with `apply`'s writes; the
+    /// transaction's id.
+    fn join(
+        &self,
+        rounds: &mut MutexGuard<'_, Rounds>,
+        begin: impl FnOnce() -> Result<(WriteTransaction, Carried)>,
+        apply: impl FnOnce(&WriteTransaction) -> Result<()>,
+    ) -> Result<u64> {
+        if rounds.open.is_none() {
+            // redb waits here while the previous transaction commits: the writers arriving
+            // meanwhile queue on the lock and join this one.
+            let (txn, carried) = begin()?;
+            let id = rounds.next_id;
+            rounds.next_id += 1;
+            rounds.open = Some(Open {
+                txn,
+                carried,
+                id,
+                members: 0,
+            });
+        }
+        let open = rounds.open.as_mut().expect("opened above");
+        // A panic is an error too: the transaction must not commit half of a write.
+        let applied = panic::catch_unwind(AssertUnwindSafe(|| apply(&open.txn)));
+        let failure = match &applied {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("a write that joined it failed: {e}")),
+            Err(_) => Some("a write that joined it panicked".to_owned()),
+        };
+        if let Some(reason) = failure {
+            // The transaction holds part of this write and cannot lose it alone: abort it.
+            let aborted = rounds.open.take().expect("still open");
+            if aborted.members > 0 {
+                rounds
+                    .outcomes
+                    .insert(aborted.id, (aborted.members, Some(reason)));
+            }
+            drop(aborted);
+            return match applied {
+                Ok(Err(e)) => Err(e),
+                Err(payload) => panic::resume_unwind(payload),
+                Ok(Ok(())) => unreachable!("a write that applied is no failure"),
+            };
+        }
+        open.members += 1;
+        Ok(open.id)
     }
 
-    fn lead(
+    /// Commits the open transaction, which the caller joined, and publishes the outcome.
+    fn commit(
         &self,
         mut rounds: MutexGuard<'_, Rounds>,
-        sync: impl Fn() -> Result<()>,
+        committed: impl FnOnce(&Carried),
     ) -> Result<()> {
-        rounds.syncing = true;
-        let covered = rounds.committed;
-        rounds.last_round = covered - rounds.durable;
+        let open = rounds.open.take().expect("the caller checked it is open");
+        rounds.last_round = open.members;
         drop(rounds);
-        let mut round = Round {
-            group: self,
-            covered,
-            synced: false,
+        let (id, members, carried) = (open.id, open.members, open.carried);
+        // Caught so that the other members hear of a panic instead of waiting for ever.
+        let committed_txn = panic::catch_unwind(AssertUnwindSafe(|| open.txn.commit()));
+        let failure = match &committed_txn {
+            Ok(Ok(())) => {
+                committed(&carried);
+                None
+            }
+            Ok(Err(e)) => Some(format!("its commit failed: {e}")),
+            Err(_) => Some("its commit panicked".to_owned()),
         };
-        let result = sync();
-        round.synced = result.is_ok();
-        drop(round);
-        result
-    }
-
-    fn mark_durable(&self, covered: u64) {
-        let mut rounds = self.rounds();
-        rounds.durable = rounds.durable.max(covered);
-        drop(rounds);
+        if members > 1 {
+            self.rounds().outcomes.insert(id, (members - 1, failure));
+        }
         self.changed.notify_all();
+        match committed_txn {
+            Ok(result) => result.map_err(Error::from),
+            Err(payload) => panic::resume_unwind(payload),
+        }
     }
 
     fn rounds(&self) -> MutexGuard<'_, Rounds> {
-        // Counters each updated by one statement: a panic cannot leave them torn.
+        // Every update is a few assignments that cannot panic half-way, and `apply` runs with
+        // the lock held: a panic there leaves the open transaction to be committed or aborted
+        // by the next writer, which is sound.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A write in flight.
-pub(crate) struct Writing<'a>(&'a GroupCommit);
-
-impl Writing<'_> {
-    /// The write has committed: numbers it, and lets a round start if it was the last
-    /// in flight.
-    pub(crate) fn committed(self) -> Commit {
-        let mut rounds = self.0.rounds();
-        rounds.committed += 1;
-        Commit(rounds.committed)
-        // Dropping `self` here takes the write out of flight.
-    }
-}
-
-impl Drop for Writing<'_> {
-    fn drop(&mut self) {
-        let mut rounds = self.0.rounds();
-        rounds.in_flight -= 1;
-        let drained = rounds.in_flight == 0;
-        drop(rounds);
-        if drained {
-            self.0.changed.notify_all();
-        }
-    }
-}
-
-/// A sync round under way. Ending it records what it made durable and lets the next writer
-/// lead in one step, so that no writer it covered starts a needless round in between. It ends
-/// when dropped, even if the sync panicked, so that waiters never wait for a dead leader.
-struct Round<'a> {
-    group: &'a GroupCommit,
-    covered: u64,
-    synced: bool,
-}
-
-impl Drop for Round<'_> {
-    fn drop(&mut self) {
-        let mut rounds = self.group.rounds();
-        if self.synced {
-            rounds.durable = rounds.durable.max(self.covered);
-        }
-        rounds.syncing = false;
-        drop(rounds);
-        self.group.changed.notify_all();
     }
 }
 
@@ -186,114 +214,114 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::thread;
 
+    use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+
     use super::*;
-    use crate::Error;
 
-    #[test]
-    fn a_sync_covers_only_commits_counted_before_it() {
-        let group = GroupCommit::default();
-        let first = group.writing().committed();
-        let syncs = AtomicUsize::new(0);
-        let sync = || {
-            syncs.fetch_add(1, Ordering::SeqCst);
+    const T: TableDefinition<u64, u64> = TableDefinition::new("t");
+
+    fn database() -> Database {
+        Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .expect("in-memory database")
+    }
+
+    fn insert(key: u64) -> impl FnOnce(&WriteTransaction) -> Result<()> {
+        move |txn| {
+            txn.open_table(T)?.insert(key, key)?;
             Ok(())
-        };
-        group.settle(first, sync).unwrap();
-        group.settle(first, sync).unwrap();
-        assert_eq!(
-            syncs.load(Ordering::SeqCst),
-            1,
-            "a durable commit syncs once"
-        );
-        let second = group.writing().committed();
-        group.settle(second, sync).unwrap();
-        assert_eq!(
-            syncs.load(Ordering::SeqCst),
-            2,
-            "a later commit needs a later sync"
-        );
+        }
+    }
+
+    fn rows(db: &Database) -> u64 {
+        let txn = db.begin_read().expect("read");
+        txn.open_table(T).map_or(0, |t| t.len().expect("len"))
     }
 
     #[test]
-    fn a_failed_sync_fails_its_leader_and_the_next_writer_retries() {
-        let group = GroupCommit::default();
-        let commit = group.writing().committed();
-        let failing = || Err(Error::Closed);
-        assert!(matches!(group.settle(commit, failing), Err(Error::Closed)));
-        group.settle(commit, || Ok(())).unwrap();
-    }
-
-    #[test]
-    fn concurrent_writers_share_syncs() {
+    fn concurrent_writers_share_transactions_and_every_write_lands() {
+        let db = Arc::new(database());
         let group = Arc::new(GroupCommit::default());
-        let syncs = Arc::new(AtomicUsize::new(0));
-        let writers: Vec<_> = (0..4)
-            .map(|_| {
-                let (group, syncs) = (group.clone(), syncs.clone());
+        let commits = Arc::new(AtomicUsize::new(0));
+        let writers: Vec<_> = (0..4u64)
+            .map(|w| {
+                let (db, group, commits) = (db.clone(), group.clone(), commits.clone());
                 thread::spawn(move || {
-                    for _ in 0..50 {
-                        let commit = group.writing().committed();
+                    for n in 0..50 {
                         group
-                            .settle(commit, || {
-                                syncs.fetch_add(1, Ordering::SeqCst);
-                                thread::sleep(std::time::Duration::from_millis(1));
-                                Ok(())
-                            })
-                            .unwrap();
+                            .write(
+                                || Ok((db.begin_write()?, Carried::new())),
+                                insert(w * 1_000 + n),
+                                |_| {
+                                    commits.fetch_add(1, Ordering::SeqCst);
+                                },
+                            )
+                            .expect("write");
                     }
                 })
             })
             .collect();
         for writer in writers {
-            writer.join().unwrap();
+            writer.join().expect("writer");
         }
-        let syncs = syncs.load(Ordering::SeqCst);
+        assert_eq!(rows(&db), 200);
+        let commits = commits.load(Ordering::SeqCst);
         assert!(
-            syncs < 200,
-            "200 writes took {syncs} syncs; none were shared"
+            commits < 200,
+            "200 writes took {commits} commits: none shared"
         );
-        assert_eq!(group.rounds().durable, 200);
     }
 
     #[test]
-    fn a_round_waits_for_the_writes_in_flight_and_covers_them() {
-        let group = Arc::new(GroupCommit::default());
-        let syncs = Arc::new(AtomicUsize::new(0));
-        let first = group.writing().committed();
-        let second = group.writing();
-        let waiter = {
-            let (group, syncs) = (group.clone(), syncs.clone());
-            thread::spawn(move || {
-                group.settle(first, || {
-                    syncs.fetch_add(1, Ordering::SeqCst);
-                    Ok(())
-                })
-            })
-        };
-        thread::sleep(std::time::Duration::from_millis(50));
-        assert_eq!(
-            syncs.load(Ordering::SeqCst),
-            0,
-            "synced with a write in flight"
-        );
-        let second = second.committed();
-        waiter.join().unwrap().unwrap();
-        group
-            .settle(second, || {
-                panic!("the first round covered the second write")
-            })
-            .unwrap();
-    }
-
-    #[test]
-    fn a_flush_settles_the_writes_before_it() {
+    fn a_failed_write_aborts_its_transaction_and_fails_those_that_joined_it() {
+        let db = database();
         let group = GroupCommit::default();
-        let commit = group.writing().committed();
-        group.sync_all(|| Ok(())).unwrap();
+        let mut rounds = group.rounds();
+        let joined = group
+            .join(
+                &mut rounds,
+                || Ok((db.begin_write()?, Carried::new())),
+                insert(1),
+            )
+            .expect("first write joins");
+        let failed = group.join(
+            &mut rounds,
+            || unreachable!("open already"),
+            |_| Err(Error::Closed),
+        );
+        assert!(matches!(failed, Err(Error::Closed)), "its own error");
+        assert!(rounds.open.is_none(), "the transaction is aborted");
+        assert_eq!(rounds.outcomes[&joined].0, 1);
+        drop(rounds);
+        // The writer that joined first reads the abort.
+        let mut rounds = group.rounds();
+        let (_, failure) = rounds.outcomes.remove(&joined).expect("published");
+        assert!(failure.expect("a failure").contains("failed"));
+        drop(rounds);
+        assert_eq!(rows(&db), 0, "nothing of the aborted transaction landed");
         group
-            .settle(commit, || {
-                panic!("the flush already made the write durable")
-            })
-            .unwrap();
+            .write(
+                || Ok((db.begin_write()?, Carried::new())),
+                insert(2),
+                |_| {},
+            )
+            .expect("the next write runs in a new transaction");
+        assert_eq!(rows(&db), 1);
+    }
+
+    #[test]
+    fn a_lone_writer_commits_at_once() {
+        let db = database();
+        let group = GroupCommit::default();
+        for n in 0..3 {
+            group
+                .write(
+                    || Ok((db.begin_write()?, Carried::new())),
+                    insert(n),
+                    |_| {},
+                )
+                .expect("write");
+        }
+        assert_eq!(rows(&db), 3);
     }
 }

@@ -20,7 +20,7 @@ pub(crate) struct Store {
     /// (its own commit failed). Every later write transaction carries them, so a collection is
     /// durable no later than the next successful flush.
     pending_collections: Mutex<Vec<(String, CollectionId)>>,
-    /// The sync rounds `EveryWrite` writers share.
+    /// The transactions `EveryWrite` writers share.
     group: GroupCommit,
 }
 
@@ -43,40 +43,27 @@ impl Store {
             .begin_read()?)
     }
 
-    /// Runs `apply` in a write transaction and commits it without a sync: the write is visible
-    /// when this returns, and durable once a sync follows (see [`Store::durably`]).
+    /// Runs `apply` in a write transaction and commits it with the store's durability: for
+    /// `OnFlush` without a sync; for `EveryWrite` durably, sharing the transaction and its sync
+    /// with concurrent writers (see [`GroupCommit`]).
     ///
     /// redb admits one write transaction at a time, so writes are serialised here: whatever
     /// `apply` reads of the database cannot change before the commit. When `apply` or the commit
-    /// fails, nothing of the transaction is visible or durable.
+    /// fails, nothing of the transaction is visible or durable (`EveryWrite`: a failed sync may
+    /// have made it durable anyway).
     pub(crate) fn write(&self, apply: impl FnOnce(&WriteTransaction) -> Result<()>) -> Result<()> {
-        self.commit(redb::Durability::None, apply)
-    }
-
-    /// Runs `write` (which commits with [`Store::write`] and must hold no lock when it
-    /// returns) and returns once it is as durable as the store promises: at once for `OnFlush`;
-    /// for `EveryWrite` once a sync that began after its commit has finished, shared with the
-    /// writers committing at the same time (see [`GroupCommit`]).
-    pub(crate) fn durably(&self, write: impl FnOnce() -> Result<()>) -> Result<()> {
         match self.durability {
-            Durability::OnFlush => write(),
-            Durability::EveryWrite => {
-                let writing = self.group.writing();
-                write()?;
-                let commit = writing.committed();
-                self.group.settle(commit, || self.sync())
-            }
+            Durability::OnFlush => self.commit(redb::Durability::None, apply),
+            Durability::EveryWrite => self.group.write(
+                || self.begin(redb::Durability::Immediate),
+                apply,
+                |carried| self.created(carried),
+            ),
         }
     }
 
-    /// Makes every committed write durable.
+    /// Makes every committed write durable: an empty transaction committed with a sync.
     pub(crate) fn flush(&self) -> Result<()> {
-        self.group.sync_all(|| self.sync())
-    }
-
-    /// An empty transaction committed with a sync: redb makes every earlier commit durable
-    /// with it.
-    fn sync(&self) -> Result<()> {
         self.commit(redb::Durability::Immediate, |_| Ok(()))
     }
 
@@ -85,9 +72,8 @@ impl Store {
     pub(crate) fn create_collection(&self, name: &str, id: CollectionId) {
         self.pending().push((name.to_owned(), id));
         // A failure here leaves the collection pending: `collection()` cannot fail, and the
-        // next write or flush retries it (and reports the storage error if it persists). Under
-        // `EveryWrite` the creation is durable when this returns, like any write.
-        let _ = self.durably(|| self.write(|_| Ok(())));
+        // next write or flush retries it (and reports the storage error if it persists).
+        let _ = self.write(|_| Ok(()));
     }
 
     fn commit(
@@ -95,6 +81,19 @@ impl Store {
         durability: redb::Durability,
         apply: impl FnOnce(&WriteTransaction) -> Result<()>,
     ) -> Result<()> {
+        let (txn, pending) = self.begin(durability)?;
+        // On an error the transaction is dropped, which aborts it.
+        apply(&txn)?;
+        txn.commit()?;
+        self.created(&pending);
+        Ok(())
+    }
+
+    /// Begins a write transaction that carries every pending collection; returns them too.
+    fn begin(
+        &self,
+        durability: redb::Durability,
+    ) -> Result<(WriteTransaction, Vec<(String, CollectionId)>)> {
         let mut txn = self
             .database()
             .as_ref()
@@ -108,13 +107,14 @@ impl Store {
                 collections.insert(name.as_str(), id)?;
             }
         }
-        // On an error the transaction is dropped, which aborts it.
-        apply(&txn)?;
-        txn.commit()?;
-        if !pending.is_empty() {
-            self.pending().retain(|entry| !pending.contains(entry));
+        Ok((txn, pending))
+    }
+
+    /// Collections a committed transaction carried are pending no more.
+    fn created(&self, carried: &[(String, CollectionId)]) {
+        if !carried.is_empty() {
+            self.pending().retain(|entry| !carried.contains(entry));
         }
-        Ok(())
     }
 
     /// Makes every write durable, then rewrites the file without its free pages (redb's
