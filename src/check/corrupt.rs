@@ -83,7 +83,7 @@ fn open_and_use(disk: Disk) -> Result<(), String> {
     Ok(())
 }
 
-/// Damages one change-log entry (a chunk, or the heads at seq 0) of the valid image through
+/// Damages one change-log entry (a chunk, or the heads after them) of the valid image through
 /// redb, so the file stays a sound redb database whose Automerge state is wrong.
 fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
     let Some((&pick, flips)) = data.split_first() else {
@@ -139,8 +139,8 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("a sound redb file with a bad chunk must open: {e}"))?;
     let collection = if target.0 == 0 { "cells" } else { "nodes" };
     let id = target.1.as_str();
-    if target.2 == 0 {
-        // Seq 0 holds the document's heads, which verify checks field by field against the
+    if target.2 == u64::MAX {
+        // The last seq holds the document's heads, which verify checks field by field against the
         // rebuilt document: any change to them must be reported, and none may be invented.
         let clean = store.verify().map_err(|e| e.to_string())?.is_clean();
         return if clean != target.3 {

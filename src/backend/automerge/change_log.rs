@@ -86,9 +86,9 @@ pub(crate) fn exists(
     Ok(log.range(chunks(collection, id))?.next().is_some())
 }
 
-/// The keys of a document's chunks: every seq after its heads.
-fn chunks(collection: CollectionId, id: &str) -> std::ops::RangeInclusive<(u64, &str, u64)> {
-    (collection, id, HEADS_SEQ + 1)..=(collection, id, u64::MAX)
+/// The keys of a document's chunks: every seq before its heads.
+fn chunks(collection: CollectionId, id: &str) -> std::ops::Range<(u64, &str, u64)> {
+    (collection, id, 0)..(collection, id, HEADS_SEQ)
 }
 
 /// Folds every chunk of the document `heads` describes into one snapshot at its last seq, and

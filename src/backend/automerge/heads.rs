@@ -96,8 +96,9 @@ impl Heads {
     }
 }
 
-/// The change-log seq the heads are stored at, before every chunk.
-pub(crate) const HEADS_SEQ: u64 = 0;
+/// The change-log seq the heads are stored at: after every chunk, next to the newest, which
+/// the next upsert writes beside them.
+pub(crate) const HEADS_SEQ: u64 = u64::MAX;
 
 /// A document's stored heads, or `None` when it has none.
 ///

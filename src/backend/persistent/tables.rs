@@ -6,7 +6,7 @@
 use redb::TableDefinition;
 
 /// The format this build reads and writes; a file of any other version is refused, not
-/// guessed at. Version 2 added each document's heads at seq 0 of its change log: a version-1
+/// guessed at. Version 2 added each document's heads to the end of its change log: a version-1
 /// Automerge file has none, and a version-1 build would append changes without updating them.
 pub(crate) const FORMAT_VERSION: u32 = 2;
 
@@ -39,8 +39,9 @@ pub(crate) const MATERIALIZED: TableDefinition<(CollectionId, &str), &[u8]> =
 /// (collection, id, seq) → one chunk of a document's Automerge change log. Only the Automerge
 /// backend writes it. `seq` numbers a document's saves from 1 and never repeats: an
 /// incremental chunk sits at its own number, and a snapshot sits at the number of the last save
-/// it contains, so the first key tells how many saves the snapshot holds. Seq 0 holds the
-/// document's heads, what an upsert needs to write the next change without reading the chunks;
-/// they share the table (and so the pages and the commit work) with the chunks they describe.
+/// it contains, so the first key tells how many saves the snapshot holds. The last seq, `u64::MAX`,
+/// holds the document's heads, what an upsert needs to write the next change without reading
+/// the chunks: right after the newest chunk, so that an upsert's two inserts usually land in
+/// the same leaf page and share the pages above it.
 pub(crate) const CHANGE_LOG: TableDefinition<(CollectionId, &str, u64), &[u8]> =
     TableDefinition::new("storebench.change_log");
