@@ -32,7 +32,7 @@ struct Scale {
 const FULL: Scale = Scale {
     read_ops: 200_000,
     write_ops: 20_000,
-    repeat: 3,
+    repeat: 5,
     history: 100_000,
     cold_samples: 5,
     collection_docs: 100_000,
@@ -162,17 +162,29 @@ impl Runner<'_> {
         serde_json::from_str(&json).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Runs `workload` on automerge and on redb, alternating, `repeat` times each (the median
-    /// run is reported).
+    /// Runs `workload` on `backend` and on its redb counterpart, `repeat` times each,
+    /// alternating so that both see the same machine; the median run of each.
     fn pair(&self, workload: &str, backend: &str, ops: u64) -> Result<[Report; 2], String> {
         let ops = ops.to_string();
-        let repeat = self.scale.repeat.to_string();
-        let args = ["--ops", &ops, "--repeat", &repeat];
-        Ok([
-            self.run(workload, backend, &args)?,
-            self.run(workload, &backend.replace("automerge", "redb"), &args)?,
-        ])
+        let args = ["--ops", &ops];
+        let floor = backend.replace("automerge", "redb");
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..self.scale.repeat {
+            ours.push(self.run(workload, backend, &args)?);
+            theirs.push(self.run(workload, &floor, &args)?);
+        }
+        Ok([median_run(ours), median_run(theirs)])
     }
+}
+
+/// The run with the median throughput.
+fn median_run(mut runs: Vec<Report>) -> Report {
+    runs.sort_by(|a, b| {
+        a.run
+            .throughput_ops_per_sec
+            .total_cmp(&b.run.throughput_ops_per_sec)
+    });
+    runs.swap_remove(runs.len() / 2)
 }
 
 fn operation<'r>(report: &'r Report, name: &str) -> &'r storebench::report::OperationStats {
