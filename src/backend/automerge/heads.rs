@@ -194,7 +194,8 @@ fn now_millis() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use automerge::{AutoCommit, ReadDoc};
+    use automerge::AutoCommit;
+    use automerge::transaction::Transactable;
 
     use super::*;
 
@@ -228,6 +229,15 @@ mod tests {
         assert_eq!(
             super::super::document::data(&doc, "c", "d").expect("bytes"),
             vec![4u8; 100]
+        );
+        // Automerge itself writes on from there, as a replica merging the document would.
+        doc.put(automerge::ROOT, DATA_KEY, ScalarValue::Bytes(vec![9; 3]))
+            .expect("put");
+        doc.commit();
+        assert_eq!(doc.get_changes(&[]).len(), 6);
+        assert_eq!(
+            super::super::document::data(&doc, "c", "d").expect("bytes"),
+            vec![9u8; 3]
         );
         assert_eq!(Heads::decode(&heads.encode()), Some(heads));
     }
