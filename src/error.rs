@@ -84,8 +84,9 @@ pub enum Error {
     /// The backend was closed; a collection handle kept past `close()` can no longer be used.
     Closed,
     /// An `EveryWrite` write shared its transaction with concurrent writers (group commit),
-    /// and that transaction was aborted or failed to commit: none of this write was made.
-    /// Retrying it is safe.
+    /// and that transaction did not commit. When another writer's write failed in it, the
+    /// transaction was aborted and none of this write was made: retry it. When its commit
+    /// failed, as with [`Error::Storage`] the write may or may not be durable: reopen.
     GroupCommitAborted {
         /// Why the shared transaction did not commit.
         reason: String,
@@ -163,8 +164,8 @@ impl fmt::Display for Error {
             ),
             Error::GroupCommitAborted { reason } => write!(
                 f,
-                "the write was not made: the transaction it shared with concurrent writers \
-                 did not commit ({reason}); retry it"
+                "the transaction this write shared with concurrent writers did not commit: \
+                 {reason}"
             ),
             Error::Closed => {
                 write!(

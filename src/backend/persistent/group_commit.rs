@@ -14,7 +14,8 @@
 //!
 //! A transaction holds its members' writes, so a writer whose writes fail half-way cannot be
 //! taken out of it: the transaction is aborted, the writer gets its own error, and the writers
-//! that joined before it get [`Error::GroupCommitAborted`]: none of their writes was made.
+//! that joined before it get [`Error::GroupCommitAborted`]: none of their writes was made. A
+//! failed commit fails every member the same way.
 
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -148,8 +149,15 @@ impl GroupCommit {
         let applied = panic::catch_unwind(AssertUnwindSafe(|| apply(&open.txn)));
         let failure = match &applied {
             Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("a write that joined it failed: {e}")),
-            Err(_) => Some("a write that joined it panicked".to_owned()),
+            Ok(Err(e)) => Some(format!(
+                "another write in it failed ({e}), so it was aborted and none of this write \
+                 was made; retry it"
+            )),
+            Err(_) => Some(
+                "another write in it panicked, so it was aborted and none of this write was \
+                 made; retry it"
+                    .to_owned(),
+            ),
         };
         if let Some(reason) = failure {
             // The transaction holds part of this write and cannot lose it alone: abort it.
@@ -187,8 +195,12 @@ impl GroupCommit {
                 committed(&carried);
                 None
             }
-            Ok(Err(e)) => Some(format!("its commit failed: {e}")),
-            Err(_) => Some("its commit panicked".to_owned()),
+            Ok(Err(e)) => Some(format!(
+                "its commit failed ({e}); the write may or may not be durable: reopen"
+            )),
+            Err(_) => {
+                Some("its commit panicked; the write may or may not be durable: reopen".to_owned())
+            }
         };
         if members > 1 {
             self.rounds().outcomes.insert(id, (members - 1, failure));
