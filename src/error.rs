@@ -84,12 +84,14 @@ pub enum Error {
     /// The backend was closed; a collection handle kept past `close()` can no longer be used.
     Closed,
     /// An `EveryWrite` write shared its transaction with concurrent writers (group commit),
-    /// and that transaction did not commit. When another writer's write failed in it, the
-    /// transaction was aborted and none of this write was made: retry it. When its commit
-    /// failed, as with [`Error::Storage`] the write may or may not be durable: reopen.
+    /// and that transaction did not commit.
     GroupCommitAborted {
         /// Why the shared transaction did not commit.
         reason: String,
+        /// `false` when another writer's write failed in it and it was aborted: none of this
+        /// write was made, and retrying it is safe. `true` when its commit failed: as with
+        /// [`Error::Storage`], the write may or may not be durable; reopen the database.
+        may_be_durable: bool,
     },
     /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
     /// leaves the database unusable until it is reopened. A write that fails this way may or
@@ -162,7 +164,7 @@ impl fmt::Display for Error {
                 f,
                 "Automerge refused to change document {id:?} in collection {collection:?}"
             ),
-            Error::GroupCommitAborted { reason } => write!(
+            Error::GroupCommitAborted { reason, .. } => write!(
                 f,
                 "the transaction this write shared with concurrent writers did not commit: \
                  {reason}"

@@ -355,3 +355,65 @@ fn a_damaged_chunk_after_the_first_is_corrupt_not_silently_dropped() -> TestResu
     assert!(!store.verify()?.is_clean());
     Ok(())
 }
+
+#[test]
+fn heads_behind_the_log_refuse_writes_and_compaction_and_keep_every_chunk() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("behind.redb");
+    {
+        let store = open_automerge(&path)?;
+        let docs = store.collection("docs");
+        for version in 1..=3u8 {
+            docs.upsert("d", vec![version; 100])?;
+        }
+        store.close()?;
+    }
+    let log_table = TableDefinition::<(u64, &str, u64), &[u8]>::new("storebench.change_log");
+    let chunks_before;
+    {
+        let db = redb::Database::open(&path)?;
+        let txn = db.begin_write()?;
+        let mut log = txn.open_table(log_table)?;
+        chunks_before = redb::ReadableTableMetadata::len(&log)?;
+        let mut heads = log
+            .get((0, "d", u64::MAX))?
+            .expect("heads")
+            .value()
+            .to_vec();
+        // The encoding: a version byte, then the snapshot's seq, then the last chunk's seq.
+        assert_eq!(heads[9..17], 3u64.to_le_bytes());
+        heads[9..17].copy_from_slice(&2u64.to_le_bytes());
+        log.insert((0, "d", u64::MAX), heads.as_slice())?;
+        drop(log);
+        txn.commit()?;
+    }
+    let store = open_automerge(&path)?;
+    let docs = store.collection("docs");
+    let err = docs
+        .upsert("d", b"new".to_vec())
+        .expect_err("would replace chunk 3");
+    assert!(
+        matches!(&err, Error::Corrupt { id, .. } if id == "d"),
+        "{err:?}"
+    );
+    assert_eq!(
+        docs.get("d")?,
+        Some(vec![3; 100]),
+        "the failed upsert changed nothing"
+    );
+    let err = store.compact().expect_err("heads disagree with the log");
+    assert!(
+        matches!(&err, Error::Corrupt { id, .. } if id == "d"),
+        "{err:?}"
+    );
+    assert!(!store.verify()?.is_clean());
+    store.close()?;
+    let db = redb::Database::open(&path)?;
+    let txn = redb::ReadableDatabase::begin_read(&db)?;
+    assert_eq!(
+        redb::ReadableTableMetadata::len(&txn.open_table(log_table)?)?,
+        chunks_before,
+        "every chunk is still there"
+    );
+    Ok(())
+}

@@ -143,13 +143,21 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
         // The last seq holds the document's heads, which verify checks field by field against the
         // rebuilt document: any change to them must be reported, and none may be invented.
         let clean = store.verify().map_err(|e| e.to_string())?.is_clean();
-        return if clean != target.3 {
-            Ok(())
-        } else {
-            Err(format!(
+        if clean == target.3 {
+            return Err(format!(
                 "heads of {collection:?}/{id:?} changed={}, but verify says clean={clean}",
                 target.3
-            ))
+            ));
+        }
+        // Writing on from damaged heads is refused as corrupt or lands; it never panics.
+        let docs = store.collection(collection);
+        return match docs.upsert(id, b"after".to_vec()) {
+            Err(Error::Corrupt { .. }) => Ok(()),
+            Ok(()) if docs.get(id).map_err(|e| e.to_string())? == Some(b"after".to_vec()) => Ok(()),
+            Ok(()) => Err(format!("an upsert of {collection:?}/{id:?} did not land")),
+            Err(other) => Err(format!(
+                "an upsert on damaged heads must land or give Error::Corrupt, got {other:?}"
+            )),
         };
     }
     let materialized = store

@@ -112,6 +112,10 @@ pub(crate) fn compact(
             None,
         ));
     };
+    // Folding on heads that do not describe the log would erase the evidence with the chunks.
+    if let Some(detail) = super::heads::disagreement(heads, &mut logged) {
+        return Err(corrupt(collection_name, id, &detail, None));
+    }
     let snapshot = logged.doc.save();
     log.retain_in(chunks(collection, id), |_, _| false)?;
     log.insert((collection, id, heads.last_seq), snapshot.as_slice())?;

@@ -91,8 +91,12 @@ impl Heads {
             hash,
             actor: ActorId::from(&bytes[FIXED_LEN..]),
         };
+        // Every count can take one more: the next change's numbers and the next chunk's seq,
+        // which must stay below the heads' own.
         let ordered = 1 <= heads.snapshot_seq && heads.snapshot_seq <= heads.last_seq;
-        (ordered && heads.actor_seq >= 1 && heads.max_op >= 1).then_some(heads)
+        let room =
+            heads.last_seq < HEADS_SEQ - 1 && heads.actor_seq < u64::MAX && heads.max_op < u64::MAX;
+        (ordered && room && heads.actor_seq >= 1 && heads.max_op >= 1).then_some(heads)
     }
 }
 
@@ -252,5 +256,18 @@ mod tests {
         bytes[1..9].copy_from_slice(&5u64.to_le_bytes());
         bytes[9..17].copy_from_slice(&4u64.to_le_bytes());
         assert_eq!(Heads::decode(&bytes), None, "snapshot after the last chunk");
+        bytes[9..17].copy_from_slice(&(HEADS_SEQ - 1).to_le_bytes());
+        assert_eq!(
+            Heads::decode(&bytes),
+            None,
+            "no seq left for the next chunk"
+        );
+        bytes[9..17].copy_from_slice(&5u64.to_le_bytes());
+        bytes[25..33].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(
+            Heads::decode(&bytes),
+            None,
+            "no op counter left for the next change"
+        );
     }
 }

@@ -13,7 +13,10 @@ use crate::{Document, Result};
 /// Writes Automerge documents: the state every upsert of the backend shares.
 pub(crate) struct AutomergeWrites {
     /// The actor this open of the database writes as. A fresh one per open, so that a change
-    /// lost in a crash never shares its (actor, seq) with a later, different change.
+    /// lost in a crash never shares its (actor, seq) with a later, different change. A
+    /// document deleted and written again within one open starts a new chain, whose first
+    /// change is this actor's seq 1 again: a replica that kept the old document must take the
+    /// new one as a new document, not merge the two.
     actor: ActorId,
 }
 
@@ -55,7 +58,19 @@ impl WritePath for AutomergeWrites {
                 }
                 let change = heads::next_change(previous.as_ref(), &self.actor, data);
                 let seq = previous.as_ref().map_or(1, |p| p.last_seq + 1);
-                log.insert((collection.id, id.as_str(), seq), change.raw_bytes())?;
+                if log
+                    .insert((collection.id, id.as_str(), seq), change.raw_bytes())?
+                    .is_some()
+                {
+                    // The heads are behind the log: writing on would have replaced a chunk.
+                    // Failing aborts the transaction, so the chunk is still there.
+                    return Err(corrupt(
+                        &collection.name,
+                        &id,
+                        "its heads are behind its change log",
+                        None,
+                    ));
+                }
                 let next = Heads::after(previous.as_ref(), &change, seq);
                 heads::write(&mut log, collection.id, &id, &next)?;
             }

@@ -28,6 +28,10 @@ use redb::WriteTransaction;
 use super::tables::CollectionId;
 use crate::{Error, Result};
 
+/// Why a shared transaction did not commit, and whether its writes may be durable anyway (a
+/// failed commit) or were certainly not made (an abort).
+type Failure = (String, bool);
+
 /// Collections whose creation a transaction carries, committed with it.
 pub(crate) type Carried = Vec<(String, CollectionId)>;
 
@@ -54,7 +58,27 @@ struct Rounds {
     last_round: u64,
     /// Outcomes of committed or aborted transactions whose members have not all read them:
     /// the members still to read it, and the failure, if it failed.
-    outcomes: HashMap<u64, (u64, Option<String>)>,
+    outcomes: HashMap<u64, (u64, Option<Failure>)>,
+    /// Set by [`GroupCommit::close`]: no transaction begins any more.
+    closed: bool,
+}
+
+/// A writer on its way to the open transaction, counted until it has joined or failed to (a
+/// panic included): a transaction does not commit while writers queue for it.
+struct Arrival<'a>(&'a GroupCommit);
+
+impl<'a> Arrival<'a> {
+    fn new(group: &'a GroupCommit) -> Self {
+        group.arriving.fetch_add(1, Ordering::SeqCst);
+        Self(group)
+    }
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        self.0.arriving.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_all();
+    }
 }
 
 /// An open write transaction and what it carries.
@@ -83,11 +107,10 @@ impl GroupCommit {
         apply: impl FnOnce(&WriteTransaction) -> Result<()>,
         committed: impl FnOnce(&Carried),
     ) -> Result<()> {
-        self.arriving.fetch_add(1, Ordering::SeqCst);
+        let arrival = Arrival::new(self);
         let mut rounds = self.rounds();
         let joined = self.join(&mut rounds, begin, apply);
-        self.arriving.fetch_sub(1, Ordering::SeqCst);
-        self.changed.notify_all();
+        drop(arrival);
         let id = joined?;
         let mut deadline = None;
         loop {
@@ -98,7 +121,12 @@ impl GroupCommit {
                 } else {
                     outcome.1.clone()
                 };
-                return failure.map_or(Ok(()), |reason| Err(Error::GroupCommitAborted { reason }));
+                return failure.map_or(Ok(()), |(reason, may_be_durable)| {
+                    Err(Error::GroupCommitAborted {
+                        reason,
+                        may_be_durable,
+                    })
+                });
             }
             let mine_to_commit = self.arriving.load(Ordering::SeqCst) == 0
                 && rounds.open.as_ref().is_some_and(|o| o.id == id);
@@ -132,6 +160,9 @@ impl GroupCommit {
         apply: impl FnOnce(&WriteTransaction) -> Result<()>,
     ) -> Result<u64> {
         if rounds.open.is_none() {
+            if rounds.closed {
+                return Err(Error::Closed);
+            }
             // redb waits here while the previous transaction commits: the writers arriving
             // meanwhile queue on the lock and join this one.
             let (txn, carried) = begin()?;
@@ -163,9 +194,10 @@ impl GroupCommit {
             // The transaction holds part of this write and cannot lose it alone: abort it.
             let aborted = rounds.open.take().expect("still open");
             if aborted.members > 0 {
+                let failure = (reason, false);
                 rounds
                     .outcomes
-                    .insert(aborted.id, (aborted.members, Some(reason)));
+                    .insert(aborted.id, (aborted.members, Some(failure)));
             }
             drop(aborted);
             return match applied {
@@ -191,10 +223,7 @@ impl GroupCommit {
         // Caught so that the other members hear of a panic instead of waiting for ever.
         let committed_txn = panic::catch_unwind(AssertUnwindSafe(|| open.txn.commit()));
         let failure = match &committed_txn {
-            Ok(Ok(())) => {
-                committed(&carried);
-                None
-            }
+            Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!(
                 "its commit failed ({e}); the write may or may not be durable: reopen"
             )),
@@ -203,19 +232,30 @@ impl GroupCommit {
             }
         };
         if members > 1 {
+            let failure = failure.map(|reason| (reason, true));
             self.rounds().outcomes.insert(id, (members - 1, failure));
         }
         self.changed.notify_all();
         match committed_txn {
-            Ok(result) => result.map_err(Error::from),
+            Ok(Ok(())) => {
+                committed(&carried);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(Error::from(e)),
             Err(payload) => panic::resume_unwind(payload),
         }
     }
 
+    /// Refuses every later transaction with [`Error::Closed`]; the open one, if any, still
+    /// commits when its writers are done.
+    pub(crate) fn close(&self) {
+        self.rounds().closed = true;
+    }
+
     fn rounds(&self) -> MutexGuard<'_, Rounds> {
-        // Every update is a few assignments that cannot panic half-way, and `apply` runs with
-        // the lock held: a panic there leaves the open transaction to be committed or aborted
-        // by the next writer, which is sound.
+        // Every update is a few assignments that cannot panic half-way. `begin` and `apply` run
+        // with the lock held: a panic in `apply` is caught and aborts the transaction, and one
+        // in `begin` leaves none open, so a poisoned lock still guards a sound state.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -336,7 +376,8 @@ mod tests {
         // The writer that joined first reads the abort.
         let mut rounds = group.rounds();
         let (_, failure) = rounds.outcomes.remove(&joined).expect("published");
-        assert!(failure.expect("a failure").contains("failed"));
+        let (reason, may_be_durable) = failure.expect("a failure");
+        assert!(reason.contains("failed") && !may_be_durable, "{reason}");
         drop(rounds);
         assert_eq!(rows(&db), 0, "nothing of the aborted transaction landed");
         group
@@ -346,6 +387,30 @@ mod tests {
                 |_| {},
             )
             .expect("the next write runs in a new transaction");
+        assert_eq!(rows(&db), 1);
+    }
+
+    #[test]
+    fn a_panicking_write_leaves_the_group_usable_and_a_closed_one_refuses() {
+        let db = database();
+        let group = GroupCommit::default();
+        let begin = || Ok((db.begin_write()?, Carried::new()));
+        let panicked = panic::catch_unwind(AssertUnwindSafe(|| {
+            group.write(begin, |_| panic!("a bug in a write"), |_| {})
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(
+            group.arriving.load(Ordering::SeqCst),
+            0,
+            "no writer left arriving"
+        );
+        group
+            .write(begin, insert(1), |_| {})
+            .expect("the next write commits");
+        assert_eq!(rows(&db), 1);
+        group.close();
+        let refused = group.write(begin, insert(2), |_| {});
+        assert!(matches!(refused, Err(Error::Closed)), "{refused:?}");
         assert_eq!(rows(&db), 1);
     }
 

@@ -67,8 +67,8 @@ impl Store {
         self.commit(redb::Durability::Immediate, |_| Ok(()))
     }
 
-    /// Records a new collection, committing it at once if the database lets us and otherwise
-    /// with the next write.
+    /// Records a new collection and commits it, if the database lets us, with the next
+    /// transaction: one of its own, or (`EveryWrite`) a shared one that begins after this.
     pub(crate) fn create_collection(&self, name: &str, id: CollectionId) {
         self.pending().push((name.to_owned(), id));
         // A failure here leaves the collection pending: `collection()` cannot fail, and the
@@ -131,6 +131,9 @@ impl Store {
 
     /// Flushes and closes the database; every later operation fails with [`Error::Closed`].
     pub(crate) fn close(&self) -> Result<()> {
+        // No shared transaction begins from here on; the flush waits for an open one to
+        // commit, so that no `EveryWrite` write succeeds after the close.
+        self.group.close();
         self.flush()?;
         let db = self
             .db
