@@ -2,7 +2,7 @@
 //! itself at another size) in this one run, printed as one table of measured ratio against goal.
 //!
 //! ```text
-//! cargo bench --bench targets            # about 40 s on two cores
+//! cargo bench --bench targets            # about 35 s on two cores
 //! cargo bench --bench targets -- --test  # every measurement, tiny: checks the bench runs
 //! ```
 //!
