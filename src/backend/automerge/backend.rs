@@ -5,8 +5,8 @@ use std::path::Path;
 use automerge::{ActorId, AutoCommit};
 
 use super::super::persistent::{
-    CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, forward_storage_backend,
-    open_path, open_storage,
+    CHANGE_LOG, MATERIALIZED, OpenOptions, PersistentBackend, VerifyReport, WritePath,
+    forward_storage_backend, open_path, open_storage,
 };
 use super::writes::AutomergeWrites;
 use super::{change_log, heads};
@@ -119,22 +119,22 @@ impl AutomergeBackend {
     /// database, and holds writers off while it folds.
     ///
     /// # Errors
-    /// [`Error::Corrupt`](crate::Error::Corrupt) when a change log does not load (nothing is
-    /// changed then); [`Error::Storage`](crate::Error::Storage) when another thread holds a
+    /// [`Error::Corrupt`](crate::Error::Corrupt) when a change log does not load or its heads
+    /// do not describe it (nothing is changed then); [`Error::Storage`](crate::Error::Storage) when another thread holds a
     /// transaction open (a scan in progress) or the file cannot be rewritten.
     pub fn compact(&self) -> Result<()> {
         let collections = self.inner.collection_refs();
         let store = self.inner.store();
         store.write(|txn| {
-            let mut log = txn.open_table(CHANGE_LOG)?;
+            // Every document has a materialized value: its keys name them without reading the
+            // chunks.
             let mut unfolded: Vec<(u64, String)> = Vec::new();
-            for entry in redb::ReadableTable::iter(&log)? {
+            for entry in redb::ReadableTable::iter(&txn.open_table(MATERIALIZED)?)? {
                 let (key, _) = entry?;
-                let (collection, id, seq) = key.value();
-                if seq == heads::HEADS_SEQ {
-                    unfolded.push((collection, id.to_owned()));
-                }
+                let (collection, id) = key.value();
+                unfolded.push((collection, id.to_owned()));
             }
+            let mut log = txn.open_table(CHANGE_LOG)?;
             for (collection_id, id) in unfolded {
                 let name = collections
                     .iter()

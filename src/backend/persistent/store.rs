@@ -120,8 +120,7 @@ impl Store {
     /// Makes every write durable, then rewrites the file without its free pages (redb's
     /// compaction): the space a copy-on-write B-tree leaves behind goes back to the file system.
     ///
-    /// Waits for transactions beginning to begin; fails with `Error::Storage` while a read or
-    /// write transaction is open in another thread.
+    /// Fails with `Error::Storage` while another thread holds a read or write transaction open.
     pub(crate) fn compact(&self) -> Result<()> {
         self.flush()?;
         let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
