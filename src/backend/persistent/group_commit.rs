@@ -285,6 +285,11 @@ mod tests {
         }
     }
 
+    /// What the store's `begin` does, without pending collections.
+    fn begin(db: &Database) -> impl Fn() -> Result<(WriteTransaction, Carried)> + '_ {
+        || Ok((db.begin_write()?, Carried::new()))
+    }
+
     fn rows(db: &Database) -> u64 {
         let txn = db.begin_read().expect("read");
         txn.open_table(T).map_or(0, |t| t.len().expect("len"))
@@ -296,11 +301,7 @@ mod tests {
         let group = GroupCommit::default();
         let mut rounds = group.rounds();
         let first = group
-            .join(
-                &mut rounds,
-                || Ok((db.begin_write()?, Carried::new())),
-                insert(1),
-            )
+            .join(&mut rounds, begin(&db), insert(1))
             .expect("joins");
         let second = group
             .join(&mut rounds, || unreachable!("open already"), insert(2))
@@ -335,11 +336,7 @@ mod tests {
                 thread::spawn(move || {
                     for n in 0..50 {
                         group
-                            .write(
-                                || Ok((db.begin_write()?, Carried::new())),
-                                insert(w * 1_000 + n),
-                                |_| {},
-                            )
+                            .write(begin(&db), insert(w * 1_000 + n), |_| {})
                             .expect("write");
                     }
                 })
@@ -358,11 +355,7 @@ mod tests {
         let group = GroupCommit::default();
         let mut rounds = group.rounds();
         let joined = group
-            .join(
-                &mut rounds,
-                || Ok((db.begin_write()?, Carried::new())),
-                insert(1),
-            )
+            .join(&mut rounds, begin(&db), insert(1))
             .expect("first write joins");
         let failed = group.join(
             &mut rounds,
@@ -381,11 +374,7 @@ mod tests {
         drop(rounds);
         assert_eq!(rows(&db), 0, "nothing of the aborted transaction landed");
         group
-            .write(
-                || Ok((db.begin_write()?, Carried::new())),
-                insert(2),
-                |_| {},
-            )
+            .write(begin(&db), insert(2), |_| {})
             .expect("the next write runs in a new transaction");
         assert_eq!(rows(&db), 1);
     }
@@ -394,9 +383,8 @@ mod tests {
     fn a_panicking_write_leaves_the_group_usable_and_a_closed_one_refuses() {
         let db = database();
         let group = GroupCommit::default();
-        let begin = || Ok((db.begin_write()?, Carried::new()));
         let panicked = panic::catch_unwind(AssertUnwindSafe(|| {
-            group.write(begin, |_| panic!("a bug in a write"), |_| {})
+            group.write(begin(&db), |_| panic!("a bug in a write"), |_| {})
         }));
         assert!(panicked.is_err());
         assert_eq!(
@@ -405,11 +393,11 @@ mod tests {
             "no writer left arriving"
         );
         group
-            .write(begin, insert(1), |_| {})
+            .write(begin(&db), insert(1), |_| {})
             .expect("the next write commits");
         assert_eq!(rows(&db), 1);
         group.close();
-        let refused = group.write(begin, insert(2), |_| {});
+        let refused = group.write(begin(&db), insert(2), |_| {});
         assert!(matches!(refused, Err(Error::Closed)), "{refused:?}");
         assert_eq!(rows(&db), 1);
     }
@@ -419,13 +407,7 @@ mod tests {
         let db = database();
         let group = GroupCommit::default();
         for n in 0..3 {
-            group
-                .write(
-                    || Ok((db.begin_write()?, Carried::new())),
-                    insert(n),
-                    |_| {},
-                )
-                .expect("write");
+            group.write(begin(&db), insert(n), |_| {}).expect("write");
         }
         assert_eq!(rows(&db), 3);
     }
