@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-const CRATES: [&str; 4] = ["automerge", "redb", "hdrhistogram", "lru"];
+const CRATES: [&str; 3] = ["automerge", "redb", "hdrhistogram"];
 
 fn main() {
     let lock =

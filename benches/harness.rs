@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use storebench::runner::{BackendKind, NoProgress, run};
+use storebench::binding::{Selected, builtin::NullBinding};
+use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
 
 const GOAL_OPS_PER_SEC: f64 = 5_000_000.0;
@@ -25,7 +26,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut best: f64 = 0.0;
     for attempt in 1..=if test_mode { 1 } else { 3 } {
-        let outcome = run(&workload, BackendKind::Null, dir.path(), &NoProgress)?;
+        let outcome = run(
+            &workload,
+            &Selected::new(NullBinding),
+            dir.path(),
+            &NoProgress,
+        )?;
         let throughput = outcome.run.throughput();
         best = best.max(throughput);
         println!(

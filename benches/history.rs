@@ -50,7 +50,7 @@ fn history(c: &mut Criterion) {
             // Built, then reopened: the measured upserts start from a fresh open, as a cold
             // document would; the Automerge write path loads nothing either way.
             let builder = open_with(backend, dir.path(), OpenOptions::new());
-            build(builder.as_ref(), history, documents);
+            build(builder.store(), history, documents);
             drop(builder);
             let store = open_with(backend, dir.path(), OpenOptions::new());
             let docs = store.collection("history");

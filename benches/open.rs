@@ -46,7 +46,7 @@ fn reopen(c: &mut Criterion) {
         }
     };
     for (backend, documents, dir) in &dirs {
-        let path = dir.path().join(format!("{backend}.redb"));
+        let path = dir.path().join("store.redb");
         for (mode, check) in [("checked", true), ("trusted", false)] {
             let id = BenchmarkId::new(format!("{backend}-{mode}"), documents);
             open_group.bench_function(id, |b| {
@@ -70,7 +70,7 @@ fn reopen(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(2));
     for (backend, documents, dir) in &dirs {
-        let path = dir.path().join(format!("{backend}.redb"));
+        let path = dir.path().join("store.redb");
         read_group.bench_function(BenchmarkId::new(*backend, documents), |b| {
             let mut n = 0u64;
             b.iter_custom(|iters| {

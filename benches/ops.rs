@@ -51,7 +51,7 @@ fn upsert_existing(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(len as u64));
         for backend in BACKENDS {
             let (_dir, store) = fresh(backend);
-            preload(store.as_ref(), len);
+            preload(store.store(), len);
             let docs = store.collection("bench");
             let mut n = 0u64;
             group.bench_with_input(BenchmarkId::new(backend, len), &len, |b, &len| {
@@ -76,7 +76,7 @@ fn get(c: &mut Criterion) {
             group.throughput(Throughput::Elements(1));
             for backend in BACKENDS {
                 let (_dir, store) = fresh(backend);
-                preload(store.as_ref(), len);
+                preload(store.store(), len);
                 let docs = store.collection("bench");
                 let mut n = 0u64;
                 group.bench_with_input(BenchmarkId::new(backend, len), &len, |b, &len| {

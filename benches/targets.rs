@@ -465,7 +465,7 @@ fn space(runner: &Runner) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let mut per_doc = Vec::new();
     for backend in ["automerge", "redb"] {
         runner.run("ycsb-a", backend, &["--data", data_arg])?;
-        let path = data.join(format!("ycsb-a-{backend}.redb"));
+        let path = data.join(format!("ycsb-a-{backend}")).join("store.redb");
         let documents = match backend {
             "automerge" => {
                 let store = AutomergeBackend::open(&path, OpenOptions::new())?;

@@ -13,8 +13,9 @@
 use std::path::Path;
 use std::time::Instant;
 
+use storebench::binding::Bindings;
 use storebench::report::{Report, comparison_markdown, write_run, ycsb_summary};
-use storebench::runner::{BackendKind, NoProgress, run};
+use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -52,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let data = tempfile::tempdir()?;
     let started = Instant::now();
+    let backends = Bindings::builtin().defaults();
     let mut reports: Vec<Report> = Vec::new();
     for path in &paths {
         let mut workload = Workload::from_file(path)?;
@@ -63,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             workload.record_count *= factor;
             workload.operation_count *= factor;
         }
-        for backend in BackendKind::REAL {
+        for backend in &backends {
             let outcome = run(&workload, backend, data.path(), &NoProgress)?;
             let report = write_run(&outcome, &out.join(&workload.name).join(backend.name()))?;
             if !test_mode {
@@ -89,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{} workloads x {} backends in {:.1}s; reports and comparison in {}",
             paths.len(),
-            BackendKind::REAL.len(),
+            backends.len(),
             started.elapsed().as_secs_f64(),
             out.display()
         );

@@ -51,6 +51,7 @@ pub enum Error {
         /// The format version this build reads and writes.
         supported: u32,
     },
+    #[cfg(feature = "redb-backend")]
     /// The database file is damaged: truncated, overwritten, or inconsistent with itself.
     CorruptDatabase {
         /// The database file, when the database lives in a file.
@@ -60,6 +61,7 @@ pub enum Error {
         /// The storage engine's own report, when it found the damage.
         source: Option<Box<redb::Error>>,
     },
+    #[cfg(feature = "automerge-backend")]
     /// A document's stored Automerge change log does not load, or does not hold a document
     /// this backend wrote.
     Corrupt {
@@ -72,6 +74,7 @@ pub enum Error {
         /// Automerge's report, when Automerge refused the bytes.
         source: Option<Box<automerge::AutomergeError>>,
     },
+    #[cfg(feature = "automerge-backend")]
     /// Automerge refused an operation on a document that loaded correctly.
     Automerge {
         /// The collection holding the document.
@@ -93,10 +96,18 @@ pub enum Error {
         /// [`Error::Storage`], the write may or may not be durable; reopen the database.
         may_be_durable: bool,
     },
+    #[cfg(feature = "redb-backend")]
     /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
     /// leaves the database unusable until it is reopened. A write that fails this way may or
     /// may not be durable (a failed flush leaves the state before it or after it).
     Storage(Box<redb::Error>),
+    /// A store bound from outside this crate failed; its own error is the source.
+    Backend {
+        /// The binding's name.
+        backend: String,
+        /// What the store said.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -145,11 +156,13 @@ impl fmt::Display for Error {
                  load it again",
                 describe(path)
             ),
+            #[cfg(feature = "redb-backend")]
             Error::CorruptDatabase { path, detail, .. } => write!(
                 f,
                 "database {} is corrupted: {detail}; restore it from a backup",
                 describe(path)
             ),
+            #[cfg(feature = "automerge-backend")]
             Error::Corrupt {
                 collection,
                 id,
@@ -160,6 +173,7 @@ impl fmt::Display for Error {
                 "document {id:?} in collection {collection:?} is corrupted: {detail}; delete it \
                  or restore the database from a backup"
             ),
+            #[cfg(feature = "automerge-backend")]
             Error::Automerge { collection, id, .. } => write!(
                 f,
                 "Automerge refused to change document {id:?} in collection {collection:?}"
@@ -175,11 +189,15 @@ impl fmt::Display for Error {
                     "the database was closed; open it again to use its collections"
                 )
             }
+            #[cfg(feature = "redb-backend")]
             Error::Storage(_) => write!(
                 f,
                 "the storage engine failed; a write that got this error may or may not be \
                  durable, and after an I/O error the database must be reopened to be used again"
             ),
+            Error::Backend { backend, source } => {
+                write!(f, "the `{backend}` store failed: {source}")
+            }
         }
     }
 }
@@ -195,11 +213,14 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
+            Error::Backend { source, .. } => Some(source.as_ref()),
+            #[cfg(feature = "redb-backend")]
             Error::CorruptDatabase {
                 source: Some(source),
                 ..
             }
             | Error::Storage(source) => Some(source),
+            #[cfg(feature = "automerge-backend")]
             Error::Corrupt {
                 source: Some(source),
                 ..
@@ -210,8 +231,22 @@ impl std::error::Error for Error {
     }
 }
 
+impl Error {
+    /// Wraps the error of a store bound from outside this crate, keeping it as the source.
+    pub fn backend(
+        backend: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Backend {
+            backend: backend.into(),
+            source: source.into(),
+        }
+    }
+}
+
 // Every redb failure after open arrives through these conversions. They are crate-private in
 // spirit: users see `Error::Storage`, with redb's error as its source.
+#[cfg(feature = "redb-backend")]
 macro_rules! storage_error_from {
     ($($ty:ty),*) => {$(
         impl From<$ty> for Error {
@@ -222,6 +257,7 @@ macro_rules! storage_error_from {
     )*};
 }
 
+#[cfg(feature = "redb-backend")]
 impl Error {
     /// Damage redb finds while reading is the file's fault, not the machine's: it gets the
     /// variant that says so.
@@ -236,6 +272,7 @@ impl Error {
         }
     }
 }
+#[cfg(feature = "redb-backend")]
 storage_error_from!(
     redb::Error,
     redb::StorageError,
@@ -246,7 +283,7 @@ storage_error_from!(
     redb::CompactionError
 );
 
-#[cfg(test)]
+#[cfg(all(test, feature = "automerge-backend"))]
 mod tests {
     use super::*;
     use std::error::Error as _;

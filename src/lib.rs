@@ -2,27 +2,35 @@
 //! behind it, and the tools to know what persistence costs and that it never loses a write.
 //!
 //! - [`InMemoryBackend`]: ordered maps in memory, the reference model.
-//! - [`AutomergeBackend`]: every document an Automerge CRDT document, persisted in redb.
-//! - [`RedbBackend`]: the same bytes straight in redb, the floor to measure the CRDT against.
+//! - [`AutomergeBackend`]: every document an Automerge CRDT document, persisted in redb
+//!   (feature `automerge-backend`).
+//! - [`RedbBackend`]: the same bytes straight in redb, the floor to measure the CRDT against
+//!   (feature `redb-backend`).
 //!
 //! All three implement [`StorageBackend`] and [`Collection`]; their shared semantics are
-//! documented there.
+//! documented there. The harness — workloads, [`runner`], [`report`], the [`cli`] and the
+//! checks — takes any store through a [`Binding`](binding::Binding), the crate's own and a
+//! user's alike.
 
 mod backend;
+pub mod binding;
 #[cfg(feature = "check")]
 pub mod check;
+pub mod cli;
 mod error;
+pub mod fault;
 pub mod report;
 pub mod runner;
 mod storage;
 pub mod workload;
 
-pub use backend::{
-    AutomergeBackend, Durability, InMemoryBackend, Inconsistency, OpenOptions, RedbBackend,
-    VerifyReport,
-};
+#[cfg(feature = "automerge-backend")]
+pub use backend::AutomergeBackend;
+pub use backend::{InMemoryBackend, NullBackend};
+#[cfg(feature = "redb-backend")]
+pub use backend::{Inconsistency, OpenOptions, RedbBackend, VerifyReport};
 pub use error::{Error, Result};
-pub use storage::{Collection, Document, DocumentPredicate, StorageBackend};
+pub use storage::{Collection, Document, DocumentPredicate, Durability, StorageBackend};
 
 // The README's examples are compiled and run as doc tests, so they cannot drift from the API.
 #[cfg(doctest)]

@@ -1,9 +1,9 @@
-//! `storebench`: run workloads against backends and write their reports.
-
-mod cli;
+//! `storebench`: run workloads against the built-in backends and write their reports.
 
 use std::process::ExitCode;
 
+use storebench::binding::Bindings;
+
 fn main() -> ExitCode {
-    cli::main()
+    storebench::cli::main(Bindings::builtin())
 }

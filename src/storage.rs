@@ -113,3 +113,20 @@ pub trait Collection: Send + Sync {
     /// Fails when the storage fails.
     fn count(&self) -> Result<usize>;
 }
+
+/// When a write becomes durable.
+///
+/// In both modes a write is visible to every reader as soon as the call returns. After a crash
+/// or a storage failure, reopening yields exactly the state of the last successful flush
+/// (`OnFlush`) or the last successful write (`EveryWrite`): never a mixture, never a torn
+/// document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// A write is durable after the next successful `flush()` or `close()`. The default: writes
+    /// cost no sync.
+    #[default]
+    OnFlush,
+    /// A write is durable when the call returns: every write pays a sync.
+    EveryWrite,
+}

@@ -296,9 +296,9 @@ fn a_document_whose_change_log_does_not_load_is_corrupt() -> TestResult {
 
 #[test]
 fn every_kind_reopens_its_own_file() -> TestResult {
-    for kind in Kind::PERSISTENT {
+    for kind in Kind::persistent() {
         let dir = tempfile::tempdir()?;
-        let path = dir.path().join("db.redb");
+        let path = dir.path().join("db");
         kind.open(&path)?.close()?;
         kind.open(&path)?.close()?;
     }

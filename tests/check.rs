@@ -4,10 +4,13 @@
 
 use std::path::Path;
 
+mod common;
+use common::Kind;
+
 use proptest::prelude::*;
 use storebench::Durability;
 use storebench::check::{
-    CollectionName, CrashPoint, DocId, Op, Planted, Scenario, Subject, Target, Value, check,
+    CollectionName, CrashPoint, DocId, Op, Place, Planted, Scenario, Target, Value, check_binding,
     check_planted,
 };
 
@@ -61,25 +64,42 @@ fn every_corpus_and_regression_input_replays_clean() {
     assert!(replayed > 0, "the committed corpus is empty");
 }
 
+/// The built-in persistent bindings, on the fault-injecting disk.
+fn persistent() -> Vec<Kind> {
+    ["automerge", "redb"].map(Kind::named).into()
+}
+
+fn check(kind: &Kind, scenario: &Scenario) -> Result<(), storebench::check::Divergence> {
+    check_binding(kind.selected().binding(), scenario, Place::Disk)
+}
+
+fn planted(
+    kind: &Kind,
+    scenario: &Scenario,
+    bug: Planted,
+) -> Result<(), storebench::check::Divergence> {
+    check_planted(kind.selected().binding(), scenario, bug, Place::Disk)
+}
+
 fn upsert(c: u8, id: u8, fill: u8) -> Op {
     Op::Upsert(CollectionName(c), DocId(id), Value { class: 5, fill })
 }
 
 #[test]
 fn a_backend_that_drops_writes_is_caught() {
-    let scenario = Scenario {
-        subject: Subject::Automerge,
-        durability: Durability::OnFlush,
-        ops: vec![
+    let scenario = Scenario::new(
+        Durability::OnFlush,
+        vec![
             upsert(1, 1, 1),
             upsert(1, 2, 2),
             upsert(1, 3, 3),
             Op::Count(CollectionName(1)),
         ],
-    };
-    check(&scenario).expect("the real backend keeps the contract");
+    );
+    let automerge = Kind::named("automerge");
+    check(&automerge, &scenario).expect("the real backend keeps the contract");
     let divergence =
-        check_planted(&scenario, Planted::DropEveryThirdUpsert).expect_err("a dropped write");
+        planted(&automerge, &scenario, Planted::DropEveryThirdUpsert).expect_err("a dropped write");
     assert!(divergence.what.contains("Count"), "{divergence}");
 }
 
@@ -90,14 +110,14 @@ fn a_backend_that_skips_flushes_is_caught() {
         keep_rest: false,
         tear: 0,
     };
-    for subject in [Subject::Automerge, Subject::Redb] {
-        let scenario = Scenario {
-            subject,
-            durability: Durability::OnFlush,
-            ops: vec![upsert(0, 0, 9), Op::Flush, Op::Crash(lose_all)],
-        };
-        check(&scenario).expect("the real backend keeps the contract");
-        let divergence = check_planted(&scenario, Planted::SkipFlush).expect_err("a skipped flush");
+    for kind in persistent() {
+        let scenario = Scenario::new(
+            Durability::OnFlush,
+            vec![upsert(0, 0, 9), Op::Flush, Op::Crash(lose_all)],
+        );
+        check(&kind, &scenario).expect("the real backend keeps the contract");
+        let divergence =
+            planted(&kind, &scenario, Planted::SkipFlush).expect_err("a skipped flush");
         assert!(
             divergence.what.contains("the contract allows only"),
             "{divergence}"
@@ -109,10 +129,9 @@ fn a_backend_that_skips_flushes_is_caught() {
 fn a_failed_write_then_power_loss_recovers_a_permitted_state() {
     for durability in [Durability::OnFlush, Durability::EveryWrite] {
         for fail_in in 0..12 {
-            let scenario = Scenario {
-                subject: Subject::Automerge,
+            let scenario = Scenario::new(
                 durability,
-                ops: vec![
+                vec![
                     upsert(1, 1, 1),
                     Op::Flush,
                     Op::FailIn(fail_in),
@@ -126,8 +145,8 @@ fn a_failed_write_then_power_loss_recovers_a_permitted_state() {
                     }),
                     upsert(1, 4, 4),
                 ],
-            };
-            check(&scenario)
+            );
+            check(&Kind::named("automerge"), &scenario)
                 .unwrap_or_else(|d| panic!("{durability:?}, failing call {fail_in}: {d}"));
         }
     }

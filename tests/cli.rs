@@ -172,7 +172,7 @@ fn list_shows_every_preset_with_its_description() -> TestResult {
     ] {
         let line = stdout
             .lines()
-            .find(|l| l.starts_with(preset))
+            .find(|l| l.trim_start().starts_with(preset))
             .unwrap_or_else(|| panic!("{preset} missing: {stdout}"));
         assert!(
             line.len() > preset.len() + 10,

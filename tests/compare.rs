@@ -226,7 +226,9 @@ fn report_renders_an_index_and_a_table_per_workload_with_the_best_in_bold() -> T
     let redb = rows.iter().find(|r| r[0] == "redb").expect("a redb row");
     assert!(redb[file].starts_with("**"), "{table}");
     assert!(
-        table.contains("CRDT overhead (redb throughput / automerge throughput)"),
+        table.contains(
+            "Cost of automerge over its reference redb (redb throughput / automerge throughput)"
+        ),
         "{table}"
     );
     let out = storebench(&["report", "nowhere"], dir.path())?;

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use common::{Kind, state};
-use storebench::{Durability, Result};
+use common::{Kind, assert_verified, state};
+use storebench::Result;
 
 const CHILD_KIND: &str = "STOREBENCH_CRASH_CHILD_KIND";
 const CHILD_PATH: &str = "STOREBENCH_CRASH_CHILD_PATH";
@@ -53,7 +53,7 @@ fn crash_child() -> Result<()> {
     ) else {
         return Ok(()); // run as a plain test: this entry only does work inside a crash test
     };
-    let kind = Kind::from_name(&kind).expect("a known backend kind");
+    let kind = Kind::named(&kind);
     let rounds: u32 = rounds.parse().expect("a round count");
     let opened = kind.open(Path::new(&path))?;
     for round in 0..rounds {
@@ -74,9 +74,9 @@ fn model_after(rounds: u32) -> Result<common::State> {
     state(&model)
 }
 
-fn crash_and_reopen(kind: Kind, rounds: u32) -> Result<common::State> {
+fn crash_and_reopen(kind: &Kind, rounds: u32) -> Result<common::State> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("crash.redb");
+    let path = dir.path().join("crash");
     let status = Command::new(std::env::current_exe().expect("the test binary"))
         .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
         .env(CHILD_KIND, kind.name())
@@ -90,13 +90,13 @@ fn crash_and_reopen(kind: Kind, rounds: u32) -> Result<common::State> {
         "the child must die by abort, not exit: {status}"
     );
     let reopened = kind.open(&path)?;
-    reopened.assert_verified()?;
+    assert_verified(&reopened)?;
     state(reopened.store())
 }
 
 /// Crashes a child after `rounds` rounds and checks that the reopened state is the model's
 /// after `durable_rounds` of them.
-fn assert_recovers(kind: Kind, rounds: u32, durable_rounds: u32) -> Result<()> {
+fn assert_recovers(kind: &Kind, rounds: u32, durable_rounds: u32) -> Result<()> {
     let recovered = crash_and_reopen(kind, rounds)?;
     let expected = model_after(durable_rounds)?;
     let context = format!("{} crashed after {rounds} rounds", kind.name());
@@ -107,13 +107,10 @@ fn assert_recovers(kind: Kind, rounds: u32, durable_rounds: u32) -> Result<()> {
 
 #[test]
 fn on_flush_recovers_exactly_the_last_flush() -> Result<()> {
-    for kind in [
-        Kind::Automerge(Durability::OnFlush),
-        Kind::Redb(Durability::OnFlush),
-    ] {
+    for kind in ["automerge", "redb"].map(Kind::named) {
         for rounds in [2, 3, 6] {
             // The last two rounds were never flushed.
-            assert_recovers(kind, rounds, rounds - 2)?;
+            assert_recovers(&kind, rounds, rounds - 2)?;
         }
     }
     Ok(())
@@ -121,12 +118,9 @@ fn on_flush_recovers_exactly_the_last_flush() -> Result<()> {
 
 #[test]
 fn every_write_recovers_every_completed_write() -> Result<()> {
-    for kind in [
-        Kind::Automerge(Durability::EveryWrite),
-        Kind::Redb(Durability::EveryWrite),
-    ] {
+    for kind in ["automerge-durable", "redb-durable"].map(Kind::named) {
         for rounds in [1, 4] {
-            assert_recovers(kind, rounds, rounds)?;
+            assert_recovers(&kind, rounds, rounds)?;
         }
     }
     Ok(())
@@ -143,7 +137,7 @@ fn concurrent_crash_child() -> Result<()> {
     ) else {
         return Ok(()); // run as a plain test: this entry only does work inside a crash test
     };
-    let kind = Kind::from_name(&kind).expect("a known backend kind");
+    let kind = Kind::named(&kind);
     let writers: u32 = writers.parse().expect("a writer count");
     let opened = kind.open(Path::new(&path))?;
     let acknowledged = AtomicU32::new(0);
@@ -172,12 +166,9 @@ fn concurrent_crash_child() -> Result<()> {
 /// every acknowledged write survives a crash of the process.
 #[test]
 fn concurrent_every_write_writers_keep_every_acknowledged_write() -> Result<()> {
-    for kind in [
-        Kind::Automerge(Durability::EveryWrite),
-        Kind::Redb(Durability::EveryWrite),
-    ] {
+    for kind in ["automerge-durable", "redb-durable"].map(Kind::named) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("crash.redb");
+        let path = dir.path().join("crash");
         let out = Command::new(std::env::current_exe().expect("the test binary"))
             .args(["--exact", "concurrent_crash_child", "--nocapture"])
             .env(CHILD_KIND, kind.name())
@@ -196,7 +187,7 @@ fn concurrent_every_write_writers_keep_every_acknowledged_write() -> Result<()> 
             .collect();
         assert!(acknowledged.len() >= 200, "{} acks", acknowledged.len());
         let reopened = kind.open(&path)?;
-        reopened.assert_verified()?;
+        assert_verified(&reopened)?;
         let docs = reopened.store().collection("docs");
         for (writer, n) in acknowledged {
             assert_eq!(
@@ -216,4 +207,46 @@ fn summary(state: &common::State) -> BTreeMap<&str, usize> {
         .iter()
         .map(|(name, docs)| (name.as_str(), docs.len()))
         .collect()
+}
+
+/// The child of the library's crash check (`storebench::check::check_crash`): in a crash child
+/// it runs the scenario on the binding it is asked for and dies; as a plain test it returns.
+#[test]
+fn scenario_crash_child() {
+    for binding in storebench::binding::Bindings::builtin().bindings() {
+        storebench::check::crash_child(binding);
+    }
+}
+
+/// Random scenarios on every persistent binding and mode, the child aborting at a chosen step
+/// or killed from outside mid-operation: the reopened state is exactly what the mode keeps.
+#[test]
+fn random_scenarios_survive_process_death_as_their_mode_promises() {
+    use storebench::check::{Death, check_crash};
+    for kind in Kind::persistent() {
+        let durability = kind.durability().expect("persistent");
+        for seed in 0..4u64 {
+            let death = if seed % 2 == 0 {
+                Death::Abort {
+                    step: 5 + seed as usize * 9,
+                }
+            } else {
+                Death::Kill {
+                    after: 3 + seed as usize * 7,
+                }
+            };
+            let mut child = Command::new(std::env::current_exe().expect("the test binary"));
+            child.args([
+                "--exact",
+                "scenario_crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ]);
+            if let Err(divergence) =
+                check_crash(kind.selected().binding(), seed, durability, death, child)
+            {
+                panic!("{} seed {seed} {death:?}: {divergence}", kind.name());
+            }
+        }
+    }
 }

@@ -1,11 +1,14 @@
 //! The state-machine test on real files: random sequences of every operation — flush,
-//! close-and-reopen and drop-and-reopen included — on both persistent backends in both
+//! close-and-reopen and drop-and-reopen included — on every persistent binding in both
 //! durability modes, through the same operation model and checker as the fuzz targets
 //! (`src/check`). Every result must equal `InMemoryBackend`'s, and after every reopen the whole
 //! persisted state must equal the model and `verify()` must be clean.
 
+mod common;
+
+use common::Kind;
 use proptest::prelude::*;
-use storebench::check::{Scenario, check_on_file};
+use storebench::check::{Place, Scenario, check_binding};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
@@ -14,11 +17,15 @@ proptest! {
     fn persisted_backends_agree_with_the_model_through_reopens(
         data in proptest::collection::vec(any::<u8>(), 0..1024)
     ) {
-        // With faults on, `Crash` becomes drop-without-close on a file (`FailIn` does nothing).
+        // With faults on, `Crash` becomes drop-without-close in a directory (`FailIn` does
+        // nothing).
         let Ok(scenario) = Scenario::from_bytes(&data, true) else { return Ok(()) };
+        let kinds = ["automerge", "redb"].map(Kind::named);
+        let kind = &kinds[scenario.pick(kinds.len())];
         let dir = tempfile::tempdir().expect("temp dir");
-        if let Err(divergence) = check_on_file(&scenario, &dir.path().join("model.redb")) {
-            prop_assert!(false, "{:?} {:?}: {}", scenario.subject, scenario.durability, divergence);
+        let checked = check_binding(kind.selected().binding(), &scenario, Place::Dir(dir.path()));
+        if let Err(divergence) = checked {
+            prop_assert!(false, "{} {:?}: {}", kind.name(), scenario.durability, divergence);
         }
     }
 }
@@ -27,14 +34,14 @@ proptest! {
 #[test]
 fn each_backend_and_mode_runs_a_full_cycle() {
     use storebench::Durability;
-    use storebench::check::{CollectionName, CrashPoint, DocId, Op, Subject, Value};
+    use storebench::check::{CollectionName, CrashPoint, DocId, Op, Value};
     let crash = CrashPoint {
         keep: 0,
         keep_rest: false,
         tear: 0,
     };
     let v = |fill| Value { class: 4, fill };
-    for subject in [Subject::Automerge, Subject::Redb] {
+    for kind in ["memory", "automerge", "redb"].map(Kind::named) {
         for durability in [Durability::OnFlush, Durability::EveryWrite] {
             let ops = vec![
                 Op::Upsert(CollectionName(1), DocId(1), v(1)),
@@ -51,14 +58,10 @@ fn each_backend_and_mode_runs_a_full_cycle() {
                 Op::Count(CollectionName(4)),
                 Op::ListCollections,
             ];
-            let scenario = Scenario {
-                subject,
-                durability,
-                ops,
-            };
+            let scenario = Scenario::new(durability, ops);
             let dir = tempfile::tempdir().expect("temp dir");
-            check_on_file(&scenario, &dir.path().join("cycle.redb"))
-                .unwrap_or_else(|d| panic!("{subject:?} {durability:?}: {d}"));
+            check_binding(kind.selected().binding(), &scenario, Place::Dir(dir.path()))
+                .unwrap_or_else(|d| panic!("{} {durability:?}: {d}", kind.name()));
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use storebench::runner::{BackendKind, NoProgress, RunOutcome, run};
+use storebench::binding::{Bindings, Selected};
+use storebench::runner::{NoProgress, RunOutcome, run};
 use storebench::workload::{Operation, Workload};
 
 fn workload(seed: u64, threads: usize) -> Workload {
@@ -12,6 +13,12 @@ fn workload(seed: u64, threads: usize) -> Workload {
          deleteproportion = 0.2\nrequestdistribution = \"zipfian\"\n"
     );
     Workload::from_toml("seeded", &text, Path::new("seeded.toml")).expect("valid workload")
+}
+
+fn backend(name: &str) -> Selected {
+    Bindings::builtin()
+        .select(name)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn counts(outcome: &RunOutcome) -> Vec<(Operation, u64)> {
@@ -26,24 +33,9 @@ fn counts(outcome: &RunOutcome) -> Vec<(Operation, u64)> {
 #[test]
 fn the_same_seed_replays_the_same_operations() -> storebench::Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let first = run(
-        &workload(5, 1),
-        BackendKind::Memory,
-        dir.path(),
-        &NoProgress,
-    )?;
-    let again = run(
-        &workload(5, 1),
-        BackendKind::Memory,
-        dir.path(),
-        &NoProgress,
-    )?;
-    let other = run(
-        &workload(6, 1),
-        BackendKind::Memory,
-        dir.path(),
-        &NoProgress,
-    )?;
+    let first = run(&workload(5, 1), &backend("memory"), dir.path(), &NoProgress)?;
+    let again = run(&workload(5, 1), &backend("memory"), dir.path(), &NoProgress)?;
+    let other = run(&workload(6, 1), &backend("memory"), dir.path(), &NoProgress)?;
     assert_eq!(counts(&first), counts(&again));
     // One thread: the final data, down to every value's length, is the same.
     assert_eq!(first.live_bytes, again.live_bytes);
@@ -52,18 +44,8 @@ fn the_same_seed_replays_the_same_operations() -> storebench::Result<()> {
         (counts(&other), other.live_bytes)
     );
     // Several threads interleave freely, but each replays its own sequence.
-    let a = run(
-        &workload(5, 3),
-        BackendKind::Memory,
-        dir.path(),
-        &NoProgress,
-    )?;
-    let b = run(
-        &workload(5, 3),
-        BackendKind::Memory,
-        dir.path(),
-        &NoProgress,
-    )?;
+    let a = run(&workload(5, 3), &backend("memory"), dir.path(), &NoProgress)?;
+    let b = run(&workload(5, 3), &backend("memory"), dir.path(), &NoProgress)?;
     assert_eq!(counts(&a), counts(&b));
     assert_eq!(a.run.operation_count(), 3000);
     Ok(())
@@ -74,7 +56,7 @@ fn a_persistent_run_measures_its_file() -> storebench::Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
     let outcome = run(
         &workload(1, 2),
-        BackendKind::Automerge,
+        &backend("automerge"),
         dir.path(),
         &NoProgress,
     )?;
@@ -96,10 +78,11 @@ fn a_persistent_run_measures_its_file() -> storebench::Result<()> {
 fn the_comparison_has_a_row_per_backend_and_the_crdt_overhead() -> storebench::Result<()> {
     use storebench::report::{Report, comparison_markdown};
     let dir = tempfile::tempdir().expect("temp dir");
-    let reports: Vec<Report> = [BackendKind::Automerge, BackendKind::Redb]
+    let reports: Vec<Report> = [backend("automerge"), backend("redb")]
         .into_iter()
         .map(|backend| {
-            run(&workload(3, 1), backend, dir.path(), &NoProgress).map(|o| Report::from_outcome(&o))
+            run(&workload(3, 1), &backend, dir.path(), &NoProgress)
+                .map(|o| Report::from_outcome(&o))
         })
         .collect::<storebench::Result<_>>()?;
     let table = comparison_markdown(&reports);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Kind, db_path, state};
+use common::{Kind, assert_verified, db_path, state};
 use storebench::Result;
 
 fn hostile_names() -> Vec<String> {
@@ -21,7 +21,7 @@ fn hostile_names() -> Vec<String> {
 
 #[test]
 fn collections_with_hostile_names_never_share_documents() -> Result<()> {
-    for kind in Kind::ALL {
+    for kind in Kind::all() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = db_path(&dir, kind.name());
         let opened = kind.open(&path)?;
@@ -59,11 +59,11 @@ fn collections_with_hostile_names_never_share_documents() -> Result<()> {
             Ok(())
         };
         check(store)?;
-        if kind != Kind::Memory {
+        if kind.persists() {
             opened.close()?;
             let reopened = kind.open(&path)?;
             check(reopened.store())?;
-            reopened.assert_verified()?;
+            assert_verified(&reopened)?;
         }
     }
     Ok(())
@@ -71,7 +71,7 @@ fn collections_with_hostile_names_never_share_documents() -> Result<()> {
 
 #[test]
 fn reads_follow_the_id_order_and_missing_ids_are_not_errors() -> Result<()> {
-    for kind in Kind::ALL {
+    for kind in Kind::all() {
         let dir = tempfile::tempdir().expect("temp dir");
         let opened = kind.open(&db_path(&dir, kind.name()))?;
         let c = opened.store().collection("docs");
@@ -115,14 +115,14 @@ fn reads_follow_the_id_order_and_missing_ids_are_not_errors() -> Result<()> {
         c.upsert("a", Vec::new())?;
         assert_eq!(c.get("a")?, Some(Vec::new()), "an empty value is a value");
         assert_eq!(c.count()?, 5);
-        opened.assert_verified()?;
+        assert_verified(&opened)?;
     }
     Ok(())
 }
 
 #[test]
 fn an_empty_collection_survives_a_flush_and_reopen() -> Result<()> {
-    for kind in Kind::PERSISTENT {
+    for kind in Kind::persistent() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = db_path(&dir, kind.name());
         let opened = kind.open(&path)?;
@@ -144,7 +144,7 @@ fn an_empty_collection_survives_a_flush_and_reopen() -> Result<()> {
             state(reopened.store())?[1].1,
             [("x".to_owned(), b"y".to_vec())]
         );
-        reopened.assert_verified()?;
+        assert_verified(&reopened)?;
     }
     Ok(())
 }

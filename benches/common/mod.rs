@@ -7,35 +7,44 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::Criterion;
-use storebench::{AutomergeBackend, InMemoryBackend, OpenOptions, RedbBackend, StorageBackend};
+use storebench::binding::builtin::{AutomergeBinding, RedbBinding};
+use storebench::binding::{Binding, Bindings, Handle};
+use storebench::{Durability, OpenOptions};
 
-/// The backends compared in every group, by the names `BenchmarkId` shows.
+/// The backends compared in every group, by the names their bindings have and `BenchmarkId`
+/// shows.
 pub const BACKENDS: [&str; 3] = ["memory", "redb", "automerge"];
 
-/// A fresh backend named `name` (OnFlush) in a new temporary directory, which must outlive it.
-pub fn fresh(name: &str) -> (tempfile::TempDir, Box<dyn StorageBackend>) {
+/// A fresh store of the binding `name` (OnFlush) in a new temporary directory, which must
+/// outlive it.
+pub fn fresh(name: &str) -> (tempfile::TempDir, Handle) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = open(name, dir.path());
     (dir, store)
 }
 
-/// Opens a fresh backend named `name` with its file in `dir` (OnFlush).
-pub fn open(name: &str, dir: &Path) -> Box<dyn StorageBackend> {
-    open_with(name, dir, OpenOptions::new())
+/// Opens the store of the built-in binding `name` kept in `dir` (OnFlush).
+pub fn open(name: &str, dir: &Path) -> Handle {
+    let selected = Bindings::builtin()
+        .select(name)
+        .unwrap_or_else(|e| panic!("{e}"));
+    open_binding(selected.binding(), dir)
 }
 
-/// As [`open`], with options.
-pub fn open_with(name: &str, dir: &Path, options: OpenOptions) -> Box<dyn StorageBackend> {
-    let path = dir.join(format!("{name}.redb"));
-    let opened: storebench::Result<Box<dyn StorageBackend>> = match name {
-        "memory" => Ok(Box::new(InMemoryBackend::new())),
-        "redb" => RedbBackend::open(&path, options).map(|b| Box::new(b) as Box<dyn StorageBackend>),
-        "automerge" => {
-            AutomergeBackend::open(&path, options).map(|b| Box::new(b) as Box<dyn StorageBackend>)
-        }
-        other => panic!("unknown backend {other}"),
-    };
-    opened.unwrap_or_else(|e| panic!("open {name}: {e}"))
+/// As [`open`], with options for the persistent ones.
+pub fn open_with(name: &str, dir: &Path, options: OpenOptions) -> Handle {
+    match name {
+        "redb" => open_binding(&RedbBinding { options }, dir),
+        "automerge" => open_binding(&AutomergeBinding { options }, dir),
+        other => open(other, dir),
+    }
+}
+
+fn open_binding(binding: &dyn Binding, dir: &Path) -> Handle {
+    let durability = (!binding.durabilities().is_empty()).then_some(Durability::OnFlush);
+    binding
+        .open(dir, durability)
+        .unwrap_or_else(|e| panic!("open {}: {e}", binding.name()))
 }
 
 /// A value of `len` bytes that differs with `seed`.

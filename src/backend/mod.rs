@@ -1,11 +1,19 @@
-//! The three backends, and what the two persistent ones share.
+//! The backends: in memory, the two persisted in redb and what they share, and null.
 
+#[cfg(feature = "automerge-backend")]
 mod automerge;
 mod memory;
+mod null;
+#[cfg(feature = "redb-backend")]
 mod persistent;
+#[cfg(feature = "redb-backend")]
 mod redb;
 
+#[cfg(feature = "automerge-backend")]
 pub use self::automerge::AutomergeBackend;
 pub use self::memory::InMemoryBackend;
-pub use self::persistent::{Durability, Inconsistency, OpenOptions, VerifyReport};
+pub use self::null::NullBackend;
+#[cfg(feature = "redb-backend")]
+pub use self::persistent::{Inconsistency, OpenOptions, VerifyReport};
+#[cfg(feature = "redb-backend")]
 pub use self::redb::RedbBackend;

@@ -1,20 +1,22 @@
-//! The checker: runs a scenario on a persistent backend over a [`Disk`] and on the
-//! `InMemoryBackend` model, compares every result, and after every reopen or crash compares the
-//! whole state with what the durability contract allows and runs `verify()`.
+//! The model check: runs a scenario on any binding's store and on the `InMemoryBackend`
+//! model, compares every result, and after every reopen or crash compares the whole state with
+//! what the durability contract allows and runs the binding's `verify()`. The store keeps its
+//! file on the fault-injecting [`Disk`] when the binding can ([`Binding::open_on`]), which
+//! makes failures and power loss possible; otherwise in a directory.
 
 use std::fmt;
+use std::path::Path;
 
-use super::disk::{Disk, PowerLoss};
-use super::op::{Op, Scenario, Subject};
+use super::op::{Op, Scenario};
 use super::planted::{Planted, PlantedBug};
-use crate::{
-    AutomergeBackend, Durability, Error, InMemoryBackend, OpenOptions, RedbBackend, StorageBackend,
-};
+use crate::binding::{Binding, Handle};
+use crate::fault::{Disk, PowerLoss};
+use crate::{Durability, Error, InMemoryBackend, StorageBackend};
 
 /// Every collection with its documents in id order: all a store shows.
 pub type State = Vec<(String, Vec<(String, Vec<u8>)>)>;
 
-/// The first disagreement between the backend and the model or the contract.
+/// The first disagreement between the store and the model or the contract.
 #[derive(Debug)]
 pub struct Divergence {
     /// The step at which it was found.
@@ -33,38 +35,61 @@ impl fmt::Display for Divergence {
 
 impl std::error::Error for Divergence {}
 
-/// Runs `scenario` and reports the first divergence.
-///
-/// # Errors
-/// The [`Divergence`] found, if any.
-pub fn check(scenario: &Scenario) -> Result<(), Divergence> {
-    check_planted(scenario, Planted::None)
+/// Where the store under check keeps its files.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    /// On the fault-injecting disk: `FailIn` and `Crash` inject failures and power loss. Needs
+    /// [`Binding::open_on`].
+    Disk,
+    /// In this directory, empty at first: `FailIn` does nothing, and `Crash` drops the store
+    /// without closing it, which must keep every write as `close()` does (process death is
+    /// [`check_crash`](super::check_crash)'s).
+    Dir(&'a Path),
 }
 
-/// As [`check`], with a deliberate bug planted in the backend: to show the checker finds it.
+/// Runs `scenario` on `binding`'s store at `place`, with `durability` (or the binding's
+/// preferred mode when it does not offer that one), and reports the first divergence.
 ///
 /// # Errors
-/// The [`Divergence`] found, if any.
-pub fn check_planted(scenario: &Scenario, planted: Planted) -> Result<(), Divergence> {
-    run_on(scenario, planted, None)
+/// The [`Divergence`] found, if any; one at step 0 when the binding cannot open at `place`.
+pub fn check_binding(
+    binding: &dyn Binding,
+    scenario: &Scenario,
+    place: Place<'_>,
+) -> Result<(), Divergence> {
+    run_on(binding, scenario, Planted::None, place)
 }
 
-/// As [`check`], on a real database file at `path` instead of the in-memory disk. A file
-/// cannot fail or lose power on demand, so `FailIn` does nothing and `Crash` drops the backend
-/// without `close()` (which must keep everything, as a dropped backend flushes) before reopening.
+/// As [`check_binding`], with a deliberate bug planted in the store: to show the check finds
+/// it.
 ///
 /// # Errors
 /// The [`Divergence`] found, if any.
-pub fn check_on_file(scenario: &Scenario, path: &std::path::Path) -> Result<(), Divergence> {
-    run_on(scenario, Planted::None, Some(path))
+pub fn check_planted(
+    binding: &dyn Binding,
+    scenario: &Scenario,
+    planted: Planted,
+    place: Place<'_>,
+) -> Result<(), Divergence> {
+    run_on(binding, scenario, planted, place)
+}
+
+/// The durability `binding` runs a scenario asking for `wanted` with.
+pub(crate) fn durability_for(binding: &dyn Binding, wanted: Durability) -> Option<Durability> {
+    let modes = binding.durabilities();
+    modes
+        .contains(&wanted)
+        .then_some(wanted)
+        .or_else(|| modes.first().copied())
 }
 
 fn run_on(
+    binding: &dyn Binding,
     scenario: &Scenario,
     planted: Planted,
-    file: Option<&std::path::Path>,
+    place: Place<'_>,
 ) -> Result<(), Divergence> {
-    let mut run = Run::start(scenario, planted, file)?;
+    let mut run = Run::start(binding, scenario, planted, place)?;
     for (step, op) in scenario.ops.iter().enumerate() {
         run.step = step;
         run.op = Some(op.clone());
@@ -76,42 +101,14 @@ fn run_on(
     run.apply(&Op::Reopen)
 }
 
-/// An open persistent backend of either kind.
-enum Opened {
-    Automerge(AutomergeBackend),
-    Redb(RedbBackend),
-}
-
-impl Opened {
-    fn store(&self) -> &dyn StorageBackend {
-        match self {
-            Opened::Automerge(b) => b,
-            Opened::Redb(b) => b,
-        }
-    }
-
-    fn close(self) -> crate::Result<()> {
-        match self {
-            Opened::Automerge(b) => b.close(),
-            Opened::Redb(b) => b.close(),
-        }
-    }
-
-    fn verify(&self) -> crate::Result<crate::VerifyReport> {
-        match self {
-            Opened::Automerge(b) => b.verify(),
-            Opened::Redb(b) => b.verify(),
-        }
-    }
-}
-
 struct Run<'s> {
-    scenario: &'s Scenario,
+    binding: &'s dyn Binding,
+    durability: Option<Durability>,
     planted: Planted,
-    /// The database file, or `None` for the in-memory disk.
-    file: Option<&'s std::path::Path>,
+    /// The store's directory, or `None` for the fault-injecting disk.
+    dir: Option<&'s Path>,
     disk: Disk,
-    subject: Option<Opened>,
+    subject: Option<Handle>,
     model: InMemoryBackend,
     /// The state a crash must come back to now.
     durable: State,
@@ -121,14 +118,19 @@ struct Run<'s> {
 
 impl<'s> Run<'s> {
     fn start(
+        binding: &'s dyn Binding,
         scenario: &'s Scenario,
         planted: Planted,
-        file: Option<&'s std::path::Path>,
+        place: Place<'s>,
     ) -> Result<Self, Divergence> {
         let mut run = Run {
-            scenario,
+            binding,
+            durability: durability_for(binding, scenario.durability),
             planted,
-            file,
+            dir: match place {
+                Place::Disk => None,
+                Place::Dir(dir) => Some(dir),
+            },
             disk: Disk::new(),
             subject: None,
             model: InMemoryBackend::new(),
@@ -148,25 +150,24 @@ impl<'s> Run<'s> {
         }
     }
 
-    fn open(&self) -> Result<Opened, Divergence> {
-        let options = OpenOptions::new().durability(self.scenario.durability);
-        let opened = match (self.scenario.subject, self.file) {
-            (Subject::Automerge, None) => {
-                AutomergeBackend::open_with_storage(self.disk.storage(), options)
-                    .map(Opened::Automerge)
-            }
-            (Subject::Redb, None) => {
-                RedbBackend::open_with_storage(self.disk.storage(), options).map(Opened::Redb)
-            }
-            (Subject::Automerge, Some(path)) => {
-                AutomergeBackend::open(path, options).map(Opened::Automerge)
-            }
-            (Subject::Redb, Some(path)) => RedbBackend::open(path, options).map(Opened::Redb),
+    fn open(&self) -> Result<Handle, Divergence> {
+        let opened = match self.dir {
+            Some(dir) => self.binding.open(dir, self.durability),
+            None => self
+                .binding
+                .open_on(self.disk.storage(), self.durability)
+                .ok_or_else(|| {
+                    self.diverged(format!(
+                        "the `{}` binding cannot open on the fault-injecting disk (it has no \
+                         open_on); check it in a directory",
+                        self.binding.name()
+                    ))
+                })?,
         };
         opened.map_err(|e| self.diverged(format!("the database does not reopen: {e:?}")))
     }
 
-    fn subject(&self) -> &Opened {
+    fn subject(&self) -> &Handle {
         // Every path that takes the subject out puts a new one back before returning Ok.
         self.subject
             .as_ref()
@@ -178,7 +179,16 @@ impl<'s> Run<'s> {
     }
 
     fn every_write(&self) -> bool {
-        self.scenario.durability == Durability::EveryWrite
+        self.durability == Some(Durability::EveryWrite)
+    }
+
+    /// What a clean close and reopen must give: everything, or nothing for a store that keeps
+    /// nothing.
+    fn after_clean_reopen(&self) -> State {
+        match self.durability {
+            Some(_) => self.model_state(),
+            None => State::new(),
+        }
     }
 
     fn apply(&mut self, op: &Op) -> Result<(), Divergence> {
@@ -188,10 +198,12 @@ impl<'s> Run<'s> {
                 self.disk.fail_in(u64::from(*n % 32));
                 Ok(())
             }
-            Op::Crash(_) if self.file.is_some() => {
-                // A file cannot lose power here: drop without close(), which keeps everything.
+            Op::Crash(_) if self.dir.is_some() => {
+                // A directory cannot lose power here: drop without close(). Dropping a store
+                // releases it as close() does, so it keeps everything.
                 drop(self.subject.take());
-                self.reopen_and_compare(&[self.model_state()])
+                let expected = self.after_clean_reopen();
+                self.reopen_and_compare(&[expected])
             }
             Op::Crash(point) => {
                 let loss = PowerLoss {
@@ -203,10 +215,13 @@ impl<'s> Run<'s> {
                 self.crash(loss, &[durable])
             }
             Op::Reopen => {
-                let closed = self.subject.take().map(Opened::close);
+                let closed = self.subject.take().map(Handle::close);
                 let failed = self.disk.failures() > failures;
                 match closed {
-                    Some(Ok(())) if !failed => self.reopen_and_compare(&[self.model_state()]),
+                    Some(Ok(())) if !failed => {
+                        let expected = self.after_clean_reopen();
+                        self.reopen_and_compare(&[expected])
+                    }
                     Some(Err(_)) | Some(Ok(())) if failed => {
                         // A failed close is a failed flush: before or after, nothing else.
                         let candidates = [self.durable.clone(), self.model_state()];
@@ -223,7 +238,7 @@ impl<'s> Run<'s> {
                 let failed = self.disk.failures() > failures;
                 match flushed {
                     Ok(()) if !failed => {
-                        self.durable = self.model_state();
+                        self.durable = self.after_clean_reopen();
                         Ok(())
                     }
                     Err(e) if !failed => {
@@ -314,12 +329,11 @@ impl<'s> Run<'s> {
                     .join(" or ")
             )));
         }
-        let report = opened
-            .verify()
-            .map_err(|e| self.diverged(format!("verify failed: {e:?}")))?;
-        if !report.is_clean() {
-            let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-            return Err(self.diverged(format!("verify after reopen: {problems:?}")));
+        if let Some(verified) = opened.verify() {
+            let problems = verified.map_err(|e| self.diverged(format!("verify failed: {e:?}")))?;
+            if !problems.is_empty() {
+                return Err(self.diverged(format!("verify after reopen: {problems:?}")));
+            }
         }
         for (name, docs) in &found {
             let count = opened
@@ -344,7 +358,7 @@ impl<'s> Run<'s> {
 
 /// What an operation returned, comparable across backends.
 #[derive(Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Done,
     Value(Option<Vec<u8>>),
     Documents(Vec<(String, Vec<u8>)>),
@@ -352,7 +366,7 @@ enum Outcome {
     Names(Vec<String>),
 }
 
-fn apply(store: &dyn StorageBackend, op: &Op) -> Result<Outcome, Error> {
+pub(crate) fn apply(store: &dyn StorageBackend, op: &Op) -> Result<Outcome, Error> {
     Ok(match op {
         Op::Upsert(c, id, value) => {
             store.collection(c.name()).upsert(id.id(), value.bytes())?;
@@ -414,7 +428,7 @@ fn restore(store: &InMemoryBackend, state: &State) {
     }
 }
 
-fn summary(state: &State) -> String {
+pub(crate) fn summary(state: &State) -> String {
     let parts: Vec<String> = state
         .iter()
         .map(|(name, docs)| format!("{name:?}: {} docs", docs.len()))

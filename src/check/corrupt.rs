@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use redb::{ReadableTable, TableDefinition};
 
-use super::disk::Disk;
+use crate::fault::Disk;
 use crate::{AutomergeBackend, Error, OpenOptions, StorageBackend};
 
 /// The change-log table as the file format defines it (see `backend/persistent/tables.rs`).

@@ -149,32 +149,38 @@ pub struct CrashPoint {
     pub tear: u8,
 }
 
-/// Which persistent backend a scenario runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
-pub enum Subject {
-    /// `AutomergeBackend`.
-    Automerge,
-    /// `RedbBackend`.
-    Redb,
-}
-
-/// A whole input: the backend, its durability, and the operations.
+/// A whole input: which binding, its durability, and the operations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
-    /// The backend under test.
-    pub subject: Subject,
-    /// Its durability mode.
+    /// Picks the binding when a target checks several: see [`pick`](Self::pick).
+    pub subject: u32,
+    /// The durability mode, when the binding offers it (else its preferred mode).
     pub durability: Durability,
     /// At most [`MAX_OPS`] operations.
     pub ops: Vec<Op>,
 }
 
 impl Scenario {
+    /// A scenario of `ops` for the first binding of a list.
+    pub fn new(durability: Durability, ops: Vec<Op>) -> Self {
+        Self {
+            subject: 0,
+            durability,
+            ops,
+        }
+    }
+
+    /// Which of `n` bindings the scenario runs on (the mapping `arbitrary` uses for an enum, so
+    /// inputs written when the subject was an enum of two decode as they did).
+    pub fn pick(&self, n: usize) -> usize {
+        ((u64::from(self.subject) * n as u64) >> 32) as usize
+    }
+
     /// Decodes a scenario from fuzzer bytes. `faults` keeps `Crash` and `FailIn`; without it they
     /// become `Reopen` and are dropped, for the purely differential target.
     pub fn from_bytes(data: &[u8], faults: bool) -> arbitrary::Result<Scenario> {
         let mut u = Unstructured::new(data);
-        let subject = Subject::arbitrary(&mut u)?;
+        let subject = u32::arbitrary(&mut u)?;
         let durability = if bool::arbitrary(&mut u)? {
             Durability::EveryWrite
         } else {
@@ -194,5 +200,15 @@ impl Scenario {
             durability,
             ops,
         })
+    }
+
+    /// A scenario drawn from `seed` alone, as [`from_bytes`](Self::from_bytes) decodes
+    /// `bytes` pseudo-random bytes: for checks a test names by a number.
+    pub fn from_seed(seed: u64, bytes: usize, faults: bool) -> Scenario {
+        let mut rng = crate::workload::Rng::new(seed, 0);
+        let data: Vec<u8> = (0..bytes).map(|_| rng.next_u64() as u8).collect();
+        // Decoding stops cleanly where bytes run out; it fails only on empty input.
+        Scenario::from_bytes(&data, faults)
+            .unwrap_or_else(|_| Scenario::new(Durability::OnFlush, Vec::new()))
     }
 }

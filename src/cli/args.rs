@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use storebench::runner::BackendKind;
 
 /// Benchmark CRDT document-store backends with YCSB-style workloads.
 #[derive(Debug, Parser)]
@@ -18,7 +17,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run workloads on backends; write a report per workload and backend.
     Run(RunArgs),
-    /// List the workloads in the workloads directory with their descriptions.
+    /// List the workloads in the workloads directory and the backends, with descriptions.
     List(ListArgs),
     /// Compare two sets of reports; exit 1 when anything regressed beyond the threshold.
     Compare(CompareArgs),
@@ -57,14 +56,16 @@ pub(crate) struct RunArgs {
     /// Workload files, or names of files in the workloads directory (`ycsb-a`).
     #[arg(required = true)]
     pub(crate) workloads: Vec<String>,
-    /// Backends, comma-separated: memory, automerge, automerge-durable, redb, redb-durable,
-    /// null. By default, every backend but null.
+    /// Backends, comma-separated, by the names `list` shows (the built-in ones: memory,
+    /// automerge, automerge-durable, redb, redb-durable, null). By default, every registered
+    /// backend but null.
     #[arg(long, value_delimiter = ',')]
-    pub(crate) backend: Vec<BackendKind>,
+    pub(crate) backend: Vec<String>,
     /// Where reports go: DIR/<workload>/<backend>/report.json and histograms.
     #[arg(long, default_value = "reports/latest")]
     pub(crate) out: PathBuf,
-    /// Where database files go. By default, a temporary directory removed afterwards.
+    /// Where database files go: each run makes a fresh `<workload>-<backend>` directory in it
+    /// and leaves it there. By default, a temporary directory removed afterwards.
     #[arg(long)]
     pub(crate) data: Option<PathBuf>,
     /// Worker threads (overrides the workload's `threadcount`).

@@ -1,6 +1,6 @@
 //! `storebench compare`.
 
-use storebench::report::{
+use crate::report::{
     Verdict, action_benchmark_json, compare as compare_reports, comparison_table, load_reports,
 };
 

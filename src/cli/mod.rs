@@ -1,4 +1,24 @@
-//! The command line: parsing, and the exit codes other tools can act on.
+//! The `storebench` command as a library function: a crate that binds its own store gets the
+//! whole command — `run`, `list`, `report`, `compare` — with its bindings selectable by name,
+//! from a `main` of a few lines:
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//! use storebench::binding::Bindings;
+//! # use storebench::binding::builtin::MemoryBinding as MyStoreBinding;
+//!
+//! fn main() -> ExitCode {
+//!     let mut bindings = Bindings::new(); // or Bindings::builtin(), to run beside ours
+//!     if let Err(e) = bindings.add(MyStoreBinding) {
+//!         eprintln!("{e}");
+//!         return ExitCode::from(2);
+//!     }
+//!     storebench::cli::main(bindings)
+//! }
+//! ```
+//!
+//! Exit codes: 0 success; 1 a run failed (a store did not open, an operation failed or
+//! panicked, a report was not written) or `compare` found a regression; 2 bad input.
 
 mod args;
 mod compare;
@@ -12,6 +32,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
+
+use crate::binding::Bindings;
 
 /// Bad input: an unreadable or invalid workload, an unknown backend or flag.
 pub(crate) const EXIT_BAD_INPUT: u8 = 2;
@@ -52,8 +74,18 @@ impl Failure {
     }
 }
 
-pub(crate) fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+/// Parses the process's arguments and runs the command with `bindings` selectable by name.
+pub fn main(bindings: Bindings) -> ExitCode {
+    main_from(bindings, std::env::args_os())
+}
+
+/// As [`main`], with the arguments given (the first is the program name).
+pub fn main_from<I, T>(bindings: Bindings, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version on stdout with success, usage errors with code 2.
@@ -62,8 +94,8 @@ pub(crate) fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => run::run(args),
-        Command::List(args) => list::list(&args),
+        Command::Run(args) => run::run(args, &bindings),
+        Command::List(args) => list::list(&args, &bindings),
         Command::Compare(args) => compare::compare(&args),
         Command::Report(args) => render::render(&args),
     };

@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::runner::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
-use storebench::runner::Progress;
 
 /// Draws each phase as an indicatif bar when stderr is a terminal, and otherwise prints one
 /// line when a phase starts and one when it ends.

@@ -1,6 +1,6 @@
 //! `storebench report`: Markdown from reports already written; nothing is run again.
 
-use storebench::report::{
+use crate::report::{
     by_workload, index_markdown, latency_spectrum_svg, load_reports, operations,
     throughput_bars_svg, throughput_timeline_svg, workload_markdown,
 };

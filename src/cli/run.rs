@@ -2,38 +2,34 @@
 
 use std::path::{Path, PathBuf};
 
-use storebench::report::{write_repeated, ycsb_summary};
-use storebench::runner::{BackendKind, NoProgress, Progress, run as run_workload};
-use storebench::workload::Workload;
+use crate::binding::{Bindings, Selected};
+use crate::report::{write_repeated, ycsb_summary};
+use crate::runner::{NoProgress, Progress, RunOutcome, panic_message, run as run_workload};
+use crate::workload::Workload;
 
 use super::args::RunArgs;
 use super::progress::StderrProgress;
 use super::{Failure, with_causes};
 
-pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
-    // Every workload is read and checked before anything runs: a typo in the third file must
-    // not surface after the first two ran for an hour.
+pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
+    // Every workload and backend name is checked before anything runs: a typo in the third
+    // file must not surface after the first two ran for an hour.
     let workloads = args
         .workloads
         .iter()
         .map(|w| load(w, &args))
         .collect::<Result<Vec<_>, _>>()?;
     let backends = if args.backend.is_empty() {
-        BackendKind::REAL.to_vec()
+        bindings.defaults()
     } else {
-        args.backend.clone()
+        args.backend
+            .iter()
+            .map(|name| bindings.select(name).map_err(Failure::bad_input))
+            .collect::<Result<Vec<_>, _>>()?
     };
     let temp;
     let data_dir: &Path = match &args.data {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Failure::failed(format!(
-                    "cannot create data directory {}: {e}",
-                    dir.display()
-                ))
-            })?;
-            dir
-        }
+        Some(dir) => dir,
         None => {
             temp = tempfile::tempdir().map_err(|e| {
                 Failure::failed(format!("cannot create a temporary directory: {e}"))
@@ -46,29 +42,71 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     } else {
         Box::new(StderrProgress::new())
     };
+    // A backend that fails is reported by name, and the others still run and write their
+    // reports; the command then exits 1.
+    let mut failures = Vec::new();
     for workload in &workloads {
-        for &backend in &backends {
-            let mut outcomes = Vec::new();
-            for _ in 0..args.repeat {
-                let outcome = run_workload(workload, backend, data_dir, progress.as_ref())
-                    .map_err(|e| {
-                        let cause = with_causes(&e);
-                        Failure::failed(format!("{} on {backend}: {cause}", workload.name))
-                    })?;
-                outcomes.push(outcome);
-            }
+        for backend in &backends {
+            let what = format!("{} on {}", workload.name, backend.name());
+            let outcomes = match repeat(workload, backend, data_dir, progress.as_ref(), &args) {
+                Ok(outcomes) => outcomes,
+                Err(cause) => {
+                    progress.finish();
+                    eprintln!("storebench: {what}: {cause}");
+                    failures.push(format!("{what}: {cause}"));
+                    continue;
+                }
+            };
             let dir = args.out.join(&workload.name).join(backend.name());
-            let report =
-                write_repeated(&outcomes, &dir).map_err(|e| Failure::failed(with_causes(&e)))?;
+            let report = match write_repeated(&outcomes, &dir) {
+                Ok(report) => report,
+                Err(e) => {
+                    failures.push(format!("{what}: {}", with_causes(&e)));
+                    continue;
+                }
+            };
             if !args.quiet {
                 println!("{}", ycsb_summary(&report));
+            }
+            for op in report.operations.iter().filter(|op| op.errors > 0) {
+                let first = op.first_error.as_deref().unwrap_or("no message");
+                failures.push(format!(
+                    "{what}: {} of {} {} operations failed; the first: {first}",
+                    op.errors,
+                    op.errors + op.count,
+                    op.operation
+                ));
             }
         }
     }
     if !args.quiet {
         eprintln!("reports written to {}", args.out.display());
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::failed(failures.join("\nstorebench: ")))
+    }
+}
+
+/// Runs `workload` on `backend` `--repeat` times. A panic that escapes the store's operations
+/// (in its open or close) fails this backend only.
+fn repeat(
+    workload: &Workload,
+    backend: &Selected,
+    data_dir: &Path,
+    progress: &dyn Progress,
+    args: &RunArgs,
+) -> Result<Vec<RunOutcome>, String> {
+    (0..args.repeat)
+        .map(|_| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_workload(workload, backend, data_dir, progress)
+            }))
+            .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
+            .map_err(|e| with_causes(&e))
+        })
+        .collect()
 }
 
 /// Reads a workload by path or by name, and applies the command-line overrides.

@@ -31,6 +31,7 @@ impl Report {
                 latency_ns: latency(&h.service),
                 intended_latency_ns: h.intended.as_ref().map(latency),
                 failed_latency_ns: (!h.failed.is_empty()).then(|| latency(&h.failed)),
+                first_error: h.first_error.clone(),
             })
             .collect();
         Report {
@@ -43,7 +44,10 @@ impl Report {
                 parameters: serde_json::to_value(workload).unwrap_or_default(),
             },
             backend: BackendInfo {
-                name: outcome.backend.name().to_owned(),
+                name: outcome.backend.clone(),
+                binding: outcome.binding.clone(),
+                settings: outcome.settings.clone(),
+                reference: outcome.reference.clone(),
                 durability: outcome.durability.map(|d| {
                     serde_json::to_value(d)
                         .ok()

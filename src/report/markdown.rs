@@ -95,7 +95,7 @@ struct Column {
 }
 
 /// One workload's table: a row per backend, the best value of each column in bold, and the
-/// CRDT overhead where both `automerge` and `redb` ran.
+/// cost over its reference, for each backend whose binding names one and where both ran.
 pub fn workload_markdown(runs: &[&Report]) -> String {
     let Some(first) = runs.first() else {
         return String::new();
@@ -209,19 +209,30 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         }
         out.push('\n');
     }
+    // A binding may name another as its reference (the Automerge backend names plain redb):
+    // the ratio of their throughputs is what it costs on top.
     let throughput = |name: &str| {
         runs.iter()
             .find(|r| r.backend.name == name)
             .map(|r| r.run.throughput_ops_per_sec)
     };
-    if let (Some(automerge), Some(redb)) = (throughput("automerge"), throughput("redb"))
-        && automerge > 0.0
-    {
-        let _ = writeln!(
-            out,
-            "\nCRDT overhead (redb throughput / automerge throughput): {:.2}x",
-            redb / automerge
-        );
+    for run in runs {
+        let Some(reference) = &run.backend.reference else {
+            continue;
+        };
+        if let Some(floor) = throughput(reference)
+            && run.backend.name == run.backend.binding
+            && run.run.throughput_ops_per_sec > 0.0
+        {
+            let _ = writeln!(
+                out,
+                "\nCost of {} over its reference {reference} ({reference} throughput / {} \
+                 throughput): {:.2}x",
+                run.backend.name,
+                run.backend.name,
+                floor / run.run.throughput_ops_per_sec
+            );
+        }
     }
     out
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One run of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,14 +91,20 @@ pub struct WorkloadInfo {
     pub parameters: serde_json::Value,
 }
 
-/// The backend and its options.
+/// The backend, as its binding describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendInfo {
-    /// `memory`, `automerge`, `automerge-durable`, `redb`, `redb-durable` or `null`.
+    /// The name it was selected by: its binding's, or `<binding>-durable`.
     pub name: String,
-    /// `on-flush` or `every-write` for persistent backends.
+    /// Its binding's name.
+    pub binding: String,
+    /// `on-flush` or `every-write` for stores that persist.
     pub durability: Option<String>,
+    /// The binding's settings for the run (page cache, synchronous mode, ...).
+    pub settings: BTreeMap<String, String>,
+    /// The binding whose throughput reports set beside this one's, if any.
+    pub reference: Option<String>,
 }
 
 /// The machine a report was made on.
@@ -152,6 +158,8 @@ pub struct OperationStats {
     pub intended_latency_ns: Option<Latency>,
     /// Service time of failed operations, when any failed.
     pub failed_latency_ns: Option<Latency>,
+    /// What the first failed operation said, when any failed.
+    pub first_error: Option<String>,
 }
 
 /// A latency distribution in nanoseconds.

@@ -1,8 +1,6 @@
-//! The workload runner: drives any backend through a workload's phases and records every
-//! operation's latency in HdrHistograms. It measures; it never formats (see `report`).
+//! The workload runner: drives any binding's store through a workload's phases and records
+//! every operation's latency in HdrHistograms. It measures; it never formats (see `report`).
 
-mod backend_kind;
-mod null;
 mod progress;
 mod recorder;
 mod rss;
@@ -10,8 +8,7 @@ mod rss;
 mod run;
 mod worker;
 
-pub use backend_kind::{BackendKind, RunBackend};
-pub use null::NullBackend;
 pub use progress::{NoProgress, Progress};
 pub use recorder::{OperationHistograms, Recorder, new_histogram};
 pub use run::{PhaseOutcome, RunOutcome, run};
+pub(crate) use worker::panic_message;

@@ -27,8 +27,10 @@ pub struct OperationHistograms {
     /// Time from the operation's intended start (open loop) to its end: what a client
     /// waiting on a schedule sees, free of coordinated omission. `None` in closed loop.
     pub intended: Option<Histogram<u64>>,
-    /// Service time of operations that returned an error.
+    /// Service time of operations that returned an error or panicked.
     pub failed: Histogram<u64>,
+    /// What the first failed operation said, with its cause chain.
+    pub first_error: Option<String>,
 }
 
 impl OperationHistograms {
@@ -37,6 +39,7 @@ impl OperationHistograms {
             service: new_histogram(),
             intended: open_loop.then(new_histogram),
             failed: new_histogram(),
+            first_error: None,
         }
     }
 
@@ -46,6 +49,9 @@ impl OperationHistograms {
         let _ = self.failed.add(&other.failed);
         if let (Some(mine), Some(theirs)) = (&mut self.intended, &other.intended) {
             let _ = mine.add(theirs);
+        }
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
         }
     }
 }
@@ -71,11 +77,12 @@ impl Recorder {
         }
     }
 
-    /// Records one operation that ended `since_phase_start` into the phase.
+    /// Records one operation that ended `since_phase_start` into the phase; `failure` is what
+    /// it said when it failed.
     pub fn record(
         &mut self,
         op: Operation,
-        ok: bool,
+        failure: Option<&dyn std::fmt::Display>,
         service: Duration,
         intended: Option<Duration>,
         since_phase_start: Duration,
@@ -84,13 +91,16 @@ impl Recorder {
         let h =
             self.operations[op as usize].get_or_insert_with(|| OperationHistograms::new(open_loop));
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
-        if ok {
+        if let Some(failure) = failure {
+            h.failed.saturating_record(nanos(service));
+            if h.first_error.is_none() {
+                h.first_error = Some(failure.to_string());
+            }
+        } else {
             h.service.saturating_record(nanos(service));
             if let (Some(hist), Some(intended)) = (&mut h.intended, intended) {
                 hist.saturating_record(nanos(intended));
             }
-        } else {
-            h.failed.saturating_record(nanos(service));
         }
         let second = since_phase_start.as_secs() as usize;
         if self.per_second.len() <= second {

@@ -1,17 +1,17 @@
 //! A whole run of one workload on one backend: load, warm-up, measured run, measurements.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::backend_kind::BackendKind;
 use super::progress::Progress;
 use super::recorder::{OperationHistograms, Recorder};
 use super::rss;
 use super::worker::{Stop, Worker};
+use crate::binding::{Concurrency, Selected, Settings};
 use crate::workload::{KeySpace, Operation, Workload};
-use crate::{Collection, Durability, Result};
+use crate::{Collection, Durability, Error, Result};
 
 /// What one phase measured.
 #[derive(Debug, Clone)]
@@ -54,17 +54,23 @@ impl PhaseOutcome {
 pub struct RunOutcome {
     /// The workload as run (after command-line overrides).
     pub workload: Workload,
-    /// The backend.
-    pub backend: BackendKind,
+    /// The name the backend was selected by (`automerge-durable`).
+    pub backend: String,
+    /// The name of its binding (`automerge`).
+    pub binding: String,
     /// Its durability, if it persists.
     pub durability: Option<Durability>,
+    /// The binding's settings for this run.
+    pub settings: Settings,
+    /// The binding its throughput is set beside in reports, if any.
+    pub reference: Option<String>,
     /// Seconds since the Unix epoch when the run started.
     pub started_at_unix: u64,
     /// Documents loaded, in batches.
     pub load: PhaseOutcome,
     /// The measured run.
     pub run: PhaseOutcome,
-    /// Bytes of the database file after the run, for persistent backends.
+    /// Bytes of every file the store kept after the run, for stores that persist.
     pub file_bytes: Option<u64>,
     /// Bytes of ids and values live at the end of the run.
     pub live_bytes: u64,
@@ -80,22 +86,37 @@ impl RunOutcome {
     }
 }
 
-/// Runs `workload` on a fresh `backend` whose files go in `data_dir`.
+/// Runs `workload` on a fresh store of `backend`, kept in a new directory under `data_dir`:
+/// `<workload>-<backend>`, or with a `-2`, `-3`... suffix when that name is taken.
 ///
 /// # Errors
-/// When the backend cannot be opened, flushed or closed. Failed operations do not stop the
-/// run: they are counted and timed apart.
+/// When the store cannot be opened, flushed or closed, or the directory cannot be made;
+/// [`Error::Backend`] when the workload wants more threads than the binding allows. Failed
+/// (and panicking) operations do not stop the run: they are counted and timed apart.
 pub fn run(
     workload: &Workload,
-    backend: BackendKind,
+    backend: &Selected,
     data_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<RunOutcome> {
+    let binding = backend.binding();
+    if binding.concurrency() == Concurrency::SingleThread && workload.threads > 1 {
+        return Err(Error::backend(
+            backend.name(),
+            format!(
+                "the store allows one thread at a time, and the workload asks for {}; run it \
+                 with --threads 1",
+                workload.threads
+            ),
+        ));
+    }
     let started_at_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let durability = backend.durability(workload.durability);
+    let dir = RunDir::create(data_dir, &format!("{}-{}", workload.name, backend.name()))?;
     rss::reset_peak();
-    let opened = backend.open(workload, data_dir)?;
+    let opened = binding.open(&dir.path, durability)?;
     let store = opened.store();
     let collections: Vec<Arc<dyn Collection>> = workload
         .collections
@@ -183,11 +204,18 @@ pub fn run(
         }
     }
     drop(collections);
-    let file_bytes = opened.close()?;
+    opened.close()?;
+    let file_bytes = match durability {
+        Some(_) => Some(dir.bytes()?),
+        None => None,
+    };
     Ok(RunOutcome {
         workload: workload.clone(),
-        backend,
-        durability: backend.durability(workload),
+        backend: backend.name().to_owned(),
+        binding: binding.name().to_owned(),
+        durability,
+        settings: binding.settings(durability),
+        reference: binding.reference().map(str::to_owned),
         started_at_unix,
         load,
         run,
@@ -195,6 +223,56 @@ pub fn run(
         live_bytes,
         peak_rss_bytes,
     })
+}
+
+/// The directory a run's store lives in: created fresh, never one that was there before, so a
+/// run touches no file it did not create. It stays after the run, for the caller to inspect
+/// or remove with `data_dir`.
+struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    fn create(parent: &Path, name: &str) -> Result<Self> {
+        let io = |path: &Path, source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        for n in 1u32.. {
+            let path = match n {
+                1 => parent.join(name),
+                n => parent.join(format!("{name}-{n}")),
+            };
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(&path, e)),
+            }
+        }
+        unreachable!("some directory name is free")
+    }
+
+    /// Bytes of every file below the directory.
+    fn bytes(&self) -> Result<u64> {
+        fn walk(dir: &Path) -> std::io::Result<u64> {
+            let mut total = 0;
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let meta = entry.metadata()?;
+                total += if meta.is_dir() {
+                    walk(&entry.path())?
+                } else {
+                    meta.len()
+                };
+            }
+            Ok(total)
+        }
+        walk(&self.path).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
 }
 
 /// Thread `t`'s share of `total` operations over `threads` threads.

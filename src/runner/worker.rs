@@ -1,6 +1,7 @@
 //! One worker thread: draws operations from the workload and times each against the backend.
 
 use std::hint::black_box;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,11 +106,15 @@ impl<'a> Worker<'a> {
                 }
             }
             let op = self.workload.mix.choose(self.op_rng.unit());
-            let Timed { ok, began, ended } = self.execute(op);
+            let Timed {
+                failure,
+                began,
+                ended,
+            } = self.execute(op);
             if let Some(recorder) = recorder.as_deref_mut() {
                 recorder.record(
                     op,
-                    ok,
+                    failure.as_ref().map(|f| f as &dyn std::fmt::Display),
                     ended - began,
                     intended.map(|i| ended - i),
                     ended - start,
@@ -227,7 +232,11 @@ impl<'a> Worker<'a> {
                 self.key_for(n);
                 per_collection[index].push((self.key.clone(), value));
             }
-            let Timed { ok, began, ended } = timed(|| {
+            let Timed {
+                failure,
+                began,
+                ended,
+            } = timed(|| {
                 for (collection, docs) in self.collections.iter().zip(per_collection) {
                     if !docs.is_empty() {
                         collection.upsert_many(docs)?;
@@ -235,25 +244,71 @@ impl<'a> Worker<'a> {
                 }
                 Ok(())
             });
-            recorder.record(Operation::Load, ok, ended - began, None, ended - start);
+            recorder.record(
+                Operation::Load,
+                failure.as_ref().map(|f| f as &dyn std::fmt::Display),
+                ended - began,
+                None,
+                ended - start,
+            );
             progress.advance(documents);
         }
     }
 }
 
-/// When a backend call began and ended, and whether it succeeded.
+/// When a backend call began and ended, and how it failed if it did.
 struct Timed {
-    ok: bool,
+    failure: Option<Failure>,
     began: Instant,
     ended: Instant,
 }
 
+/// Why an operation failed: the store's error, or its panic.
+enum Failure {
+    Error(crate::Error),
+    Panic(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Error(e) => {
+                write!(f, "{e}")?;
+                let mut cause = std::error::Error::source(e);
+                while let Some(c) = cause {
+                    write!(f, ": {c}")?;
+                    cause = c.source();
+                }
+                Ok(())
+            }
+            Failure::Panic(message) => write!(f, "panicked: {message}"),
+        }
+    }
+}
+
+/// Times `call`. A store that panics is a store that failed: the panic is caught and counted
+/// with the errors, so one bad operation does not end the run (or the other bindings' runs).
 fn timed<T>(call: impl FnOnce() -> Result<T>) -> Timed {
     let began = Instant::now();
-    let ok = call().is_ok();
+    let result = std::panic::catch_unwind(AssertUnwindSafe(call));
+    let ended = Instant::now();
+    let failure = match result {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(Failure::Error(e)),
+        Err(panic) => Some(Failure::Panic(panic_message(panic.as_ref()))),
+    };
     Timed {
-        ok,
+        failure,
         began,
-        ended: Instant::now(),
+        ended,
     }
+}
+
+/// The text a panic carried, when it carried text.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "with no message".to_owned())
 }

@@ -1,116 +1,86 @@
-//! Shared by the integration tests: each backend behind one opener, so every test runs on all.
+//! Shared by the integration tests: every built-in backend through its binding, so every test
+//! runs on all of them as the harness does.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::path::{Path, PathBuf};
 
-use storebench::{
-    AutomergeBackend, Durability, InMemoryBackend, OpenOptions, RedbBackend, Result, StorageBackend,
-};
+use storebench::binding::{Bindings, Handle, Selected};
+use storebench::{Durability, Result};
 
-/// A backend kind a test can open, and reopen on the same file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Memory,
-    Automerge(Durability),
-    Redb(Durability),
+/// A built-in backend as a command selects it by name: its binding and its durability.
+#[derive(Debug, Clone)]
+pub struct Kind {
+    selected: Selected,
 }
 
 impl Kind {
-    pub const PERSISTENT: [Kind; 4] = [
-        Kind::Automerge(Durability::OnFlush),
-        Kind::Automerge(Durability::EveryWrite),
-        Kind::Redb(Durability::OnFlush),
-        Kind::Redb(Durability::EveryWrite),
-    ];
-
-    pub const ALL: [Kind; 5] = [
-        Kind::Memory,
-        Kind::Automerge(Durability::OnFlush),
-        Kind::Automerge(Durability::EveryWrite),
-        Kind::Redb(Durability::OnFlush),
-        Kind::Redb(Durability::EveryWrite),
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Memory => "memory",
-            Kind::Automerge(Durability::OnFlush) => "automerge",
-            Kind::Automerge(Durability::EveryWrite) => "automerge-durable",
-            Kind::Redb(Durability::OnFlush) => "redb",
-            Kind::Redb(Durability::EveryWrite) => "redb-durable",
-        }
+    /// Every backend a run uses by default: memory, automerge(-durable), redb(-durable).
+    pub fn all() -> Vec<Kind> {
+        Bindings::builtin()
+            .defaults()
+            .into_iter()
+            .map(|selected| Kind { selected })
+            .collect()
     }
 
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
+    /// The ones that persist.
+    pub fn persistent() -> Vec<Kind> {
+        Kind::all().into_iter().filter(Kind::persists).collect()
     }
 
-    pub fn durability(self) -> Option<Durability> {
-        match self {
-            Kind::Memory => None,
-            Kind::Automerge(d) | Kind::Redb(d) => Some(d),
-        }
+    /// The backend selected by `name`.
+    pub fn named(name: &str) -> Kind {
+        let selected = Bindings::builtin()
+            .select(name)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Kind { selected }
     }
 
-    /// Opens the backend on `path` (ignored by `Memory`).
-    pub fn open(self, path: &Path) -> Result<Opened> {
-        Ok(match self {
-            Kind::Memory => Opened::Memory(InMemoryBackend::new()),
-            Kind::Automerge(d) => Opened::Automerge(AutomergeBackend::open(
-                path,
-                OpenOptions::new().durability(d),
-            )?),
-            Kind::Redb(d) => {
-                Opened::Redb(RedbBackend::open(path, OpenOptions::new().durability(d))?)
-            }
-        })
+    pub fn name(&self) -> &str {
+        self.selected.name()
+    }
+
+    pub fn selected(&self) -> &Selected {
+        &self.selected
+    }
+
+    /// The durability it runs with (OnFlush unless it is a `-durable` one).
+    pub fn durability(&self) -> Option<Durability> {
+        self.selected.durability(Durability::OnFlush)
+    }
+
+    pub fn persists(&self) -> bool {
+        self.durability().is_some()
+    }
+
+    /// Opens the store kept in directory `dir`, creating the directory.
+    pub fn open(&self, dir: &Path) -> Result<Handle> {
+        std::fs::create_dir_all(dir).map_err(|source| storebench::Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        self.selected.binding().open(dir, self.durability())
     }
 }
 
-/// An open backend of any kind.
-pub enum Opened {
-    Memory(InMemoryBackend),
-    Automerge(AutomergeBackend),
-    Redb(RedbBackend),
-}
-
-impl Opened {
-    pub fn store(&self) -> &dyn StorageBackend {
-        match self {
-            Opened::Memory(b) => b,
-            Opened::Automerge(b) => b,
-            Opened::Redb(b) => b,
-        }
-    }
-
-    pub fn close(self) -> Result<()> {
-        match self {
-            Opened::Memory(b) => b.close(),
-            Opened::Automerge(b) => b.close(),
-            Opened::Redb(b) => b.close(),
-        }
-    }
-
-    /// Runs the backend's consistency check; panics with its findings when it is not clean.
-    pub fn assert_verified(&self) -> Result<()> {
-        let report = match self {
-            Opened::Memory(_) => return Ok(()),
-            Opened::Automerge(b) => b.verify()?,
-            Opened::Redb(b) => b.verify()?,
-        };
-        let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+/// Runs the store's consistency check, when it has one; panics with its findings when it is
+/// not clean.
+pub fn assert_verified(store: &Handle) -> Result<()> {
+    if let Some(problems) = store.verify() {
+        let problems = problems?;
         assert!(problems.is_empty(), "verify found: {problems:#?}");
-        Ok(())
     }
+    Ok(())
 }
 
 /// The whole observable state of a store, as the fuzzing checker reads it.
 #[allow(unused_imports)] // each test binary uses a different part of this module
 pub use storebench::check::{State, state};
 
+/// The directory a test keeps the store called `name` in.
 pub fn db_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
-    dir.path().join(format!("{name}.redb"))
+    dir.path().join(name)
 }
 
 /// Runs the `storebench` binary built for these tests in `cwd`.

@@ -58,11 +58,13 @@ impl<W: WritePath> PersistentBackend<W> {
         &self.store
     }
 
+    #[cfg(feature = "automerge-backend")]
     pub(crate) fn writer(&self) -> &W {
         &self.writer
     }
 
     /// An existing collection, without creating it.
+    #[cfg(feature = "automerge-backend")]
     pub(crate) fn existing(&self, name: &str) -> Option<CollectionRef> {
         let collections = self
             .collections

@@ -12,13 +12,18 @@ mod tables;
 mod verify;
 mod write_path;
 
-pub use options::{Durability, OpenOptions};
+// Parts only the Automerge backend uses are compiled out with it; the rest is shared.
+
+pub use options::OpenOptions;
 pub use verify::{Inconsistency, VerifyReport};
 
 pub(crate) use backend::{PersistentBackend, forward_storage_backend};
 pub(crate) use materialized::MaterializedWriter;
-pub(crate) use open::{Opened, open_path, open_storage};
+#[cfg(feature = "automerge-backend")]
+pub(crate) use open::Opened;
+pub(crate) use open::{open_path, open_storage};
 pub(crate) use store::Store;
+#[cfg(feature = "automerge-backend")]
 pub(crate) use tables::{CHANGE_LOG, CollectionId, MATERIALIZED};
 pub(crate) use verify::verify_materialized;
 pub(crate) use write_path::{CollectionRef, WritePath};

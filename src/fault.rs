@@ -1,4 +1,5 @@
-//! `Disk`: an in-memory disk for redb that fails chosen calls and loses power on demand.
+//! `Disk`: an in-memory disk that fails chosen calls and loses power on demand, for the checks
+//! of any store that can keep its file on it ([`Binding::open_on`](crate::Binding::open_on)).
 //!
 //! It keeps two images: `live`, what reads see, and `durable`, what survives a power loss.
 //! `durable` advances only at a successful `sync_data`. A power loss yields a new disk from the
@@ -85,7 +86,7 @@ impl Disk {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A redb storage on this disk.
+    /// A storage handle on this disk: the file a store under test reads and writes.
     pub fn storage(&self) -> FaultStorage {
         FaultStorage { disk: self.clone() }
     }
@@ -184,12 +185,21 @@ impl FaultStorage {
     }
 }
 
-impl redb::StorageBackend for FaultStorage {
-    fn len(&self) -> std::io::Result<u64> {
+impl FaultStorage {
+    /// The file's length.
+    ///
+    /// # Errors
+    /// Never; the signature is a file's.
+    #[allow(clippy::len_without_is_empty)] // a file's length, with a file's signature
+    pub fn len(&self) -> std::io::Result<u64> {
         Ok(self.disk.lock().live.len() as u64)
     }
 
-    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+    /// Reads `out.len()` bytes at `offset`.
+    ///
+    /// # Errors
+    /// When the range lies past the end of the file.
+    pub fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
         let state = self.disk.lock();
         let start = usize::try_from(offset).map_err(std::io::Error::other)?;
         let end = start
@@ -202,7 +212,12 @@ impl redb::StorageBackend for FaultStorage {
         Ok(())
     }
 
-    fn set_len(&self, len: u64) -> std::io::Result<()> {
+    /// Grows or truncates the file (a mutating call).
+    ///
+    /// # Errors
+    /// When this call is the armed failure, the disk lost power, or the length is past
+    /// [`MAX_DISK_BYTES`].
+    pub fn set_len(&self, len: u64) -> std::io::Result<()> {
         let mut state = self.disk.lock();
         Self::mutating_call(&mut state)?;
         // Fuzzed images may claim absurd lengths; refuse rather than allocate them.
@@ -214,7 +229,11 @@ impl redb::StorageBackend for FaultStorage {
         Ok(())
     }
 
-    fn sync_data(&self) -> std::io::Result<()> {
+    /// Makes everything written so far survive a power loss (a mutating call).
+    ///
+    /// # Errors
+    /// When this call is the armed failure or the disk lost power.
+    pub fn sync_data(&self) -> std::io::Result<()> {
         let mut state = self.disk.lock();
         Self::mutating_call(&mut state)?;
         state.durable = state.live.clone();
@@ -222,7 +241,12 @@ impl redb::StorageBackend for FaultStorage {
         Ok(())
     }
 
-    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+    /// Writes `data` at `offset` (a mutating call).
+    ///
+    /// # Errors
+    /// When this call is the armed failure, the disk lost power, or the write ends past
+    /// [`MAX_DISK_BYTES`].
+    pub fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
         let mut state = self.disk.lock();
         Self::mutating_call(&mut state)?;
         if offset.saturating_add(data.len() as u64) > MAX_DISK_BYTES {
@@ -237,13 +261,36 @@ impl redb::StorageBackend for FaultStorage {
     }
 }
 
+/// redb keeps its file on the disk through this.
+#[cfg(feature = "redb-backend")]
+impl redb::StorageBackend for FaultStorage {
+    fn len(&self) -> std::io::Result<u64> {
+        FaultStorage::len(self)
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        FaultStorage::read(self, offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        FaultStorage::set_len(self, len)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        FaultStorage::sync_data(self)
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        FaultStorage::write(self, offset, data)
+    }
+}
+
 /// The largest disk: bounds memory when a fuzzed image asks for more.
 pub const MAX_DISK_BYTES: u64 = 256 << 20;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::StorageBackend;
 
     #[test]
     fn only_synced_bytes_survive_a_total_power_loss() -> std::io::Result<()> {

@@ -1,0 +1,204 @@
+//! The crate's own backends, bound through the same [`Binding`] API a user's store uses.
+
+use std::path::Path;
+
+use super::{Binding, Bindings, Handle};
+use crate::{Durability, InMemoryBackend, NullBackend, Result};
+
+/// Registers every built-in binding the enabled features provide.
+pub(super) fn register() -> Bindings {
+    let mut bindings = Bindings::new();
+    // The names are distinct and valid: registration cannot fail.
+    let _ = bindings.add(MemoryBinding);
+    #[cfg(feature = "automerge-backend")]
+    let _ = bindings.add(AutomergeBinding::default());
+    #[cfg(feature = "redb-backend")]
+    let _ = bindings.add(RedbBinding::default());
+    let _ = bindings.add_by_name_only(NullBinding);
+    bindings
+}
+
+/// [`InMemoryBackend`]: keeps nothing across a close.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryBinding;
+
+impl Binding for MemoryBinding {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    fn description(&self) -> &str {
+        "ordered maps in memory: the reference model, never durable"
+    }
+
+    fn durabilities(&self) -> &[Durability] {
+        &[]
+    }
+
+    fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {
+        Ok(Handle::new(InMemoryBackend::new()))
+    }
+}
+
+/// [`NullBackend`]: stores nothing, so a run measures the harness alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NullBinding;
+
+impl Binding for NullBinding {
+    fn name(&self) -> &str {
+        "null"
+    }
+
+    fn description(&self) -> &str {
+        "stores nothing: measures the harness alone"
+    }
+
+    fn durabilities(&self) -> &[Durability] {
+        &[]
+    }
+
+    fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {
+        Ok(Handle::new(NullBackend))
+    }
+}
+
+#[cfg(feature = "automerge-backend")]
+pub use persistent::AutomergeBinding;
+#[cfg(feature = "redb-backend")]
+pub use persistent::RedbBinding;
+
+#[cfg(feature = "redb-backend")]
+mod persistent {
+    use super::*;
+    use crate::binding::Settings;
+    use crate::fault::FaultStorage;
+    use crate::{OpenOptions, VerifyReport};
+
+    /// Both persistent backends keep one file of this name in their directory.
+    const FILE: &str = "store.redb";
+
+    /// Both durability modes, OnFlush preferred.
+    const MODES: &[Durability] = &[Durability::OnFlush, Durability::EveryWrite];
+
+    fn problems(report: VerifyReport) -> Vec<String> {
+        report.problems.iter().map(ToString::to_string).collect()
+    }
+
+    fn settings(options: &OpenOptions) -> Settings {
+        Settings::from([
+            (
+                "page_cache_bytes".to_owned(),
+                options.page_cache_bytes.to_string(),
+            ),
+            (
+                "check_integrity".to_owned(),
+                options.check_integrity.to_string(),
+            ),
+        ])
+    }
+
+    /// [`AutomergeBackend`](crate::AutomergeBackend) with these options (their durability is
+    /// the run's).
+    #[cfg(feature = "automerge-backend")]
+    #[derive(Debug, Clone, Default)]
+    pub struct AutomergeBinding {
+        /// Page cache and integrity check.
+        pub options: OpenOptions,
+    }
+
+    #[cfg(feature = "automerge-backend")]
+    impl Binding for AutomergeBinding {
+        fn name(&self) -> &str {
+            "automerge"
+        }
+
+        fn description(&self) -> &str {
+            "every document an Automerge CRDT document, persisted in redb"
+        }
+
+        fn durabilities(&self) -> &[Durability] {
+            MODES
+        }
+
+        fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+            let options = self
+                .options
+                .clone()
+                .durability(durability.unwrap_or_default());
+            let store = crate::AutomergeBackend::open(dir.join(FILE), options)?;
+            Ok(Handle::with_verify(store, |s| s.verify().map(problems)))
+        }
+
+        fn settings(&self, _durability: Option<Durability>) -> Settings {
+            settings(&self.options)
+        }
+
+        fn open_on(
+            &self,
+            storage: FaultStorage,
+            durability: Option<Durability>,
+        ) -> Option<Result<Handle>> {
+            let options = self
+                .options
+                .clone()
+                .durability(durability.unwrap_or_default());
+            Some(
+                crate::AutomergeBackend::open_with_storage(storage, options)
+                    .map(|s| Handle::with_verify(s, |s| s.verify().map(problems))),
+            )
+        }
+
+        fn reference(&self) -> Option<&str> {
+            Some("redb")
+        }
+    }
+
+    /// [`RedbBackend`](crate::RedbBackend) with these options (their durability is the run's).
+    #[derive(Debug, Clone, Default)]
+    pub struct RedbBinding {
+        /// Page cache and integrity check.
+        pub options: OpenOptions,
+    }
+
+    impl Binding for RedbBinding {
+        fn name(&self) -> &str {
+            "redb"
+        }
+
+        fn description(&self) -> &str {
+            "the same bytes straight in redb, no CRDT: the floor"
+        }
+
+        fn durabilities(&self) -> &[Durability] {
+            MODES
+        }
+
+        fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+            let options = self
+                .options
+                .clone()
+                .durability(durability.unwrap_or_default());
+            let store = crate::RedbBackend::open(dir.join(FILE), options)?;
+            Ok(Handle::with_verify(store, |s| s.verify().map(problems)))
+        }
+
+        fn settings(&self, _durability: Option<Durability>) -> Settings {
+            settings(&self.options)
+        }
+
+        fn open_on(
+            &self,
+            storage: FaultStorage,
+            durability: Option<Durability>,
+        ) -> Option<Result<Handle>> {
+            let options = self
+                .options
+                .clone()
+                .durability(durability.unwrap_or_default());
+            Some(
+                crate::RedbBackend::open_with_storage(storage, options)
+                    .map(|s| Handle::with_verify(s, |s| s.verify().map(problems))),
+            )
+        }
+    }
+}

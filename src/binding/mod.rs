@@ -1,0 +1,12 @@
+//! Bindings: how a store meets the harness. The runner, the reports, the CLI and the checks
+//! take any [`Binding`]; the crate's own backends are bound through exactly this API
+//! ([`builtin`](self::builtin)), as a user's store is.
+
+mod describe;
+pub mod builtin;
+mod handle;
+mod registry;
+
+pub use describe::{Binding, Concurrency, Settings};
+pub use handle::Handle;
+pub use registry::{BindingError, Bindings, Selected};

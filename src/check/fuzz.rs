@@ -1,0 +1,115 @@
+//! The fuzz targets: this crate's, over its own bindings, and one call for a user's binding.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use super::checker::{Place, check_binding};
+use super::op::Scenario;
+use crate::binding::Binding;
+
+/// The crate's fuzz targets, by the names of their files in `fuzz/fuzz_targets/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The persisted bindings against the model, with reopen but no faults.
+    Differential,
+    /// The same with injected storage failures and power losses.
+    CrashRecovery,
+    /// Damaged files and damaged change-log chunks (the Automerge backend's own format).
+    CorruptFile,
+}
+
+impl Target {
+    /// Every target.
+    pub const ALL: [Target; 3] = [
+        Target::Differential,
+        Target::CrashRecovery,
+        Target::CorruptFile,
+    ];
+
+    /// The target's name, as cargo-fuzz and the corpus directories spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Differential => "differential",
+            Target::CrashRecovery => "crash_recovery",
+            Target::CorruptFile => "corrupt_file",
+        }
+    }
+
+    /// Runs one input of this target, as the fuzzer does and as the regression replay does.
+    ///
+    /// # Errors
+    /// The contract violation found. Inputs too short to decode are not violations.
+    pub fn run(self, data: &[u8]) -> Result<(), String> {
+        match self {
+            #[cfg(feature = "automerge-backend")]
+            Target::CorruptFile => super::check_corrupt_file(data),
+            #[cfg(not(feature = "automerge-backend"))]
+            Target::CorruptFile => Ok(()),
+            Target::Differential | Target::CrashRecovery => {
+                let Ok(scenario) = Scenario::from_bytes(data, self == Target::CrashRecovery) else {
+                    return Ok(());
+                };
+                let bindings = crate::binding::Bindings::builtin();
+                let on_disk: Vec<&dyn Binding> = bindings
+                    .bindings()
+                    .filter(|b| !b.durabilities().is_empty())
+                    .collect();
+                let Some(binding) = on_disk.get(scenario.pick(on_disk.len())) else {
+                    return Ok(()); // no persistent backend built in
+                };
+                check_binding(*binding, &scenario, Place::Disk)
+                    .map_err(|d| format!("{}: {d}", binding.name()))
+            }
+        }
+    }
+}
+
+/// One fuzz input on a user's binding, for a fuzz target of one line:
+///
+/// ```text
+/// fuzz_target!(|data: &[u8]| storebench::check::fuzz_binding(&MyBinding, data));
+/// ```
+///
+/// The input decodes to a [`Scenario`]. A binding that can open on the fault-injecting disk
+/// ([`Binding::open_on`]) runs there, with injected failures and power loss; any other runs
+/// in a fresh temporary directory, with reopen and drop-without-close.
+///
+/// # Panics
+/// On a divergence from the model or the contract: that is how a fuzzer learns of it.
+pub fn fuzz_binding(binding: &dyn Binding, data: &[u8]) {
+    let faults = opens_on_disk(binding);
+    let Ok(scenario) = Scenario::from_bytes(data, faults) else {
+        return;
+    };
+    let checked = if faults {
+        check_binding(binding, &scenario, Place::Disk)
+    } else {
+        match tempfile::tempdir() {
+            Ok(dir) => check_binding(binding, &scenario, Place::Dir(dir.path())),
+            Err(e) => panic!("cannot make a temporary directory: {e}"),
+        }
+    };
+    if let Err(divergence) = checked {
+        panic!("{}: {divergence}", binding.name());
+    }
+}
+
+/// Whether `binding` opens on the fault-injecting disk: asked once per binding name and
+/// process, not once per input.
+fn opens_on_disk(binding: &dyn Binding) -> bool {
+    static ANSWERS: OnceLock<Mutex<BTreeMap<String, bool>>> = OnceLock::new();
+    let mut answers = ANSWERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    *answers.entry(binding.name().to_owned()).or_insert_with(|| {
+        let durability = binding.durabilities().first().copied();
+        match binding.open_on(crate::fault::Disk::new().storage(), durability) {
+            Some(Ok(handle)) => {
+                let _ = handle.close();
+                true
+            }
+            Some(Err(_)) | None => false,
+        }
+    })
+}
