@@ -251,3 +251,31 @@ impl Compacting for RedbBackend {
         RedbBackend::compact(self)
     }
 }
+
+/// The built-in persistent backends flush when dropped without `close()`, as redb does (the
+/// model check allows any store either the last flush or everything; these keep everything).
+#[test]
+fn a_backend_dropped_without_close_keeps_every_write() -> Result<()> {
+    for kind in common::Kind::persistent() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dropped");
+        let opened = kind.open(&path)?;
+        opened.collection("docs").upsert("a", b"1".to_vec())?;
+        opened.collection("created");
+        drop(opened);
+        let reopened = kind.open(&path)?;
+        assert_eq!(
+            reopened.list_collections(),
+            ["created", "docs"],
+            "{}",
+            kind.name()
+        );
+        assert_eq!(
+            reopened.collection("docs").get("a")?,
+            Some(b"1".to_vec()),
+            "{}",
+            kind.name()
+        );
+    }
+    Ok(())
+}

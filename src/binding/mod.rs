@@ -2,8 +2,8 @@
 //! take any [`Binding`]; the crate's own backends are bound through exactly this API
 //! ([`builtin`](self::builtin)), as a user's store is.
 
-mod describe;
 pub mod builtin;
+mod describe;
 mod handle;
 mod registry;
 

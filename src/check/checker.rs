@@ -42,8 +42,8 @@ pub enum Place<'a> {
     /// [`Binding::open_on`].
     Disk,
     /// In this directory, empty at first: `FailIn` does nothing, and `Crash` drops the store
-    /// without closing it, which must keep every write as `close()` does (process death is
-    /// [`check_crash`](super::check_crash)'s).
+    /// without closing it, after which the state must be the last flush's or the whole one
+    /// (process death is [`check_crash`](super::check_crash)'s).
     Dir(&'a Path),
 }
 
@@ -199,11 +199,11 @@ impl<'s> Run<'s> {
                 Ok(())
             }
             Op::Crash(_) if self.dir.is_some() => {
-                // A directory cannot lose power here: drop without close(). Dropping a store
-                // releases it as close() does, so it keeps everything.
+                // A directory cannot lose power here: drop without close(). What a dropped
+                // store keeps is its own affair, between the last flush and everything.
                 drop(self.subject.take());
-                let expected = self.after_clean_reopen();
-                self.reopen_and_compare(&[expected])
+                let candidates = [self.durable.clone(), self.after_clean_reopen()];
+                self.reopen_and_compare(&candidates)
             }
             Op::Crash(point) => {
                 let loss = PowerLoss {

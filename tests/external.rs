@@ -1,0 +1,404 @@
+//! A store written outside this crate — `examples/own_backend`, against the public API only —
+//! through every part of the harness: the runner and the CLI, the model check, the crash
+//! check by process death and the concurrency check. Deliberately broken variants of it are
+//! caught by the check that matches their flaw.
+
+#[allow(dead_code)] // its `main` is the example's
+#[path = "../examples/own_backend/main.rs"]
+mod own_backend;
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::sync::{Arc, Mutex};
+
+use own_backend::SnapshotBinding;
+use storebench::binding::{Binding, Bindings, Handle, Selected};
+use storebench::check::{
+    CollectionName, Death, DocId, Op, Place, Scenario, Value, check_binding, check_concurrency,
+    check_crash, crash_child,
+};
+use storebench::runner::{NoProgress, run};
+use storebench::workload::Workload;
+use storebench::{Collection, Document, DocumentPredicate, Durability, Result, StorageBackend};
+
+const WORKLOAD: &str = "recordcount = 100\noperationcount = 500\nfieldlength = 32\n\
+    readproportion = 0.4\nupdateproportion = 0.4\ninsertproportion = 0.1\n\
+    scanproportion = 0.1\nrequestdistribution = \"uniform\"\n";
+
+#[test]
+fn the_runner_measures_a_store_bound_from_outside() -> Result<()> {
+    let workload =
+        Workload::from_toml("tiny", WORKLOAD, Path::new("tiny.toml")).expect("a valid workload");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outcome = run(
+        &workload,
+        &Selected::new(SnapshotBinding),
+        dir.path(),
+        &NoProgress,
+    )?;
+    assert_eq!(outcome.backend, "snapshot");
+    assert_eq!(outcome.durability, Some(Durability::OnFlush));
+    assert_eq!(outcome.run.operation_count(), 500);
+    let failed: u64 = outcome
+        .run
+        .operations
+        .values()
+        .map(|h| h.failed.len())
+        .sum();
+    assert_eq!(failed, 0);
+    assert!(
+        outcome.file_bytes.is_some_and(|b| b > 0),
+        "its file is measured"
+    );
+    Ok(())
+}
+
+/// The model check in a directory, random scenarios in both modes, and fixed ones.
+#[test]
+fn the_model_check_passes_a_sound_store() {
+    for seed in 0..40 {
+        let scenario = Scenario::from_seed(seed, 600, true);
+        let dir = tempfile::tempdir().expect("temp dir");
+        check_binding(&SnapshotBinding, &scenario, Place::Dir(dir.path()))
+            .unwrap_or_else(|d| panic!("seed {seed}: {d}"));
+    }
+}
+
+#[test]
+fn crash_child_entry() {
+    crash_child(&SnapshotBinding);
+    crash_child(&LazyFlush);
+}
+
+fn child() -> Command {
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"));
+    child.args([
+        "--exact",
+        "crash_child_entry",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    child
+}
+
+#[test]
+fn the_crash_check_passes_a_sound_store() {
+    for durability in [Durability::OnFlush, Durability::EveryWrite] {
+        for seed in 0..4 {
+            for death in [Death::Abort { step: 40 }, Death::Kill { after: 20 }] {
+                check_crash(&SnapshotBinding, seed, durability, death, child())
+                    .unwrap_or_else(|d| panic!("{durability:?} seed {seed} {death:?}: {d}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_concurrency_check_passes_a_sound_store() {
+    for durability in [Durability::OnFlush, Durability::EveryWrite] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        check_concurrency(&SnapshotBinding, durability, dir.path())
+            .unwrap_or_else(|d| panic!("{durability:?}: {d}"));
+    }
+}
+
+/// The CLI with a user's bindings: the sound one's report is written even though another
+/// fails to open and a third panics in every write; the command names them and exits 1.
+#[test]
+fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("tiny.toml"), WORKLOAD).expect("workload written");
+    let mut bindings = Bindings::new();
+    bindings.add(SnapshotBinding).expect("a free name");
+    bindings.add(Unopenable).expect("a free name");
+    bindings.add(Panicking).expect("a free name");
+    assert!(
+        bindings.add(SnapshotBinding).is_err(),
+        "one name, one binding"
+    );
+    let out = dir.path().join("out");
+    let workload = dir.path().join("tiny.toml");
+    let code = storebench::cli::main_from(
+        bindings,
+        [
+            "storebench".as_ref(),
+            "run".as_ref(),
+            workload.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    );
+    assert_eq!(code, ExitCode::from(1));
+    let report = out.join("tiny/snapshot/report.json");
+    assert!(report.exists(), "the sound binding's report is written");
+    let panicking: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("tiny/panicking/report.json")).expect("its report is written"),
+    )
+    .expect("JSON");
+    let update = panicking["operations"]
+        .as_array()
+        .and_then(|ops| ops.iter().find(|op| op["operation"] == "update"))
+        .expect("updates ran");
+    assert_eq!(update["count"], 0);
+    assert!(
+        update["first_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("panicked: this store cannot write")),
+        "{update}"
+    );
+    assert!(!out.join("tiny/unopenable").exists());
+}
+
+/// A store that keeps every collection in one map under `<collection>:<id>`: the flaw of
+/// prefix-keyed designs, which the model check finds.
+#[test]
+fn the_model_check_catches_collections_sharing_a_key_prefix() {
+    let ops = vec![
+        Op::Upsert(CollectionName(2), DocId(4), Value { class: 1, fill: 1 }), // "a:b" / "b"
+        Op::Scan(CollectionName(1)),                                          // "a"
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sound = check_binding(
+        &SnapshotBinding,
+        &Scenario::new(Durability::OnFlush, ops.clone()),
+        Place::Dir(dir.path()),
+    );
+    assert!(sound.is_ok(), "{sound:?}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let found = check_binding(
+        &PrefixKeyed,
+        &Scenario::new(Durability::OnFlush, ops),
+        Place::Dir(dir.path()),
+    )
+    .expect_err("collection a sees a document of collection a:b");
+    assert!(found.what.contains("model"), "{found}");
+}
+
+/// A store whose flush does nothing until close: the crash check by process death finds the
+/// flushed writes missing.
+#[test]
+fn the_crash_check_catches_a_flush_that_does_nothing() {
+    let deaths = (1..=6).map(|n| Death::Abort { step: n * 10 });
+    let caught = deaths
+        .flat_map(|death| (0..4).map(move |seed| (seed, death)))
+        .find(|&(seed, death)| {
+            check_crash(&LazyFlush, seed, Durability::OnFlush, death, child()).is_err()
+        });
+    assert!(caught.is_some(), "no seed showed the lost flush");
+    // The sound store passes the same scenario.
+    if let Some((seed, death)) = caught {
+        check_crash(&SnapshotBinding, seed, Durability::OnFlush, death, child())
+            .unwrap_or_else(|d| panic!("the sound store, seed {seed} {death:?}: {d}"));
+    }
+}
+
+/// Fails to open.
+struct Unopenable;
+
+impl Binding for Unopenable {
+    fn name(&self) -> &str {
+        "unopenable"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[]
+    }
+    fn open(&self, _: &Path, _: Option<Durability>) -> Result<Handle> {
+        Err(storebench::Error::backend("unopenable", "no such device"))
+    }
+}
+
+/// The sound store whose every upsert panics.
+struct Panicking;
+
+impl Binding for Panicking {
+    fn name(&self) -> &str {
+        "panicking"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[]
+    }
+    fn open(&self, _: &Path, _: Option<Durability>) -> Result<Handle> {
+        Ok(Handle::new(Broken {
+            inner: Handle::new(storebench::InMemoryBackend::new()),
+            flaw: Flaw::PanicOnUpsert,
+        }))
+    }
+}
+
+/// The sound store, with a flush that does nothing (close still writes).
+struct LazyFlush;
+
+impl Binding for LazyFlush {
+    fn name(&self) -> &str {
+        "lazy-flush"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[Durability::OnFlush]
+    }
+    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        let inner = SnapshotBinding.open(dir, durability)?;
+        Ok(Handle::new(Broken {
+            inner,
+            flaw: Flaw::SkipFlush,
+        }))
+    }
+}
+
+/// The sound store, with every collection kept in one under prefixed ids.
+struct PrefixKeyed;
+
+impl Binding for PrefixKeyed {
+    fn name(&self) -> &str {
+        "prefix-keyed"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[Durability::OnFlush]
+    }
+    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        let inner = SnapshotBinding.open(dir, durability)?;
+        Ok(Handle::new(Broken {
+            inner,
+            flaw: Flaw::PrefixKeys(Mutex::default()),
+        }))
+    }
+}
+
+enum Flaw {
+    PanicOnUpsert,
+    SkipFlush,
+    /// The collection names handed out, since the one real collection cannot list them.
+    PrefixKeys(Mutex<Vec<String>>),
+}
+
+struct Broken {
+    inner: Handle,
+    flaw: Flaw,
+}
+
+impl StorageBackend for Broken {
+    fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        match &self.flaw {
+            Flaw::PrefixKeys(names) => {
+                let mut names = names.lock().expect("not poisoned");
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                    names.sort();
+                }
+                Arc::new(Prefixed {
+                    name: name.to_owned(),
+                    all: self.inner.collection("all"),
+                })
+            }
+            Flaw::PanicOnUpsert => Arc::new(PanicOnUpsert(self.inner.collection(name))),
+            Flaw::SkipFlush => self.inner.collection(name),
+        }
+    }
+    fn list_collections(&self) -> Vec<String> {
+        match &self.flaw {
+            Flaw::PrefixKeys(names) => names.lock().expect("not poisoned").clone(),
+            _ => self.inner.list_collections(),
+        }
+    }
+    fn flush(&self) -> Result<()> {
+        match self.flaw {
+            Flaw::SkipFlush => Ok(()),
+            _ => self.inner.flush(),
+        }
+    }
+    fn close(self) -> Result<()> {
+        self.inner.close()
+    }
+}
+
+struct PanicOnUpsert(Arc<dyn Collection>);
+
+struct Prefixed {
+    name: String,
+    all: Arc<dyn Collection>,
+}
+
+impl Prefixed {
+    fn key(&self, id: &str) -> String {
+        format!("{}:{id}", self.name)
+    }
+    fn mine(&self, docs: Vec<Document>) -> Vec<Document> {
+        let prefix = self.key("");
+        docs.into_iter()
+            .filter_map(|(id, v)| Some((id.strip_prefix(&prefix)?.to_owned(), v)))
+            .collect()
+    }
+}
+
+/// Forwards every operation of [`Collection`] but those listed, to `self.$inner`.
+macro_rules! collection {
+    ($ty:ty, $inner:tt, { $($method:item)* }) => {
+        impl Collection for $ty {
+            fn name(&self) -> &str { self.$inner.name() }
+            $($method)*
+        }
+    };
+}
+
+collection!(PanicOnUpsert, 0, {
+    fn upsert(&self, _: &str, _: Vec<u8>) -> Result<()> {
+        panic!("this store cannot write")
+    }
+    fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
+        self.0.upsert_many(docs)
+    }
+    fn get(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.0.get(id)
+    }
+    fn delete(&self, id: &str) -> Result<()> {
+        self.0.delete(id)
+    }
+    fn scan(&self) -> Result<Vec<Document>> {
+        self.0.scan()
+    }
+    fn scan_prefix(&self, p: &str) -> Result<Vec<Document>> {
+        self.0.scan_prefix(p)
+    }
+    fn scan_range(&self, s: &str, l: usize) -> Result<Vec<Document>> {
+        self.0.scan_range(s, l)
+    }
+    fn find(&self, p: DocumentPredicate) -> Result<Vec<Document>> {
+        self.0.find(p)
+    }
+    fn count(&self) -> Result<usize> {
+        self.0.count()
+    }
+});
+
+collection!(Prefixed, all, {
+    fn upsert(&self, id: &str, v: Vec<u8>) -> Result<()> {
+        self.all.upsert(&self.key(id), v)
+    }
+    fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
+        self.all
+            .upsert_many(docs.into_iter().map(|(id, v)| (self.key(&id), v)).collect())
+    }
+    fn get(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.all.get(&self.key(id))
+    }
+    fn delete(&self, id: &str) -> Result<()> {
+        self.all.delete(&self.key(id))
+    }
+    fn scan(&self) -> Result<Vec<Document>> {
+        Ok(self.mine(self.all.scan_prefix(&self.key(""))?))
+    }
+    fn scan_prefix(&self, p: &str) -> Result<Vec<Document>> {
+        Ok(self.mine(self.all.scan_prefix(&self.key(p))?))
+    }
+    fn scan_range(&self, s: &str, l: usize) -> Result<Vec<Document>> {
+        let mut docs = self.mine(self.all.scan_range(&self.key(s), usize::MAX)?);
+        docs.truncate(l);
+        Ok(docs)
+    }
+    fn find(&self, p: DocumentPredicate) -> Result<Vec<Document>> {
+        Ok(self.mine(self.all.find(p)?))
+    }
+    fn count(&self) -> Result<usize> {
+        Ok(self.scan()?.len())
+    }
+});
