@@ -1,0 +1,356 @@
+//! `SqliteStore`: collections of documents in one SQLite database.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use storebench::{
+    Collection, Document, DocumentPredicate, Durability, Error, Result, StorageBackend,
+};
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS collections (
+        id INTEGER PRIMARY KEY,
+        name BLOB NOT NULL UNIQUE
+    );
+    CREATE TABLE IF NOT EXISTS documents (
+        collection INTEGER NOT NULL,
+        id BLOB NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (collection, id)
+    ) WITHOUT ROWID;
+";
+
+/// Names and ids are stored as BLOBs: SQLite compares BLOBs byte by byte, which is the order
+/// the storage contract asks for (UTF-8 byte order), and keeps an embedded NUL.
+///
+/// ```
+/// use storebench::{Durability, StorageBackend};
+/// use storebench_sqlite::SqliteStore;
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = SqliteStore::open(&dir.path().join("docs.sqlite"), Durability::OnFlush)?;
+/// store.collection("cells").upsert("c1", b"alive".to_vec())?;
+/// store.close()?;
+/// let store = SqliteStore::open(&dir.path().join("docs.sqlite"), Durability::OnFlush)?;
+/// assert_eq!(store.collection("cells").get("c1")?, Some(b"alive".to_vec()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    durability: Durability,
+    db: Mutex<Db>,
+}
+
+struct Db {
+    /// `None` once closed.
+    conn: Option<Connection>,
+    /// Collection ids by name, as the database has them (committed or in the open
+    /// transaction).
+    collections: BTreeMap<String, i64>,
+}
+
+fn sqlite(e: rusqlite::Error) -> Error {
+    Error::backend("sqlite", e)
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it when there is none.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with SQLite's error when the file cannot be opened or is not a
+    /// database.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        let conn = Connection::open(path).map_err(sqlite)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(sqlite)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::backend(
+                "sqlite",
+                format!("journal mode {mode}, not WAL"),
+            ));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sqlite)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite)?;
+        let collections = {
+            let mut names = conn
+                .prepare("SELECT name, id FROM collections")
+                .map_err(sqlite)?;
+            let rows = names
+                .query_map([], |row| Ok((text(row.get(0)?), row.get(1)?)))
+                .map_err(sqlite)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
+        };
+        if durability == Durability::OnFlush {
+            conn.execute_batch("BEGIN").map_err(sqlite)?;
+        }
+        let db = Db {
+            conn: Some(conn),
+            collections,
+        };
+        Ok(Self {
+            shared: Arc::new(Shared {
+                durability,
+                db: Mutex::new(db),
+            }),
+        })
+    }
+
+    /// SQLite's `integrity_check`, and documents whose collection is unknown.
+    ///
+    /// # Errors
+    /// When the checks cannot run.
+    pub fn verify(&self) -> Result<Vec<String>> {
+        self.shared.read(|conn, _| {
+            let mut problems: Vec<String> = conn
+                .prepare("PRAGMA integrity_check")?
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .filter(|line| line != "ok")
+                .collect();
+            let orphans: i64 = conn.query_row(
+                "SELECT count(*) FROM documents \
+                 WHERE collection NOT IN (SELECT id FROM collections)",
+                [],
+                |row| row.get(0),
+            )?;
+            if orphans > 0 {
+                problems.push(format!("{orphans} documents belong to no collection"));
+            }
+            Ok(problems)
+        })
+    }
+}
+
+/// Ids and names are written from `&str`, so they always read back as UTF-8.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection, &BTreeMap<String, i64>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let db = self.lock();
+        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
+        read(conn, &db.collections).map_err(sqlite)
+    }
+
+    /// Runs `write` on `collection` (created first if it is new) as one atomic unit: its own
+    /// transaction with `EveryWrite`, a savepoint inside the open one with `OnFlush`. On
+    /// failure nothing of it stays, not even the collection's creation.
+    fn write(
+        &self,
+        collection: &str,
+        write: impl FnOnce(&Connection, i64) -> rusqlite::Result<()>,
+    ) -> Result<()> {
+        let mut db = self.lock();
+        let Db { conn, collections } = &mut *db;
+        let conn = conn.as_ref().ok_or(Error::Closed)?;
+        let (begin, commit, rollback) = match self.durability {
+            Durability::EveryWrite => ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"),
+            _ => (
+                "SAVEPOINT write",
+                "RELEASE write",
+                "ROLLBACK TO write; RELEASE write",
+            ),
+        };
+        conn.execute_batch(begin).map_err(sqlite)?;
+        let created = !collections.contains_key(collection);
+        let done = ensure(conn, collections, collection)
+            .and_then(|id| write(conn, id))
+            .and_then(|()| conn.execute_batch(commit));
+        if let Err(e) = done {
+            let _ = conn.execute_batch(rollback);
+            if created {
+                collections.remove(collection);
+            }
+            return Err(sqlite(e));
+        }
+        Ok(())
+    }
+}
+
+/// The id of `name`, inserting the collection when it is new.
+fn ensure(
+    conn: &Connection,
+    collections: &mut BTreeMap<String, i64>,
+    name: &str,
+) -> rusqlite::Result<i64> {
+    if let Some(&id) = collections.get(name) {
+        return Ok(id);
+    }
+    conn.prepare_cached("INSERT INTO collections (name) VALUES (?1)")?
+        .execute([name.as_bytes()])?;
+    let id = conn.last_insert_rowid();
+    collections.insert(name.to_owned(), id);
+    Ok(id)
+}
+
+impl StorageBackend for SqliteStore {
+    fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        let known = self.shared.lock().collections.contains_key(name);
+        if !known {
+            // The trait gives creation no way to fail: when it cannot be written now, the
+            // collection's first write creates it.
+            let _ = self.shared.write(name, |_, _| Ok(()));
+        }
+        Arc::new(SqliteCollection {
+            name: name.to_owned(),
+            shared: self.shared.clone(),
+        })
+    }
+
+    fn list_collections(&self) -> Vec<String> {
+        // The cache mirrors the table; BTreeMap keys are in byte order, as the contract asks.
+        self.shared.lock().collections.keys().cloned().collect()
+    }
+
+    fn flush(&self) -> Result<()> {
+        match self.shared.durability {
+            Durability::EveryWrite => Ok(()),
+            _ => self
+                .shared
+                .read(|conn, _| conn.execute_batch("COMMIT; BEGIN")),
+        }
+    }
+
+    fn close(self) -> Result<()> {
+        self.flush()?;
+        let conn = self.shared.lock().conn.take();
+        match conn {
+            Some(conn) => conn.close().map_err(|(_, e)| sqlite(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+struct SqliteCollection {
+    name: String,
+    shared: Arc<Shared>,
+}
+
+impl SqliteCollection {
+    /// Documents of this collection from `sql`, whose first parameter is the collection id
+    /// and whose columns are id and data.
+    fn documents(
+        &self,
+        sql: &str,
+        rest: &[&dyn rusqlite::ToSql],
+        mut keep: impl FnMut(&str, &[u8]) -> bool,
+    ) -> Result<Vec<Document>> {
+        self.shared.read(|conn, collections| {
+            let Some(&id) = collections.get(&self.name) else {
+                return Ok(Vec::new());
+            };
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&id];
+            params.extend_from_slice(rest);
+            let mut rows = statement.query(params.as_slice())?;
+            let mut docs = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id = text(row.get(0)?);
+                let data: Vec<u8> = row.get(1)?;
+                if !keep(&id, &data) {
+                    break;
+                }
+                docs.push((id, data));
+            }
+            Ok(docs)
+        })
+    }
+}
+
+impl Collection for SqliteCollection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn upsert(&self, doc_id: &str, data: Vec<u8>) -> Result<()> {
+        self.shared.write(&self.name, |conn, c| {
+            conn.prepare_cached("INSERT OR REPLACE INTO documents VALUES (?1, ?2, ?3)")?
+                .execute(params![c, doc_id.as_bytes(), data])?;
+            Ok(())
+        })
+    }
+
+    fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
+        self.shared.write(&self.name, |conn, c| {
+            let mut insert =
+                conn.prepare_cached("INSERT OR REPLACE INTO documents VALUES (?1, ?2, ?3)")?;
+            for (id, data) in &docs {
+                insert.execute(params![c, id.as_bytes(), data])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn get(&self, doc_id: &str) -> Result<Option<Vec<u8>>> {
+        self.shared.read(|conn, collections| {
+            let Some(&c) = collections.get(&self.name) else {
+                return Ok(None);
+            };
+            conn.prepare_cached("SELECT data FROM documents WHERE collection = ?1 AND id = ?2")?
+                .query_row(params![c, doc_id.as_bytes()], |row| row.get(0))
+                .optional()
+        })
+    }
+
+    fn delete(&self, doc_id: &str) -> Result<()> {
+        self.shared.write(&self.name, |conn, c| {
+            conn.prepare_cached("DELETE FROM documents WHERE collection = ?1 AND id = ?2")?
+                .execute(params![c, doc_id.as_bytes()])?;
+            Ok(())
+        })
+    }
+
+    fn scan(&self) -> Result<Vec<Document>> {
+        let sql = "SELECT id, data FROM documents WHERE collection = ?1 ORDER BY id";
+        self.documents(sql, &[], |_, _| true)
+    }
+
+    fn scan_prefix(&self, prefix: &str) -> Result<Vec<Document>> {
+        // Ids from the prefix on, in order, until one no longer starts with it.
+        let sql = "SELECT id, data FROM documents WHERE collection = ?1 AND id >= ?2 ORDER BY id";
+        self.documents(sql, &[&prefix.as_bytes()], |id, _| id.starts_with(prefix))
+    }
+
+    fn scan_range(&self, start: &str, limit: usize) -> Result<Vec<Document>> {
+        let sql = "SELECT id, data FROM documents WHERE collection = ?1 AND id >= ?2 \
+                   ORDER BY id LIMIT ?3";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.documents(sql, &[&start.as_bytes(), &limit], |_, _| true)
+    }
+
+    fn find(&self, predicate: DocumentPredicate) -> Result<Vec<Document>> {
+        let docs = self.scan()?;
+        Ok(docs
+            .into_iter()
+            .filter(|(_, data)| predicate(data))
+            .collect())
+    }
+
+    fn count(&self) -> Result<usize> {
+        self.shared.read(|conn, collections| {
+            let Some(&c) = collections.get(&self.name) else {
+                return Ok(0);
+            };
+            let n: i64 = conn
+                .prepare_cached("SELECT count(*) FROM documents WHERE collection = ?1")?
+                .query_row([c], |row| row.get(0))?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        })
+    }
+}
