@@ -99,3 +99,25 @@ fn the_runner_measures_it_in_each_mode() -> storebench::Result<()> {
     }
     Ok(())
 }
+
+/// Every committed seed and regression input of the `sqlite` fuzz target, as the fuzzer runs
+/// it (a divergence panics).
+#[test]
+fn the_fuzz_targets_inputs_replay() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut replayed = 0;
+    for dir in ["seeds/sqlite", "regressions/sqlite"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(dir)) else {
+            panic!("{dir} is missing");
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let data = std::fs::read(entry.path()).expect("readable input");
+            storebench::check::fuzz_binding(&SqliteBinding, &data);
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0, "no committed input");
+}

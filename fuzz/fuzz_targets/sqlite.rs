@@ -1,0 +1,8 @@
+//! SQLite, bound from its own crate, against InMemoryBackend: a user's binding fuzzed in one
+//! line. It cannot run on the fault-injecting disk, so each input runs in a fresh directory,
+//! through reopen and drop-without-close.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| storebench::check::fuzz_binding(&storebench_sqlite::SqliteBinding, data));
