@@ -67,7 +67,7 @@ fn the_model_check_passes_a_sound_store() {
 #[test]
 fn crash_child_entry() {
     crash_child(&SnapshotBinding);
-    crash_child(&LazyFlush);
+    crash_child(&Flawed::SkipFlush);
 }
 
 fn child() -> Command {
@@ -111,7 +111,7 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
     let mut bindings = Bindings::new();
     bindings.add(SnapshotBinding).expect("a free name");
     bindings.add(Unopenable).expect("a free name");
-    bindings.add(Panicking).expect("a free name");
+    bindings.add(Flawed::PanicOnUpsert).expect("a free name");
     assert!(
         bindings.add(SnapshotBinding).is_err(),
         "one name, one binding"
@@ -167,7 +167,7 @@ fn the_model_check_catches_collections_sharing_a_key_prefix() {
     assert!(sound.is_ok(), "{sound:?}");
     let dir = tempfile::tempdir().expect("temp dir");
     let found = check_binding(
-        &PrefixKeyed,
+        &Flawed::PrefixKeys,
         &Scenario::new(Durability::OnFlush, ops),
         Place::Dir(dir.path()),
     )
@@ -183,7 +183,14 @@ fn the_crash_check_catches_a_flush_that_does_nothing() {
     let caught = deaths
         .flat_map(|death| (0..4).map(move |seed| (seed, death)))
         .find(|&(seed, death)| {
-            check_crash(&LazyFlush, seed, Durability::OnFlush, death, child()).is_err()
+            check_crash(
+                &Flawed::SkipFlush,
+                seed,
+                Durability::OnFlush,
+                death,
+                child(),
+            )
+            .is_err()
         });
     assert!(caught.is_some(), "no seed showed the lost flush");
     // The sound store passes the same scenario.
@@ -208,79 +215,50 @@ impl Binding for Unopenable {
     }
 }
 
-/// The sound store whose every upsert panics.
-struct Panicking;
-
-impl Binding for Panicking {
-    fn name(&self) -> &str {
-        "panicking"
-    }
-    fn durabilities(&self) -> &[Durability] {
-        &[]
-    }
-    fn open(&self, _: &Path, _: Option<Durability>) -> Result<Handle> {
-        Ok(Handle::new(Broken {
-            inner: Handle::new(storebench::InMemoryBackend::new()),
-            flaw: Flaw::PanicOnUpsert,
-        }))
-    }
-}
-
-/// The sound store, with a flush that does nothing (close still writes).
-struct LazyFlush;
-
-impl Binding for LazyFlush {
-    fn name(&self) -> &str {
-        "lazy-flush"
-    }
-    fn durabilities(&self) -> &[Durability] {
-        &[Durability::OnFlush]
-    }
-    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
-        let inner = SnapshotBinding.open(dir, durability)?;
-        Ok(Handle::new(Broken {
-            inner,
-            flaw: Flaw::SkipFlush,
-        }))
-    }
-}
-
-/// The sound store, with every collection kept in one under prefixed ids.
-struct PrefixKeyed;
-
-impl Binding for PrefixKeyed {
-    fn name(&self) -> &str {
-        "prefix-keyed"
-    }
-    fn durabilities(&self) -> &[Durability] {
-        &[Durability::OnFlush]
-    }
-    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
-        let inner = SnapshotBinding.open(dir, durability)?;
-        Ok(Handle::new(Broken {
-            inner,
-            flaw: Flaw::PrefixKeys(Mutex::default()),
-        }))
-    }
-}
-
-enum Flaw {
+/// The sound store with one flaw planted.
+#[derive(Clone, Copy, PartialEq)]
+enum Flawed {
+    /// Every upsert panics.
     PanicOnUpsert,
+    /// Flush does nothing (close still writes).
     SkipFlush,
-    /// The collection names handed out, since the one real collection cannot list them.
-    PrefixKeys(Mutex<Vec<String>>),
+    /// Every collection kept in one, under prefixed ids.
+    PrefixKeys,
+}
+
+impl Binding for Flawed {
+    fn name(&self) -> &str {
+        match self {
+            Flawed::PanicOnUpsert => "panicking",
+            Flawed::SkipFlush => "lazy-flush",
+            Flawed::PrefixKeys => "prefix-keyed",
+        }
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[Durability::OnFlush]
+    }
+    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        Ok(Handle::new(Broken {
+            inner: SnapshotBinding.open(dir, durability)?,
+            flaw: *self,
+            names: Mutex::default(),
+        }))
+    }
 }
 
 struct Broken {
     inner: Handle,
-    flaw: Flaw,
+    flaw: Flawed,
+    /// PrefixKeys: the collection names handed out, since the one real collection cannot
+    /// list them.
+    names: Mutex<Vec<String>>,
 }
 
 impl StorageBackend for Broken {
     fn collection(&self, name: &str) -> Arc<dyn Collection> {
-        match &self.flaw {
-            Flaw::PrefixKeys(names) => {
-                let mut names = names.lock().expect("not poisoned");
+        match self.flaw {
+            Flawed::PrefixKeys => {
+                let mut names = self.names.lock().expect("not poisoned");
                 if !names.iter().any(|n| n == name) {
                     names.push(name.to_owned());
                     names.sort();
@@ -290,19 +268,19 @@ impl StorageBackend for Broken {
                     all: self.inner.collection("all"),
                 })
             }
-            Flaw::PanicOnUpsert => Arc::new(PanicOnUpsert(self.inner.collection(name))),
-            Flaw::SkipFlush => self.inner.collection(name),
+            Flawed::PanicOnUpsert => Arc::new(PanicOnUpsert(self.inner.collection(name))),
+            Flawed::SkipFlush => self.inner.collection(name),
         }
     }
     fn list_collections(&self) -> Vec<String> {
-        match &self.flaw {
-            Flaw::PrefixKeys(names) => names.lock().expect("not poisoned").clone(),
+        match self.flaw {
+            Flawed::PrefixKeys => self.names.lock().expect("not poisoned").clone(),
             _ => self.inner.list_collections(),
         }
     }
     fn flush(&self) -> Result<()> {
         match self.flaw {
-            Flaw::SkipFlush => Ok(()),
+            Flawed::SkipFlush => Ok(()),
             _ => self.inner.flush(),
         }
     }

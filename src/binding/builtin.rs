@@ -80,9 +80,54 @@ mod persistent {
     /// Both durability modes, OnFlush preferred.
     const MODES: &[Durability] = &[Durability::OnFlush, Durability::EveryWrite];
 
-    fn problems(report: VerifyReport) -> Vec<String> {
-        report.problems.iter().map(ToString::to_string).collect()
+    /// Where a persistent backend opens: its file, or the fault-injecting disk.
+    enum Place<'a> {
+        File(&'a Path),
+        Storage(FaultStorage),
     }
+
+    /// What both redb-based backends offer alike, so that one function opens either.
+    trait Persistent: crate::StorageBackend + Sized + 'static {
+        fn open_file(path: &Path, options: OpenOptions) -> Result<Self>;
+        fn open_storage(storage: FaultStorage, options: OpenOptions) -> Result<Self>;
+        fn verify(&self) -> Result<VerifyReport>;
+    }
+
+    /// Opens `S` with `options` in the run's durability, its verify exposed to the checks.
+    fn open<S: Persistent>(
+        place: Place<'_>,
+        options: &OpenOptions,
+        durability: Option<Durability>,
+    ) -> Result<Handle> {
+        let options = options.clone().durability(durability.unwrap_or_default());
+        let store = match place {
+            Place::File(path) => S::open_file(path, options)?,
+            Place::Storage(storage) => S::open_storage(storage, options)?,
+        };
+        Ok(Handle::with_verify(store, |s| {
+            let report = s.verify()?;
+            Ok(report.problems.iter().map(ToString::to_string).collect())
+        }))
+    }
+
+    macro_rules! persistent {
+        ($backend:ty) => {
+            impl Persistent for $backend {
+                fn open_file(path: &Path, options: OpenOptions) -> Result<Self> {
+                    Self::open(path, options)
+                }
+                fn open_storage(storage: FaultStorage, options: OpenOptions) -> Result<Self> {
+                    Self::open_with_storage(storage, options)
+                }
+                fn verify(&self) -> Result<VerifyReport> {
+                    Self::verify(self)
+                }
+            }
+        };
+    }
+    #[cfg(feature = "automerge-backend")]
+    persistent!(crate::AutomergeBackend);
+    persistent!(crate::RedbBackend);
 
     fn settings(options: &OpenOptions) -> Settings {
         Settings::from([
@@ -121,12 +166,7 @@ mod persistent {
         }
 
         fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
-            let options = self
-                .options
-                .clone()
-                .durability(durability.unwrap_or_default());
-            let store = crate::AutomergeBackend::open(dir.join(FILE), options)?;
-            Ok(Handle::with_verify(store, |s| s.verify().map(problems)))
+            open::<crate::AutomergeBackend>(Place::File(&dir.join(FILE)), &self.options, durability)
         }
 
         fn settings(&self, _durability: Option<Durability>) -> Settings {
@@ -138,14 +178,12 @@ mod persistent {
             storage: FaultStorage,
             durability: Option<Durability>,
         ) -> Option<Result<Handle>> {
-            let options = self
-                .options
-                .clone()
-                .durability(durability.unwrap_or_default());
-            Some(
-                crate::AutomergeBackend::open_with_storage(storage, options)
-                    .map(|s| Handle::with_verify(s, |s| s.verify().map(problems))),
-            )
+            let place = Place::Storage(storage);
+            Some(open::<crate::AutomergeBackend>(
+                place,
+                &self.options,
+                durability,
+            ))
         }
 
         fn reference(&self) -> Option<&str> {
@@ -174,12 +212,7 @@ mod persistent {
         }
 
         fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
-            let options = self
-                .options
-                .clone()
-                .durability(durability.unwrap_or_default());
-            let store = crate::RedbBackend::open(dir.join(FILE), options)?;
-            Ok(Handle::with_verify(store, |s| s.verify().map(problems)))
+            open::<crate::RedbBackend>(Place::File(&dir.join(FILE)), &self.options, durability)
         }
 
         fn settings(&self, _durability: Option<Durability>) -> Settings {
@@ -191,14 +224,8 @@ mod persistent {
             storage: FaultStorage,
             durability: Option<Durability>,
         ) -> Option<Result<Handle>> {
-            let options = self
-                .options
-                .clone()
-                .durability(durability.unwrap_or_default());
-            Some(
-                crate::RedbBackend::open_with_storage(storage, options)
-                    .map(|s| Handle::with_verify(s, |s| s.verify().map(problems))),
-            )
+            let place = Place::Storage(storage);
+            Some(open::<crate::RedbBackend>(place, &self.options, durability))
         }
     }
 }

@@ -316,25 +316,7 @@ impl<'s> Run<'s> {
         );
         self.disk.disarm();
         let opened = self.open()?;
-        let found = state(opened.store())
-            .map_err(|e| self.diverged(format!("reading all after reopen: {e:?}")))?;
-        if !candidates.contains(&found) {
-            return Err(self.diverged(format!(
-                "after reopen the state is {}, but the contract allows only {}",
-                summary(&found),
-                candidates
-                    .iter()
-                    .map(summary)
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )));
-        }
-        if let Some(verified) = opened.verify() {
-            let problems = verified.map_err(|e| self.diverged(format!("verify failed: {e:?}")))?;
-            if !problems.is_empty() {
-                return Err(self.diverged(format!("verify after reopen: {problems:?}")));
-            }
-        }
+        let found = recovered(&opened, candidates, "after reopen").map_err(|e| self.diverged(e))?;
         for (name, docs) in &found {
             let count = opened
                 .store()
@@ -428,7 +410,32 @@ fn restore(store: &InMemoryBackend, state: &State) {
     }
 }
 
-pub(crate) fn summary(state: &State) -> String {
+/// Reads a reopened store's whole state, checks it is one of `candidates` and that the
+/// binding's verify, if it has one, finds nothing; the error says what differs and `when`.
+pub(crate) fn recovered(
+    opened: &Handle,
+    candidates: &[State],
+    when: &str,
+) -> Result<State, String> {
+    let found = state(opened.store()).map_err(|e| format!("reading all {when}: {e}"))?;
+    if !candidates.contains(&found) {
+        let allowed: Vec<String> = candidates.iter().map(summary).collect();
+        return Err(format!(
+            "{when} the state is {}, but the contract allows only {}",
+            summary(&found),
+            allowed.join(" or ")
+        ));
+    }
+    if let Some(verified) = opened.verify() {
+        let problems = verified.map_err(|e| format!("verify failed {when}: {e}"))?;
+        if !problems.is_empty() {
+            return Err(format!("verify {when}: {problems:?}"));
+        }
+    }
+    Ok(found)
+}
+
+fn summary(state: &State) -> String {
     let parts: Vec<String> = state
         .iter()
         .map(|(name, docs)| format!("{name:?}: {} docs", docs.len()))

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::checker::{State, apply, durability_for, state, summary};
+use super::checker::{State, apply, durability_for, recovered, state};
 use super::op::{Op, Scenario};
 use crate::binding::Binding;
 use crate::{Durability, InMemoryBackend};
@@ -228,32 +228,8 @@ pub fn check_crash(
             format!("the store does not reopen after the crash: {e}"),
         )
     })?;
-    let found =
-        state(reopened.store()).map_err(|e| diverged(acked, format!("reading all: {e}")))?;
-    if !candidates.contains(&found) {
-        return Err(diverged(
-            acked,
-            format!(
-                "after the child died having acknowledged {acked} operations, the state is {}, \
-                 but the contract allows only {}",
-                summary(&found),
-                candidates
-                    .iter()
-                    .map(summary)
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        ));
-    }
-    if let Some(verified) = reopened.verify() {
-        let problems = verified.map_err(|e| diverged(acked, format!("verify failed: {e}")))?;
-        if !problems.is_empty() {
-            return Err(diverged(
-                acked,
-                format!("verify after the crash: {problems:?}"),
-            ));
-        }
-    }
+    let when = format!("after the child died having acknowledged {acked} operations,");
+    recovered(&reopened, &candidates, &when).map_err(|e| diverged(acked, e))?;
     reopened
         .close()
         .map_err(|e| diverged(acked, format!("close after the crash: {e}")))
