@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for attempt in 1..=if test_mode { 1 } else { 3 } {
         let outcome = run(
             &workload,
-            &Selected::new(NullBinding),
+            &Selected::new(NullBinding)?,
             dir.path(),
             &NoProgress,
         )?;

@@ -195,11 +195,23 @@ impl fmt::Display for Error {
                 "the storage engine failed; a write that got this error may or may not be \
                  durable, and after an I/O error the database must be reopened to be used again"
             ),
-            Error::Backend { backend, source } => {
-                write!(f, "the `{backend}` store failed: {source}")
+            Error::Backend { backend, .. } => {
+                write!(f, "the `{backend}` store failed")
             }
         }
     }
+}
+
+/// An error and every cause behind it, on one line: `what: because: because`.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 fn describe(path: &Option<PathBuf>) -> String {

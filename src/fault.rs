@@ -1,5 +1,5 @@
 //! `Disk`: an in-memory disk that fails chosen calls and loses power on demand, for the checks
-//! of any store that can keep its file on it ([`Binding::open_on`](crate::Binding::open_on)).
+//! of any store that can keep its file on it ([`Binding::open_on`](crate::binding::Binding::open_on)).
 //!
 //! It keeps two images: `live`, what reads see, and `durable`, what survives a power loss.
 //! `durable` advances only at a successful `sync_data`. A power loss yields a new disk from the
@@ -160,7 +160,8 @@ fn apply_write(image: &mut Vec<u8>, offset: u64, data: &[u8]) {
     image[offset as usize..end].copy_from_slice(data);
 }
 
-/// The redb view of a [`Disk`].
+/// A [`Disk`] as a redb `StorageBackend`, for stores built on redb; other stores take the
+/// `Disk` itself.
 #[derive(Debug)]
 pub struct FaultStorage {
     disk: Disk,

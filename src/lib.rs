@@ -1,5 +1,6 @@
-//! storebench: one storage interface for document stores built on CRDTs, three backends
-//! behind it, and the tools to know what persistence costs and that it never loses a write.
+//! storebench: one storage interface for document stores built on CRDTs, three backends of
+//! its own behind it, any other store through a binding, and the tools to know what persistence
+//! costs and that it never loses a write.
 //!
 //! - [`InMemoryBackend`]: ordered maps in memory, the reference model.
 //! - [`AutomergeBackend`]: every document an Automerge CRDT document, persisted in redb

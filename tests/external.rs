@@ -32,7 +32,7 @@ fn the_runner_measures_a_store_bound_from_outside() -> Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
     let outcome = run(
         &workload,
-        &Selected::new(SnapshotBinding),
+        &Selected::new(SnapshotBinding).expect("a valid name"),
         dir.path(),
         &NoProgress,
     )?;
@@ -147,6 +147,11 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
             .is_some_and(|e| e.contains("panicked: this store cannot write")),
         "{update}"
     );
+    assert!(
+        panicking["load"]["errors"].as_u64() > Some(0),
+        "the failed load is counted: {}",
+        panicking["load"]
+    );
     assert!(!out.join("tiny/unopenable").exists());
 }
 
@@ -218,7 +223,7 @@ impl Binding for Unopenable {
 /// The sound store with one flaw planted.
 #[derive(Clone, Copy, PartialEq)]
 enum Flawed {
-    /// Every upsert panics.
+    /// Every write but delete panics.
     PanicOnUpsert,
     /// Flush does nothing (close still writes).
     SkipFlush,
@@ -308,7 +313,7 @@ impl Prefixed {
     }
 }
 
-/// Forwards every operation of [`Collection`] but those listed, to `self.$inner`.
+/// `impl Collection for $ty`: `name` from `self.$inner`, and the methods given.
 macro_rules! collection {
     ($ty:ty, $inner:tt, { $($method:item)* }) => {
         impl Collection for $ty {
@@ -322,8 +327,8 @@ collection!(PanicOnUpsert, 0, {
     fn upsert(&self, _: &str, _: Vec<u8>) -> Result<()> {
         panic!("this store cannot write")
     }
-    fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
-        self.0.upsert_many(docs)
+    fn upsert_many(&self, _: Vec<Document>) -> Result<()> {
+        panic!("this store cannot write")
     }
     fn get(&self, id: &str) -> Result<Option<Vec<u8>>> {
         self.0.get(id)

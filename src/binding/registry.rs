@@ -68,16 +68,7 @@ impl Bindings {
         binding: Arc<dyn Binding>,
         by_default: bool,
     ) -> Result<&mut Self, BindingError> {
-        let name = binding.name();
-        let valid = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !valid {
-            return Err(BindingError::InvalidName {
-                name: name.to_owned(),
-            });
-        }
+        check_name(binding.name())?;
         let taken = self.every_selection().map(|s| s.name).collect::<Vec<_>>();
         let entry = Entry {
             binding,
@@ -153,14 +144,34 @@ pub struct Selected {
     fixed: Option<Durability>,
 }
 
+/// Names become directory and file names and command-line words: nothing that escapes a
+/// directory (`/`, `..`) or needs quoting.
+fn check_name(name: &str) -> Result<(), BindingError> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(BindingError::InvalidName {
+            name: name.to_owned(),
+        })
+    }
+}
+
 impl Selected {
     /// Selects `binding` under its own name, with the workload's durability.
-    pub fn new(binding: impl Binding) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// [`BindingError::InvalidName`], as for [`Bindings::add`]: the name becomes a directory.
+    pub fn new(binding: impl Binding) -> Result<Self, BindingError> {
+        check_name(binding.name())?;
+        Ok(Self {
             name: binding.name().to_owned(),
             binding: Arc::new(binding),
             fixed: None,
-        }
+        })
     }
 
     /// The name it was selected by: the binding's, or `<name>-durable`.
@@ -247,11 +258,43 @@ mod tests {
     use super::super::builtin::{MemoryBinding, NullBinding};
     use super::*;
 
+    struct Named(&'static str, &'static [Durability]);
+
+    impl Binding for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn durabilities(&self) -> &[Durability] {
+            self.1
+        }
+        fn open(
+            &self,
+            _: &std::path::Path,
+            _: Option<Durability>,
+        ) -> crate::Result<super::super::Handle> {
+            Ok(super::super::Handle::new(crate::InMemoryBackend::new()))
+        }
+    }
+
+    const BOTH: &[Durability] = &[Durability::OnFlush, Durability::EveryWrite];
+
     #[test]
     fn a_name_taken_by_a_derived_name_is_refused() {
-        let mut bindings = Bindings::builtin();
+        let mut bindings = Bindings::new();
+        bindings.add(Named("kv", BOTH)).expect("a free name");
         assert!(matches!(
-            bindings.add(MemoryBinding),
+            bindings.add(Named("kv-durable", &[])),
+            Err(BindingError::Duplicate { name }) if name == "kv-durable"
+        ));
+        // And the other way round: a binding whose derived name is taken.
+        let mut bindings = Bindings::new();
+        bindings.add(Named("kv-durable", &[])).expect("a free name");
+        assert!(matches!(
+            bindings.add(Named("kv", BOTH)),
+            Err(BindingError::Duplicate { name }) if name == "kv-durable"
+        ));
+        assert!(matches!(
+            Bindings::builtin().add(MemoryBinding),
             Err(BindingError::Duplicate { .. })
         ));
         assert!(matches!(
@@ -262,30 +305,15 @@ mod tests {
 
     #[test]
     fn names_must_survive_file_systems_and_shells() {
-        struct Named(&'static str);
-        impl Binding for Named {
-            fn name(&self) -> &str {
-                self.0
-            }
-            fn durabilities(&self) -> &[Durability] {
-                &[]
-            }
-            fn open(
-                &self,
-                _: &std::path::Path,
-                _: Option<Durability>,
-            ) -> crate::Result<super::super::Handle> {
-                Ok(super::super::Handle::new(crate::InMemoryBackend::new()))
-            }
-        }
-        for bad in ["", "My Store", "a/b", "é"] {
+        for bad in ["", "My Store", "a/b", "..", "é"] {
             assert!(
                 matches!(
-                    Bindings::new().add(Named(bad)),
+                    Bindings::new().add(Named(bad, &[])),
                     Err(BindingError::InvalidName { .. })
                 ),
                 "{bad:?}"
             );
+            assert!(Selected::new(Named(bad, &[])).is_err(), "{bad:?}");
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use super::op::{Op, Scenario};
 use super::planted::{Planted, PlantedBug};
 use crate::binding::{Binding, Handle};
+use crate::error::with_causes;
 use crate::fault::{Disk, PowerLoss};
 use crate::{Durability, Error, InMemoryBackend, StorageBackend};
 
@@ -417,7 +418,8 @@ pub(crate) fn recovered(
     candidates: &[State],
     when: &str,
 ) -> Result<State, String> {
-    let found = state(opened.store()).map_err(|e| format!("reading all {when}: {e}"))?;
+    let found =
+        state(opened.store()).map_err(|e| format!("reading all {when}: {}", with_causes(&e)))?;
     if !candidates.contains(&found) {
         let allowed: Vec<String> = candidates.iter().map(summary).collect();
         return Err(format!(
@@ -427,7 +429,8 @@ pub(crate) fn recovered(
         ));
     }
     if let Some(verified) = opened.verify() {
-        let problems = verified.map_err(|e| format!("verify failed {when}: {e}"))?;
+        let problems =
+            verified.map_err(|e| format!("verify failed {when}: {}", with_causes(&e)))?;
         if !problems.is_empty() {
             return Err(format!("verify {when}: {problems:?}"));
         }

@@ -9,6 +9,7 @@ use std::sync::Barrier;
 use super::Divergence;
 use super::checker::durability_for;
 use crate::binding::{Binding, Concurrency};
+use crate::error::with_causes;
 use crate::{Durability, Result, StorageBackend};
 
 const THREADS: usize = 4;
@@ -48,18 +49,20 @@ pub fn check_concurrency(
     let durability = durability_for(binding, durability);
     let store = binding
         .open(dir, durability)
-        .map_err(|e| violated(format!("open: {e}")))?;
+        .map_err(|e| violated(format!("open: {}", with_causes(&e))))?;
     hammer(store.store()).map_err(violated)?;
     final_state(store.store()).map_err(violated)?;
-    store.close().map_err(|e| violated(format!("close: {e}")))?;
+    store
+        .close()
+        .map_err(|e| violated(format!("close: {}", with_causes(&e))))?;
     if durability.is_some() {
         let reopened = binding
             .open(dir, durability)
-            .map_err(|e| violated(format!("reopen: {e}")))?;
+            .map_err(|e| violated(format!("reopen: {}", with_causes(&e))))?;
         final_state(reopened.store()).map_err(|e| violated(format!("after a reopen: {e}")))?;
         reopened
             .close()
-            .map_err(|e| violated(format!("close: {e}")))?;
+            .map_err(|e| violated(format!("close: {}", with_causes(&e))))?;
     }
     Ok(())
 }
@@ -81,11 +84,13 @@ fn hammer(store: &dyn StorageBackend) -> Result<(), String> {
                             (id, Some(value)) => docs.upsert(&id, value),
                             (id, None) => docs.delete(&id),
                         };
-                        written.map_err(|e| format!("thread {t} step {i}: {e}"))?;
+                        written.map_err(|e| format!("thread {t} step {i}: {}", with_causes(&e)))?;
                         let mine = format!("{t}:{i}").into_bytes();
                         docs.upsert(&own, mine.clone())
-                            .map_err(|e| format!("thread {t}: {e}"))?;
-                        let read = docs.get(&own).map_err(|e| format!("thread {t}: {e}"))?;
+                            .map_err(|e| format!("thread {t}: {}", with_causes(&e)))?;
+                        let read = docs
+                            .get(&own)
+                            .map_err(|e| format!("thread {t}: {}", with_causes(&e)))?;
                         if read != Some(mine) {
                             return Err(format!(
                                 "thread {t} does not read its own write at step {i}: {read:?}"

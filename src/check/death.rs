@@ -7,12 +7,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::Divergence;
 use super::checker::{State, apply, durability_for, recovered, state};
 use super::op::{Op, Scenario};
 use crate::binding::Binding;
+use crate::error::with_causes;
 use crate::{Durability, InMemoryBackend};
-
-use super::Divergence;
 
 const ENV_BINDING: &str = "STOREBENCH_CRASH_BINDING";
 const ENV_DIR: &str = "STOREBENCH_CRASH_DIR";
@@ -76,7 +76,7 @@ pub fn crash_child(binding: &dyn Binding) {
     let dir = Path::new(&dir);
     let mut store = match binding.open(dir, durability) {
         Ok(store) => store,
-        Err(e) => fail(&mut out, 0, format!("open: {e}")),
+        Err(e) => fail(&mut out, 0, format!("open: {}", with_causes(&e))),
     };
     for (step, op) in scenario.ops.iter().enumerate() {
         if abort_at == Some(step) {
@@ -88,14 +88,14 @@ pub fn crash_child(binding: &dyn Binding) {
                 let closed = store.close();
                 store = match binding.open(dir, durability) {
                     Ok(store) => store,
-                    Err(e) => fail(&mut out, step, format!("reopen: {e}")),
+                    Err(e) => fail(&mut out, step, format!("reopen: {}", with_causes(&e))),
                 };
                 closed
             }
             op => apply(store.store(), op).map(|_| ()),
         };
         if let Err(e) = done {
-            fail(&mut out, step, format!("{op:?}: {e}"));
+            fail(&mut out, step, format!("{op:?}: {}", with_causes(&e)));
         }
         let _ = writeln!(out, "{ACK} {step}");
         let _ = out.flush();
@@ -131,7 +131,8 @@ pub fn check_crash(
         op: scenario.ops.get(step).cloned(),
         what,
     };
-    let dir = tempfile::tempdir().map_err(|e| diverged(0, format!("no temporary dir: {e}")))?;
+    let dir = tempfile::tempdir()
+        .map_err(|e| diverged(0, format!("no temporary dir: {}", with_causes(&e))))?;
     child
         .env(ENV_BINDING, binding.name())
         .env(ENV_DIR, dir.path())
@@ -152,7 +153,7 @@ pub fn check_crash(
     }
     let mut process = child
         .spawn()
-        .map_err(|e| diverged(0, format!("the child does not start: {e}")))?;
+        .map_err(|e| diverged(0, format!("the child does not start: {}", with_causes(&e))))?;
     let mut stderr = process.stderr.take();
     let errors = std::thread::spawn(move || {
         let mut text = String::new();
@@ -179,7 +180,7 @@ pub fn check_crash(
     }
     let status = process
         .wait()
-        .map_err(|e| diverged(acked, format!("waiting for the child: {e}")))?;
+        .map_err(|e| diverged(acked, format!("waiting for the child: {}", with_causes(&e))))?;
     let stderr = errors.join().unwrap_or_default();
     if let Some(what) = failed {
         return Err(diverged(
@@ -215,24 +216,62 @@ pub fn check_crash(
             }
             false
         }
-        Death::Kill { .. } => true,
+        Death::Kill { after } => {
+            // Acknowledgements still in the pipe when the kill lands are read too, so more
+            // than `after` is fine; fewer means the child died of something else.
+            let expected = after.min(scenario.ops.len());
+            if acked < expected {
+                return Err(diverged(
+                    acked,
+                    format!(
+                        "the child died by itself ({status}) before it was killed after                          {expected} operations; its stderr: {}",
+                        tail(&stderr)
+                    ),
+                ));
+            }
+            true
+        }
     };
-    let mut candidates = vec![durable[acked].clone()];
-    if in_flight && let Some(next) = durable.get(acked + 1) {
-        candidates.push(next.clone());
+    let Some(before) = durable.get(acked) else {
+        return Err(diverged(
+            acked,
+            format!(
+                "the child acknowledged {acked} operations of {}",
+                scenario.ops.len()
+            ),
+        ));
+    };
+    let mut candidates = vec![before.clone()];
+    if in_flight && let Some(op) = scenario.ops.get(acked) {
+        if let Some(after) = durable.get(acked + 1) {
+            candidates.push(after.clone());
+        }
+        // A write creates its collection first, in a commit of its own (as the built-in
+        // stores do), so with EveryWrite the collection may exist without the write.
+        if durability == Some(Durability::EveryWrite)
+            && let Some(name) = op.collection()
+            && let Err(at) = before.binary_search_by(|(n, _)| n.as_str().cmp(name))
+        {
+            let mut created = before.clone();
+            created.insert(at, (name.to_owned(), Vec::new()));
+            candidates.push(created);
+        }
     }
 
     let reopened = binding.open(dir.path(), durability).map_err(|e| {
         diverged(
             acked,
-            format!("the store does not reopen after the crash: {e}"),
+            format!(
+                "the store does not reopen after the crash: {}",
+                with_causes(&e)
+            ),
         )
     })?;
     let when = format!("after the child died having acknowledged {acked} operations,");
     recovered(&reopened, &candidates, &when).map_err(|e| diverged(acked, e))?;
     reopened
         .close()
-        .map_err(|e| diverged(acked, format!("close after the crash: {e}")))
+        .map_err(|e| diverged(acked, format!("close after the crash: {}", with_causes(&e))))
 }
 
 /// `durable[j]`: the state the contract keeps once `j` operations have returned.

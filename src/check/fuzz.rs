@@ -77,11 +77,12 @@ impl Target {
 /// # Panics
 /// On a divergence from the model or the contract: that is how a fuzzer learns of it.
 pub fn fuzz_binding(binding: &dyn Binding, data: &[u8]) {
-    let faults = opens_on_disk(binding);
-    let Ok(scenario) = Scenario::from_bytes(data, faults) else {
+    // Decoded with faults either way: in a directory `FailIn` does nothing and `Crash` drops
+    // the store without close(), so one input means the same operations on both places.
+    let Ok(scenario) = Scenario::from_bytes(data, true) else {
         return;
     };
-    let checked = if faults {
+    let checked = if opens_on_disk(binding) {
         check_binding(binding, &scenario, Place::Disk)
     } else {
         match tempfile::tempdir() {
@@ -96,6 +97,10 @@ pub fn fuzz_binding(binding: &dyn Binding, data: &[u8]) {
 
 /// Whether `binding` opens on the fault-injecting disk: asked once per binding name and
 /// process, not once per input.
+///
+/// # Panics
+/// If the binding offers [`Binding::open_on`] but cannot open a fresh disk: falling back to
+/// a directory would hide that its fault-injection path is broken.
 fn opens_on_disk(binding: &dyn Binding) -> bool {
     static ANSWERS: OnceLock<Mutex<BTreeMap<String, bool>>> = OnceLock::new();
     let mut answers = ANSWERS
@@ -109,7 +114,12 @@ fn opens_on_disk(binding: &dyn Binding) -> bool {
                 let _ = handle.close();
                 true
             }
-            Some(Err(_)) | None => false,
+            Some(Err(e)) => panic!(
+                "{}: open_on a fresh disk failed: {}",
+                binding.name(),
+                crate::error::with_causes(&e)
+            ),
+            None => false,
         }
     })
 }

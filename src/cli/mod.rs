@@ -46,18 +46,6 @@ pub(crate) struct Failure {
     pub(crate) message: String,
 }
 
-/// An error and every cause behind it, on one line: `what: because: because`.
-pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
 impl Failure {
     pub(crate) fn bad_input(message: impl ToString) -> Self {
         Self {

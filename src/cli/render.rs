@@ -5,8 +5,9 @@ use crate::report::{
     throughput_bars_svg, throughput_timeline_svg, workload_markdown,
 };
 
+use super::Failure;
 use super::args::ReportArgs;
-use super::{Failure, with_causes};
+use crate::error::with_causes;
 
 pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
     let mut reports = Vec::new();

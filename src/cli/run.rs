@@ -1,15 +1,17 @@
 //! `storebench run`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::binding::{Bindings, Selected};
 use crate::report::{write_repeated, ycsb_summary};
 use crate::runner::{NoProgress, Progress, RunOutcome, panic_message, run as run_workload};
-use crate::workload::Workload;
+use crate::workload::{Operation, Workload};
 
+use super::Failure;
 use super::args::RunArgs;
 use super::progress::StderrProgress;
-use super::{Failure, with_causes};
+use crate::error::with_causes;
 
 pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
     // Every workload and backend name is checked before anything runs: a typo in the third
@@ -27,16 +29,6 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
             .map(|name| bindings.select(name).map_err(Failure::bad_input))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let temp;
-    let data_dir: &Path = match &args.data {
-        Some(dir) => dir,
-        None => {
-            temp = tempfile::tempdir().map_err(|e| {
-                Failure::failed(format!("cannot create a temporary directory: {e}"))
-            })?;
-            temp.path()
-        }
-    };
     let progress: Box<dyn Progress> = if args.quiet {
         Box::new(NoProgress)
     } else {
@@ -48,11 +40,10 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
     for workload in &workloads {
         for backend in &backends {
             let what = format!("{} on {}", workload.name, backend.name());
-            let outcomes = match repeat(workload, backend, data_dir, progress.as_ref(), &args) {
+            let outcomes = match repeat(workload, backend, progress.as_ref(), &args) {
                 Ok(outcomes) => outcomes,
                 Err(cause) => {
                     progress.finish();
-                    eprintln!("storebench: {what}: {cause}");
                     failures.push(format!("{what}: {cause}"));
                     continue;
                 }
@@ -68,15 +59,11 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
             if !args.quiet {
                 println!("{}", ycsb_summary(&report));
             }
-            for op in report.operations.iter().filter(|op| op.errors > 0) {
-                let first = op.first_error.as_deref().unwrap_or("no message");
-                failures.push(format!(
-                    "{what}: {} of {} {} operations failed; the first: {first}",
-                    op.errors,
-                    op.errors + op.count,
-                    op.operation
-                ));
-            }
+            failures.extend(
+                failed_operations(&outcomes)
+                    .into_iter()
+                    .map(|f| format!("{what}: {f}")),
+            );
         }
     }
     if !args.quiet {
@@ -91,20 +78,58 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
 
 /// Runs `workload` on `backend` `--repeat` times. A panic that escapes the store's operations
 /// (in its open or close) fails this backend only.
+///
+/// Stores live under `--data` and stay there; without it each lives in a temporary directory
+/// removed as soon as its run is measured, so a long session does not fill the disk.
 fn repeat(
     workload: &Workload,
     backend: &Selected,
-    data_dir: &Path,
     progress: &dyn Progress,
     args: &RunArgs,
 ) -> Result<Vec<RunOutcome>, String> {
     (0..args.repeat)
         .map(|_| {
+            let temp;
+            let data_dir: &Path = match &args.data {
+                Some(dir) => dir,
+                None => {
+                    temp = tempfile::tempdir()
+                        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+                    temp.path()
+                }
+            };
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run_workload(workload, backend, data_dir, progress)
             }))
             .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
             .map_err(|e| with_causes(&e))
+        })
+        .collect()
+}
+
+/// The operations that failed, of every repeat and of load and run alike, a line per
+/// operation type: exit 1 is owed for any of them, not only for the median run's.
+fn failed_operations(outcomes: &[RunOutcome]) -> Vec<String> {
+    let mut failed: BTreeMap<Operation, (u64, u64, Option<&str>)> = BTreeMap::new();
+    let phases = outcomes.iter().flat_map(|o| [&o.load, &o.run]);
+    for (&operation, h) in phases.flat_map(|phase| &phase.operations) {
+        let (errors, total, first) = failed.entry(operation).or_default();
+        *errors += h.failed.len();
+        *total += h.failed.len() + h.service.len();
+        if first.is_none() {
+            *first = h.first_error.as_deref();
+        }
+    }
+    failed
+        .into_iter()
+        .filter(|(_, (errors, ..))| *errors > 0)
+        .map(|(operation, (errors, total, first))| {
+            let what = match operation {
+                Operation::Load => "load batches".to_owned(),
+                operation => format!("{} operations", operation.name()),
+            };
+            let first = first.unwrap_or("no message");
+            format!("{errors} of {total} {what} failed; the first: {first}")
         })
         .collect()
 }

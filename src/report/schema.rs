@@ -158,7 +158,8 @@ pub struct OperationStats {
     pub intended_latency_ns: Option<Latency>,
     /// Service time of failed operations, when any failed.
     pub failed_latency_ns: Option<Latency>,
-    /// What the first failed operation said, when any failed.
+    /// What a failed operation said, when any failed: the first failure of the
+    /// lowest-numbered thread that had one.
     pub first_error: Option<String>,
 }
 

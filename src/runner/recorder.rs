@@ -29,7 +29,8 @@ pub struct OperationHistograms {
     pub intended: Option<Histogram<u64>>,
     /// Service time of operations that returned an error or panicked.
     pub failed: Histogram<u64>,
-    /// What the first failed operation said, with its cause chain.
+    /// What a failed operation said, with its cause chain: the first failure of the
+    /// lowest-numbered thread that had one (threads record apart, so there is no one first).
     pub first_error: Option<String>,
 }
 

@@ -207,7 +207,12 @@ pub fn run(
     opened.close()?;
     let file_bytes = match durability {
         Some(_) => Some(dir.bytes()?),
-        None => None,
+        None => {
+            // A store that keeps nothing leaves no empty directory behind; one that wrote
+            // files anyway keeps them, for whoever wants to look.
+            let _ = std::fs::remove_dir(&dir.path);
+            None
+        }
     };
     Ok(RunOutcome {
         workload: workload.clone(),

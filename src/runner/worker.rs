@@ -1,8 +1,9 @@
 //! One worker thread: draws operations from the workload and times each against the backend.
 
+use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use super::progress::Progress;
@@ -48,6 +49,7 @@ impl<'a> Worker<'a> {
         keys: &'a KeySpace,
         stream: u64,
     ) -> Self {
+        quiet_caught_panics();
         let mut rng = Rng::new(workload.seed, 2 * stream);
         let op_rng = Rng::new(workload.seed, 2 * stream + 1);
         let max_value = workload.field_length.max();
@@ -289,19 +291,52 @@ impl std::fmt::Display for Failure {
 /// Times `call`. A store that panics is a store that failed: the panic is caught and counted
 /// with the errors, so one bad operation does not end the run (or the other bindings' runs).
 fn timed<T>(call: impl FnOnce() -> Result<T>) -> Timed {
+    CATCHING.set(true);
     let began = Instant::now();
     let result = std::panic::catch_unwind(AssertUnwindSafe(call));
     let ended = Instant::now();
+    CATCHING.set(false);
     let failure = match result {
         Ok(Ok(_)) => None,
         Ok(Err(e)) => Some(Failure::Error(e)),
-        Err(panic) => Some(Failure::Panic(panic_message(panic.as_ref()))),
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            Some(Failure::Panic(match PANICKED_AT.take() {
+                Some(at) => format!("{message} at {at}"),
+                None => message,
+            }))
+        }
     };
     Timed {
         failure,
         began,
         ended,
     }
+}
+
+thread_local! {
+    /// Whether a store operation is running under [`timed`], which catches its panic.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+    /// Where the last caught panic happened, noted by the hook for the failure's message.
+    static PANICKED_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per process, a panic hook that keeps quiet about panics [`timed`] catches
+/// (they are counted and reported with the failed operations; a store that panics on every
+/// operation would otherwise print a message per operation) and passes every other panic to
+/// the hook that was there before.
+fn quiet_caught_panics() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.get() {
+                PANICKED_AT.set(info.location().map(ToString::to_string));
+            } else {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// The text a panic carried, when it carried text.

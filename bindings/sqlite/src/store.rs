@@ -78,15 +78,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sqlite)?;
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
-        let collections = {
-            let mut names = conn
-                .prepare("SELECT name, id FROM collections")
-                .map_err(sqlite)?;
-            let rows = names
-                .query_map([], |row| Ok((text(row.get(0)?), row.get(1)?)))
-                .map_err(sqlite)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(sqlite)?
-        };
+        let collections = load_collections(&conn).map_err(sqlite)?;
         if durability == Durability::OnFlush {
             conn.execute_batch("BEGIN").map_err(sqlite)?;
         }
@@ -129,6 +121,13 @@ impl SqliteStore {
     }
 }
 
+/// Collection ids by name, as the database has them now.
+fn load_collections(conn: &Connection) -> rusqlite::Result<BTreeMap<String, i64>> {
+    conn.prepare("SELECT name, id FROM collections")?
+        .query_map([], |row| Ok((text(row.get(0)?), row.get(1)?)))?
+        .collect()
+}
+
 /// Ids and names are written from `&str`, so they always read back as UTF-8.
 fn text(bytes: Vec<u8>) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
@@ -167,6 +166,11 @@ impl Shared {
                 "ROLLBACK TO write; RELEASE write",
             ),
         };
+        if self.durability == Durability::OnFlush && conn.is_autocommit() {
+            // The transaction a failed flush ended: without it the savepoint's release
+            // would commit on its own.
+            conn.execute_batch("BEGIN").map_err(sqlite)?;
+        }
         conn.execute_batch(begin).map_err(sqlite)?;
         let created = !collections.contains_key(collection);
         let done = ensure(conn, collections, collection)
@@ -180,6 +184,24 @@ impl Shared {
             return Err(sqlite(e));
         }
         Ok(())
+    }
+
+    /// Commits the open transaction (`OnFlush`) and begins the next.
+    fn flush(&self) -> Result<()> {
+        let mut db = self.lock();
+        let Db { conn, collections } = &mut *db;
+        let conn = conn.as_ref().ok_or(Error::Closed)?;
+        let committed = if conn.is_autocommit() {
+            Ok(())
+        } else {
+            conn.execute_batch("COMMIT")
+        };
+        if committed.is_err() && conn.is_autocommit() {
+            // SQLite rolled the transaction back, and with it the collections it created.
+            *collections = load_collections(conn).map_err(sqlite)?;
+        }
+        committed.map_err(sqlite)?;
+        conn.execute_batch("BEGIN").map_err(sqlite)
     }
 }
 
@@ -221,9 +243,7 @@ impl StorageBackend for SqliteStore {
     fn flush(&self) -> Result<()> {
         match self.shared.durability {
             Durability::EveryWrite => Ok(()),
-            _ => self
-                .shared
-                .read(|conn, _| conn.execute_batch("COMMIT; BEGIN")),
+            _ => self.shared.flush(),
         }
     }
 
