@@ -129,14 +129,19 @@ pub fn run(
         progress.phase(&workload.name, backend.name(), phase, total);
     };
 
-    // Load: batches dealt round-robin to the threads.
-    progress_phase("load", Some(workload.record_count));
+    // Load: this client's keys (`insertstart`, `insertcount`) in batches dealt round-robin
+    // to the threads.
+    progress_phase("load", Some(workload.insert_count));
     let load = timed_phase(workload.threads, false, |t, start, recorder| {
         let mut worker = Worker::new(workload, &collections, &keys, threads + t);
         let batch = workload.load_batch_size as u64;
-        let batches = (0..workload.record_count.div_ceil(batch))
+        let (first, end) = (
+            workload.insert_start,
+            workload.insert_start + workload.insert_count,
+        );
+        let batches = (0..workload.insert_count.div_ceil(batch))
             .filter(|b| b % threads == t)
-            .map(|b| b * batch..((b + 1) * batch).min(workload.record_count));
+            .map(|b| first + b * batch..(first + (b + 1) * batch).min(end));
         worker.load(batches, start, recorder, progress);
     });
     progress.finish();

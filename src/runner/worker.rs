@@ -62,11 +62,7 @@ impl<'a> Worker<'a> {
             keys,
             rng,
             op_rng,
-            key_chooser: KeyChooser::new(
-                &workload.request_distribution,
-                workload.record_count,
-                workload.expected_keys(),
-            ),
+            key_chooser: KeyChooser::new(&workload.request_distribution, workload.key_range()),
             lengths: LengthChooser::new(&workload.field_length),
             scan_lengths: workload.scan_length.chooser(),
             value_source,
@@ -137,13 +133,17 @@ impl<'a> Worker<'a> {
 
     /// Picks an existing key number, writes its id into `self.key`, and returns its collection.
     fn existing_key(&mut self) -> &'a Arc<dyn Collection> {
-        let readable = self.keys.readable().max(1);
-        let n = self.key_chooser.choose(&mut self.rng, readable);
+        let n = self.key_chooser.choose(&mut self.rng, self.keys);
         self.key_for(n)
     }
 
     fn key_for(&mut self, n: u64) -> &'a Arc<dyn Collection> {
-        write_key(self.workload.insert_order, n, &mut self.key);
+        write_key(
+            self.workload.insert_order,
+            self.workload.zero_padding,
+            n,
+            &mut self.key,
+        );
         &self.collections[(n % self.collections.len() as u64) as usize]
     }
 

@@ -11,7 +11,10 @@ pub(crate) struct WorkloadFile {
 
     // Dataset.
     pub recordcount: Option<i64>,
+    pub insertstart: Option<i64>,
+    pub insertcount: Option<i64>,
     pub insertorder: Option<String>,
+    pub zeropadding: Option<i64>,
     pub fieldlength: Option<i64>,
     pub minfieldlength: Option<i64>,
     pub fieldlengthdistribution: Option<String>,
@@ -40,7 +43,6 @@ pub(crate) struct WorkloadFile {
     // Key choice.
     pub requestdistribution: Option<String>,
     pub zipfianconstant: Option<f64>,
-    pub zipfianscrambled: Option<bool>,
     pub hotspotdatafraction: Option<f64>,
     pub hotspotopnfraction: Option<f64>,
     pub exponential: Option<ExponentialFile>,

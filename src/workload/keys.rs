@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InsertOrder {
-    /// `user` + the FNV-1a hash of the number: inserts land all over the id order.
+    /// `user` + YCSB's hash of the number: inserts land all over the id order.
     Hashed,
-    /// `user` + the zero-padded number: inserts append in id order.
+    /// `user` + the number: inserts append in id order when `zeropadding` covers its digits.
     Ordered,
 }
 
@@ -26,26 +26,32 @@ pub(crate) fn fnv64(n: u64) -> u64 {
     hash
 }
 
-/// Writes the id of key number `n` into `out`, reusing its allocation.
+/// YCSB's `Utils.fnvhash64`: FNV-1a read as a signed 64-bit number, then its absolute value
+/// (which leaves `i64::MIN` negative, as Java's `Math.abs` does).
+pub(crate) fn ycsb_hash(n: u64) -> i64 {
+    (fnv64(n) as i64).wrapping_abs()
+}
+
+/// Writes the id of key number `n` into `out`, reusing its allocation: YCSB's `buildKeyName`,
+/// `user` then the number (hashed unless `order` is ordered), left-padded with zeros to
+/// `zero_padding` digits.
 ///
 /// This runs once per operation, so it formats with `itoa` rather than `write!`: the runner's
 /// own cost per operation is part of what it must keep small.
-pub(crate) fn write_key(order: InsertOrder, n: u64, out: &mut String) {
+pub(crate) fn write_key(order: InsertOrder, zero_padding: usize, n: u64, out: &mut String) {
     let mut digits = itoa::Buffer::new();
+    let formatted = match order {
+        InsertOrder::Hashed => digits.format(ycsb_hash(n)),
+        // Key numbers stay below 2^63: Java's `long`, and YCSB's, does not go further.
+        InsertOrder::Ordered => digits.format(n),
+    };
     out.clear();
     out.push_str("user");
-    match order {
-        InsertOrder::Hashed => out.push_str(digits.format(fnv64(n))),
-        InsertOrder::Ordered => {
-            let formatted = digits.format(n);
-            // Zero-padded to ten digits, so that id order is number order below 10^10.
-            out.extend(std::iter::repeat_n(
-                '0',
-                10usize.saturating_sub(formatted.len()),
-            ));
-            out.push_str(formatted);
-        }
-    }
+    out.extend(std::iter::repeat_n(
+        '0',
+        zero_padding.saturating_sub(formatted.len()),
+    ));
+    out.push_str(formatted);
 }
 
 /// Hands out key numbers to inserts and tells readers how many are safe to read.
@@ -60,6 +66,9 @@ pub struct KeySpace {
     readable: AtomicU64,
     /// Numbers acknowledged above `readable`, waiting for the gap below them to close.
     ahead: Mutex<BTreeSet<u64>>,
+    /// The `sequential` request distribution's position, shared by every thread as YCSB's
+    /// one generator is.
+    sequential: AtomicU64,
 }
 
 impl KeySpace {
@@ -69,7 +78,13 @@ impl KeySpace {
             next: AtomicU64::new(loaded),
             readable: AtomicU64::new(loaded),
             ahead: Mutex::default(),
+            sequential: AtomicU64::new(0),
         }
+    }
+
+    /// The next step of the `sequential` request distribution, counted over all threads.
+    pub(crate) fn next_sequential(&self) -> u64 {
+        self.sequential.fetch_add(1, Ordering::Relaxed)
     }
 
     /// How many key numbers, from 0, are certainly inserted.
@@ -111,18 +126,53 @@ mod tests {
         assert_eq!(space.readable(), 13);
     }
 
+    /// Ids YCSB's `buildKeyName` gives for these numbers (its `Utils.fnvhash64`, `Math.abs`,
+    /// `zeropadding`), worked by hand from the FNV-1a definition.
     #[test]
-    fn ordered_keys_sort_like_their_numbers() {
-        let (mut a, mut b) = (String::new(), String::new());
-        write_key(InsertOrder::Ordered, 9, &mut a);
-        write_key(InsertOrder::Ordered, 10, &mut b);
-        assert!(a < b, "{a} {b}");
-        assert_eq!(a, "user0000000009");
-        write_key(InsertOrder::Ordered, 12_345_678_901, &mut a);
-        assert_eq!(a, "user12345678901");
-        for n in [0, 9, 10, u64::MAX / 3] {
-            write_key(InsertOrder::Hashed, n, &mut a);
-            assert_eq!(a, format!("user{}", fnv64(n)));
+    fn key_names_are_ycsbs() {
+        let mut id = String::new();
+        let name = |order, padding, n, id: &mut String| {
+            write_key(order, padding, n, id);
+            id.clone()
+        };
+        // FNV-1a of eight zero bytes is 0xa8c7f832281a39c5, negative as a long, so negated:
+        // the id YCSB's BasicDB prints for key 0.
+        assert_eq!(fnv64(0), 0xa8c7_f832_281a_39c5);
+        assert_eq!(
+            name(InsertOrder::Hashed, 1, 0, &mut id),
+            "user6284781860667377211"
+        );
+        assert_eq!(
+            name(InsertOrder::Hashed, 1, 1, &mut id),
+            "user8517097267634966620"
+        );
+        assert_eq!(
+            name(InsertOrder::Hashed, 1, 1000, &mut id),
+            "user5952875239596136740"
+        );
+        assert_eq!(
+            name(InsertOrder::Hashed, 25, 1000, &mut id),
+            "user0000005952875239596136740"
+        );
+        assert_eq!(name(InsertOrder::Ordered, 1, 42, &mut id), "user42");
+        assert_eq!(
+            name(InsertOrder::Ordered, 10, 42, &mut id),
+            "user0000000042"
+        );
+        assert_eq!(name(InsertOrder::Ordered, 2, 12345, &mut id), "user12345");
+        for n in 0..10_000 {
+            let hashed = name(InsertOrder::Hashed, 1, n, &mut id);
+            assert!(!hashed[4..].starts_with('-'), "{hashed}");
         }
+    }
+
+    #[test]
+    fn padded_ordered_keys_sort_like_their_numbers() {
+        let (mut a, mut b) = (String::new(), String::new());
+        write_key(InsertOrder::Ordered, 10, 9, &mut a);
+        write_key(InsertOrder::Ordered, 10, 10, &mut b);
+        assert!(a < b, "{a} {b}");
+        write_key(InsertOrder::Ordered, 10, 12_345_678_901, &mut a);
+        assert_eq!(a, "user12345678901");
     }
 }

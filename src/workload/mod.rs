@@ -5,15 +5,17 @@ mod distribution;
 mod file;
 mod keys;
 mod operation;
+mod request;
 mod rng;
 mod validate;
 #[allow(clippy::module_inception)] // the module is named for the type it defines
 mod workload;
 mod zipfian;
 
-pub use distribution::{FieldLength, KeyChooser, LengthChooser, RequestDistribution, ScanLength};
+pub use distribution::{FieldLength, LengthChooser, ScanLength};
 pub use keys::{InsertOrder, KeySpace};
 pub use operation::{Operation, OperationMix};
+pub use request::{KeyChooser, KeyRange, RequestDistribution};
 pub use rng::Rng;
 pub use workload::{Workload, WorkloadError};
 

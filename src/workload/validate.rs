@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::distribution::{FieldLength, RequestDistribution, ScanLength};
+use super::distribution::{FieldLength, ScanLength};
 use super::file::WorkloadFile;
 use super::keys::InsertOrder;
 use super::operation::{Operation, OperationMix};
+use super::request::RequestDistribution;
 use super::workload::{Workload, WorkloadError};
 use crate::Durability;
 
@@ -79,6 +80,24 @@ pub(crate) fn validate(
     };
 
     let record_count = count("recordcount", file.recordcount, 1000)?;
+    let insert_start = count("insertstart", file.insertstart, 0)?;
+    if insert_start > record_count {
+        return Err(invalid(
+            "insertstart",
+            format!("{insert_start} is beyond recordcount {record_count}"),
+        ));
+    }
+    let insert_count = count("insertcount", file.insertcount, record_count - insert_start)?;
+    if insert_start + insert_count > record_count {
+        return Err(invalid(
+            "insertcount",
+            format!(
+                "insertstart {insert_start} + insertcount {insert_count} is beyond recordcount \
+                 {record_count}: the run's inserts would collide with loaded keys"
+            ),
+        ));
+    }
+    let zero_padding = positive("zeropadding", file.zeropadding, 1)?;
     let insert_order = match file.insertorder.as_deref() {
         None | Some("hashed") => InsertOrder::Hashed,
         Some("ordered") => InsertOrder::Ordered,
@@ -170,11 +189,13 @@ pub(crate) fn validate(
     let mix = mix(&file).map_err(|(field, message)| invalid(field, message))?;
 
     let request_distribution = match file.requestdistribution.as_deref() {
-        None | Some("zipfian") => RequestDistribution::Zipfian {
+        Some("zipfian") => RequestDistribution::Zipfian {
             constant: skew("zipfianconstant", file.zipfianconstant)?,
-            scrambled: file.zipfianscrambled.unwrap_or(true),
         },
-        Some("uniform") => RequestDistribution::Uniform,
+        Some("true-zipfian") => RequestDistribution::TrueZipfian {
+            constant: skew("zipfianconstant", file.zipfianconstant)?,
+        },
+        None | Some("uniform") => RequestDistribution::Uniform,
         Some("latest") => RequestDistribution::Latest {
             constant: skew("zipfianconstant", file.zipfianconstant)?,
         },
@@ -207,7 +228,8 @@ pub(crate) fn validate(
             return Err(invalid(
                 "requestdistribution",
                 format!(
-                    "`{other}` is not one of uniform, zipfian, latest, hotspot, sequential, exponential"
+                    "`{other}` is not one of uniform, zipfian, latest, hotspot, sequential, \
+                     exponential, true-zipfian"
                 ),
             ));
         }
@@ -267,7 +289,10 @@ pub(crate) fn validate(
         name: name.to_owned(),
         description: file.description.unwrap_or_default(),
         record_count,
+        insert_start,
+        insert_count,
         insert_order,
+        zero_padding,
         field_length,
         collections,
         operation_count: count("operationcount", file.operationcount, 1000)?,

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::distribution::{FieldLength, RequestDistribution, ScanLength};
+use super::distribution::{FieldLength, ScanLength};
 use super::file::WorkloadFile;
 use super::keys::InsertOrder;
 use super::operation::{Operation, OperationMix};
+use super::request::{KeyRange, RequestDistribution};
 use crate::Durability;
 
 /// A workload: a dataset, an operation mix, and how to run it. Every field is resolved: what
@@ -23,8 +24,15 @@ pub struct Workload {
     pub description: String,
     /// Documents loaded before the run (`recordcount`).
     pub record_count: u64,
+    /// The first key number this client loads (`insertstart`): several clients split one
+    /// load by each taking a range.
+    pub insert_start: u64,
+    /// How many keys this client loads (`insertcount`; all from `insertstart` on).
+    pub insert_count: u64,
     /// How key numbers become ids (`insertorder`).
     pub insert_order: InsertOrder,
+    /// Digits an id's number is zero-padded to (`zeropadding`).
+    pub zero_padding: usize,
     /// Value lengths (`fieldlength`, `fieldlengthdistribution`, ...).
     pub field_length: FieldLength,
     /// The collections keys are spread over (key number modulo their count).
@@ -150,11 +158,16 @@ impl Workload {
         super::validate::validate(name, file, path)
     }
 
-    /// How many keys the run is expected to end with: the loaded records plus the expected
-    /// inserts of the measured run.
-    pub fn expected_keys(&self) -> u64 {
-        let inserts = self.operation_count as f64 * self.mix.proportion(Operation::Insert);
-        self.record_count.saturating_add(inserts.ceil() as u64)
+    /// The key numbers requests draw from, as YCSB sizes them.
+    pub fn key_range(&self) -> KeyRange {
+        // YCSB's fudge factor of 2, truncated as its `int` cast truncates.
+        let expected = self.operation_count as f64 * self.mix.proportion(Operation::Insert) * 2.0;
+        KeyRange {
+            start: self.insert_start,
+            count: self.insert_count,
+            records: self.record_count,
+            expected_inserts: expected as u64,
+        }
     }
 
     /// Whether the mix holds an operation that needs an existing key.
@@ -187,12 +200,10 @@ mod tests {
         assert_eq!(w.mix.proportion(Operation::Read), 0.95);
         assert_eq!(w.mix.proportion(Operation::Update), 0.05);
         assert_eq!(w.field_length, FieldLength::Constant { bytes: 1000 });
+        assert_eq!(w.request_distribution, RequestDistribution::Uniform);
         assert_eq!(
-            w.request_distribution,
-            RequestDistribution::Zipfian {
-                constant: 0.99,
-                scrambled: true
-            }
+            (w.insert_start, w.insert_count, w.zero_padding),
+            (0, 1000, 1)
         );
         assert_eq!(w.collections, ["usertable"]);
     }
