@@ -212,9 +212,9 @@ fn bad_input_is_refused_with_exit_code_2_naming_the_place() -> TestResult {
             &["line 2", "unknown field `readproportoin`"],
         ),
         (
-            "readproportion = 0.5\nupdateproportion = 0.4\n",
+            "readproportion = 0\nupdateproportion = 0\n",
             &[],
-            &["sum to 0.9", "readproportion = 0.5"],
+            &["`readproportion`", "every operation proportion is 0"],
         ),
         ("fieldlength = 0\n", &[], &["`fieldlength`", "at least 1"]),
         ("fieldlength = -5\n", &[], &["`fieldlength`"]),

@@ -64,13 +64,19 @@ fn a_persistent_run_measures_its_file() -> storebench::Result<()> {
     assert!(file > 0);
     let amplification = outcome.space_amplification().expect("live data");
     assert!((amplification - file as f64 / outcome.live_bytes as f64).abs() < 1e-9);
-    // The load phase wrote every record, in batches of loadbatchsize (default 100).
-    let load = outcome
-        .load
-        .operations
-        .get(&Operation::Load)
-        .expect("load batches");
-    assert_eq!(load.service.len(), 2);
+    // The load phase wrote every record, one timed insert each (YCSB's way, the default).
+    let load = &outcome.load.operations;
+    assert_eq!(
+        load.get(&Operation::Insert).map(|h| h.service.len()),
+        Some(200)
+    );
+    assert!(!load.contains_key(&Operation::Load));
+    // loadbatchsize > 1: batches through upsert_many, each timed as one load operation.
+    let mut batched = workload(1, 1);
+    batched.load_batch_size = 100;
+    let outcome = run(&batched, &backend("redb"), dir.path(), &NoProgress)?;
+    let load = &outcome.load.operations;
+    assert_eq!(load.get(&Operation::Load).map(|h| h.service.len()), Some(2));
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use super::schema::{
     BackendInfo, Latency, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
 };
 use crate::runner::{PhaseOutcome, RunOutcome};
-use crate::workload::Operation;
+use crate::workload::{Operation, Workload};
 
 impl Report {
     /// The report of one run.
@@ -61,7 +61,11 @@ impl Report {
             started_at_unix: outcome.started_at_unix,
             machine: environment::machine(),
             crates: environment::crates(),
-            load: load_phase(&outcome.load, workload.record_count),
+            load: load_phase(
+                &outcome.load,
+                workload.insert_count,
+                workload.load_batch_size,
+            ),
             run: phase(&outcome.run),
             operations,
             throughput_series: outcome.run.per_second.clone(),
@@ -69,9 +73,42 @@ impl Report {
             live_bytes: outcome.live_bytes,
             space_amplification: outcome.space_amplification(),
             peak_rss_bytes: outcome.peak_rss_bytes,
+            ignored_properties: workload.ignored_properties.clone(),
+            notes: notes(workload),
             repeat: None,
         }
     }
+}
+
+/// What a reader comparing with YCSB must know about how this workload ran.
+fn notes(workload: &Workload) -> Vec<String> {
+    let mut notes = Vec::new();
+    if workload.load_batch_size > 1 {
+        notes.push(format!(
+            "the load wrote batches of {} documents through upsert_many, each timed as one \
+             operation; YCSB times one insert per record",
+            workload.load_batch_size
+        ));
+    }
+    let updates = workload.runs(Operation::Update) || workload.runs(Operation::ReadModifyWrite);
+    if updates && !workload.write_all_fields && workload.field_count > 1 {
+        notes.push(
+            "an update writes one field: through a store of whole documents that is a get, the \
+             field replaced, and an upsert, timed together as the update"
+                .into(),
+        );
+    }
+    if workload.runs(Operation::ReadModifyWrite) {
+        notes.push(
+            "each read-modify-write's read and write are counted and timed under read and \
+             update too, as YCSB counts them"
+                .into(),
+        );
+    }
+    if workload.runs(Operation::Read) && !workload.read_all_fields {
+        notes.push("a read asks for one field; the store returns the whole document".into());
+    }
+    notes
 }
 
 fn phase(p: &PhaseOutcome) -> Phase {
@@ -80,11 +117,13 @@ fn phase(p: &PhaseOutcome) -> Phase {
         operations: p.operation_count(),
         errors: p.operations.values().map(|h| h.failed.len()).sum(),
         throughput_ops_per_sec: p.throughput(),
-        batch_latency_ns: None,
+        documents: None,
+        batch_size: None,
+        latency_ns: None,
     }
 }
 
-fn load_phase(p: &PhaseOutcome, documents: u64) -> Phase {
+fn load_phase(p: &PhaseOutcome, documents: u64, batch_size: usize) -> Phase {
     let secs = p.duration.as_secs_f64();
     Phase {
         throughput_ops_per_sec: if secs > 0.0 {
@@ -92,9 +131,12 @@ fn load_phase(p: &PhaseOutcome, documents: u64) -> Phase {
         } else {
             0.0
         },
-        batch_latency_ns: p
+        documents: Some(documents),
+        batch_size: Some(batch_size),
+        latency_ns: p
             .operations
             .get(&Operation::Load)
+            .or_else(|| p.operations.get(&Operation::Insert))
             .map(|h| latency(&h.service)),
         ..phase(p)
     }
@@ -108,6 +150,7 @@ pub(crate) fn latency(h: &Histogram<u64>) -> Latency {
             min: 0,
             p50: 0,
             p90: 0,
+            p95: 0,
             p99: 0,
             p999: 0,
             p9999: 0,
@@ -119,6 +162,7 @@ pub(crate) fn latency(h: &Histogram<u64>) -> Latency {
         min: h.min(),
         p50: h.value_at_quantile(0.5),
         p90: h.value_at_quantile(0.9),
+        p95: h.value_at_quantile(0.95),
         p99: h.value_at_quantile(0.99),
         p999: h.value_at_quantile(0.999),
         p9999: h.value_at_quantile(0.9999),

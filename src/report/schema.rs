@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// One run of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,11 @@ pub struct Report {
     pub space_amplification: Option<f64>,
     /// Peak resident memory of the process during the run.
     pub peak_rss_bytes: Option<u64>,
+    /// Properties of the workload file that do not apply here (YCSB's `workload`, `db`,
+    /// `table`, ...): accepted, and listed so nobody believes they took effect.
+    pub ignored_properties: Vec<String>,
+    /// Where this run's operations differ from YCSB's in mechanics, each said once.
+    pub notes: Vec<String>,
     /// With `--repeat N`: every run's figures. The rest of the report is the run with the
     /// median throughput.
     pub repeat: Option<Repeat>,
@@ -129,14 +134,19 @@ pub struct Machine {
 pub struct Phase {
     /// Wall-clock seconds.
     pub duration_secs: f64,
-    /// Operations completed (load: batches).
+    /// Operations completed (load: timed load operations, inserts or batches).
     pub operations: u64,
     /// Operations that failed.
     pub errors: u64,
     /// Successful operations per second (load: documents per second).
     pub throughput_ops_per_sec: f64,
-    /// Latency of each load batch, for the load phase.
-    pub batch_latency_ns: Option<Latency>,
+    /// Load: documents loaded. `None` for the run.
+    pub documents: Option<u64>,
+    /// Load: documents per timed load operation; 1 is one timed insert per record, as YCSB
+    /// loads. `None` for the run.
+    pub batch_size: Option<usize>,
+    /// Load: latency of each timed load operation. `None` for the run.
+    pub latency_ns: Option<Latency>,
 }
 
 /// One operation type's measurements.
@@ -175,6 +185,8 @@ pub struct Latency {
     pub p50: u64,
     /// 90th percentile.
     pub p90: u64,
+    /// 95th percentile (YCSB's summary prints it).
+    pub p95: u64,
     /// 99th percentile.
     pub p99: u64,
     /// 99.9th percentile.

@@ -41,8 +41,10 @@ pub fn ycsb_summary(report: &Report) -> String {
         line("AverageLatency(us)", format!("{:.3}", l.mean / 1000.0));
         line("MinLatency(us)", format!("{:.3}", us(l.min)));
         line("MaxLatency(us)", format!("{:.3}", us(l.max)));
-        line("50thPercentileLatency(us)", format!("{:.3}", us(l.p50)));
+        // YCSB's two (its `hdrhistogram.percentiles` default), in its order; then ours.
+        line("95thPercentileLatency(us)", format!("{:.3}", us(l.p95)));
         line("99thPercentileLatency(us)", format!("{:.3}", us(l.p99)));
+        line("50thPercentileLatency(us)", format!("{:.3}", us(l.p50)));
         line("99.9PercentileLatency(us)", format!("{:.3}", us(l.p999)));
         if let Some(i) = &op.intended_latency_ns {
             line(

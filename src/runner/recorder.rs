@@ -66,6 +66,10 @@ pub struct Recorder {
     operations: Vec<Option<OperationHistograms>>,
     /// Operations completed in each second since the phase started.
     per_second: Vec<u64>,
+    /// Operations completed, and of them those that succeeded: the operations the workload
+    /// drew, not the histograms' total, which also holds the parts of read-modify-writes.
+    completed: u64,
+    succeeded: u64,
 }
 
 impl Recorder {
@@ -75,6 +79,8 @@ impl Recorder {
             open_loop,
             operations: vec![None; Operation::Load as usize + 1],
             per_second: Vec::new(),
+            completed: 0,
+            succeeded: 0,
         }
     }
 
@@ -87,6 +93,35 @@ impl Recorder {
         service: Duration,
         intended: Option<Duration>,
         since_phase_start: Duration,
+    ) {
+        self.histograms(op, failure, service, intended);
+        self.completed += 1;
+        self.succeeded += u64::from(failure.is_none());
+        let second = since_phase_start.as_secs() as usize;
+        if self.per_second.len() <= second {
+            self.per_second.resize(second + 1, 0);
+        }
+        self.per_second[second] += 1;
+    }
+
+    /// Records a part of another operation under its own name, as YCSB records the read and
+    /// the update of a read-modify-write under READ and UPDATE too: into `op`'s histograms,
+    /// not into the phase's operation count.
+    pub fn record_part(
+        &mut self,
+        op: Operation,
+        failure: Option<&dyn std::fmt::Display>,
+        service: Duration,
+    ) {
+        self.histograms(op, failure, service, None);
+    }
+
+    fn histograms(
+        &mut self,
+        op: Operation,
+        failure: Option<&dyn std::fmt::Display>,
+        service: Duration,
+        intended: Option<Duration>,
     ) {
         let open_loop = self.open_loop;
         let h =
@@ -103,11 +138,6 @@ impl Recorder {
                 hist.saturating_record(nanos(intended));
             }
         }
-        let second = since_phase_start.as_secs() as usize;
-        if self.per_second.len() <= second {
-            self.per_second.resize(second + 1, 0);
-        }
-        self.per_second[second] += 1;
     }
 
     /// Adds another thread's recordings to these.
@@ -125,6 +155,13 @@ impl Recorder {
         for (mine, theirs) in self.per_second.iter_mut().zip(&other.per_second) {
             *mine += theirs;
         }
+        self.completed += other.completed;
+        self.succeeded += other.succeeded;
+    }
+
+    /// Operations completed, and of them those that succeeded.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.completed, self.succeeded)
     }
 
     /// The recordings by operation.

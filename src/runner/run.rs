@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::progress::Progress;
 use super::recorder::{OperationHistograms, Recorder};
 use super::rss;
-use super::worker::{Stop, Worker};
+use super::worker::{Schedule, Stop, Worker};
 use crate::binding::{Concurrency, Selected, Settings};
 use crate::workload::{KeySpace, Operation, Workload};
 use crate::{Collection, Durability, Error, Result};
@@ -25,22 +25,24 @@ pub struct PhaseOutcome {
     /// Operations completed in each second of the phase; the last entry covers the final,
     /// partial second.
     pub per_second: Vec<u64>,
+    /// Operations completed, successful or not. The histograms may hold more: a
+    /// read-modify-write's read and update are recorded under read and update as well.
+    pub completed: u64,
+    /// Of them, those that succeeded.
+    pub succeeded: u64,
 }
 
 impl PhaseOutcome {
     /// Operations completed, successful or not.
     pub fn operation_count(&self) -> u64 {
-        self.operations
-            .values()
-            .map(|h| h.service.len() + h.failed.len())
-            .sum()
+        self.completed
     }
 
     /// Successful operations per second over the phase: a backend that fails fast does not
     /// look fast.
     pub fn throughput(&self) -> f64 {
         let secs = self.duration.as_secs_f64();
-        let succeeded: u64 = self.operations.values().map(|h| h.service.len()).sum();
+        let succeeded = self.succeeded;
         if secs > 0.0 {
             succeeded as f64 / secs
         } else {
@@ -193,7 +195,11 @@ pub fn run(
                 Some(time) => Stop::At(start + time),
                 None => Stop::Operations(share(workload.operation_count, threads, t as u64)),
             };
-            scope.spawn(move || worker.run(stop, start, interval, Some(recorder), progress));
+            let schedule = interval.map(|interval| Schedule {
+                interval,
+                offset: t as f64 / threads as f64,
+            });
+            scope.spawn(move || worker.run(stop, start, schedule, Some(recorder), progress));
         }
     });
     let run = merge(started_at, start.elapsed(), recorders);
@@ -314,11 +320,14 @@ fn merge(started_at: SystemTime, duration: Duration, recorders: Vec<Recorder>) -
     for r in recorders {
         all.merge(&r);
     }
+    let (completed, succeeded) = all.counts();
     let (operations, per_second) = all.into_operations();
     PhaseOutcome {
         started_at,
         duration,
         operations,
         per_second,
+        completed,
+        succeeded,
     }
 }

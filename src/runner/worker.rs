@@ -8,11 +8,25 @@ use std::time::{Duration, Instant};
 
 use super::progress::Progress;
 use super::recorder::Recorder;
-use crate::workload::{KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, write_key};
+use crate::workload::{
+    KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, encode_record, with_field,
+    write_key,
+};
 use crate::{Collection, Result};
 
 /// How often workers report progress, in operations: rarely enough to cost nothing.
 const PROGRESS_EVERY: u64 = 1024;
+
+/// An open-loop thread's timetable.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Schedule {
+    /// Seconds between the intended starts of this thread's operations.
+    pub(crate) interval: f64,
+    /// Where in the interval the first falls, in intervals: threads spread over it, so
+    /// that together they send evenly rather than all at once (YCSB staggers its threads'
+    /// first operations too).
+    pub(crate) offset: f64,
+}
 
 /// When a phase stops.
 #[derive(Debug, Clone, Copy)]
@@ -37,8 +51,11 @@ pub(crate) struct Worker<'a> {
     key_chooser: KeyChooser,
     lengths: LengthChooser,
     scan_lengths: LengthChooser,
-    /// Random bytes that values are cut from: generating a value costs one copy.
+    /// Random printable bytes that field values are cut from, as YCSB's are printable:
+    /// generating a value costs one copy.
     value_source: Vec<u8>,
+    /// `field0`, `field1`, ... (with the workload's prefix).
+    field_names: Vec<String>,
     key: String,
 }
 
@@ -53,8 +70,13 @@ impl<'a> Worker<'a> {
         let mut rng = Rng::new(workload.seed, 2 * stream);
         let op_rng = Rng::new(workload.seed, 2 * stream + 1);
         let max_value = workload.field_length.max();
+        // YCSB's RandomByteIterator: a space plus six random bits with 32 masked off, so
+        // ' ' to DEL.
         let value_source = (0..2 * max_value + 8)
-            .map(|_| rng.next_u64() as u8)
+            .map(|_| b' ' + (rng.next_u64() as u8 & 95))
+            .collect();
+        let field_names = (0..workload.field_count)
+            .map(|i| format!("{}{i}", workload.field_name_prefix))
             .collect();
         Self {
             workload,
@@ -66,22 +88,24 @@ impl<'a> Worker<'a> {
             lengths: LengthChooser::new(&workload.field_length),
             scan_lengths: workload.scan_length.chooser(),
             value_source,
+            field_names,
             key: String::new(),
         }
     }
 
     /// Runs operations until `stop`, recording into `recorder` when given (warm-up records
-    /// nothing). With `interval` (seconds), operation `i` is intended to start at
-    /// `start + i * interval` (open loop) and latency is measured from then as well.
+    /// nothing). With a `schedule` (open loop), operation `i` is intended to start at
+    /// `start + (offset + i) * interval` and latency is measured from then as well.
     pub(crate) fn run(
         &mut self,
         stop: Stop,
         start: Instant,
-        interval: Option<f64>,
+        schedule: Option<Schedule>,
         mut recorder: Option<&mut Recorder>,
         progress: &dyn Progress,
     ) {
         let mut done: u64 = 0;
+        let mut parts = Vec::with_capacity(2);
         loop {
             if let Stop::Operations(n) = stop
                 && done >= n
@@ -91,7 +115,8 @@ impl<'a> Worker<'a> {
             // Computed from the start each time, in floating point, so the schedule neither
             // drifts by rounding nor stops at some count. Validation bounds the target and the
             // run's length, so the sum stays far from overflowing.
-            let intended = interval.map(|i| start + Duration::from_secs_f64(done as f64 * i));
+            let intended = schedule
+                .map(|s| start + Duration::from_secs_f64((s.offset + done as f64) * s.interval));
             if let Some(intended) = intended {
                 if let Stop::At(deadline) = stop
                     && intended >= deadline
@@ -108,7 +133,7 @@ impl<'a> Worker<'a> {
                 failure,
                 began,
                 ended,
-            } = self.execute(op);
+            } = self.execute(op, &mut parts);
             if let Some(recorder) = recorder.as_deref_mut() {
                 recorder.record(
                     op,
@@ -117,7 +142,12 @@ impl<'a> Worker<'a> {
                     intended.map(|i| ended - i),
                     ended - start,
                 );
+                for (part, timed) in &parts {
+                    let failure = timed.failure.as_ref().map(|f| f as &dyn std::fmt::Display);
+                    recorder.record_part(*part, failure, timed.ended - timed.began);
+                }
             }
+            parts.clear();
             done += 1;
             if done.is_multiple_of(PROGRESS_EVERY) {
                 progress.advance(PROGRESS_EVERY);
@@ -147,30 +177,73 @@ impl<'a> Worker<'a> {
         &self.collections[(n % self.collections.len() as u64) as usize]
     }
 
-    fn value(&mut self) -> Vec<u8> {
+    /// A field value of a drawn length.
+    fn field_value(&mut self) -> std::ops::Range<usize> {
         let len = self.lengths.choose(&mut self.rng);
         let offset = self.rng.below((self.value_source.len() - len + 1) as u64) as usize;
-        self.value_source[offset..offset + len].to_vec()
+        offset..offset + len
     }
 
-    /// Prepares `op` (key, value, lengths: harness work) and then times only the backend
-    /// call, so the harness's own cost stays out of every latency.
-    fn execute(&mut self, op: Operation) -> Timed {
+    /// A whole record: every field, each of a drawn length.
+    fn record(&mut self) -> Vec<u8> {
+        let values: Vec<_> = (0..self.field_names.len())
+            .map(|_| self.field_value())
+            .collect();
+        let fields = self
+            .field_names
+            .iter()
+            .zip(values)
+            .map(|(name, value)| (name.as_str(), &self.value_source[value]));
+        let mut record = Vec::with_capacity(self.workload.field_count * 8);
+        encode_record(fields, &mut record);
+        record
+    }
+
+    /// What an update writes (YCSB's `writeallfields`): a whole record, or one field drawn
+    /// uniformly with its new value.
+    fn update(&mut self) -> Update {
+        if self.workload.write_all_fields || self.field_names.len() == 1 {
+            // Replacing the only field is writing the whole record: no read needed.
+            Update::Record(self.record())
+        } else {
+            let field = self.rng.below(self.field_names.len() as u64) as usize;
+            let value = self.field_value();
+            Update::Field(field, self.value_source[value].to_vec())
+        }
+    }
+
+    /// Writes `update` to the current key of `c`: one field means reading the record first.
+    fn write(&self, c: &Arc<dyn Collection>, update: Update) -> Result<()> {
+        match update {
+            Update::Record(record) => c.upsert(&self.key, record),
+            Update::Field(field, value) => {
+                let old = c.get(&self.key)?;
+                let name = &self.field_names[field];
+                c.upsert(&self.key, with_field(old.as_deref(), name, &value))
+            }
+        }
+    }
+
+    /// Prepares `op` (key, record, lengths: harness work) and then times only the backend
+    /// call, so the harness's own cost stays out of every latency. `parts` receives the
+    /// read and the write of a read-modify-write, which YCSB also counts as a read and an
+    /// update.
+    fn execute(&mut self, op: Operation, parts: &mut Vec<(Operation, Timed)>) -> Timed {
         match op {
             Operation::Read => {
                 let c = self.existing_key();
                 timed(|| c.get(&self.key).map(black_box))
             }
             Operation::Update => {
-                let value = self.value();
+                let update = self.update();
                 let c = self.existing_key();
-                timed(|| c.upsert(&self.key, value))
+                timed(|| self.write(c, update))
             }
             Operation::Insert => {
                 let n = self.keys.claim();
-                let value = self.value();
+                let record = self.record();
                 let c = self.key_for(n);
-                let result = timed(|| c.upsert(&self.key, value));
+                let result = timed(|| c.upsert(&self.key, record));
                 self.keys.acknowledge(n);
                 result
             }
@@ -180,12 +253,43 @@ impl<'a> Worker<'a> {
                 timed(|| c.scan_range(&self.key, len).map(black_box))
             }
             Operation::ReadModifyWrite => {
-                let value = self.value();
+                let update = self.update();
                 let c = self.existing_key();
-                timed(|| {
-                    black_box(c.get(&self.key)?);
-                    c.upsert(&self.key, value)
-                })
+                let (old, read) = timed_value(|| c.get(&self.key));
+                let began = read.began;
+                let failed = read
+                    .failure
+                    .as_ref()
+                    .map(|f| Failure::Part("read", f.to_string()));
+                let read_ended = read.ended;
+                parts.push((Operation::Read, read));
+                if let Some(failure) = failed {
+                    return Timed {
+                        failure: Some(failure),
+                        began,
+                        ended: read_ended,
+                    };
+                }
+                let record = match update {
+                    Update::Record(record) => record,
+                    Update::Field(field, value) => {
+                        with_field(old.flatten().as_deref(), &self.field_names[field], &value)
+                    }
+                };
+                let write = timed(|| c.upsert(&self.key, record));
+                let (ended, failed) = (
+                    write.ended,
+                    write
+                        .failure
+                        .as_ref()
+                        .map(|f| Failure::Part("update", f.to_string())),
+                );
+                parts.push((Operation::Update, write));
+                Timed {
+                    failure: failed,
+                    began,
+                    ended,
+                }
             }
             Operation::Delete => {
                 let c = self.existing_key();
@@ -216,7 +320,8 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Loads key numbers `batches` (each a range) through `upsert_many`, timing each batch.
+    /// Loads key numbers `batches` (each a range): a batch of one as one timed insert, as
+    /// YCSB loads; larger batches through `upsert_many`, each timed as one load operation.
     pub(crate) fn load(
         &mut self,
         batches: impl Iterator<Item = std::ops::Range<u64>>,
@@ -227,35 +332,47 @@ impl<'a> Worker<'a> {
         let ncollections = self.collections.len();
         for batch in batches {
             let documents = batch.end - batch.start;
-            let mut per_collection: Vec<Vec<(String, Vec<u8>)>> = vec![Vec::new(); ncollections];
-            for n in batch {
-                let value = self.value();
-                let index = (n % ncollections as u64) as usize;
-                self.key_for(n);
-                per_collection[index].push((self.key.clone(), value));
-            }
-            let Timed {
-                failure,
-                began,
-                ended,
-            } = timed(|| {
-                for (collection, docs) in self.collections.iter().zip(per_collection) {
-                    if !docs.is_empty() {
-                        collection.upsert_many(docs)?;
-                    }
+            let (op, timed) = if documents == 1 {
+                let record = self.record();
+                let c = self.key_for(batch.start);
+                (Operation::Insert, timed(|| c.upsert(&self.key, record)))
+            } else {
+                let mut per_collection: Vec<Vec<(String, Vec<u8>)>> =
+                    vec![Vec::new(); ncollections];
+                for n in batch {
+                    let record = self.record();
+                    let index = (n % ncollections as u64) as usize;
+                    self.key_for(n);
+                    per_collection[index].push((self.key.clone(), record));
                 }
-                Ok(())
-            });
+                let timed = timed(|| {
+                    for (collection, docs) in self.collections.iter().zip(per_collection) {
+                        if !docs.is_empty() {
+                            collection.upsert_many(docs)?;
+                        }
+                    }
+                    Ok(())
+                });
+                (Operation::Load, timed)
+            };
             recorder.record(
-                Operation::Load,
-                failure.as_ref().map(|f| f as &dyn std::fmt::Display),
-                ended - began,
+                op,
+                timed.failure.as_ref().map(|f| f as &dyn std::fmt::Display),
+                timed.ended - timed.began,
                 None,
-                ended - start,
+                timed.ended - start,
             );
             progress.advance(documents);
         }
     }
+}
+
+/// What an update writes.
+enum Update {
+    /// A whole record.
+    Record(Vec<u8>),
+    /// One field, by number, and its new value.
+    Field(usize, Vec<u8>),
 }
 
 /// When a backend call began and ended, and how it failed if it did.
@@ -269,6 +386,8 @@ struct Timed {
 enum Failure {
     Error(crate::Error),
     Panic(String),
+    /// A part of a read-modify-write failed, as it says.
+    Part(&'static str, String),
 }
 
 impl std::fmt::Display for Failure {
@@ -284,6 +403,7 @@ impl std::fmt::Display for Failure {
                 Ok(())
             }
             Failure::Panic(message) => write!(f, "panicked: {message}"),
+            Failure::Part(part, failure) => write!(f, "its {part} failed: {failure}"),
         }
     }
 }
@@ -291,27 +411,34 @@ impl std::fmt::Display for Failure {
 /// Times `call`. A store that panics is a store that failed: the panic is caught and counted
 /// with the errors, so one bad operation does not end the run (or the other bindings' runs).
 fn timed<T>(call: impl FnOnce() -> Result<T>) -> Timed {
+    timed_value(call).1
+}
+
+/// [`timed`], keeping what `call` returned when it succeeded.
+fn timed_value<T>(call: impl FnOnce() -> Result<T>) -> (Option<T>, Timed) {
     CATCHING.set(true);
     let began = Instant::now();
     let result = std::panic::catch_unwind(AssertUnwindSafe(call));
     let ended = Instant::now();
     CATCHING.set(false);
-    let failure = match result {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(Failure::Error(e)),
+    let (value, failure) = match result {
+        Ok(Ok(value)) => (Some(value), None),
+        Ok(Err(e)) => (None, Some(Failure::Error(e))),
         Err(panic) => {
             let message = panic_message(panic.as_ref());
-            Some(Failure::Panic(match PANICKED_AT.take() {
+            let failure = Failure::Panic(match PANICKED_AT.take() {
                 Some(at) => format!("{message} at {at}"),
                 None => message,
-            }))
+            });
+            (None, Some(failure))
         }
     };
-    Timed {
+    let timed = Timed {
         failure,
         began,
         ended,
-    }
+    };
+    (value, timed)
 }
 
 thread_local! {
@@ -346,4 +473,133 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "with no message".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::runner::NoProgress;
+    use crate::workload::decode_record;
+    use crate::{InMemoryBackend, StorageBackend};
+
+    fn workload(mix: &str) -> Workload {
+        let text = format!("recordcount = 20\nfieldcount = 4\nfieldlength = 8\n{mix}");
+        Workload::from_toml("t", &text, Path::new("t.toml")).expect("a valid workload")
+    }
+
+    fn loaded(workload: &Workload) -> (InMemoryBackend, Vec<Arc<dyn Collection>>, KeySpace) {
+        let store = InMemoryBackend::new();
+        let collections = vec![store.collection("usertable")];
+        let keys = KeySpace::new(workload.record_count);
+        let mut worker = Worker::new(workload, &collections, &keys, 0);
+        let mut recorder = Recorder::new(false);
+        worker.load(
+            (0..workload.record_count).map(|n| n..n + 1),
+            Instant::now(),
+            &mut recorder,
+            &NoProgress,
+        );
+        (store, collections, keys)
+    }
+
+    fn records(collection: &Arc<dyn Collection>) -> Vec<Vec<u8>> {
+        let docs = collection.scan().expect("a scan");
+        docs.into_iter().map(|(_, record)| record).collect()
+    }
+
+    #[test]
+    fn the_load_writes_records_of_every_field() {
+        let w = workload("");
+        let (_store, collections, _) = loaded(&w);
+        let records = records(&collections[0]);
+        assert_eq!(records.len(), 20);
+        for record in &records {
+            let fields = decode_record(record).expect("a record");
+            let names: Vec<&str> = fields.iter().map(|f| f.0).collect();
+            assert_eq!(names, ["field0", "field1", "field2", "field3"]);
+            assert!(fields.iter().all(|f| f.1.len() == 8));
+            assert!(
+                fields
+                    .iter()
+                    .all(|f| f.1.iter().all(|b| (b' '..=127).contains(b)))
+            );
+        }
+    }
+
+    /// `writeallfields = false` (YCSB's default): an update changes one field and keeps the
+    /// others.
+    #[test]
+    fn an_update_replaces_one_field() {
+        let w = workload("readproportion = 0\nupdateproportion = 1\n");
+        let (_store, collections, keys) = loaded(&w);
+        let mut before = records(&collections[0]);
+        let mut worker = Worker::new(&w, &collections, &keys, 1);
+        for _ in 0..50 {
+            let timed = worker.execute(Operation::Update, &mut Vec::new());
+            assert!(timed.failure.is_none());
+            let after = records(&collections[0]);
+            let changed: Vec<usize> = (0..20).filter(|&i| before[i] != after[i]).collect();
+            for &i in &changed {
+                let (old, new) = (
+                    decode_record(&before[i]).expect("a record"),
+                    decode_record(&after[i]).expect("a record"),
+                );
+                let fields = (0..4).filter(|&f| old[f] != new[f]).count();
+                assert!(fields <= 1, "record {i}: {fields} fields changed");
+            }
+            before = after;
+        }
+        let all = Workload {
+            write_all_fields: true,
+            ..w.clone()
+        };
+        let mut worker = Worker::new(&all, &collections, &keys, 2);
+        let before = records(&collections[0]);
+        for _ in 0..50 {
+            worker.execute(Operation::Update, &mut Vec::new());
+        }
+        let after = records(&collections[0]);
+        let rewritten = (0..20)
+            .filter(|&i| before[i] != after[i])
+            .map(|i| {
+                let (old, new) = (decode_record(&before[i]), decode_record(&after[i]));
+                let (old, new) = (old.expect("a record"), new.expect("a record"));
+                (0..4).filter(|&f| old[f] != new[f]).count()
+            })
+            .max();
+        assert_eq!(rewritten, Some(4), "writeallfields rewrites every field");
+    }
+
+    /// YCSB counts a read-modify-write's read and update under READ and UPDATE as well; the
+    /// phase's operation count is the operations drawn.
+    #[test]
+    fn a_read_modify_write_is_also_a_read_and_an_update() {
+        let w = workload(
+            "readproportion = 0.5\nupdateproportion = 0\nreadmodifywriteproportion = 0.5\n",
+        );
+        let (_store, collections, keys) = loaded(&w);
+        let mut worker = Worker::new(&w, &collections, &keys, 1);
+        let mut recorder = Recorder::new(false);
+        let start = Instant::now();
+        worker.run(
+            Stop::Operations(400),
+            start,
+            None,
+            Some(&mut recorder),
+            &NoProgress,
+        );
+        assert_eq!(recorder.counts(), (400, 400));
+        let (operations, _) = recorder.into_operations();
+        let count = |op| operations.get(&op).map_or(0, |h| h.service.len());
+        let rmw = count(Operation::ReadModifyWrite);
+        assert!(rmw > 100 && rmw < 300, "{rmw}");
+        assert_eq!(
+            count(Operation::Read),
+            400,
+            "every read, alone or in a read-modify-write"
+        );
+        assert_eq!(count(Operation::Update), rmw);
+    }
 }

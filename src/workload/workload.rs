@@ -33,8 +33,20 @@ pub struct Workload {
     pub insert_order: InsertOrder,
     /// Digits an id's number is zero-padded to (`zeropadding`).
     pub zero_padding: usize,
-    /// Value lengths (`fieldlength`, `fieldlengthdistribution`, ...).
+    /// Fields per record (`fieldcount`); a record is encoded into one document (see
+    /// [`encode_record`](super::encode_record)).
+    pub field_count: usize,
+    /// Field names are this and the field's number (`fieldnameprefix`).
+    pub field_name_prefix: String,
+    /// Length of each field's value (`fieldlength`, `fieldlengthdistribution`, ...).
     pub field_length: FieldLength,
+    /// Whether a read asks for every field (`readallfields`). The store returns the whole
+    /// document either way; it is recorded for the report.
+    pub read_all_fields: bool,
+    /// Whether an update writes every field (`writeallfields`); when not, it replaces one,
+    /// which through a byte-oriented store is a read, the field replaced, and a write, timed
+    /// together as the update.
+    pub write_all_fields: bool,
     /// The collections keys are spread over (key number modulo their count).
     pub collections: Vec<String>,
     /// Operations in the measured run (`operationcount`); 0 runs only the load.
@@ -63,6 +75,8 @@ pub struct Workload {
     pub seed: u64,
     /// Documents per `upsert_many` batch in the load phase (`loadbatchsize`).
     pub load_batch_size: usize,
+    /// Properties the file gave that do not apply here (YCSB's `workload`, `db`, ...).
+    pub ignored_properties: Vec<String>,
     /// Durability of the `automerge` and `redb` backends (`durability`); the `-durable`
     /// backends always use `every-write`.
     pub durability: Durability,
@@ -199,7 +213,9 @@ mod tests {
         assert_eq!(w.operation_count, 1000);
         assert_eq!(w.mix.proportion(Operation::Read), 0.95);
         assert_eq!(w.mix.proportion(Operation::Update), 0.05);
-        assert_eq!(w.field_length, FieldLength::Constant { bytes: 1000 });
+        assert_eq!(w.field_count, 10);
+        assert_eq!(w.field_length, FieldLength::Constant { bytes: 100 });
+        assert!(w.read_all_fields && !w.write_all_fields);
         assert_eq!(w.request_distribution, RequestDistribution::Uniform);
         assert_eq!(
             (w.insert_start, w.insert_count, w.zero_padding),
@@ -250,7 +266,10 @@ mod tests {
 
     #[test]
     fn a_load_only_workload_needs_no_mix() {
-        let w = parse("recordcount = 0\ninsertproportion = 1.0\n").expect("inserts alone are fine");
+        let w = parse(
+            "recordcount = 0\nreadproportion = 0\nupdateproportion = 0\ninsertproportion = 1.0\n",
+        )
+        .expect("inserts alone are fine");
         assert!(!w.reads_existing());
     }
 }
