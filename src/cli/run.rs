@@ -134,9 +134,10 @@ fn failed_operations(outcomes: &[RunOutcome]) -> Vec<String> {
         .collect()
 }
 
-/// Reads a workload by path or by name, and applies the command-line overrides.
+/// Reads a workload by path (TOML, or YCSB's properties) or by preset name, and applies the
+/// command-line overrides.
 fn load(name: &str, args: &RunArgs) -> Result<Workload, Failure> {
-    let path = if name.ends_with(".toml") || name.contains('/') {
+    let path = if name.ends_with(".toml") || name.contains('/') || Path::new(name).is_file() {
         PathBuf::from(name)
     } else {
         args.workloads_dir.join(format!("{name}.toml"))

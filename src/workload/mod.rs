@@ -5,6 +5,7 @@ mod distribution;
 mod file;
 mod keys;
 mod operation;
+mod properties;
 mod record;
 mod request;
 mod rng;

@@ -10,6 +10,7 @@ use super::distribution::{FieldLength, ScanLength};
 use super::file::WorkloadFile;
 use super::keys::InsertOrder;
 use super::operation::{Operation, OperationMix};
+use super::properties;
 use super::request::{KeyRange, RequestDistribution};
 use crate::Durability;
 
@@ -144,7 +145,8 @@ impl std::error::Error for WorkloadError {
 }
 
 impl Workload {
-    /// Reads and validates a workload file; its name is the file's stem.
+    /// Reads and validates a workload file; its name is the file's stem. A `.toml` file is
+    /// TOML; any other is YCSB's Java properties (`workloads/workloada` runs unchanged).
     ///
     /// # Errors
     /// [`WorkloadError`] naming the file and the line, column or field at fault.
@@ -157,7 +159,11 @@ impl Workload {
         let name = path
             .file_stem()
             .map_or_else(|| "workload".into(), |s| s.to_string_lossy().into_owned());
-        Self::from_toml(&name, &text, path)
+        if path.extension().is_some_and(|e| e == "toml") {
+            Self::from_toml(&name, &text, path)
+        } else {
+            Self::from_properties(&name, &text, path)
+        }
     }
 
     /// Parses and validates workload TOML; `path` only names the source in errors.
@@ -165,11 +171,47 @@ impl Workload {
     /// # Errors
     /// As [`from_file`](Self::from_file).
     pub fn from_toml(name: &str, text: &str, path: &Path) -> Result<Self, WorkloadError> {
-        let file: WorkloadFile = toml::from_str(text).map_err(|e| WorkloadError::Parse {
+        let parse = |e: toml::de::Error| WorkloadError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
+        };
+        let keys = properties::from_toml(toml::from_str(text).map_err(parse)?);
+        let file: WorkloadFile = if keys.ignored.is_empty() {
+            // From the text, not the table, so that an error keeps its line and column.
+            toml::from_str(text).map_err(parse)?
+        } else {
+            keys.table.try_into().map_err(parse)?
+        };
+        let mut workload = super::validate::validate(name, file, path)?;
+        workload.ignored_properties = keys.ignored;
+        Ok(workload)
+    }
+
+    /// Parses and validates a YCSB workload file in Java properties syntax; `path` names the
+    /// source in errors, and a `fieldlengthhistogram` file is read relative to it.
+    ///
+    /// # Errors
+    /// As [`from_file`](Self::from_file); `dataintegrity=true`, which storebench cannot honour,
+    /// is refused.
+    pub fn from_properties(name: &str, text: &str, path: &Path) -> Result<Self, WorkloadError> {
+        let keys = properties::from_properties(text, path)?;
+        let file: WorkloadFile = keys.table.try_into().map_err(|e: toml::de::Error| {
+            let message = e.to_string();
+            // The table has no lines; the key the message names first does.
+            let line = message
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .find_map(|key| keys.lines.get(key))
+                .map_or(String::new(), |line| format!("line {line}: "));
+            WorkloadError::Parse {
+                path: path.to_owned(),
+                message: format!("{line}{}", message.trim()),
+            }
         })?;
-        super::validate::validate(name, file, path)
+        let mut workload = super::validate::validate(name, file, path)?;
+        workload.ignored_properties = keys.ignored;
+        Ok(workload)
     }
 
     /// The key numbers requests draw from, as YCSB sizes them.

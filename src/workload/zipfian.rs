@@ -10,6 +10,9 @@ pub(crate) struct Zipfian {
     alpha: f64,
     zeta2: f64,
     items: u64,
+    /// The item count `eta` is computed with: the first one, even as the count grows, as
+    /// YCSB's generator keeps its constructor's count there.
+    eta_items: u64,
     zetan: f64,
     eta: f64,
 }
@@ -27,8 +30,9 @@ impl Zipfian {
     pub(crate) fn with_zeta(items: u64, theta: f64, zetan: f64) -> Self {
         let mut z = Self::empty(theta);
         z.items = items;
+        z.eta_items = items;
         z.zetan = zetan;
-        z.eta = z.eta_for(items);
+        z.eta = z.eta_for();
         z
     }
 
@@ -38,13 +42,15 @@ impl Zipfian {
             alpha: 1.0 / (1.0 - theta),
             zeta2: 1.0 + 0.5f64.powf(theta),
             items: 0,
+            eta_items: 0,
             zetan: 0.0,
             eta: 0.0,
         }
     }
 
-    fn eta_for(&self, items: u64) -> f64 {
-        (1.0 - (2.0 / items as f64).powf(1.0 - self.theta)) / (1.0 - self.zeta2 / self.zetan)
+    fn eta_for(&self) -> f64 {
+        let items = self.eta_items as f64;
+        (1.0 - (2.0 / items).powf(1.0 - self.theta)) / (1.0 - self.zeta2 / self.zetan)
     }
 
     /// Extends the distribution to `items` (never shrinks: inserted keys stay).
@@ -56,7 +62,10 @@ impl Zipfian {
             self.zetan += 1.0 / ((i + 1) as f64).powf(self.theta);
         }
         self.items = items;
-        self.eta = self.eta_for(items);
+        if self.eta_items == 0 {
+            self.eta_items = items;
+        }
+        self.eta = self.eta_for();
     }
 
     /// A rank in `0..items` from a uniform `u` in `[0, 1)`. `items` must be at least 1.
