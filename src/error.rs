@@ -108,6 +108,11 @@ pub enum Error {
         /// What the store said.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The run's operation log could not be written.
+    OperationLog {
+        /// What the operating system said.
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -195,6 +200,10 @@ impl fmt::Display for Error {
                 "the storage engine failed; a write that got this error may or may not be \
                  durable, and after an I/O error the database must be reopened to be used again"
             ),
+            Error::OperationLog { .. } => write!(
+                f,
+                "cannot write the operation log; is its disk full, or its reader gone?"
+            ),
             Error::Backend { backend, .. } => {
                 write!(f, "the `{backend}` store failed")
             }
@@ -226,6 +235,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Backend { source, .. } => Some(source.as_ref()),
+            Error::OperationLog { source } => Some(source),
             #[cfg(feature = "redb-backend")]
             Error::CorruptDatabase {
                 source: Some(source),

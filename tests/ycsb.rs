@@ -147,3 +147,103 @@ fn a_field_length_histogram_file_is_read_beside_the_workload() -> TestResult {
     );
     Ok(())
 }
+
+/// `--log-operations`: every operation as YCSB's BasicDB prints it, the load's inserts with
+/// every field in the order Java's HashMap gives, a read-modify-write as a read and an update.
+#[test]
+fn the_operation_log_is_basicdbs_stream() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::copy(ycsb_file('f'), dir.path().join("workloadf"))?;
+    let args = [
+        "run",
+        "workloadf",
+        "--backend",
+        "memory",
+        "--ops",
+        "300",
+        "--out",
+        "out",
+        "--log-operations",
+        "--quiet",
+    ];
+    let out = storebench(&args, dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(dir.path().join("out/workloadf/memory/operations.log"))?;
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("out/workloadf/memory/report.json"),
+    )?)?;
+    let lines = |verb: &str| log.lines().filter(|l| l.starts_with(verb)).count();
+    assert_eq!(lines("INSERT usertable user"), 1000);
+    assert_eq!(
+        lines("READ usertable user"),
+        300,
+        "every read, alone or in an RMW"
+    );
+    let rmw = report["operations"]
+        .as_array()
+        .and_then(|ops| ops.iter().find(|o| o["operation"] == "read-modify-write"))
+        .and_then(|o| o["count"].as_u64())
+        .expect("read-modify-writes ran");
+    assert_eq!(lines("UPDATE usertable user") as u64, rmw);
+    assert_eq!(log.lines().count() as u64, 1300 + rmw);
+    let first = log.lines().next().expect("a line");
+    assert!(
+        first.starts_with("INSERT usertable user6284781860667377211 [ field1="),
+        "{first}"
+    );
+    let names: Vec<&str> = first
+        .split(' ')
+        .filter_map(|w| w.split_once('=').map(|(name, _)| name))
+        .filter(|name| name.starts_with("field"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "field1", "field0", "field7", "field6", "field9", "field8", "field3", "field2",
+            "field5", "field4"
+        ]
+    );
+    Ok(())
+}
+
+/// `basic` stores nothing and prints its operations to standard output, before the summary.
+#[test]
+fn basic_prints_every_operation() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::copy(ycsb_file('c'), dir.path().join("workloadc"))?;
+    let out = storebench(
+        &[
+            "run",
+            "workloadc",
+            "--backend",
+            "basic",
+            "--ops",
+            "50",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout)?;
+    let reads = stdout
+        .lines()
+        .filter(|l| l.starts_with("READ usertable user"))
+        .count();
+    assert_eq!(reads, 50);
+    assert!(
+        stdout
+            .lines()
+            .all(|l| !l.starts_with("READ") || l.ends_with(" [ <all fields>]"))
+    );
+    assert!(stdout.contains("[OVERALL], RunTime(ms)"));
+    Ok(())
+}

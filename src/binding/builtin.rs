@@ -15,6 +15,7 @@ pub(super) fn register() -> Bindings {
     #[cfg(feature = "redb-backend")]
     let _ = bindings.add(RedbBinding::default());
     let _ = bindings.add_by_name_only(NullBinding);
+    let _ = bindings.add_by_name_only(BasicBinding);
     bindings
 }
 
@@ -59,6 +60,34 @@ impl Binding for NullBinding {
 
     fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {
         Ok(Handle::new(NullBackend))
+    }
+}
+
+/// Like YCSB's `BasicDB`: stores nothing and logs every operation it receives to standard
+/// output (`READ usertable user6284781860667377211 [ <all fields>]`), to read or diff the
+/// exact operation stream.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BasicBinding;
+
+impl Binding for BasicBinding {
+    fn name(&self) -> &str {
+        "basic"
+    }
+
+    fn description(&self) -> &str {
+        "stores nothing, prints every operation as YCSB's BasicDB does"
+    }
+
+    fn durabilities(&self) -> &[Durability] {
+        &[]
+    }
+
+    fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {
+        Ok(Handle::new(NullBackend))
+    }
+
+    fn logs_operations(&self) -> bool {
+        true
     }
 }
 

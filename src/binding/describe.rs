@@ -107,6 +107,14 @@ pub trait Binding: Send + Sync + 'static {
         Concurrency::Shared
     }
 
+    /// Whether a run logs every operation it issues to this store, to standard output, as
+    /// YCSB's `BasicDB` prints what it receives: for a store that keeps nothing and exists to
+    /// show the operation stream (the built-in `basic`). By default, no; `storebench run
+    /// --log-operations` logs any store's operations to a file.
+    fn logs_operations(&self) -> bool {
+        false
+    }
+
     /// Another binding's name whose throughput reports set beside this one's (the Automerge
     /// backend names plain redb: the ratio is what the CRDT layer costs). By default, none.
     fn reference(&self) -> Option<&str> {

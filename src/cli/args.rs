@@ -57,8 +57,8 @@ pub(crate) struct RunArgs {
     #[arg(required = true)]
     pub(crate) workloads: Vec<String>,
     /// Backends, comma-separated, by the names `list` shows (the built-in ones: memory,
-    /// automerge, automerge-durable, redb, redb-durable, null). By default, every registered
-    /// backend but null.
+    /// automerge, automerge-durable, redb, redb-durable, null, basic). By default, every
+    /// registered backend but null and basic.
     #[arg(long, value_delimiter = ',')]
     pub(crate) backend: Vec<String>,
     /// Where reports go: DIR/<workload>/<backend>/report.json and histograms.
@@ -84,6 +84,11 @@ pub(crate) struct RunArgs {
     /// median throughput, and keeps every run's figures so `compare` can tell noise.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) repeat: u32,
+    /// Log every operation each run issues, as YCSB's BasicDB prints them, to
+    /// DIR/<workload>/<backend>/operations.log under --out (the last repeat's). The `basic`
+    /// backend logs to standard output without it.
+    #[arg(long)]
+    pub(crate) log_operations: bool,
     /// Print neither progress nor summaries; only errors.
     #[arg(long)]
     pub(crate) quiet: bool,

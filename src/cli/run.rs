@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::binding::{Bindings, Selected};
 use crate::report::{write_repeated, ycsb_summary};
-use crate::runner::{NoProgress, Progress, RunOutcome, panic_message, run as run_workload};
+use crate::runner::{NoProgress, OperationLog, Progress, RunOutcome, panic_message, run_logged};
 use crate::workload::{Operation, Workload};
 
 use super::Failure;
@@ -98,8 +98,21 @@ fn repeat(
                     temp.path()
                 }
             };
+            let log = if args.log_operations {
+                let dir = args.out.join(&workload.name).join(backend.name());
+                let path = dir.join("operations.log");
+                std::fs::create_dir_all(&dir)
+                    .and_then(|()| OperationLog::file(&path))
+                    .map(Some)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?
+            } else {
+                backend
+                    .binding()
+                    .logs_operations()
+                    .then(OperationLog::stdout)
+            };
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_workload(workload, backend, data_dir, progress)
+                run_logged(workload, backend, data_dir, progress, log.as_ref())
             }))
             .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
             .map_err(|e| with_causes(&e))

@@ -1,6 +1,7 @@
 //! The workload runner: drives any binding's store through a workload's phases and records
 //! every operation's latency in HdrHistograms. It measures; it never formats (see `report`).
 
+mod log;
 mod progress;
 mod recorder;
 mod rss;
@@ -8,7 +9,8 @@ mod rss;
 mod run;
 mod worker;
 
+pub use log::OperationLog;
 pub use progress::{NoProgress, Progress};
 pub use recorder::{OperationHistograms, Recorder, new_histogram};
-pub use run::{PhaseOutcome, RunOutcome, run};
+pub use run::{PhaseOutcome, RunOutcome, run, run_logged};
 pub(crate) use worker::panic_message;

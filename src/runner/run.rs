@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::log::OperationLog;
 use super::progress::Progress;
 use super::recorder::{OperationHistograms, Recorder};
 use super::rss;
@@ -101,6 +102,25 @@ pub fn run(
     data_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<RunOutcome> {
+    let log = backend
+        .binding()
+        .logs_operations()
+        .then(OperationLog::stdout);
+    run_logged(workload, backend, data_dir, progress, log.as_ref())
+}
+
+/// [`run`], with every operation the workload issues (warm-up and load included) written to
+/// `log` as YCSB's `BasicDB` prints them; the log is flushed at the end.
+///
+/// # Errors
+/// As [`run`]; [`Error::OperationLog`] when the log cannot be written.
+pub fn run_logged(
+    workload: &Workload,
+    backend: &Selected,
+    data_dir: &Path,
+    progress: &dyn Progress,
+    log: Option<&OperationLog>,
+) -> Result<RunOutcome> {
     let binding = backend.binding();
     if binding.concurrency() == Concurrency::SingleThread && workload.threads > 1 {
         return Err(Error::backend(
@@ -135,7 +155,7 @@ pub fn run(
     // to the threads.
     progress_phase("load", Some(workload.insert_count));
     let load = timed_phase(workload.threads, false, |t, start, recorder| {
-        let mut worker = Worker::new(workload, &collections, &keys, threads + t);
+        let mut worker = Worker::new(workload, &collections, &keys, threads + t).logging(log);
         let batch = workload.load_batch_size as u64;
         let (first, end) = (
             workload.insert_start,
@@ -152,7 +172,7 @@ pub fn run(
     // Warm-up and run share each thread's worker, so the run continues the warm-up's
     // random stream and caches stay as the warm-up left them.
     let mut workers: Vec<Worker<'_>> = (0..threads)
-        .map(|t| Worker::new(workload, &collections, &keys, t))
+        .map(|t| Worker::new(workload, &collections, &keys, t).logging(log))
         .collect();
     if workload.warmup_operation_count > 0 || workload.warmup_time.is_some() {
         progress_phase(
@@ -216,6 +236,10 @@ pub fn run(
     }
     drop(collections);
     opened.close()?;
+    if let Some(log) = log {
+        log.flush()
+            .map_err(|source| Error::OperationLog { source })?;
+    }
     let file_bytes = match durability {
         Some(_) => Some(dir.bytes()?),
         None => {

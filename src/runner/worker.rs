@@ -6,11 +6,12 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
+use super::log::{OperationLog, java_map_order, plain_line, read_line, write_line};
 use super::progress::Progress;
 use super::recorder::Recorder;
 use crate::workload::{
-    KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, encode_record, with_field,
-    write_key,
+    KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, decode_record, encode_record,
+    with_field, write_key,
 };
 use crate::{Collection, Result};
 
@@ -57,7 +58,17 @@ pub(crate) struct Worker<'a> {
     /// `field0`, `field1`, ... (with the workload's prefix).
     field_names: Vec<String>,
     key: String,
+    /// The index of the current key's collection.
+    table: usize,
+    /// Where this worker's operations are logged, if anywhere, with the lines not yet
+    /// written and the order YCSB prints a record's fields in.
+    log: Option<&'a OperationLog>,
+    lines: String,
+    log_order: Vec<usize>,
 }
+
+/// Log lines a worker gathers before writing them out under the log's lock.
+const LOG_BUFFER: usize = 64 * 1024;
 
 impl<'a> Worker<'a> {
     pub(crate) fn new(
@@ -90,6 +101,88 @@ impl<'a> Worker<'a> {
             value_source,
             field_names,
             key: String::new(),
+            table: 0,
+            log: None,
+            lines: String::new(),
+            log_order: Vec::new(),
+        }
+    }
+
+    /// Logs every operation this worker issues to `log`.
+    pub(crate) fn logging(mut self, log: Option<&'a OperationLog>) -> Self {
+        self.log = log;
+        self.log_order = java_map_order(&self.field_names);
+        self
+    }
+
+    /// Writes out the gathered log lines: when there are many, and at the end of a phase.
+    fn write_log(&mut self, force: bool) {
+        if let Some(log) = self.log
+            && (force || self.lines.len() >= LOG_BUFFER)
+        {
+            log.write(&self.lines);
+            self.lines.clear();
+        }
+    }
+
+    /// Logs `verb` (`INSERT`, `UPDATE`) of the current key with `record`'s fields, in YCSB's
+    /// order.
+    fn log_record(&mut self, verb: &str, record: &[u8]) {
+        if self.log.is_none() {
+            return;
+        }
+        let table = self.table();
+        let fields = decode_record(record).unwrap_or_default();
+        let ordered = self
+            .log_order
+            .iter()
+            .filter_map(|&i| fields.get(i).copied());
+        write_line(&mut self.lines, verb, table, &self.key, ordered);
+    }
+
+    /// Logs a read (or, with `length`, a scan) of the current key; `field` when one field is
+    /// asked for.
+    fn log_read(&mut self, length: Option<usize>, field: Option<usize>) {
+        if self.log.is_some() {
+            let table = self.table();
+            let field = field.map(|f| self.field_names[f].as_str());
+            read_line(&mut self.lines, table, &self.key, length, field);
+        }
+    }
+
+    /// A field for a read to ask for, when it asks for one (`readallfields = false`): drawn
+    /// whether or not anything logs it, so the random stream is the same either way.
+    fn read_field(&mut self) -> Option<usize> {
+        (!self.workload.read_all_fields)
+            .then(|| self.rng.below(self.field_names.len() as u64) as usize)
+    }
+
+    /// Logs `verb` on the current collection, with the first `key_bytes` of the current key.
+    fn log_plain(&mut self, verb: &str, key_bytes: Option<usize>) {
+        if self.log.is_some() {
+            let table = self.table();
+            let key = key_bytes.map(|n| &self.key[..n]);
+            plain_line(&mut self.lines, verb, table, key);
+        }
+    }
+
+    /// Logs an update as YCSB sends it: one field, or the whole record.
+    fn log_update(&mut self, update: &Update) {
+        match update {
+            Update::Record(record) => self.log_record("UPDATE", record),
+            Update::Field(field, value) => {
+                if self.log.is_some() {
+                    let table = self.table();
+                    let name = self.field_names[*field].as_str();
+                    write_line(
+                        &mut self.lines,
+                        "UPDATE",
+                        table,
+                        &self.key,
+                        [(name, &value[..])],
+                    );
+                }
+            }
         }
     }
 
@@ -148,6 +241,7 @@ impl<'a> Worker<'a> {
                 }
             }
             parts.clear();
+            self.write_log(false);
             done += 1;
             if done.is_multiple_of(PROGRESS_EVERY) {
                 progress.advance(PROGRESS_EVERY);
@@ -159,6 +253,7 @@ impl<'a> Worker<'a> {
             }
         }
         progress.advance(done % PROGRESS_EVERY);
+        self.write_log(true);
     }
 
     /// Picks an existing key number, writes its id into `self.key`, and returns its collection.
@@ -174,7 +269,14 @@ impl<'a> Worker<'a> {
             n,
             &mut self.key,
         );
-        &self.collections[(n % self.collections.len() as u64) as usize]
+        self.table = (n % self.collections.len() as u64) as usize;
+        &self.collections[self.table]
+    }
+
+    /// The name of the collection the current key is in, as the workload names it.
+    fn table(&self) -> &'a str {
+        let workload: &'a Workload = self.workload;
+        &workload.collections[self.table]
     }
 
     /// A field value of a drawn length.
@@ -232,17 +334,21 @@ impl<'a> Worker<'a> {
         match op {
             Operation::Read => {
                 let c = self.existing_key();
+                let field = self.read_field();
+                self.log_read(None, field);
                 timed(|| c.get(&self.key).map(black_box))
             }
             Operation::Update => {
                 let update = self.update();
                 let c = self.existing_key();
+                self.log_update(&update);
                 timed(|| self.write(c, update))
             }
             Operation::Insert => {
                 let n = self.keys.claim();
                 let record = self.record();
                 let c = self.key_for(n);
+                self.log_record("INSERT", &record);
                 let result = timed(|| c.upsert(&self.key, record));
                 self.keys.acknowledge(n);
                 result
@@ -250,11 +356,16 @@ impl<'a> Worker<'a> {
             Operation::Scan => {
                 let len = self.scan_lengths.choose(&mut self.rng);
                 let c = self.existing_key();
+                let field = self.read_field();
+                self.log_read(Some(len), field);
                 timed(|| c.scan_range(&self.key, len).map(black_box))
             }
             Operation::ReadModifyWrite => {
                 let update = self.update();
                 let c = self.existing_key();
+                let field = self.read_field();
+                self.log_read(None, field);
+                self.log_update(&update);
                 let (old, read) = timed_value(|| c.get(&self.key));
                 let began = read.began;
                 let failed = read
@@ -293,18 +404,23 @@ impl<'a> Worker<'a> {
             }
             Operation::Delete => {
                 let c = self.existing_key();
+                self.log_plain("DELETE", Some(self.key.len()));
                 timed(|| c.delete(&self.key))
             }
             Operation::Find => {
                 let byte = self.rng.next_u64() as u8;
                 let c = self.existing_key();
+                self.log_plain("FIND", None);
+                // The last byte: a record's first is its encoding version, the same in all.
                 timed(|| {
-                    c.find(Box::new(move |d| d.first() == Some(&byte)))
+                    c.find(Box::new(move |d| d.last() == Some(&byte)))
                         .map(black_box)
                 })
             }
             Operation::Count => {
-                let c = &self.collections[self.rng.below(self.collections.len() as u64) as usize];
+                self.table = self.rng.below(self.collections.len() as u64) as usize;
+                let c = &self.collections[self.table];
+                self.log_plain("COUNT", None);
                 timed(|| c.count().map(black_box))
             }
             Operation::ScanPrefix => {
@@ -314,6 +430,7 @@ impl<'a> Worker<'a> {
                     .char_indices()
                     .nth(self.workload.scan_prefix_length)
                     .map_or(self.key.len(), |(i, _)| i);
+                self.log_plain("SCANPREFIX", Some(end));
                 timed(|| c.scan_prefix(&self.key[..end]).map(black_box))
             }
             Operation::Load => timed(|| Ok(())),
@@ -335,6 +452,7 @@ impl<'a> Worker<'a> {
             let (op, timed) = if documents == 1 {
                 let record = self.record();
                 let c = self.key_for(batch.start);
+                self.log_record("INSERT", &record);
                 (Operation::Insert, timed(|| c.upsert(&self.key, record)))
             } else {
                 let mut per_collection: Vec<Vec<(String, Vec<u8>)>> =
@@ -343,6 +461,7 @@ impl<'a> Worker<'a> {
                     let record = self.record();
                     let index = (n % ncollections as u64) as usize;
                     self.key_for(n);
+                    self.log_record("INSERT", &record);
                     per_collection[index].push((self.key.clone(), record));
                 }
                 let timed = timed(|| {
@@ -363,7 +482,9 @@ impl<'a> Worker<'a> {
                 timed.ended - start,
             );
             progress.advance(documents);
+            self.write_log(false);
         }
+        self.write_log(true);
     }
 }
 

@@ -18,7 +18,7 @@ pub enum Operation {
     ReadModifyWrite,
     /// `delete` of an existing id.
     Delete,
-    /// `find` with a predicate on the first byte of the value.
+    /// `find` with a predicate on the last byte of the document.
     Find,
     /// `count` of a collection.
     Count,
