@@ -247,3 +247,110 @@ fn basic_prints_every_operation() -> TestResult {
     assert!(stdout.contains("[OVERALL], RunTime(ms)"));
     Ok(())
 }
+
+/// Two client processes split one load (`insertstart`, `insertcount`) and run together; their
+/// reports merge into one: operations and documents summed, latencies from the added
+/// histograms. Runs that did not overlap, or of different workloads, are refused.
+#[test]
+fn client_processes_merge_into_one_report() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let base = "recordcount=400\nreadproportion=0.5\nupdateproportion=0.5\nrequestdistribution=zipfian\ninsertcount=200\n";
+    for (client, start) in [("one", 0), ("two", 200)] {
+        std::fs::create_dir(dir.path().join(client))?;
+        std::fs::write(
+            dir.path().join(client).join("split"),
+            format!("{base}insertstart={start}\n"),
+        )?;
+    }
+    let client = |name: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+            .args([
+                "run",
+                "split",
+                "--backend",
+                "memory",
+                "--duration",
+                "1s",
+                "--out",
+                "out",
+                "--quiet",
+            ])
+            .current_dir(dir.path().join(name))
+            .spawn()
+    };
+    let (mut one, mut two) = (client("one")?, client("two")?);
+    assert!(one.wait()?.success() && two.wait()?.success());
+    let out = storebench(
+        &["merge", "one/out", "two/out", "--out", "merged"],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |path: &str| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let bytes = std::fs::read(dir.path().join(path).join("split/memory/report.json"))?;
+        Ok(serde_json::from_slice(&bytes)?)
+    };
+    let (a, b, merged) = (read("one/out")?, read("two/out")?, read("merged")?);
+    let sum = |key: &str, field: &str| {
+        a[key][field]
+            .as_u64()
+            .zip(b[key][field].as_u64())
+            .map(|(x, y)| x + y)
+    };
+    assert_eq!(
+        merged["run"]["operations"].as_u64(),
+        sum("run", "operations")
+    );
+    assert_eq!(merged["load"]["documents"].as_u64(), Some(400));
+    assert_eq!(merged["threads"], 2);
+    let reads = |r: &serde_json::Value| {
+        r["operations"]
+            .as_array()
+            .and_then(|ops| ops.iter().find(|o| o["operation"] == "read"))
+            .and_then(|o| o["count"].as_u64())
+    };
+    assert_eq!(reads(&merged), reads(&a).zip(reads(&b)).map(|(x, y)| x + y));
+    assert!(
+        std::fs::read_to_string(dir.path().join("merged/split/memory/read.hgrm"))?
+            .contains("Percentile")
+    );
+    let throughput = merged["run"]["throughput_ops_per_sec"]
+        .as_f64()
+        .unwrap_or(0.0);
+    let each = a["run"]["throughput_ops_per_sec"].as_f64().unwrap_or(0.0);
+    assert!(
+        throughput > each,
+        "summed over the common interval: {throughput} vs {each}"
+    );
+
+    // A client of another workload is refused by name.
+    std::fs::create_dir(dir.path().join("three"))?;
+    std::fs::write(
+        dir.path().join("three/split"),
+        format!("{base}insertstart=200\nfieldcount=3\n"),
+    )?;
+    assert!(client("three")?.wait()?.success());
+    let out = storebench(
+        &["merge", "one/out", "three/out", "--out", "bad"],
+        dir.path(),
+    )?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)?.contains("split/memory: the runs cannot be merged"));
+    // And so are runs that did not overlap in time.
+    std::fs::create_dir(dir.path().join("four"))?;
+    std::fs::write(
+        dir.path().join("four/split"),
+        format!("{base}insertstart=200\n"),
+    )?;
+    assert!(client("four")?.wait()?.success());
+    let out = storebench(
+        &["merge", "one/out", "four/out", "--out", "bad"],
+        dir.path(),
+    )?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)?.contains("do not overlap"));
+    Ok(())
+}

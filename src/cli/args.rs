@@ -23,6 +23,19 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Render Markdown comparisons of every report.json under the directories (runs nothing).
     Report(ReportArgs),
+    /// Merge the reports of client processes that ran one workload together (each loading its
+    /// own insertstart/insertcount range) into one report per workload and backend.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Each client's --out directory; each must hold the same workloads and backends.
+    #[arg(required = true, num_args = 2..)]
+    pub(crate) clients: Vec<PathBuf>,
+    /// Where the merged DIR/<workload>/<backend>/report.json and histograms go.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@
 mod args;
 mod compare;
 mod list;
+mod merge;
 mod progress;
 mod render;
 mod run;
@@ -86,6 +87,7 @@ where
         Command::List(args) => list::list(&args, &bindings),
         Command::Compare(args) => compare::compare(&args),
         Command::Report(args) => render::render(&args),
+        Command::Merge(args) => merge::merge(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -96,6 +96,14 @@ impl std::error::Error for CompareError {}
 /// # Errors
 /// When the directory holds none, or one is unreadable or of another schema version.
 pub fn load_reports(dir: &Path) -> Result<Vec<Report>, CompareError> {
+    report_paths(dir)?
+        .iter()
+        .map(|path| load_report(path))
+        .collect()
+}
+
+/// The paths of every `report.json` under `dir`, sorted.
+pub(crate) fn report_paths(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
     let mut paths = Vec::new();
     collect(dir, &mut paths);
     paths.sort();
@@ -104,7 +112,7 @@ pub fn load_reports(dir: &Path) -> Result<Vec<Report>, CompareError> {
             dir: dir.to_owned(),
         });
     }
-    paths.iter().map(|path| load_report(path)).collect()
+    Ok(paths)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -121,7 +129,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn load_report(path: &Path) -> Result<Report, CompareError> {
+pub(crate) fn load_report(path: &Path) -> Result<Report, CompareError> {
     let unreadable = |reason: String| CompareError::Unreadable {
         path: path.to_owned(),
         reason,

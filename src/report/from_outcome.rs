@@ -113,6 +113,10 @@ fn notes(workload: &Workload) -> Vec<String> {
 
 fn phase(p: &PhaseOutcome) -> Phase {
     Phase {
+        started_at_unix_ms: p
+            .started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         duration_secs: p.duration.as_secs_f64(),
         operations: p.operation_count(),
         errors: p.operations.values().map(|h| h.failed.len()).sum(),

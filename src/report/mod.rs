@@ -7,6 +7,7 @@ mod from_outcome;
 mod hgrm;
 mod interval_log;
 mod markdown;
+mod merge;
 mod plot;
 mod schema;
 mod summary;
@@ -21,6 +22,7 @@ pub use interval_log::interval_log;
 pub use markdown::{
     by_workload, comparison_markdown, index_markdown, operations, workload_markdown,
 };
+pub use merge::{MergeError, merge_clients};
 pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
 pub use schema::{
     BackendInfo, Latency, Machine, OperationStats, Phase, Repeat, RepeatLatency, Report,

@@ -132,6 +132,9 @@ pub struct Machine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
+    /// When the phase started, in milliseconds since the Unix epoch: what lines up the runs
+    /// of client processes that ran together (see `merge`).
+    pub started_at_unix_ms: u64,
     /// Wall-clock seconds.
     pub duration_secs: f64,
     /// Operations completed (load: timed load operations, inserts or batches).

@@ -6,6 +6,7 @@ use super::hgrm::percentile_distribution;
 use super::interval_log::interval_log;
 use super::schema::{Repeat, RepeatLatency, Report};
 use crate::runner::RunOutcome;
+use crate::workload::Operation;
 
 /// Writes the report and histograms of `outcome` into `dir` (created if needed) and returns
 /// the report.
@@ -50,9 +51,14 @@ pub fn write_repeated(outcomes: &[RunOutcome], dir: &Path) -> Result<Report, Wri
     })?;
     let path = dir.join("report.json");
     std::fs::write(&path, json).map_err(fail(path))?;
-    for phase in [&outcome.load, &outcome.run] {
+    for (phase, prefix) in [(&outcome.load, "load-"), (&outcome.run, "")] {
         for (op, h) in &phase.operations {
-            let stem = op.name();
+            // The load's inserts apart from the run's: `load-insert`; its batches `load`.
+            let stem = match op {
+                Operation::Load => op.name().to_owned(),
+                op => format!("{prefix}{}", op.name()),
+            };
+            let stem = stem.as_str();
             let path = dir.join(format!("{stem}.hgrm"));
             std::fs::write(&path, percentile_distribution(&h.service)).map_err(fail(path))?;
             let path = dir.join(format!("{stem}.hlog"));
