@@ -310,6 +310,96 @@ mod tests {
         }
     }
 
+    /// Keys never requested in `draws` draws, expected from each key's probability.
+    fn expected_never(per_key: impl Iterator<Item = f64>, draws: usize) -> f64 {
+        per_key.map(|p| (1.0 - p).powi(draws as i32)).sum()
+    }
+
+    /// Uniform, hotspot, latest and exponential at 1,000 and 100,000 records against their
+    /// definitions: the hottest key's share (or the hot set's) and the keys never requested,
+    /// within five standard deviations.
+    #[test]
+    fn the_other_distributions_follow_their_definitions_at_both_sizes() {
+        let draws = 1_000_000;
+        let close = |got: f64, expected: f64, what: &str| {
+            let sd = (expected * (1.0 - expected) / draws as f64).sqrt();
+            assert!(
+                (got - expected).abs() < 5.0 * sd + 1e-4,
+                "{what}: {got:.5} vs {expected:.5}"
+            );
+        };
+        let never_close = |got: usize, expected: f64, what: &str| {
+            let got = got as f64;
+            assert!(
+                (got - expected).abs() < 5.0 * expected.sqrt() + 3.0,
+                "{what}: {got} never requested, expected {expected:.1}"
+            );
+        };
+        for n in [1_000u64, 100_000] {
+            let share = |c: &[u64], keys: std::ops::Range<usize>| {
+                c[keys].iter().sum::<u64>() as f64 / draws as f64
+            };
+            let never = |c: &[u64]| c.iter().filter(|&&k| k == 0).count();
+
+            let uniform = counts(RequestDistribution::Uniform, range(n), draws);
+            let p = 1.0 / n as f64;
+            close(share(&uniform, 0..1), p, "uniform key 0");
+            never_close(
+                never(&uniform),
+                expected_never((0..n).map(|_| p), draws),
+                "uniform",
+            );
+
+            let hot = (n / 5) as usize;
+            let hotspot = RequestDistribution::Hotspot {
+                data_fraction: 0.2,
+                operation_fraction: 0.8,
+            };
+            let got = counts(hotspot, range(n), draws);
+            close(share(&got, 0..hot), 0.8, "hotspot's hot set");
+            let per_key = (0..n as usize).map(|k| {
+                if k < hot {
+                    0.8 / hot as f64
+                } else {
+                    0.2 / (n as usize - hot) as f64
+                }
+            });
+            never_close(never(&got), expected_never(per_key, draws), "hotspot");
+
+            let got = counts(
+                RequestDistribution::Latest { constant: THETA },
+                range(n),
+                draws,
+            );
+            close(
+                share(&got, n as usize - 1..n as usize),
+                1.0 / zeta(n - 1, THETA),
+                "latest's newest",
+            );
+            assert_eq!(got[0], 0, "YCSB's latest never draws key 0");
+
+            let (percentile, frac) = (95.0, 0.857_142_857_1);
+            let got = counts(
+                RequestDistribution::Exponential { percentile, frac },
+                range(n),
+                draws,
+            );
+            let gamma = -(1.0f64 - percentile / 100.0).ln() / (n as f64 * frac);
+            let within = 1.0 - (-gamma * n as f64).exp();
+            let p = |back: u64| (-gamma * back as f64).exp() * (1.0 - (-gamma).exp()) / within;
+            close(
+                share(&got, n as usize - 1..n as usize),
+                p(0),
+                "exponential's newest",
+            );
+            never_close(
+                never(&got),
+                expected_never((0..n).map(p), draws),
+                "exponential",
+            );
+        }
+    }
+
     /// The key range grows by the expected inserts, and keys not inserted yet are drawn again.
     #[test]
     fn zipfian_draws_inserted_keys_only_once_they_exist() {
