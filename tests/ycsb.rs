@@ -326,31 +326,24 @@ fn client_processes_merge_into_one_report() -> TestResult {
         "summed over the common interval: {throughput} vs {each}"
     );
 
-    // A client of another workload is refused by name.
-    std::fs::create_dir(dir.path().join("three"))?;
-    std::fs::write(
-        dir.path().join("three/split"),
-        format!("{base}insertstart=200\nfieldcount=3\n"),
+    // A client of another workload is refused by name, and so is one that ran later.
+    let refused = |name: &str, more: &str, why: &str| -> TestResult {
+        std::fs::create_dir(dir.path().join(name))?;
+        let workload = format!("{base}insertstart=200\n{more}");
+        std::fs::write(dir.path().join(name).join("split"), workload)?;
+        assert!(client(name)?.wait()?.success());
+        let other = format!("{name}/out");
+        let out = storebench(&["merge", "one/out", &other, "--out", "bad"], dir.path())?;
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr)?;
+        assert!(stderr.contains(why), "{why:?} missing from {stderr}");
+        Ok(())
+    };
+    refused(
+        "three",
+        "fieldcount=3\n",
+        "split/memory: the runs cannot be merged",
     )?;
-    assert!(client("three")?.wait()?.success());
-    let out = storebench(
-        &["merge", "one/out", "three/out", "--out", "bad"],
-        dir.path(),
-    )?;
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr)?.contains("split/memory: the runs cannot be merged"));
-    // And so are runs that did not overlap in time.
-    std::fs::create_dir(dir.path().join("four"))?;
-    std::fs::write(
-        dir.path().join("four/split"),
-        format!("{base}insertstart=200\n"),
-    )?;
-    assert!(client("four")?.wait()?.success());
-    let out = storebench(
-        &["merge", "one/out", "four/out", "--out", "bad"],
-        dir.path(),
-    )?;
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr)?.contains("do not overlap"));
+    refused("four", "", "do not overlap in time")?;
     Ok(())
 }

@@ -174,13 +174,8 @@ impl<'a> Worker<'a> {
                 if self.log.is_some() {
                     let table = self.table();
                     let name = self.field_names[*field].as_str();
-                    write_line(
-                        &mut self.lines,
-                        "UPDATE",
-                        table,
-                        &self.key,
-                        [(name, &value[..])],
-                    );
+                    let value = &self.value_source[value.clone()];
+                    write_line(&mut self.lines, "UPDATE", table, &self.key, [(name, value)]);
                 }
             }
         }
@@ -309,8 +304,7 @@ impl<'a> Worker<'a> {
             Update::Record(self.record())
         } else {
             let field = self.rng.below(self.field_names.len() as u64) as usize;
-            let value = self.field_value();
-            Update::Field(field, self.value_source[value].to_vec())
+            Update::Field(field, self.field_value())
         }
     }
 
@@ -321,7 +315,8 @@ impl<'a> Worker<'a> {
             Update::Field(field, value) => {
                 let old = c.get(&self.key)?;
                 let name = &self.field_names[field];
-                c.upsert(&self.key, with_field(old.as_deref(), name, &value))
+                let value = &self.value_source[value];
+                c.upsert(&self.key, with_field(old.as_deref(), name, value))
             }
         }
     }
@@ -383,9 +378,11 @@ impl<'a> Worker<'a> {
                 }
                 let record = match update {
                     Update::Record(record) => record,
-                    Update::Field(field, value) => {
-                        with_field(old.flatten().as_deref(), &self.field_names[field], &value)
-                    }
+                    Update::Field(field, value) => with_field(
+                        old.flatten().as_deref(),
+                        &self.field_names[field],
+                        &self.value_source[value],
+                    ),
                 };
                 let write = timed(|| c.upsert(&self.key, record));
                 let (ended, failed) = (
@@ -492,8 +489,8 @@ impl<'a> Worker<'a> {
 enum Update {
     /// A whole record.
     Record(Vec<u8>),
-    /// One field, by number, and its new value.
-    Field(usize, Vec<u8>),
+    /// One field, by number, and its new value (a range of the worker's value source).
+    Field(usize, std::ops::Range<usize>),
 }
 
 /// When a backend call began and ended, and how it failed if it did.

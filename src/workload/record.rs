@@ -70,7 +70,9 @@ pub fn with_field(record: Option<&[u8]>, name: &str, value: &[u8]) -> Vec<u8> {
     let fields = record
         .and_then(|r| decode_record(r).ok())
         .unwrap_or_default();
-    let mut out = Vec::with_capacity(record.map_or(0, <[u8]>::len) + value.len() + 8);
+    // The old record and the new field whole (name and lengths): one allocation.
+    let capacity = record.map_or(1, <[u8]>::len) + 1 + name.len() + 4 + value.len();
+    let mut out = Vec::with_capacity(capacity);
     out.push(RECORD_VERSION);
     let mut written = false;
     for (n, v) in fields {
