@@ -129,7 +129,7 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
             "--quiet".as_ref(),
         ],
     );
-    assert_eq!(code, ExitCode::from(1));
+    assert_eq!(code, ExitCode::from(3), "a failed run");
     let report = out.join("tiny/snapshot/report.json");
     assert!(report.exists(), "the sound binding's report is written");
     let panicking: serde_json::Value = serde_json::from_slice(
@@ -153,6 +153,48 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
         panicking["load"]
     );
     assert!(!out.join("tiny/unopenable").exists());
+}
+
+/// A real slowdown, a sleep in the write path of an otherwise equal store, is flagged by
+/// `compare` (exit 1) from runs of the old and the new store made in turns.
+#[test]
+fn compare_flags_a_slowdown_in_the_write_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workload = dir.path().join("tiny.toml");
+    std::fs::write(&workload, WORKLOAD).expect("workload written");
+    let command = |bindings: Bindings, args: &[&std::ffi::OsStr]| {
+        let program = std::ffi::OsStr::new("storebench");
+        storebench::cli::main_from(
+            bindings,
+            std::iter::once(program).chain(args.iter().copied()),
+        )
+    };
+    for turn in 0..5 {
+        for (side, slow) in [("base", false), ("new", true)] {
+            let mut bindings = Bindings::new();
+            let added = if slow {
+                bindings.add(Flawed::SlowWrites).map(|_| ())
+            } else {
+                bindings.add(SnapshotBinding).map(|_| ())
+            };
+            added.expect("a free name");
+            let out = dir.path().join(side).join(turn.to_string());
+            let args = [
+                "run".as_ref(),
+                workload.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--quiet".as_ref(),
+            ];
+            assert_eq!(command(bindings, &args), ExitCode::SUCCESS);
+        }
+    }
+    let (base, new) = (dir.path().join("base"), dir.path().join("new"));
+    let code = command(
+        Bindings::new(),
+        &["compare".as_ref(), base.as_os_str(), new.as_os_str()],
+    );
+    assert_eq!(code, ExitCode::from(1), "the slower writes regress");
 }
 
 /// A store that keeps every collection in one map under `<collection>:<id>`: the flaw of
@@ -225,6 +267,8 @@ impl Binding for Unopenable {
 enum Flawed {
     /// Every write but delete panics.
     PanicOnUpsert,
+    /// Every write but delete sleeps first: the sound store made slower, under its name.
+    SlowWrites,
     /// Flush does nothing (close still writes).
     SkipFlush,
     /// Every collection kept in one, under prefixed ids.
@@ -235,6 +279,8 @@ impl Binding for Flawed {
     fn name(&self) -> &str {
         match self {
             Flawed::PanicOnUpsert => "panicking",
+            // A slower build of the same store, as `compare` would meet it.
+            Flawed::SlowWrites => "snapshot",
             Flawed::SkipFlush => "lazy-flush",
             Flawed::PrefixKeys => "prefix-keyed",
         }
@@ -273,7 +319,10 @@ impl StorageBackend for Broken {
                     all: self.inner.collection("all"),
                 })
             }
-            Flawed::PanicOnUpsert => Arc::new(PanicOnUpsert(self.inner.collection(name))),
+            Flawed::PanicOnUpsert | Flawed::SlowWrites => Arc::new(Writes {
+                inner: self.inner.collection(name),
+                flaw: self.flaw,
+            }),
             Flawed::SkipFlush => self.inner.collection(name),
         }
     }
@@ -294,7 +343,21 @@ impl StorageBackend for Broken {
     }
 }
 
-struct PanicOnUpsert(Arc<dyn Collection>);
+/// The sound collection with its writes flawed: panicking or slowed.
+struct Writes {
+    inner: Arc<dyn Collection>,
+    flaw: Flawed,
+}
+
+impl Writes {
+    fn write(&self) {
+        match self.flaw {
+            Flawed::PanicOnUpsert => panic!("this store cannot write"),
+            Flawed::SlowWrites => std::thread::sleep(std::time::Duration::from_micros(300)),
+            _ => {}
+        }
+    }
+}
 
 struct Prefixed {
     name: String,
@@ -323,33 +386,35 @@ macro_rules! collection {
     };
 }
 
-collection!(PanicOnUpsert, 0, {
-    fn upsert(&self, _: &str, _: Vec<u8>) -> Result<()> {
-        panic!("this store cannot write")
+collection!(Writes, inner, {
+    fn upsert(&self, id: &str, v: Vec<u8>) -> Result<()> {
+        self.write();
+        self.inner.upsert(id, v)
     }
-    fn upsert_many(&self, _: Vec<Document>) -> Result<()> {
-        panic!("this store cannot write")
+    fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
+        self.write();
+        self.inner.upsert_many(docs)
     }
     fn get(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        self.0.get(id)
+        self.inner.get(id)
     }
     fn delete(&self, id: &str) -> Result<()> {
-        self.0.delete(id)
+        self.inner.delete(id)
     }
     fn scan(&self) -> Result<Vec<Document>> {
-        self.0.scan()
+        self.inner.scan()
     }
     fn scan_prefix(&self, p: &str) -> Result<Vec<Document>> {
-        self.0.scan_prefix(p)
+        self.inner.scan_prefix(p)
     }
     fn scan_range(&self, s: &str, l: usize) -> Result<Vec<Document>> {
-        self.0.scan_range(s, l)
+        self.inner.scan_range(s, l)
     }
     fn find(&self, p: DocumentPredicate) -> Result<Vec<Document>> {
-        self.0.find(p)
+        self.inner.find(p)
     }
     fn count(&self) -> Result<usize> {
-        self.0.count()
+        self.inner.count()
     }
 });
 

@@ -19,7 +19,7 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// List the workloads in the workloads directory and the backends, with descriptions.
     List(ListArgs),
-    /// Compare two sets of reports; exit 1 when anything regressed beyond the threshold.
+    /// Compare two sets of reports; exit 1 when a metric regressed beyond its noise.
     Compare(CompareArgs),
     /// Render Markdown comparisons of every report.json under the directories (runs nothing).
     Report(ReportArgs),
@@ -46,6 +46,10 @@ pub(crate) struct ReportArgs {
     /// Where README.md (the index) and <workload>.md go. By default, the first directory.
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
+    /// Set side by side runs of one workload made differently (other parameters, threads,
+    /// target or storebench version); by default refused, exit 2.
+    #[arg(long)]
+    pub(crate) allow_incomparable: bool,
 }
 
 #[derive(Debug, Args)]
@@ -54,9 +58,14 @@ pub(crate) struct CompareArgs {
     pub(crate) base: PathBuf,
     /// The directory of the new reports.
     pub(crate) new: PathBuf,
-    /// A change smaller than this, in percent, is noise.
-    #[arg(long, default_value_t = 10.0)]
+    /// The smallest change that matters, in percent: runs that differ by less are within
+    /// noise however cleanly they separate.
+    #[arg(long, default_value_t = 5.0)]
     pub(crate) threshold: f64,
+    /// Compare runs whose workload parameters, threads, target, durability or storebench
+    /// version differ (by default refused, exit 2).
+    #[arg(long)]
+    pub(crate) allow_incomparable: bool,
     /// `markdown` (a table), or github-action-benchmark JSON: `json` or `smaller-is-better`
     /// (latencies, `customSmallerIsBetter`), `bigger-is-better` (throughput,
     /// `customBiggerIsBetter`).

@@ -1,6 +1,6 @@
 //! The `storebench` command as a library function: a crate that binds its own store gets the
-//! whole command — `run`, `list`, `report`, `compare` — with its bindings selectable by name,
-//! from a `main` of a few lines:
+//! whole command — `run`, `list`, `report`, `compare`, `merge` — with its bindings selectable
+//! by name, from a `main` of a few lines:
 //!
 //! ```no_run
 //! use std::process::ExitCode;
@@ -17,8 +17,9 @@
 //! }
 //! ```
 //!
-//! Exit codes: 0 success; 1 a run failed (a store did not open, an operation failed or
-//! panicked, a report was not written) or `compare` found a regression; 2 bad input.
+//! Exit codes: 0 success; 1 `compare` found a regression; 2 bad input, or reports that cannot
+//! be set side by side; 3 something failed: a store did not open, an operation failed or
+//! panicked, a report was not written, or `compare` was given a run whose operations failed.
 
 mod args;
 mod compare;
@@ -38,8 +39,11 @@ use crate::binding::Bindings;
 
 /// Bad input: an unreadable or invalid workload, an unknown backend or flag.
 pub(crate) const EXIT_BAD_INPUT: u8 = 2;
-/// The run itself failed: a backend could not be opened or written, a report not saved.
-pub(crate) const EXIT_FAILURE: u8 = 1;
+/// `compare` found a regression.
+pub(crate) const EXIT_REGRESSION: u8 = 1;
+/// Something failed: a backend could not be opened or written, a report not saved, or a run
+/// being compared had failed operations.
+pub(crate) const EXIT_FAILURE: u8 = 3;
 
 /// A failure and the exit code it maps to.
 pub(crate) struct Failure {

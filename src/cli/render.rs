@@ -1,7 +1,7 @@
 //! `storebench report`: Markdown from reports already written; nothing is run again.
 
 use crate::report::{
-    by_workload, index_markdown, latency_spectrum_svg, load_reports, operations,
+    by_workload, differences, index_markdown, latency_spectrum_svg, load_reports, operations,
     throughput_bars_svg, throughput_timeline_svg, workload_markdown,
 };
 
@@ -13,6 +13,30 @@ pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
     let mut reports = Vec::new();
     for dir in &args.dirs {
         reports.extend(load_reports(dir).map_err(Failure::bad_input)?);
+    }
+    if !args.allow_incomparable {
+        let mut differing = Vec::new();
+        for (workload, runs) in by_workload(&reports) {
+            let Some(first) = runs.first() else { continue };
+            for run in &runs[1..] {
+                let found = differences(first, run);
+                if !found.is_empty() {
+                    differing.push(format!(
+                        "{workload}: {} and {}: {}",
+                        first.backend.name,
+                        run.backend.name,
+                        found.join("; ")
+                    ));
+                }
+            }
+        }
+        if !differing.is_empty() {
+            return Err(Failure::bad_input(format!(
+                "runs of one workload made differently cannot share a table \
+                 (--allow-incomparable to render them anyway):\n  {}",
+                differing.join("\n  ")
+            )));
+        }
     }
     let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
     let write = |name: String, text: String| -> Result<(), Failure> {

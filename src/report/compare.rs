@@ -1,5 +1,6 @@
 //! Comparing two sets of reports: per workload, backend and operation, is the new run better,
-//! worse, or within noise of the base?
+//! worse, or within noise of the base? Each metric is judged against its own run-to-run
+//! noise, by the rule in [`judge`](super::judge).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -7,19 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::schema::{Report, SCHEMA_VERSION};
-
-/// What a change amounts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Better beyond the threshold.
-    Improved,
-    /// Worse beyond the threshold.
-    Regressed,
-    /// Within the threshold either way.
-    WithinNoise,
-}
+use super::judge::{Judgement, Runs, Verdict, judge};
+use super::schema::{OperationStats, Report, SCHEMA_VERSION};
 
 /// One metric of one (workload, backend, operation) in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,13 +26,16 @@ pub struct MetricChange {
     pub base: f64,
     /// The new value.
     pub new: f64,
-    /// `(new - base) / base`, in percent.
+    /// The change of the medians of the runs, in percent of the base's.
     pub change_pct: f64,
-    /// The change, in percent, below which this metric is noise: the larger relative spread
-    /// (range over median) of the base's and the new's repeated runs where both were
-    /// repeated, the threshold otherwise.
+    /// The run-to-run noise shown: the larger relative spread (range over median) of the two
+    /// sides' runs; 0 for a side of one run.
     pub noise_pct: f64,
-    /// The verdict at the threshold.
+    /// Runs on each side (base, new).
+    pub runs: (usize, usize),
+    /// The chance of runs this far apart if nothing had changed; `None` when they overlap.
+    pub p_value: Option<f64>,
+    /// The verdict.
     pub verdict: Verdict,
 }
 
@@ -151,117 +144,217 @@ pub(crate) fn load_report(path: &Path) -> Result<Report, CompareError> {
     serde_json::from_value(value).map_err(|e| unreadable(e.to_string()))
 }
 
-/// Pairs `base` and `new` by workload, backend and operation and judges every metric against
-/// the spread of repeated runs where both sides were repeated, and against `threshold_pct`
-/// otherwise. Subjects present on one side only are left out.
+/// Pairs `base` and `new` by workload and backend and judges the run's throughput and each
+/// operation's p50, p99 and p99.9 by the rule in [`judge`](super::judge), with `threshold_pct`
+/// the smallest change that matters. Several reports of one workload and backend on a side
+/// pool their runs: runs of the old and the new build made in turns (`base/1`, `new/1`,
+/// `base/2`, ...) share whatever the machine was doing, which sets of runs made one after the
+/// other do not. Subjects present on one side only are left out; see [`unpaired`].
 pub fn compare(base: &[Report], new: &[Report], threshold_pct: f64) -> Vec<MetricChange> {
-    let index = |reports: &[Report]| -> BTreeMap<(String, String), Report> {
-        reports
-            .iter()
-            .map(|r| ((r.workload.name.clone(), r.backend.name.clone()), r.clone()))
-            .collect()
-    };
-    let (base, new) = (index(base), index(new));
     let mut changes = Vec::new();
-    for (key, b) in &base {
-        let Some(n) = new.get(key) else { continue };
+    for (key, b, n) in pairs(base, new) {
         let subject = format!("{}/{}", key.0, key.1);
-        let noise = |pick: &dyn Fn(&Report) -> Option<Vec<f64>>| -> f64 {
-            match (pick(b), pick(n)) {
-                (Some(bs), Some(ns)) => spread_pct(&bs).max(spread_pct(&ns)),
-                _ => threshold_pct,
-            }
+        let throughput = |reports: &[&Report]| -> Vec<f64> {
+            reports
+                .iter()
+                .flat_map(|r| match &r.repeat {
+                    Some(repeat) => repeat.throughput_ops_per_sec.clone(),
+                    None => vec![r.run.throughput_ops_per_sec],
+                })
+                .collect()
         };
-        let throughput_noise =
-            noise(&|r: &Report| r.repeat.as_ref().map(|x| x.throughput_ops_per_sec.clone()));
+        let (bt, nt) = (throughput(&b), throughput(&n));
+        let runs = Runs {
+            base: &bt,
+            new: &nt,
+            bigger_is_better: true,
+            percentile: None,
+        };
+        let judged = judge(&runs, threshold_pct);
         changes.push(change(
             subject.clone(),
             "throughput",
             "ops/s",
-            true,
-            b.run.throughput_ops_per_sec,
-            n.run.throughput_ops_per_sec,
-            throughput_noise,
+            &runs,
+            judged,
         ));
-        for bo in &b.operations {
-            let Some(no) = n.operations.iter().find(|o| o.operation == bo.operation) else {
-                continue;
+        for operation in operation_names(&b) {
+            let stats = |reports: &[&'_ Report]| -> Vec<OperationStats> {
+                reports
+                    .iter()
+                    .filter_map(|r| r.operations.iter().find(|o| o.operation == operation))
+                    .cloned()
+                    .collect()
             };
-            let subject = format!("{subject}/{}", bo.operation);
-            let pairs = [
-                ("p50", bo.latency_ns.p50, no.latency_ns.p50),
-                ("p99", bo.latency_ns.p99, no.latency_ns.p99),
-                ("p99.9", bo.latency_ns.p999, no.latency_ns.p999),
-            ];
-            for (metric, b, n) in pairs {
-                changes.push(change(
-                    subject.clone(),
-                    metric,
-                    "ns",
-                    false,
-                    b as f64,
-                    n as f64,
-                    threshold_pct,
-                ));
+            let (bs, ns) = (stats(&b), stats(&n));
+            if ns.is_empty() {
+                continue;
+            }
+            // Each run of a report measured about as many operations as its median run.
+            let samples = bs.iter().chain(&ns).map(|o| o.count).min().unwrap_or(0);
+            let subject = format!("{subject}/{operation}");
+            for (metric, q, pick) in PERCENTILES {
+                let values = |reports: &[&Report]| -> Vec<f64> {
+                    reports
+                        .iter()
+                        .flat_map(|r| percentile_runs(r, &operation, pick))
+                        .collect()
+                };
+                let (bv, nv) = (values(&b), values(&n));
+                let runs = Runs {
+                    base: &bv,
+                    new: &nv,
+                    bigger_is_better: false,
+                    percentile: Some((q, samples)),
+                };
+                let judged = judge(&runs, threshold_pct);
+                changes.push(change(subject.clone(), metric, "ns", &runs, judged));
             }
         }
     }
     changes
 }
 
+/// Which percentile: p50, p99 or p99.9.
+#[derive(Clone, Copy)]
+enum Percentile {
+    P50,
+    P99,
+    P999,
+}
+
+const PERCENTILES: [(&str, f64, Percentile); 3] = [
+    ("p50", 0.5, Percentile::P50),
+    ("p99", 0.99, Percentile::P99),
+    ("p99.9", 0.999, Percentile::P999),
+];
+
+/// A report's runs of one percentile of `operation`: every repeat's, or its one run's.
+fn percentile_runs(report: &Report, operation: &str, which: Percentile) -> Vec<f64> {
+    let repeated = report
+        .repeat
+        .as_ref()
+        .and_then(|r| r.latency_ns.get(operation));
+    if let Some(r) = repeated {
+        let runs = match which {
+            Percentile::P50 => &r.p50,
+            Percentile::P99 => &r.p99,
+            Percentile::P999 => &r.p999,
+        };
+        return runs.iter().map(|&v| v as f64).collect();
+    }
+    let Some(op) = report.operations.iter().find(|o| o.operation == operation) else {
+        return Vec::new();
+    };
+    let l = &op.latency_ns;
+    vec![match which {
+        Percentile::P50 => l.p50,
+        Percentile::P99 => l.p99,
+        Percentile::P999 => l.p999,
+    } as f64]
+}
+
+/// The operation types any of `reports` measured, in name order.
+fn operation_names(reports: &[&Report]) -> Vec<String> {
+    let names: std::collections::BTreeSet<String> = reports
+        .iter()
+        .flat_map(|r| r.operations.iter().map(|o| o.operation.clone()))
+        .collect();
+    names.into_iter().collect()
+}
+
+type Subject = (String, String);
+
+/// The reports of `base` and `new` by workload and backend, where both sides have some.
+fn pairs<'a>(
+    base: &'a [Report],
+    new: &'a [Report],
+) -> Vec<(Subject, Vec<&'a Report>, Vec<&'a Report>)> {
+    let index = |reports: &'a [Report]| -> BTreeMap<Subject, Vec<&'a Report>> {
+        let mut index: BTreeMap<Subject, Vec<&'a Report>> = BTreeMap::new();
+        for r in reports {
+            let key = (r.workload.name.clone(), r.backend.name.clone());
+            index.entry(key).or_default().push(r);
+        }
+        index
+    };
+    let (base, mut new) = (index(base), index(new));
+    base.into_iter()
+        .filter_map(|(key, b)| new.remove(&key).map(|n| (key, b, n)))
+        .collect()
+}
+
+/// `workload/backend` of the reports on one side only: (only in base, only in new).
+pub fn unpaired(base: &[Report], new: &[Report]) -> (Vec<String>, Vec<String>) {
+    let keys = |reports: &[Report]| -> std::collections::BTreeSet<String> {
+        reports
+            .iter()
+            .map(|r| format!("{}/{}", r.workload.name, r.backend.name))
+            .collect()
+    };
+    let (b, n) = (keys(base), keys(new));
+    (
+        b.difference(&n).cloned().collect(),
+        n.difference(&b).cloned().collect(),
+    )
+}
+
+/// For each pair `compare` would judge whose runs differ in setup, `workload/backend` and what
+/// differs (see [`differences`](super::differences)).
+pub fn incomparable(base: &[Report], new: &[Report]) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for (key, b, n) in pairs(base, new) {
+        let first = b[0];
+        let mut found: Vec<String> = b[1..]
+            .iter()
+            .chain(&n)
+            .flat_map(|r| super::comparable::differences(first, r))
+            .collect();
+        found.dedup();
+        if !found.is_empty() {
+            out.push((format!("{}/{}", key.0, key.1), found));
+        }
+    }
+    out
+}
+
+/// `workload/backend` of the reports with failed operations, in the run or the load.
+pub fn failed_runs(reports: &[Report]) -> Vec<String> {
+    reports
+        .iter()
+        .filter(|r| r.run.errors > 0 || r.load.errors > 0)
+        .map(|r| format!("{}/{}", r.workload.name, r.backend.name))
+        .collect()
+}
+
 fn change(
     subject: String,
     metric: &'static str,
     unit: &'static str,
-    bigger_is_better: bool,
-    base: f64,
-    new: f64,
-    noise_pct: f64,
+    runs: &Runs<'_>,
+    judged: Judgement,
 ) -> MetricChange {
-    let change_pct = if base > 0.0 {
-        (new - base) / base * 100.0
-    } else if new > 0.0 {
-        100.0
-    } else {
-        0.0
-    };
-    let better = if bigger_is_better {
-        change_pct
-    } else {
-        -change_pct
-    };
-    let verdict = if better > noise_pct {
-        Verdict::Improved
-    } else if better < -noise_pct {
-        Verdict::Regressed
-    } else {
-        Verdict::WithinNoise
+    let median = |v: &[f64]| {
+        let mut sorted = v.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        match sorted.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => sorted[n / 2],
+            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        }
     };
     MetricChange {
         subject,
         metric,
         unit,
-        bigger_is_better,
-        base,
-        new,
-        change_pct,
-        noise_pct,
-        verdict,
-    }
-}
-
-/// The range of `values` relative to their median, in percent.
-fn spread_pct(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let (Some(min), Some(max)) = (sorted.first(), sorted.last()) else {
-        return 0.0;
-    };
-    let median = sorted[sorted.len() / 2];
-    if median > 0.0 {
-        (max - min) / median * 100.0
-    } else {
-        0.0
+        bigger_is_better: runs.bigger_is_better,
+        base: median(runs.base),
+        new: median(runs.new),
+        change_pct: judged.change_pct,
+        noise_pct: judged.noise_pct,
+        runs: (runs.base.len(), runs.new.len()),
+        p_value: judged.p_value,
+        verdict: judged.verdict,
     }
 }
 
@@ -272,23 +365,42 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
         Verdict::Regressed => 0,
         Verdict::Improved => 1,
         Verdict::WithinNoise => 2,
+        Verdict::TooFewSamples => 3,
+        Verdict::InsufficientData => 4,
     });
     let mut out = format!(
-        "Threshold: ±{threshold_pct}% (or the spread of repeated runs, where both sides have \
-         them)\n\n| subject | metric | base | new | change | noise | verdict |\n\
-         |---|---|---:|---:|---:|---:|---|\n"
+        "A metric regressed (or improved) when every new run is worse (better) than every base \
+         run and the medians differ by more than {threshold_pct}%; it needs {} runs a side \
+         (`storebench run --repeat {}`), and a percentile needs {} samples above it in a run.\n\n\
+         | subject | metric | base | new | change | noise | runs | p | verdict |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|\n",
+        super::judge::MIN_RUNS,
+        super::judge::MIN_RUNS,
+        super::judge::MIN_SAMPLES_ABOVE,
     );
     for c in sorted {
         let verdict = match c.verdict {
             Verdict::Improved => "improved",
             Verdict::Regressed => "**regressed**",
             Verdict::WithinNoise => "within noise",
+            Verdict::InsufficientData => "insufficient data",
+            Verdict::TooFewSamples => "too few samples",
         };
+        let p = c.p_value.map_or("–".to_owned(), |p| format!("{p:.3}"));
         // Writing into a String cannot fail.
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} {} | {:.0} {} | {:+.1}% | ±{:.1}% | {verdict} |",
-            c.subject, c.metric, c.base, c.unit, c.new, c.unit, c.change_pct, c.noise_pct
+            "| {} | {} | {:.0} {} | {:.0} {} | {:+.1}% | ±{:.1}% | {}/{} | {p} | {verdict} |",
+            c.subject,
+            c.metric,
+            c.base,
+            c.unit,
+            c.new,
+            c.unit,
+            c.change_pct,
+            c.noise_pct,
+            c.runs.0,
+            c.runs.1
         );
     }
     out

@@ -80,6 +80,29 @@ pub fn index_markdown(reports: &[Report]) -> String {
     out
 }
 
+/// How a run was made, in one line: what a reader needs before comparing its numbers.
+pub fn setup(report: &Report) -> String {
+    let p = &report.workload.parameters;
+    let number = |key: &str| p.get(key).and_then(serde_json::Value::as_u64);
+    let operations = match p.get("max_execution_time") {
+        Some(t) if !t.is_null() => format!(
+            "{} operations in a timed run of {:.1} s",
+            report.run.operations, report.run.duration_secs
+        ),
+        _ => format!("{} operations", report.run.operations),
+    };
+    format!(
+        "{} records, {operations}, {} thread{}, seed {}{}",
+        number("record_count").unwrap_or(0),
+        report.threads,
+        if report.threads == 1 { "" } else { "s" },
+        report.seed,
+        report
+            .target_ops_per_sec
+            .map_or(String::new(), |t| format!(", open loop at {t} ops/s"))
+    )
+}
+
 /// Whether a column's best value is its largest or its smallest.
 #[derive(Clone, Copy)]
 enum Best {
@@ -105,6 +128,8 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         out.push_str(&first.workload.description);
         out.push_str("\n\n");
     }
+    out.push_str(&setup(first));
+    out.push_str("\n\n");
     let operations = operations(runs);
     let micros = |ns: u64| Some(ns as f64 / 1000.0);
     let mut columns = vec![Column {
@@ -173,11 +198,11 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
     });
 
     // Writing into a String cannot fail.
-    let _ = write!(out, "| backend |");
+    let _ = write!(out, "| backend | durability |");
     for c in &columns {
         let _ = write!(out, " {} |", c.header);
     }
-    let _ = write!(out, "\n|---|");
+    let _ = write!(out, "\n|---|---|");
     for _ in &columns {
         out.push_str("---:|");
     }
@@ -193,7 +218,8 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         })
         .collect();
     for (row, run) in runs.iter().enumerate() {
-        let _ = write!(out, "| {} |", run.backend.name);
+        let durability = run.backend.durability.as_deref().unwrap_or("–");
+        let _ = write!(out, "| {} | {durability} |", run.backend.name);
         for (c, best) in columns.iter().zip(&bests) {
             match c.values[row] {
                 None => out.push_str(" – |"),

@@ -1,11 +1,13 @@
 //! Reports: what a run measured, as `report.json` (versioned schema), HdrHistogram files and a
 //! YCSB-style summary. Renderers read reports; they never re-run anything.
 
+mod comparable;
 mod compare;
 mod environment;
 mod from_outcome;
 mod hgrm;
 mod interval_log;
+mod judge;
 mod markdown;
 mod merge;
 mod plot;
@@ -13,12 +15,14 @@ mod schema;
 mod summary;
 mod write;
 
+pub use comparable::differences;
 pub use compare::{
-    CompareError, MetricChange, Verdict, action_benchmark_json, compare, comparison_table,
-    load_reports,
+    CompareError, MetricChange, action_benchmark_json, compare, comparison_table, failed_runs,
+    incomparable, load_reports, unpaired,
 };
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
+pub use judge::{MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
 pub use markdown::{
     by_workload, comparison_markdown, index_markdown, operations, workload_markdown,
 };

@@ -10,7 +10,18 @@ pub fn ycsb_summary(report: &Report) -> String {
     let mut out = String::new();
     let us = |ns: u64| ns as f64 / 1000.0;
     // Writing into a String cannot fail.
-    let _ = writeln!(out, "# {} on {}", report.workload.name, report.backend.name);
+    let _ = writeln!(
+        out,
+        "# {} on {}{}: {}",
+        report.workload.name,
+        report.backend.name,
+        report
+            .backend
+            .durability
+            .as_ref()
+            .map_or(String::new(), |d| format!(" ({d})")),
+        super::markdown::setup(report)
+    );
     let _ = writeln!(
         out,
         "[OVERALL], RunTime(ms), {:.0}",

@@ -1,0 +1,80 @@
+//! Which reports may be set side by side: those of one workload run the same way. A
+//! comparison of a 2,000-operation, two-thread run against a 20,000-operation one measures the
+//! difference in setup, not in the store.
+
+use super::schema::Report;
+
+/// What differs between `a` and `b` in how they ran — the workload's parameters (seed,
+/// operation and record counts, mix, threads, target, durability asked for, ...), the
+/// storebench version, the report schema — one line per difference; empty when they can be
+/// compared. The backend is not among them: setting backends side by side is the point.
+pub fn differences(a: &Report, b: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differ = |what: &str, x: String, y: String| {
+        if x != y {
+            out.push(format!("{what}: {x} vs {y}"));
+        }
+    };
+    differ(
+        "schema_version",
+        a.schema_version.to_string(),
+        b.schema_version.to_string(),
+    );
+    differ(
+        "storebench_version",
+        a.storebench_version.clone(),
+        b.storebench_version.clone(),
+    );
+    let (pa, pb) = (&a.workload.parameters, &b.workload.parameters);
+    let keys = pa
+        .as_object()
+        .into_iter()
+        .chain(pb.as_object())
+        .flat_map(|o| o.keys())
+        .collect::<std::collections::BTreeSet<_>>();
+    for key in keys {
+        // The name and description say what a workload is, not how it ran.
+        if key == "name" || key == "description" {
+            continue;
+        }
+        let show = |v: Option<&serde_json::Value>| v.map_or("absent".into(), ToString::to_string);
+        differ(key, show(pa.get(key)), show(pb.get(key)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::{Selected, builtin::MemoryBinding};
+    use crate::runner::{NoProgress, run};
+    use crate::workload::Workload;
+
+    /// The report of a small run on the in-memory store.
+    fn sample() -> Report {
+        let text = "recordcount = 20\noperationcount = 50\n";
+        let workload = Workload::from_toml("w", text, std::path::Path::new("w.toml"))
+            .expect("a valid workload");
+        let backend = Selected::new(MemoryBinding).expect("a valid name");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let outcome = run(&workload, &backend, dir.path(), &NoProgress).expect("a run");
+        Report::from_outcome(&outcome)
+    }
+
+    #[test]
+    fn the_setup_differences_are_named_and_the_name_is_not_one() {
+        let a = sample();
+        assert!(differences(&a, &a).is_empty());
+        let mut b = a.clone();
+        b.workload.parameters["threads"] = 2.into();
+        b.workload.parameters["operation_count"] = 20_000.into();
+        b.workload.parameters["seed"] = 99.into();
+        b.workload.description = "other words".into();
+        let found = differences(&a, &b);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found.iter().any(|d| d.starts_with("operation_count: ")),
+            "{found:?}"
+        );
+    }
+}
