@@ -98,7 +98,11 @@ fn ycsbs_files_run_and_their_reports_list_what_was_ignored() -> TestResult {
 /// Exit 2 and the property named, for what storebench cannot honour.
 #[test]
 fn properties_it_cannot_honour_are_refused_by_name() -> TestResult {
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "recordcount=10\ndataintegrity=TRUE\n",
+            &["`dataintegrity`", "not supported"],
+        ),
         (
             "recordcount=10\ndataintegrity=true\n",
             &["`dataintegrity`", "not supported"],
@@ -130,11 +134,45 @@ fn properties_it_cannot_honour_are_refused_by_name() -> TestResult {
     Ok(())
 }
 
+/// YCSB's keys that do not apply are accepted and listed, whole families of them, in either
+/// syntax; `dataintegrity = true` is refused in TOML too.
+#[test]
+fn keys_that_do_not_apply_are_listed_in_either_syntax() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("workloadx");
+    std::fs::write(
+        &path,
+        "db=site.ycsb.BasicDB\nmeasurement.histogram.verbose=true\nhdrhistogram.output.path=x\nstatus.interval=5\n",
+    )?;
+    let workload = Workload::from_file(&path)?;
+    assert_eq!(
+        workload.ignored_properties,
+        [
+            "db=site.ycsb.BasicDB",
+            "measurement.histogram.verbose=true",
+            "hdrhistogram.output.path=x",
+            "status.interval=5"
+        ]
+    );
+    let toml = "workload = \"core\"\n[hdrhistogram.output]\npath = \"x\"\n";
+    let workload = Workload::from_toml("t", toml, Path::new("t.toml"))?;
+    assert_eq!(
+        workload.ignored_properties,
+        ["hdrhistogram.output.path=x", "workload=core"]
+    );
+    let refused = Workload::from_toml("t", "dataintegrity = true\n", Path::new("t.toml"));
+    assert!(refused.is_err_and(|e| e.to_string().contains("`dataintegrity`")));
+    Ok(())
+}
+
 /// YCSB's histogram file: `BlockSize` then bucket and count per line.
 #[test]
 fn a_field_length_histogram_file_is_read_beside_the_workload() -> TestResult {
     let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("hist.txt"), "BlockSize\t10\n1\t3\n4\t1\n")?;
+    std::fs::write(
+        dir.path().join("hist.txt"),
+        "BlockSize\t10\n0\t3\n\n1\t0\n2\t1\n",
+    )?;
     let path = dir.path().join("workloadh");
     std::fs::write(
         &path,
@@ -143,7 +181,14 @@ fn a_field_length_histogram_file_is_read_beside_the_workload() -> TestResult {
     let workload = Workload::from_file(&path)?;
     assert_eq!(
         serde_json::to_value(&workload.field_length)?,
-        serde_json::json!({"kind": "histogram", "buckets": [[10, 3.0], [40, 1.0]]})
+        serde_json::json!({"kind": "histogram", "buckets": [[10, 3.0], [20, 0.0], [30, 1.0]]})
+    );
+    // Buckets from 0 without a gap, as YCSB's generator requires; the line is named.
+    std::fs::write(dir.path().join("hist.txt"), "BlockSize\t10\n0\t3\n\n2\t1\n")?;
+    let error = Workload::from_file(&path).expect_err("a gap").to_string();
+    assert!(
+        error.contains("line 4: bucket 2 where bucket 1 comes next"),
+        "{error}"
     );
     Ok(())
 }

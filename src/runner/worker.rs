@@ -10,8 +10,8 @@ use super::log::{OperationLog, java_map_order, plain_line, read_line, write_line
 use super::progress::Progress;
 use super::recorder::Recorder;
 use crate::workload::{
-    KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, decode_record, encode_record,
-    with_field, write_key,
+    BadRecord, KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, decode_record,
+    encode_record, with_field, write_key,
 };
 use crate::{Collection, Result};
 
@@ -81,11 +81,18 @@ impl<'a> Worker<'a> {
         let mut rng = Rng::new(workload.seed, 2 * stream);
         let op_rng = Rng::new(workload.seed, 2 * stream + 1);
         let max_value = workload.field_length.max();
-        // YCSB's RandomByteIterator: a space plus six random bits with 32 masked off, so
-        // ' ' to DEL.
-        let value_source = (0..2 * max_value + 8)
-            .map(|_| b' ' + (rng.next_u64() as u8 & 95))
-            .collect();
+        // YCSB's RandomByteIterator: six bytes from each random 32-bit draw, each a space
+        // plus 5, 6 or 7 bits of it masked by 31, 63 and 95 in turn (printable ASCII and
+        // DEL). At least 64 KiB of it, so that a record's fields are not all cut from the
+        // same few hundred bytes, which a compressing store would shrink unlike YCSB's.
+        let source_len = (2 * max_value + 8).max(64 * 1024);
+        let mut value_source = Vec::with_capacity(source_len + 6);
+        while value_source.len() < source_len {
+            let bits = rng.next_u64() as u32;
+            for (i, mask) in [31u32, 63, 95, 31, 63, 95].into_iter().enumerate() {
+                value_source.push(b' ' + ((bits >> (5 * i)) & mask) as u8);
+            }
+        }
         let field_names = (0..workload.field_count)
             .map(|i| format!("{}{i}", workload.field_name_prefix))
             .collect();
@@ -291,7 +298,11 @@ impl<'a> Worker<'a> {
             .iter()
             .zip(values)
             .map(|(name, value)| (name.as_str(), &self.value_source[value]));
-        let mut record = Vec::with_capacity(self.workload.field_count * 8);
+        let size = 1 + fields
+            .clone()
+            .map(|(n, v)| 1 + n.len() + 4 + v.len())
+            .sum::<usize>();
+        let mut record = Vec::with_capacity(size);
         encode_record(fields, &mut record);
         record
     }
@@ -308,6 +319,15 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// The error of a read that returned bytes the workload never wrote.
+    fn damaged(&self, e: BadRecord) -> crate::Error {
+        let what = format!(
+            "document {}: {e}, so the store changed what it was given",
+            self.key
+        );
+        crate::Error::backend(self.table(), what)
+    }
+
     /// Writes `update` to the current key of `c`: one field means reading the record first.
     fn write(&self, c: &Arc<dyn Collection>, update: Update) -> Result<()> {
         match update {
@@ -316,7 +336,9 @@ impl<'a> Worker<'a> {
                 let old = c.get(&self.key)?;
                 let name = &self.field_names[field];
                 let value = &self.value_source[value];
-                c.upsert(&self.key, with_field(old.as_deref(), name, value))
+                let record =
+                    with_field(old.as_deref(), name, value).map_err(|e| self.damaged(e))?;
+                c.upsert(&self.key, record)
             }
         }
     }
@@ -376,15 +398,18 @@ impl<'a> Worker<'a> {
                         ended: read_ended,
                     };
                 }
-                let record = match update {
-                    Update::Record(record) => record,
-                    Update::Field(field, value) => with_field(
-                        old.flatten().as_deref(),
-                        &self.field_names[field],
-                        &self.value_source[value],
-                    ),
-                };
-                let write = timed(|| c.upsert(&self.key, record));
+                let write = timed(|| {
+                    let record = match update {
+                        Update::Record(record) => record,
+                        Update::Field(field, value) => with_field(
+                            old.flatten().as_deref(),
+                            &self.field_names[field],
+                            &self.value_source[value],
+                        )
+                        .map_err(|e| self.damaged(e))?,
+                    };
+                    c.upsert(&self.key, record)
+                });
                 let (ended, failed) = (
                     write.ended,
                     write
@@ -405,7 +430,9 @@ impl<'a> Worker<'a> {
                 timed(|| c.delete(&self.key))
             }
             Operation::Find => {
-                let byte = self.rng.next_u64() as u8;
+                // A byte values are made of: any other would match nothing.
+                let byte =
+                    self.value_source[self.rng.below(self.value_source.len() as u64) as usize];
                 let c = self.existing_key();
                 self.log_plain("FIND", None);
                 // The last byte: a record's first is its encoding version, the same in all.

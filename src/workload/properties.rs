@@ -10,34 +10,55 @@ use toml::{Table, Value};
 use super::workload::WorkloadError;
 
 /// YCSB properties that do not apply to storebench: which binding class or database to load,
-/// the table name (collections are `collections`), how YCSB exports and samples measurements
-/// (storebench always keeps HdrHistograms and writes `report.json`), and retry settings of
-/// YCSB's client loop. Accepted, never acted on, and listed in the report.
-pub(crate) const IGNORED: &[&str] = &[
+/// the table name (collections are `collections`), YCSB's status output, and retry settings of
+/// YCSB's client loop. Accepted, never acted on, and listed in the report. So is
+/// `dataintegrity` when false; true is refused, as storebench does not check read values.
+const IGNORED: &[&str] = &[
     "workload",
     "db",
     "table",
     "exporter",
     "exportfile",
     "measurementtype",
-    "measurement.interval",
-    "measurement.trackjvm",
-    "measurement.raw.output_file",
-    "measurement.raw.graph_output",
-    "measurement.raw.no_summary",
-    "histogram.buckets",
-    "timeseries.granularity",
-    "hdrhistogram.percentiles",
-    "hdrhistogram.fileoutput",
-    "hdrhistogram.output.path",
     "status",
-    "status.interval",
     "readallfieldsbyname",
+    "dotransactions",
     "core_workload_insertion_retry_limit",
     "core_workload_insertion_retry_interval",
-    "dotransactions",
     "dataintegrity",
 ];
+
+/// Families of YCSB properties, by the part before the first dot, that configure how YCSB
+/// samples and exports measurements or reports status: storebench always keeps HdrHistograms
+/// and writes `report.json`.
+const IGNORED_FAMILIES: &[&str] = &[
+    "measurement",
+    "histogram",
+    "hdrhistogram",
+    "timeseries",
+    "status",
+];
+
+/// Whether `key` (dotted) is one [`IGNORED`] or of an [`IGNORED_FAMILIES`] family.
+fn ignored(key: &str) -> bool {
+    match key.split_once('.') {
+        None => IGNORED.contains(&key),
+        Some((family, _)) => IGNORED_FAMILIES.contains(&family),
+    }
+}
+
+/// Refuses `dataintegrity = true` (in any case, as Java's `parseBoolean` reads it).
+fn check_data_integrity(path: &Path, key: &str, value: &str) -> Result<(), WorkloadError> {
+    if key == "dataintegrity" && value.trim().eq_ignore_ascii_case("true") {
+        return Err(invalid(
+            path,
+            "dataintegrity",
+            "true is not supported: storebench does not check the values it reads against \
+             the ones it wrote; remove it or set it to false",
+        ));
+    }
+    Ok(())
+}
 
 /// A workload file's keys as a TOML table, whichever syntax it is in, and the keys of
 /// [`IGNORED`] it gave, removed from the table.
@@ -74,15 +95,8 @@ pub(crate) fn from_properties(text: &str, path: &Path) -> Result<Keys, WorkloadE
             continue;
         };
         let value = value.trim();
-        if key == "dataintegrity" && value == "true" {
-            return Err(invalid(
-                path,
-                "dataintegrity",
-                "true is not supported: storebench does not check the values it reads against \
-                 the ones it wrote; remove it or set it to false",
-            ));
-        }
-        if IGNORED.contains(&key.as_str()) {
+        check_data_integrity(path, &key, value)?;
+        if ignored(&key) {
             keys.ignored.push(format!("{key}={value}"));
             continue;
         }
@@ -97,36 +111,48 @@ pub(crate) fn from_properties(text: &str, path: &Path) -> Result<Keys, WorkloadE
     Ok(keys)
 }
 
-/// Splits a TOML table's keys of [`IGNORED`] off (dotted ones as their tables hold them).
-pub(crate) fn from_toml(mut table: Table) -> Keys {
-    let mut ignored = Vec::new();
-    for &key in IGNORED {
-        let mut parts = key.split('.');
-        let first = parts.next().unwrap_or(key);
-        let rest: Vec<&str> = parts.collect();
-        let found = match rest.as_slice() {
-            [] => table.remove(first),
-            [second] => table
-                .get_mut(first)
-                .and_then(Value::as_table_mut)
-                .and_then(|t| t.remove(*second)),
-            _ => None,
+/// Splits the ignored keys off a TOML table: those of [`IGNORED`], and whole tables of an
+/// [`IGNORED_FAMILIES`] family, listed leaf by leaf.
+///
+/// # Errors
+/// For `dataintegrity = true`.
+pub(crate) fn from_toml(mut table: Table, path: &Path) -> Result<Keys, WorkloadError> {
+    if let Some(value) = table.get("dataintegrity") {
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        check_data_integrity(path, "dataintegrity", &text)?;
+    }
+    let mut ignored_keys = Vec::new();
+    let top: Vec<String> = table.keys().cloned().collect();
+    for key in top {
+        let is_table = table.get(&key).is_some_and(Value::is_table);
+        let drop = if is_table {
+            IGNORED_FAMILIES.contains(&key.as_str())
+        } else {
+            ignored(&key)
         };
-        if let Some(value) = found {
-            ignored.push(format!("{key}={value}"));
-        }
-        if table
-            .get(first)
-            .and_then(Value::as_table)
-            .is_some_and(Table::is_empty)
-        {
-            table.remove(first);
+        if drop && let Some(value) = table.remove(&key) {
+            leaves(&key, &value, &mut ignored_keys);
         }
     }
-    Keys {
+    Ok(Keys {
         table,
-        ignored,
+        ignored: ignored_keys,
         lines: BTreeMap::new(),
+    })
+}
+
+/// `key=value` for every leaf under `key`, dotted.
+fn leaves(key: &str, value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Table(table) => {
+            for (k, v) in table {
+                leaves(&format!("{key}.{k}"), v, out);
+            }
+        }
+        Value::String(s) => out.push(format!("{key}={s}")),
+        other => out.push(format!("{key}={other}")),
     }
 }
 
@@ -171,7 +197,8 @@ fn insert(table: &mut Table, key: &str, value: Value) -> Result<(), String> {
 }
 
 /// YCSB's field-length histogram file, as `[[bytes, weight], ...]`: a first line
-/// `BlockSize<TAB>n`, then `bucket<TAB>count` lines; bucket `i` is a length of `i × n`.
+/// `BlockSize<TAB>n`, then `bucket<TAB>count` lines numbering the buckets from 0 without a gap;
+/// bucket `i` is a length of `(i + 1) × n`, as YCSB's `HistogramGenerator` draws it.
 fn histogram(workload: &Path, file: &str) -> Result<Value, WorkloadError> {
     let at = workload.parent().unwrap_or(Path::new(".")).join(file);
     let bad = |why: String| WorkloadError::Invalid {
@@ -180,25 +207,37 @@ fn histogram(workload: &Path, file: &str) -> Result<Value, WorkloadError> {
         message: format!("{}: {why}", at.display()),
     };
     let text = std::fs::read_to_string(&at).map_err(|e| bad(format!("cannot read it: {e}")))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty());
     let block = lines
         .next()
-        .and_then(|l| l.trim().strip_prefix("BlockSize"))
+        .and_then(|(_, l)| l.strip_prefix("BlockSize"))
         .and_then(|n| n.trim().parse::<i64>().ok())
         .filter(|&n| n > 0)
         .ok_or_else(|| bad("the first line must be `BlockSize<TAB>n` with n > 0".into()))?;
     let mut buckets = Vec::new();
-    for (i, line) in lines.enumerate() {
+    for (number, line) in lines {
         let mut cols = line.split_whitespace();
-        let parsed = (cols.next(), cols.next(), cols.next());
-        let (Some(bucket), Some(count), None) = parsed else {
-            return Err(bad(format!("line {}: not `bucket<TAB>count`", i + 2)));
+        let parsed = match (cols.next(), cols.next(), cols.next()) {
+            (Some(bucket), Some(count), None) => {
+                bucket.parse::<i64>().ok().zip(count.parse::<f64>().ok())
+            }
+            _ => None,
         };
-        let (Ok(bucket), Ok(count)) = (bucket.parse::<i64>(), count.parse::<f64>()) else {
-            return Err(bad(format!("line {}: not `bucket<TAB>count`", i + 2)));
+        let Some((bucket, count)) = parsed else {
+            return Err(bad(format!("line {number}: not `bucket<TAB>count`")));
         };
+        if bucket != buckets.len() as i64 {
+            return Err(bad(format!(
+                "line {number}: bucket {bucket} where bucket {} comes next (from 0, no gaps)",
+                buckets.len()
+            )));
+        }
         buckets.push(Value::Array(vec![
-            Value::Integer(bucket.saturating_mul(block)),
+            Value::Integer((bucket + 1).saturating_mul(block)),
             Value::Float(count),
         ]));
     }

@@ -63,14 +63,17 @@ fn split(bytes: &[u8], at: usize) -> Result<(&[u8], &[u8]), BadRecord> {
         .ok_or(BadRecord)
 }
 
-/// `record` with field `name` set to `value` (added, in name order, when it is missing); a
-/// `record` that cannot be decoded (or `None`: no record) becomes a record of that field
-/// alone.
-pub fn with_field(record: Option<&[u8]>, name: &str, value: &[u8]) -> Vec<u8> {
-    let fields = record
-        .and_then(|r| decode_record(r).ok())
-        .unwrap_or_default();
-    // The old record and the new field whole (name and lengths): one allocation.
+/// `record` with field `name` set to `value` (added, in name order, when it is missing); no
+/// record (`None`) becomes a record of that field alone.
+///
+/// # Errors
+/// [`BadRecord`] when `record` is not a record this version encodes: a store that returns
+/// other bytes than it was given has damaged them, and that is not hidden by a rewrite.
+pub fn with_field(record: Option<&[u8]>, name: &str, value: &[u8]) -> Result<Vec<u8>, BadRecord> {
+    let fields = match record {
+        Some(record) => decode_record(record)?,
+        None => Vec::new(),
+    };
     let capacity = record.map_or(1, <[u8]>::len) + 1 + name.len() + 4 + value.len();
     let mut out = Vec::with_capacity(capacity);
     out.push(RECORD_VERSION);
@@ -94,7 +97,7 @@ pub fn with_field(record: Option<&[u8]>, name: &str, value: &[u8]) -> Vec<u8> {
     if !written {
         push_field(name, value, &mut out);
     }
-    out
+    Ok(out)
 }
 
 /// Names ordered by their trailing number (`field2` before `field10`), then as text.
@@ -130,7 +133,7 @@ mod tests {
         assert_eq!(record[0], RECORD_VERSION);
         assert_eq!(decode_record(&record), Ok(fields.to_vec()));
 
-        let updated = with_field(Some(&record), "field1", b"new");
+        let updated = with_field(Some(&record), "field1", b"new").expect("a record");
         let expected: Vec<(&str, &[u8])> =
             vec![("field0", b"aa"), ("field1", b"new"), ("field2", b"cc")];
         assert_eq!(decode_record(&updated), Ok(expected));
@@ -141,15 +144,16 @@ mod tests {
     fn a_missing_field_or_record_is_created() {
         let mut record = Vec::new();
         encode_record([("field2", &b"x"[..]), ("field10", b"y")], &mut record);
-        let added = with_field(Some(&record), "field3", b"z");
+        let added = with_field(Some(&record), "field3", b"z").expect("a record");
         let names: Vec<&str> = decode_record(&added)
             .expect("a record")
             .into_iter()
             .map(|f| f.0)
             .collect();
         assert_eq!(names, ["field2", "field3", "field10"]);
-        let fresh = with_field(None, "field4", b"v");
+        let fresh = with_field(None, "field4", b"v").expect("no record to decode");
         assert_eq!(decode_record(&fresh), Ok(vec![("field4", &b"v"[..])]));
+        assert_eq!(with_field(Some(b"damaged"), "field4", b"v"), Err(BadRecord));
     }
 
     #[test]

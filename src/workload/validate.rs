@@ -313,6 +313,7 @@ pub(crate) fn validate(
         warmup_operation_count: count("warmupoperationcount", file.warmupoperationcount, 0)?,
         warmup_time: seconds("warmuptime", file.warmuptime)?,
         mix,
+        insert_proportion: file.insertproportion.unwrap_or(0.0),
         request_distribution,
         scan_length,
         scan_prefix_length: positive("scanprefixlength", file.scanprefixlength, 8)?,
@@ -323,6 +324,14 @@ pub(crate) fn validate(
         ignored_properties: Vec::new(),
         durability,
     };
+    if workload.insert_count == 0 && workload.record_count > 0 && workload.reads_existing() {
+        return Err(invalid(
+            "insertcount",
+            "is 0, but the mix reads, updates, scans or deletes existing records, and YCSB's \
+             key choice draws them from this client's insertstart..insertstart+insertcount"
+                .into(),
+        ));
+    }
     if workload.record_count == 0 && workload.reads_existing() {
         return Err(invalid(
             "recordcount",
@@ -337,7 +346,7 @@ pub(crate) fn validate(
 /// The proportions, checked: each in [0, 1], not all 0. Each one the file leaves out takes
 /// YCSB's default (`readproportion` 0.95, `updateproportion` 0.05, the rest 0), and the mix is
 /// the proportions divided by their sum, as YCSB's `DiscreteGenerator` weighs them: a file
-/// that gives only `updateproportion = 1` gets about one read in three, as in YCSB.
+/// that gives only `updateproportion = 1` gets about one read in two (0.95 / 1.95), as in YCSB.
 fn mix(file: &WorkloadFile) -> Result<OperationMix, (&'static str, String)> {
     let given: [(Operation, &'static str, Option<f64>, f64); 9] = [
         (Operation::Read, "readproportion", file.readproportion, 0.95),

@@ -59,8 +59,11 @@ pub struct Workload {
     pub warmup_operation_count: u64,
     /// A warm-up by time instead (`warmuptime`, seconds).
     pub warmup_time: Option<Duration>,
-    /// The operation mix (`readproportion`, ...).
+    /// The operation mix (`readproportion`, ...), each proportion divided by their sum.
     pub mix: OperationMix,
+    /// `insertproportion` as the file gives it (0 when it does not), before the division:
+    /// what YCSB sizes the zipfian key range by.
+    pub insert_proportion: f64,
     /// Which keys operations touch (`requestdistribution`, ...).
     pub request_distribution: RequestDistribution,
     /// Scan lengths.
@@ -175,7 +178,7 @@ impl Workload {
             path: path.to_owned(),
             message: e.to_string(),
         };
-        let keys = properties::from_toml(toml::from_str(text).map_err(parse)?);
+        let keys = properties::from_toml(toml::from_str(text).map_err(parse)?, path)?;
         let file: WorkloadFile = if keys.ignored.is_empty() {
             // From the text, not the table, so that an error keeps its line and column.
             toml::from_str(text).map_err(parse)?
@@ -217,7 +220,7 @@ impl Workload {
     /// The key numbers requests draw from, as YCSB sizes them.
     pub fn key_range(&self) -> KeyRange {
         // YCSB's fudge factor of 2, truncated as its `int` cast truncates.
-        let expected = self.operation_count as f64 * self.mix.proportion(Operation::Insert) * 2.0;
+        let expected = self.operation_count as f64 * self.insert_proportion * 2.0;
         KeyRange {
             start: self.insert_start,
             count: self.insert_count,
