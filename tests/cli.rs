@@ -263,7 +263,11 @@ fn bad_input_is_refused_with_exit_code_2_naming_the_place() -> TestResult {
     let dir = tempfile::tempdir()?;
     let out = storebench(&["run", "no-such-workload", "--out", "out"], dir.path())?;
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr)?.contains("no-such-workload.toml"));
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(
+        stderr.contains("no workload `no-such-workload`") && stderr.contains("presets: "),
+        "{stderr}"
+    );
     Ok(())
 }
 
@@ -280,5 +284,173 @@ fn every_preset_is_valid() -> TestResult {
         }
     }
     assert_eq!(count, 13);
+    Ok(())
+}
+
+/// The presets are built into the binary: they run from any directory, and `list` says where
+/// each workload comes from; a file of the same name in the workloads directory wins.
+#[test]
+fn presets_run_from_anywhere_and_a_file_overrides_them() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = storebench(
+        &[
+            "run",
+            "ycsb-c",
+            "--backend",
+            "memory",
+            "--ops",
+            "50",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(storebench(&["list"], dir.path())?.stdout)?;
+    let line = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .map(str::to_owned)
+    };
+    assert!(
+        line("ycsb-c").is_some_and(|l| l.contains("built in")),
+        "{listed}"
+    );
+    std::fs::create_dir(dir.path().join("workloads"))?;
+    std::fs::write(
+        dir.path().join("workloads/ycsb-c.toml"),
+        "description = \"mine\"\nrecordcount = 10\n",
+    )?;
+    let listed = String::from_utf8(storebench(&["list"], dir.path())?.stdout)?;
+    let ours = listed
+        .lines()
+        .find(|l| l.trim_start().starts_with("ycsb-c"))
+        .unwrap_or_default();
+    assert!(
+        ours.contains("workloads/ycsb-c.toml") && ours.contains("mine"),
+        "{listed}"
+    );
+    Ok(())
+}
+
+/// Ctrl-C (SIGINT) ends the run in progress: its report is written, marked as interrupted,
+/// the temporary database is removed, and the exit code is 130.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_writes_its_report_and_leaves_no_database() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp)?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args([
+            "run",
+            "ycsb-a",
+            "--backend",
+            "redb",
+            "--duration",
+            "60s",
+            "--out",
+            "out",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("TMPDIR", &temp)
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    // Until the measured run has begun: its database exists.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&temp)?.next().is_none() && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()?;
+    assert!(killed.success());
+    let status = child.wait()?;
+    assert_eq!(status.code(), Some(130));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("out/ycsb-a/redb/report.json"),
+    )?)?;
+    assert!(
+        report["notes"].to_string().contains("interrupted after"),
+        "{}",
+        report["notes"]
+    );
+    assert!(report["run"]["duration_secs"].as_f64() < Some(30.0));
+    assert_eq!(
+        std::fs::read_dir(&temp)?.count(),
+        0,
+        "the temporary database is gone"
+    );
+    Ok(())
+}
+
+/// An `--out` that cannot be written is refused before anything runs.
+#[test]
+fn an_unwritable_out_is_refused_before_the_run() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("a-file"), "")?;
+    let started = std::time::Instant::now();
+    let out = storebench(
+        &[
+            "run",
+            "ycsb-a",
+            "--backend",
+            "memory",
+            "--duration",
+            "60s",
+            "--out",
+            "a-file/out",
+        ],
+        dir.path(),
+    )?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)?.contains("--out a-file/out: cannot write reports"));
+    assert!(started.elapsed().as_secs() < 30, "nothing ran");
+    Ok(())
+}
+
+/// `--data` never touches what it did not create: a run's store goes into a fresh directory,
+/// beside a user's file of the same name, and stays there.
+#[test]
+fn data_never_touches_a_users_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir(dir.path().join("data"))?;
+    std::fs::write(dir.path().join("data/ycsb-c-redb"), "a user's file")?;
+    let out = storebench(
+        &[
+            "run",
+            "ycsb-c",
+            "--backend",
+            "redb",
+            "--ops",
+            "50",
+            "--data",
+            "data",
+            "--quiet",
+        ],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("data/ycsb-c-redb"))?,
+        "a user's file"
+    );
+    let fresh = dir.path().join("data/ycsb-c-redb-2");
+    assert!(
+        std::fs::read_dir(&fresh)?.count() > 0,
+        "the store kept in a fresh directory"
+    );
     Ok(())
 }

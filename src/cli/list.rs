@@ -1,10 +1,10 @@
 //! `storebench list`.
 
 use crate::binding::Bindings;
-use crate::workload::Workload;
+use crate::workload::PRESETS;
 
-use super::Failure;
 use super::args::ListArgs;
+use super::{Failure, source};
 
 pub(crate) fn list(args: &ListArgs, bindings: &Bindings) -> Result<(), Failure> {
     println!("backends:");
@@ -21,22 +21,32 @@ pub(crate) fn list(args: &ListArgs, bindings: &Bindings) -> Result<(), Failure> 
         );
     }
     println!("workloads:");
+    // The built-in presets (or the workloads directory's file of the same name), then the
+    // directory's other files.
     let dir = &args.workloads_dir;
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Failure::bad_input(format!(
-            "cannot read workloads directory {}: {e}",
-            dir.display()
-        ))
-    })?;
-    let mut paths: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+    let mut names: Vec<String> = PRESETS.iter().map(|(name, _)| (*name).to_owned()).collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut extra: Vec<String> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .filter(|name| !names.contains(name))
+            .collect();
+        extra.sort();
+        names.extend(extra);
+    }
     let mut invalid = Vec::new();
-    for path in paths {
-        match Workload::from_file(&path) {
-            Ok(w) => println!("  {:<16} {}", w.name, w.description),
+    for name in names {
+        let Some(source) = source::find(&name, dir) else {
+            continue;
+        };
+        match source::load(&source) {
+            Ok(w) => println!(
+                "  {:<16} {:<28} {}",
+                w.name,
+                source.to_string(),
+                w.description
+            ),
             Err(e) => invalid.push(e.to_string()),
         }
     }

@@ -19,7 +19,8 @@
 //!
 //! Exit codes: 0 success; 1 `compare` found a regression; 2 bad input, or reports that cannot
 //! be set side by side; 3 something failed: a store did not open, an operation failed or
-//! panicked, a report was not written, or `compare` was given a run whose operations failed.
+//! panicked, a report was not written, or `compare` was given a run whose operations failed;
+//! 130 a run interrupted by Ctrl-C or SIGTERM, whose reports were written.
 
 mod args;
 mod compare;
@@ -28,6 +29,7 @@ mod merge;
 mod progress;
 mod render;
 mod run;
+mod source;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,8 @@ use crate::binding::Bindings;
 
 /// Bad input: an unreadable or invalid workload, an unknown backend or flag.
 pub(crate) const EXIT_BAD_INPUT: u8 = 2;
+/// The user interrupted a run (128 + SIGINT, as shells report it).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 /// `compare` found a regression.
 pub(crate) const EXIT_REGRESSION: u8 = 1;
 /// Something failed: a backend could not be opened or written, a report not saved, or a run

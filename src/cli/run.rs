@@ -1,16 +1,19 @@
 //! `storebench run`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::binding::{Bindings, Selected};
 use crate::report::{write_repeated, ycsb_summary};
-use crate::runner::{NoProgress, OperationLog, Progress, RunOutcome, panic_message, run_logged};
-use crate::workload::{Operation, Workload};
+use crate::runner::{
+    NoProgress, OperationLog, Progress, RunOutcome, interrupt, interrupted, panic_message,
+    run_logged,
+};
+use crate::workload::{Operation, PRESETS, Workload};
 
-use super::Failure;
 use super::args::RunArgs;
 use super::progress::StderrProgress;
+use super::{EXIT_INTERRUPTED, Failure, source};
 use crate::error::with_causes;
 
 pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
@@ -29,6 +32,8 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
             .map(|name| bindings.select(name).map_err(Failure::bad_input))
             .collect::<Result<Vec<_>, _>>()?
     };
+    writable(&args.out)?;
+    on_interrupt();
     let progress: Box<dyn Progress> = if args.quiet {
         Box::new(NoProgress)
     } else {
@@ -64,7 +69,22 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
                     .into_iter()
                     .map(|f| format!("{what}: {f}")),
             );
+            if interrupted() {
+                break;
+            }
         }
+        if interrupted() {
+            break;
+        }
+    }
+    if interrupted() {
+        return Err(Failure {
+            code: EXIT_INTERRUPTED,
+            message: format!(
+                "interrupted: the reports of what ran are in {}, marked as interrupted",
+                args.out.display()
+            ),
+        });
     }
     if !args.quiet {
         eprintln!("reports written to {}", args.out.display());
@@ -74,6 +94,37 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
     } else {
         Err(Failure::failed(failures.join("\nstorebench: ")))
     }
+}
+
+/// Checks that reports can be written into `out` before anything runs: an hour's run must
+/// not end in "cannot write".
+fn writable(out: &Path) -> Result<(), Failure> {
+    let probe = out.join(".storebench-write-test");
+    std::fs::create_dir_all(out)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            Failure::bad_input(format!(
+                "--out {}: cannot write reports there ({e}); choose a writable directory",
+                out.display()
+            ))
+        })
+}
+
+/// On Ctrl-C or SIGTERM, the run in progress stops after its current operation, its reports
+/// are written and temporary databases removed; a second Ctrl-C quits at once.
+fn on_interrupt() {
+    // A second `run` in one process (a test's) finds the handler set: that is fine.
+    let _ = ctrlc::set_handler(|| {
+        if interrupted() {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        eprintln!(
+            "\nstorebench: interrupted; writing the reports of what ran (Ctrl-C again to quit at \
+             once)"
+        );
+        interrupt();
+    });
 }
 
 /// Runs `workload` on `backend` `--repeat` times. A panic that escapes the store's operations
@@ -147,15 +198,19 @@ fn failed_operations(outcomes: &[RunOutcome]) -> Vec<String> {
         .collect()
 }
 
-/// Reads a workload by path (TOML, or YCSB's properties) or by preset name, and applies the
-/// command-line overrides.
+/// Reads a workload by path (TOML, or YCSB's properties) or by name (the workloads
+/// directory's, or a built-in preset), and applies the command-line overrides.
 fn load(name: &str, args: &RunArgs) -> Result<Workload, Failure> {
-    let path = if name.ends_with(".toml") || name.contains('/') || Path::new(name).is_file() {
-        PathBuf::from(name)
-    } else {
-        args.workloads_dir.join(format!("{name}.toml"))
+    let Some(source) = source::find(name, &args.workloads_dir) else {
+        let presets: Vec<&str> = PRESETS.iter().map(|(name, _)| *name).collect();
+        return Err(Failure::bad_input(format!(
+            "no workload `{name}`: no such file, none in {}, and no preset of that name \
+             (presets: {})",
+            args.workloads_dir.display(),
+            presets.join(", ")
+        )));
     };
-    let mut workload = Workload::from_file(&path).map_err(Failure::bad_input)?;
+    let mut workload = source::load(&source).map_err(Failure::bad_input)?;
     if let Some(threads) = args.threads {
         if threads == 0 {
             return Err(Failure::bad_input("--threads must be at least 1"));

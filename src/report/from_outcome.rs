@@ -74,7 +74,17 @@ impl Report {
             space_amplification: outcome.space_amplification(),
             peak_rss_bytes: outcome.peak_rss_bytes,
             ignored_properties: workload.ignored_properties.clone(),
-            notes: notes(workload),
+            notes: {
+                let mut notes = notes(workload);
+                if outcome.interrupted {
+                    notes.push(format!(
+                        "interrupted after {} load operations and {} run operations: the \
+                         figures cover what ran until then",
+                        outcome.load.completed, outcome.run.completed
+                    ));
+                }
+                notes
+            },
             repeat: None,
         }
     }

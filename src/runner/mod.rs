@@ -1,6 +1,7 @@
 //! The workload runner: drives any binding's store through a workload's phases and records
 //! every operation's latency in HdrHistograms. It measures; it never formats (see `report`).
 
+mod interrupt;
 mod log;
 mod progress;
 mod recorder;
@@ -9,6 +10,7 @@ mod rss;
 mod run;
 mod worker;
 
+pub use interrupt::{interrupt, interrupted};
 pub use log::OperationLog;
 pub use progress::{NoProgress, Progress};
 pub use recorder::{OperationHistograms, Recorder, new_histogram};

@@ -79,6 +79,9 @@ pub struct RunOutcome {
     pub live_bytes: u64,
     /// Peak resident memory of the process during this run, where the platform reports it.
     pub peak_rss_bytes: Option<u64>,
+    /// Whether the run was [interrupted](super::interrupt) before it ended: its figures cover
+    /// what ran until then.
+    pub interrupted: bool,
 }
 
 impl RunOutcome {
@@ -262,6 +265,7 @@ pub fn run_logged(
         file_bytes,
         live_bytes,
         peak_rss_bytes,
+        interrupted: super::interrupt::interrupted(),
     })
 }
 

@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
+use super::interrupt::interrupted;
 use super::log::{OperationLog, java_map_order, plain_line, read_line, write_line};
 use super::progress::Progress;
 use super::recorder::Recorder;
@@ -205,6 +206,9 @@ impl<'a> Worker<'a> {
             if let Stop::Operations(n) = stop
                 && done >= n
             {
+                break;
+            }
+            if interrupted() {
                 break;
             }
             // Computed from the start each time, in floating point, so the schedule neither
@@ -472,6 +476,9 @@ impl<'a> Worker<'a> {
     ) {
         let ncollections = self.collections.len();
         for batch in batches {
+            if interrupted() {
+                break;
+            }
             let documents = batch.end - batch.start;
             let (op, timed) = if documents == 1 {
                 let record = self.record();
