@@ -40,8 +40,7 @@ impl Report {
             workload: WorkloadInfo {
                 name: workload.name.clone(),
                 description: workload.description.clone(),
-                // A Workload is plain data; serializing it cannot fail.
-                parameters: serde_json::to_value(workload).unwrap_or_default(),
+                parameters: parameters(workload),
             },
             backend: BackendInfo {
                 name: outcome.backend.clone(),
@@ -88,6 +87,18 @@ impl Report {
             repeat: None,
         }
     }
+}
+
+/// Every workload parameter as the run used it. A timed run (`maxexecutiontime`,
+/// `--duration`) ignores the operation count, so it shows as `null`; `run.operations` holds
+/// what ran.
+fn parameters(workload: &Workload) -> serde_json::Value {
+    // A Workload is plain data; serializing it cannot fail.
+    let mut parameters = serde_json::to_value(workload).unwrap_or_default();
+    if workload.max_execution_time.is_some() {
+        parameters["operation_count"] = serde_json::Value::Null;
+    }
+    parameters
 }
 
 /// What a reader comparing with YCSB must know about how this workload ran.

@@ -189,46 +189,40 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
     })
 }
 
-/// Operations completed in each second of the run, one line per backend.
+/// Operations completed in each whole second of the run, one line per backend. The last,
+/// partial second is left out (it would be drawn as a cliff); a run shorter than a second is
+/// one point, its average rate.
 ///
 /// # Errors
 /// When plotters fails to draw.
 pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
-    let seconds = runs
+    let series: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| whole_seconds(r)).collect();
+    let seconds = series
         .iter()
-        .map(|r| r.throughput_series.len())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let max = runs
+        .flat_map(|s| s.iter().map(|p| p.0 + 0.5))
+        .fold(1.0, f64::max)
+        .ceil();
+    let max = series
         .iter()
-        .flat_map(|r| r.throughput_series.iter().copied())
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
+        .flat_map(|s| s.iter().map(|p| p.1))
+        .fold(1.0, f64::max)
         * 1.15;
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
     svg_chart(|root| {
         let mut chart = titled(root, format!("{workload}: throughput over time"), 88)
-            .build_cartesian_2d(0.0..seconds as f64, 0.0..max)
+            .build_cartesian_2d(0.0..seconds, 0.0..max)
             .map_err(failed)?;
         chart
             .configure_mesh()
-            .x_desc("second of the run (the last may be partial)")
-            .y_desc("operations completed")
+            .x_desc("second of the run (whole seconds)")
+            .y_desc("operations per second")
             .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
             .draw()
             .map_err(failed)?;
-        for (i, r) in runs.iter().enumerate() {
+        for (i, (r, points)) in runs.iter().zip(series).enumerate() {
             let color = Palette99::pick(i).to_rgba();
-            let points: Vec<(f64, f64)> = r
-                .throughput_series
-                .iter()
-                .enumerate()
-                .map(|(s, &n)| (s as f64 + 0.5, n as f64))
-                .collect();
             // Markers too: a run shorter than two seconds has a single point, which a line
             // alone would not show.
             chart
@@ -251,4 +245,20 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
             .map_err(failed)?;
         Ok(())
     })
+}
+
+/// A run's operations in each whole second, at each second's middle; or, for a run shorter
+/// than a second, its average rate at its middle.
+fn whole_seconds(r: &Report) -> Vec<(f64, f64)> {
+    let whole = r.run.duration_secs.floor() as usize;
+    if whole == 0 {
+        let rate = r.run.operations as f64 / r.run.duration_secs.max(1e-9);
+        return vec![(r.run.duration_secs / 2.0, rate)];
+    }
+    r.throughput_series
+        .iter()
+        .take(whole)
+        .enumerate()
+        .map(|(s, &n)| (s as f64 + 0.5, n as f64))
+        .collect()
 }
