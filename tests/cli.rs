@@ -217,6 +217,11 @@ fn bad_input_is_refused_with_exit_code_2_naming_the_place() -> TestResult {
             &["`readproportion`", "every operation proportion is 0"],
         ),
         ("fieldlength = 0\n", &[], &["`fieldlength`", "at least 1"]),
+        (
+            "recordcount = 100000000000\nreadproportion = 1\n",
+            &[],
+            &["need at least", "GiB of memory", "--no-capacity-check"],
+        ),
         ("fieldlength = -5\n", &[], &["`fieldlength`"]),
         ("recordcount = -1\n", &[], &["`recordcount`"]),
         (

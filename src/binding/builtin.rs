@@ -58,6 +58,10 @@ impl Binding for NullBinding {
         &[]
     }
 
+    fn in_memory(&self) -> bool {
+        false // it keeps nothing
+    }
+
     fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {
         Ok(Handle::new(NullBackend))
     }
@@ -80,6 +84,10 @@ impl Binding for BasicBinding {
 
     fn durabilities(&self) -> &[Durability] {
         &[]
+    }
+
+    fn in_memory(&self) -> bool {
+        false // it keeps nothing
     }
 
     fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {

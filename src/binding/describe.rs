@@ -102,6 +102,12 @@ pub trait Binding: Send + Sync + 'static {
         None
     }
 
+    /// Whether the store keeps its data in memory (so a dataset must fit in memory), rather
+    /// than in files or nowhere. By default, a store that offers no durability mode does.
+    fn in_memory(&self) -> bool {
+        self.durabilities().is_empty()
+    }
+
     /// How many threads may use one open store at once. By default, any number.
     fn concurrency(&self) -> Concurrency {
         Concurrency::Shared

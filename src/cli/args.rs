@@ -111,6 +111,10 @@ pub(crate) struct RunArgs {
     /// backend logs to standard output without it.
     #[arg(long)]
     pub(crate) log_operations: bool,
+    /// Run even a dataset whose records alone need more memory (for an in-memory store) or
+    /// disk (for one that keeps files) than is available; by default refused, exit 2.
+    #[arg(long)]
+    pub(crate) no_capacity_check: bool,
     /// Print neither progress nor summaries; only errors.
     #[arg(long)]
     pub(crate) quiet: bool,

@@ -23,6 +23,7 @@
 //! 130 a run interrupted by Ctrl-C or SIGTERM, whose reports were written.
 
 mod args;
+mod capacity;
 mod compare;
 mod list;
 mod merge;

@@ -13,7 +13,7 @@ use crate::workload::{Operation, PRESETS, Workload};
 
 use super::args::RunArgs;
 use super::progress::StderrProgress;
-use super::{EXIT_INTERRUPTED, Failure, source};
+use super::{EXIT_INTERRUPTED, Failure, capacity, source};
 use crate::error::with_causes;
 
 pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
@@ -32,6 +32,17 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
             .map(|name| bindings.select(name).map_err(Failure::bad_input))
             .collect::<Result<Vec<_>, _>>()?
     };
+    if !args.no_capacity_check {
+        let data_dir = args.data.clone().unwrap_or_else(std::env::temp_dir);
+        let refusals: Vec<String> = workloads
+            .iter()
+            .flat_map(|w| backends.iter().map(move |b| (w, b)))
+            .filter_map(|(w, b)| capacity::refusal(w, b, &data_dir))
+            .collect();
+        if !refusals.is_empty() {
+            return Err(Failure::bad_input(refusals.join("\nstorebench: ")));
+        }
+    }
     writable(&args.out)?;
     on_interrupt();
     let progress: Box<dyn Progress> = if args.quiet {
