@@ -44,6 +44,8 @@ fn a_tiny_workload_runs_on_every_backend_and_its_reports_match_the_schema() -> T
     let out = storebench(
         &[
             "run",
+            "--min-ops",
+            "0",
             "tiny.toml",
             "paced.toml",
             "--backend",
@@ -457,5 +459,46 @@ fn data_never_touches_a_users_file() -> TestResult {
         std::fs::read_dir(&fresh)?.count() > 0,
         "the store kept in a fresh directory"
     );
+    Ok(())
+}
+
+/// A workload of few operations runs --min-ops of them (10,000 by default), and its report
+/// says so; `--min-ops 0` and `--ops` run what they say.
+#[test]
+fn short_workloads_run_long_enough_to_measure() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("short.toml"),
+        "recordcount = 100\noperationcount = 1000\n",
+    )?;
+    let run = |extra: &[&str]| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let mut args = vec![
+            "run",
+            "short.toml",
+            "--backend",
+            "memory",
+            "--out",
+            "out",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let out = storebench(&args, dir.path())?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = std::fs::read(dir.path().join("out/short/memory/report.json"))?;
+        Ok(serde_json::from_slice(&report)?)
+    };
+    let report = run(&[])?;
+    assert_eq!(report["run"]["operations"], 10_000);
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("where the workload gives 1000")
+    );
+    assert_eq!(run(&["--min-ops", "0"])?["run"]["operations"], 1_000);
+    assert_eq!(run(&["--ops", "500"])?["run"]["operations"], 500);
     Ok(())
 }

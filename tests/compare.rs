@@ -16,6 +16,8 @@ fn reports(dir: &Path) -> TestResult {
     let out = storebench(
         &[
             "run",
+            "--min-ops",
+            "0",
             "tiny.toml",
             "--backend",
             "memory,redb",
@@ -293,6 +295,8 @@ fn report_renders_an_index_and_a_table_per_workload_with_the_best_in_bold() -> T
     let out = storebench(
         &[
             "run",
+            "--min-ops",
+            "0",
             "tiny.toml",
             "--backend",
             backends,
@@ -369,6 +373,8 @@ fn every_plot_is_well_formed_svg_with_a_series_per_backend() -> TestResult {
     let out = storebench(
         &[
             "run",
+            "--min-ops",
+            "0",
             "tiny.toml",
             "--backend",
             "memory,redb",
@@ -427,6 +433,8 @@ fn repeated_runs_keep_their_spread_and_compare_judges_noise_by_it() -> TestResul
     std::fs::write(dir.path().join("tiny.toml"), TINY)?;
     let args = [
         "run",
+        "--min-ops",
+        "0",
         "tiny.toml",
         "--backend",
         "redb",

@@ -123,6 +123,8 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
         [
             "storebench".as_ref(),
             "run".as_ref(),
+            "--min-ops".as_ref(),
+            "0".as_ref(),
             workload.as_os_str(),
             "--out".as_ref(),
             out.as_os_str(),
@@ -181,6 +183,8 @@ fn compare_flags_a_slowdown_in_the_write_path() {
             let out = dir.path().join(side).join(turn.to_string());
             let args = [
                 "run".as_ref(),
+                "--min-ops".as_ref(),
+                "0".as_ref(),
                 workload.as_os_str(),
                 "--out".as_ref(),
                 out.as_os_str(),

@@ -23,6 +23,8 @@ fn identical_runs_made_in_turns_never_regress() -> TestResult {
                 let args = [
                     "run",
                     "steady.toml",
+                    "--min-ops",
+                    "0",
                     "--backend",
                     "memory,redb",
                     "--out",

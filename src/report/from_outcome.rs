@@ -104,6 +104,13 @@ fn parameters(workload: &Workload) -> serde_json::Value {
 /// What a reader comparing with YCSB must know about how this workload ran.
 fn notes(workload: &Workload) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some(in_file) = workload.operation_count_in_file {
+        notes.push(format!(
+            "ran {} operations where the workload gives {in_file}, so that the percentiles rest \
+             on enough samples (storebench run --min-ops; 0 runs the file's count)",
+            workload.operation_count
+        ));
+    }
     if workload.load_batch_size > 1 {
         notes.push(format!(
             "the load wrote batches of {} documents through upsert_many, each timed as one \

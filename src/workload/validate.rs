@@ -309,6 +309,7 @@ pub(crate) fn validate(
         write_all_fields: file.writeallfields.unwrap_or(false),
         collections,
         operation_count: count("operationcount", file.operationcount, 1000)?,
+        operation_count_in_file: None,
         max_execution_time: seconds("maxexecutiontime", file.maxexecutiontime)?,
         warmup_operation_count: count("warmupoperationcount", file.warmupoperationcount, 0)?,
         warmup_time: seconds("warmuptime", file.warmuptime)?,

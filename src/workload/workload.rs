@@ -52,6 +52,9 @@ pub struct Workload {
     pub collections: Vec<String>,
     /// Operations in the measured run (`operationcount`); 0 runs only the load.
     pub operation_count: u64,
+    /// The file's `operationcount`, when a minimum run length raised it (`storebench run
+    /// --min-ops`).
+    pub operation_count_in_file: Option<u64>,
     /// A time limit on the measured run (`maxexecutiontime`); with it, the run lasts this
     /// long whatever the operation count.
     pub max_execution_time: Option<Duration>,
