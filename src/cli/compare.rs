@@ -79,7 +79,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
             code: EXIT_REGRESSION,
             message: format!(
                 "{regressed} metric(s) regressed: every new run worse than every base run, \
-                 by more than {}% at the medians",
+                 the medians apart by more than {}% and the runs' spread",
                 args.threshold
             ),
         });

@@ -334,22 +334,13 @@ fn change(
     runs: &Runs<'_>,
     judged: Judgement,
 ) -> MetricChange {
-    let median = |v: &[f64]| {
-        let mut sorted = v.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        match sorted.len() {
-            0 => 0.0,
-            n if n % 2 == 1 => sorted[n / 2],
-            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-        }
-    };
     MetricChange {
         subject,
         metric,
         unit,
         bigger_is_better: runs.bigger_is_better,
-        base: median(runs.base),
-        new: median(runs.new),
+        base: judged.base,
+        new: judged.new,
         change_pct: judged.change_pct,
         noise_pct: judged.noise_pct,
         runs: (runs.base.len(), runs.new.len()),
@@ -370,7 +361,8 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
     });
     let mut out = format!(
         "A metric regressed (or improved) when every new run is worse (better) than every base \
-         run and the medians differ by more than {threshold_pct}%; it needs {} runs a side \
+         run and the medians differ by more than {threshold_pct}% and by more than the runs' \
+         spread (the noise column); it needs {} runs a side \
          (`storebench run --repeat {}`), and a percentile needs {} samples above it in a run.\n\n\
          | subject | metric | base | new | change | noise | runs | p | verdict |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---|\n",

@@ -1,12 +1,16 @@
 //! The rule `compare` judges a metric by: each metric against its own run-to-run noise.
 //!
-//! With repeated runs on both sides (`storebench run --repeat N`), a metric regressed when
-//! **every** new run is worse than **every** base run and the medians differ by more than the
-//! threshold. If the runs of both sides came from one distribution, all `n` new runs falling
-//! below all `m` base runs has probability `1 / C(m + n, n)` (the extreme of a one-sided
-//! Mann–Whitney U test): 1/252 ≈ 0.4% at five runs a side, the minimum this rule accepts. With
-//! fewer runs a side the verdict is *insufficient data*; a percentile whose runs hold fewer
-//! than ten samples above it (p99.9 of 5,000 operations) is *too few samples*. Neither gates.
+//! With repeated runs on both sides (`storebench run --repeat N`, or runs made in turns), a
+//! metric regressed when **every** new run is worse than **every** base run, and the medians
+//! differ by more than the threshold **and** by more than the metric's own noise: the larger
+//! of the two sides' spreads (range over median). If the runs of both sides came from one
+//! distribution, all `n` new runs falling below all `m` base runs has probability
+//! `1 / C(m + n, n)` (the extreme of a one-sided Mann–Whitney U test): 1/252 ≈ 0.4% at five
+//! runs a side, the minimum this rule accepts; a report judges some twenty metrics, and the
+//! change beyond the spread keeps the chance that one of them is flagged by noise alone well
+//! under that sum. With fewer runs a side the verdict is *insufficient data*; a percentile
+//! whose runs hold fewer than ten samples above it (p99.9 of 5,000 operations) is *too few
+//! samples*. Neither gates.
 
 use serde::Serialize;
 
@@ -21,11 +25,13 @@ pub const MIN_SAMPLES_ABOVE: f64 = 10.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// Every new run better than every base run, by more than the threshold at the medians.
+    /// Every new run better than every base run, the medians apart by more than the threshold
+    /// and the spread of the runs.
     Improved,
-    /// Every new run worse than every base run, by more than the threshold at the medians.
+    /// Every new run worse than every base run, the medians apart by more than the threshold
+    /// and the spread of the runs.
     Regressed,
-    /// The runs overlap, or the medians differ by less than the threshold.
+    /// The runs overlap, or the medians differ by less than the threshold or the spread.
     WithinNoise,
     /// Fewer than [`MIN_RUNS`] runs on a side: no verdict.
     InsufficientData,
@@ -53,6 +59,9 @@ pub(crate) struct Runs<'a> {
 /// The judgement of one metric.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Judgement {
+    /// The medians of the base's and the new's runs.
+    pub base: f64,
+    pub new: f64,
     /// The change of the medians, in percent of the base's.
     pub change_pct: f64,
     /// The larger of the two sides' spreads (range over median), in percent: the noise shown.
@@ -80,7 +89,7 @@ pub(crate) fn judge(runs: &Runs<'_>, threshold_pct: f64) -> Judgement {
     let regressed = all(runs.base, runs.new, &better);
     let p_value = (improved || regressed)
         .then(|| 1.0 / binomial(runs.base.len() + runs.new.len(), runs.new.len()));
-    let beyond = change_pct.abs() > threshold_pct;
+    let beyond = change_pct.abs() > threshold_pct && change_pct.abs() > noise_pct;
     let verdict = if runs.base.len() < MIN_RUNS || runs.new.len() < MIN_RUNS {
         Verdict::InsufficientData
     } else if runs
@@ -96,6 +105,8 @@ pub(crate) fn judge(runs: &Runs<'_>, threshold_pct: f64) -> Judgement {
         Verdict::WithinNoise
     };
     Judgement {
+        base,
+        new,
         change_pct,
         noise_pct,
         p_value,
@@ -172,6 +183,13 @@ mod tests {
             &[100.0, 100.1, 99.9, 100.2, 100.0],
             &[98.0, 98.1, 97.9, 98.2, 98.0],
         );
+        assert_eq!(j.verdict, Verdict::WithinNoise);
+        // Separated by 8%, beyond the threshold, but within the 20% the base's runs spread.
+        let j = throughput(
+            &[100.0, 90.0, 110.0, 105.0, 95.0],
+            &[89.0, 85.0, 86.0, 87.0, 88.0],
+        );
+        assert!(j.p_value.is_some() && j.change_pct.abs() > 5.0);
         assert_eq!(j.verdict, Verdict::WithinNoise);
     }
 
