@@ -500,5 +500,11 @@ fn short_workloads_run_long_enough_to_measure() -> TestResult {
     );
     assert_eq!(run(&["--min-ops", "0"])?["run"]["operations"], 1_000);
     assert_eq!(run(&["--ops", "500"])?["run"]["operations"], 500);
+    // 0 is a load alone, and stays one.
+    std::fs::write(
+        dir.path().join("short.toml"),
+        "recordcount = 100\noperationcount = 0\n",
+    )?;
+    assert_eq!(run(&[])?["run"]["operations"], 0);
     Ok(())
 }

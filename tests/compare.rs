@@ -177,7 +177,7 @@ fn without_repeats_or_samples_there_is_no_verdict() -> TestResult {
         line.contains("-50.0%") && line.contains("insufficient data"),
         "{line}"
     );
-    assert!(String::from_utf8(out.stderr)?.contains("--repeat 5"));
+    assert!(String::from_utf8(out.stderr)?.contains("five each"));
     // 300 operations: p99.9 has no sample above it; p99 has three.
     repeated(dir.path(), "base", &STEADY)?;
     repeated(dir.path(), "new", &STEADY.map(|f| f * 0.5))?;

@@ -96,10 +96,11 @@ pub(crate) struct RunArgs {
     /// Operations in the measured run (overrides `operationcount` and `maxexecutiontime`).
     #[arg(long, conflicts_with = "duration")]
     pub(crate) ops: Option<u64>,
-    /// The fewest operations a measured run makes: a workload whose `operationcount` is lower
-    /// runs this many instead (the report says so), so that its percentiles rest on enough
-    /// samples (p99.9 on ten above it). 0 runs every file's own count; `--ops` and
-    /// `--duration` are taken as given.
+    /// The fewest operations a measured run makes, all operation types together: a workload
+    /// whose `operationcount` is lower (but not 0, a load alone) runs this many instead, and
+    /// the report says so. An operation type with a small share gets fewer samples: compare
+    /// marks its thin percentiles. 0 runs every file's own count; `--ops` and `--duration`
+    /// are taken as given.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) min_ops: u64,
     /// Length of the measured run, e.g. `30s`, `2m`, `500ms` (overrides `maxexecutiontime`).

@@ -1,19 +1,21 @@
 //! Refusing up front a dataset that cannot fit: a run of 100 million records that dies of
 //! memory an hour in, with no report, is worse than a refusal with the figures.
 //!
-//! The bound is the raw dataset — every record at its largest, its id and its encoding — which
+//! The bound is the raw dataset — every record at its smallest, its encoding, and an id — which
 //! any store needs at least; stores need more (indexes, history), so a run that passes may
-//! still not fit, but one refused here cannot.
+//! still not fit, but one refused here cannot. With `--data` a run's store stays, so several
+//! runs add up; each is checked alone.
 
 use std::path::Path;
 
 use crate::binding::Selected;
 use crate::workload::{Operation, Workload};
 
-/// The raw bytes of `workload`'s dataset: the records it loads and the inserts it plans.
+/// The raw bytes of `workload`'s dataset at the least: the records it loads and the inserts
+/// it plans, every field at its shortest and its name at one digit.
 pub(crate) fn dataset_bytes(workload: &Workload) -> u64 {
-    let name = workload.field_name_prefix.len() as u64 + 20;
-    let field = 1 + name + 4 + workload.field_length.max() as u64;
+    let name = workload.field_name_prefix.len() as u64 + 1;
+    let field = 1 + name + 4 + workload.field_length.min() as u64;
     let record = 1 + workload.field_count as u64 * field + 24;
     let inserts = match workload.max_execution_time {
         Some(_) => 0,
@@ -73,12 +75,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_record_is_counted_at_its_largest() {
+    fn a_record_is_counted_at_its_smallest() {
         let text = "recordcount = 1000\nfieldcount = 10\nfieldlength = 100\noperationcount = 0\n";
         let w = Workload::from_toml("w", text, Path::new("w.toml")).expect("valid");
-        // Ten fields of 100 bytes, a 25-byte name slot and 5 bytes of lengths each, the
-        // version byte and an id.
-        assert_eq!(dataset_bytes(&w), 1000 * (1 + 10 * (1 + 25 + 4 + 100) + 24));
+        // Ten fields of 100 bytes, a 6-byte name and 5 bytes of lengths each, the version
+        // byte and an id.
+        assert_eq!(dataset_bytes(&w), 1000 * (1 + 10 * (1 + 6 + 4 + 100) + 24));
     }
 
     #[test]

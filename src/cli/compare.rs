@@ -67,9 +67,8 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
     let unjudged = count(Verdict::InsufficientData);
     if unjudged > 0 {
         eprintln!(
-            "storebench: {unjudged} metric(s) not judged: fewer than {} runs a side; run with \
-             --repeat {}",
-            crate::report::MIN_RUNS,
+            "storebench: {unjudged} metric(s) not judged: fewer than {} runs a side; make the \
+             runs of both builds in turns, five each (reports/README.md)",
             crate::report::MIN_RUNS
         );
     }

@@ -51,7 +51,7 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
         Box::new(StderrProgress::new())
     };
     // A backend that fails is reported by name, and the others still run and write their
-    // reports; the command then exits 1.
+    // reports; the command then exits 3.
     let mut failures = Vec::new();
     for workload in &workloads {
         for backend in &backends {
@@ -89,12 +89,16 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
         }
     }
     if interrupted() {
-        return Err(Failure {
-            code: EXIT_INTERRUPTED,
-            message: format!(
+        failures.insert(
+            0,
+            format!(
                 "interrupted: the reports of what ran are in {}, marked as interrupted",
                 args.out.display()
             ),
+        );
+        return Err(Failure {
+            code: EXIT_INTERRUPTED,
+            message: failures.join("\nstorebench: "),
         });
     }
     if !args.quiet {
@@ -110,10 +114,10 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
 /// Checks that reports can be written into `out` before anything runs: an hour's run must
 /// not end in "cannot write".
 fn writable(out: &Path) -> Result<(), Failure> {
-    let probe = out.join(".storebench-write-test");
+    // A probe file of its own name, so that clients sharing `out` do not race on one.
     std::fs::create_dir_all(out)
-        .and_then(|()| std::fs::write(&probe, b""))
-        .and_then(|()| std::fs::remove_file(&probe))
+        .and_then(|()| tempfile::NamedTempFile::new_in(out))
+        .and_then(|probe| probe.close())
         .map_err(|e| {
             Failure::bad_input(format!(
                 "--out {}: cannot write reports there ({e}); choose a writable directory",
@@ -149,41 +153,51 @@ fn repeat(
     progress: &dyn Progress,
     args: &RunArgs,
 ) -> Result<Vec<RunOutcome>, String> {
-    (0..args.repeat)
-        .map(|_| {
-            let temp;
-            let data_dir: &Path = match &args.data {
-                Some(dir) => dir,
-                None => {
-                    temp = tempfile::tempdir()
-                        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-                    temp.path()
-                }
-            };
-            let log = if args.log_operations {
-                let dir = args.out.join(&workload.name).join(backend.name());
-                let path = dir.join("operations.log");
-                std::fs::create_dir_all(&dir)
-                    .and_then(|()| OperationLog::file(&path))
-                    .map(Some)
-                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?
-            } else {
-                backend
-                    .binding()
-                    .logs_operations()
-                    .then(OperationLog::stdout)
-            };
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_logged(workload, backend, data_dir, progress, log.as_ref())
-            }))
-            .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
-            .map_err(|e| with_causes(&e))
-        })
-        .collect()
+    let mut outcomes = Vec::new();
+    for _ in 0..args.repeat {
+        let temp;
+        let data_dir: &Path = match &args.data {
+            Some(dir) => dir,
+            None => {
+                temp = tempfile::tempdir()
+                    .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+                temp.path()
+            }
+        };
+        let log = if args.log_operations {
+            let dir = args.out.join(&workload.name).join(backend.name());
+            let path = dir.join("operations.log");
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| OperationLog::file(&path))
+                .map(Some)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?
+        } else {
+            backend
+                .binding()
+                .logs_operations()
+                .then(OperationLog::stdout)
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_logged(workload, backend, data_dir, progress, log.as_ref())
+        }))
+        .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
+        .map_err(|e| with_causes(&e))?;
+        let partial = outcome.interrupted;
+        outcomes.push(outcome);
+        // The interrupted run is the last: later ones would stop at once. With complete runs
+        // before it, it is left out, so that its partial figures pull no median.
+        if partial {
+            if outcomes.len() > 1 {
+                outcomes.pop();
+            }
+            break;
+        }
+    }
+    Ok(outcomes)
 }
 
 /// The operations that failed, of every repeat and of load and run alike, a line per
-/// operation type: exit 1 is owed for any of them, not only for the median run's.
+/// operation type: exit 3 is owed for any of them, not only for the median run's.
 fn failed_operations(outcomes: &[RunOutcome]) -> Vec<String> {
     let mut failed: BTreeMap<Operation, (u64, u64, Option<&str>)> = BTreeMap::new();
     let phases = outcomes.iter().flat_map(|o| [&o.load, &o.run]);
@@ -237,8 +251,9 @@ fn load(name: &str, args: &RunArgs) -> Result<Workload, Failure> {
     }
     // Too short a run measures noise: p99.9 of 1,000 operations is their maximum. Unless the
     // count was asked for on the command line, a run goes on to --min-ops.
+    // 0 is a load alone, not a short run.
     let counted = workload.max_execution_time.is_none() && args.ops.is_none();
-    if counted && workload.operation_count < args.min_ops {
+    if counted && workload.operation_count > 0 && workload.operation_count < args.min_ops {
         workload.operation_count_in_file = Some(workload.operation_count);
         workload.operation_count = args.min_ops;
     }

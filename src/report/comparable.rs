@@ -5,9 +5,9 @@
 use super::schema::Report;
 
 /// What differs between `a` and `b` in how they ran — the workload's parameters (seed,
-/// operation and record counts, mix, threads, target, durability asked for, ...), the
-/// storebench version, the report schema — one line per difference; empty when they can be
-/// compared. The backend is not among them: setting backends side by side is the point.
+/// operation and record counts, mix, threads, target, durability asked for, ...) and the
+/// report schema — one line per difference; empty when they can be compared. Not the
+/// storebench version: comparing two builds is what `compare` is for. The backend is not among them: setting backends side by side is the point.
 pub fn differences(a: &Report, b: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let mut differ = |what: &str, x: String, y: String| {
@@ -19,11 +19,6 @@ pub fn differences(a: &Report, b: &Report) -> Vec<String> {
         "schema_version",
         a.schema_version.to_string(),
         b.schema_version.to_string(),
-    );
-    differ(
-        "storebench_version",
-        a.storebench_version.clone(),
-        b.storebench_version.clone(),
     );
     let (pa, pb) = (&a.workload.parameters, &b.workload.parameters);
     let keys = pa
@@ -37,7 +32,8 @@ pub fn differences(a: &Report, b: &Report) -> Vec<String> {
         if key == "name" || key == "description" {
             continue;
         }
-        let show = |v: Option<&serde_json::Value>| v.map_or("absent".into(), ToString::to_string);
+        // A key one build writes and another does not is null in the other.
+        let show = |v: Option<&serde_json::Value>| v.map_or("null".into(), ToString::to_string);
         differ(key, show(pa.get(key)), show(pb.get(key)));
     }
     out

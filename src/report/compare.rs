@@ -318,11 +318,12 @@ pub fn incomparable(base: &[Report], new: &[Report]) -> Vec<(String, Vec<String>
     out
 }
 
-/// `workload/backend` of the reports with failed operations, in the run or the load.
+/// `workload/backend` of the reports with failed operations, in the run or the load, or of
+/// runs that were interrupted.
 pub fn failed_runs(reports: &[Report]) -> Vec<String> {
     reports
         .iter()
-        .filter(|r| r.run.errors > 0 || r.load.errors > 0)
+        .filter(|r| r.run.errors > 0 || r.load.errors > 0 || r.interrupted)
         .map(|r| format!("{}/{}", r.workload.name, r.backend.name))
         .collect()
 }
@@ -362,11 +363,10 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
     let mut out = format!(
         "A metric regressed (or improved) when every new run is worse (better) than every base \
          run and the medians differ by more than {threshold_pct}% and by more than the runs' \
-         spread (the noise column); it needs {} runs a side \
-         (`storebench run --repeat {}`), and a percentile needs {} samples above it in a run.\n\n\
+         spread (the noise column); it needs {} runs a side (runs of both builds made in \
+         turns; see reports/README.md), and a percentile needs {} samples above it in a run.\n\n\
          | subject | metric | base | new | change | noise | runs | p | verdict |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---|\n",
-        super::judge::MIN_RUNS,
         super::judge::MIN_RUNS,
         super::judge::MIN_SAMPLES_ABOVE,
     );

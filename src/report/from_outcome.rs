@@ -84,6 +84,7 @@ impl Report {
                 }
                 notes
             },
+            interrupted: outcome.interrupted,
             repeat: None,
         }
     }

@@ -229,6 +229,7 @@ fn merge(runs: &[Run]) -> Result<Run, MergeError> {
         .map(|f| f as f64 / report.live_bytes as f64);
     report.peak_rss_bytes = runs.iter().filter_map(|r| r.0.peak_rss_bytes).max();
     report.repeat = None;
+    report.interrupted = runs.iter().any(|r| r.0.interrupted);
     for (r, _) in &runs[1..] {
         for ignored in &r.ignored_properties {
             if !report.ignored_properties.contains(ignored) {
@@ -366,7 +367,8 @@ fn write(
     std::fs::create_dir_all(dir).map_err(fail(dir.to_owned()))?;
     let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other);
     let path = dir.join("report.json");
-    std::fs::write(&path, json.map_err(fail(path.clone()))?).map_err(fail(path))?;
+    let json = json.map_err(fail(path.clone()))?;
+    super::write::write_whole(&path, &json).map_err(fail(path))?;
     let started =
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(report.run.started_at_unix_ms);
     let duration = std::time::Duration::from_secs_f64(report.run.duration_secs);

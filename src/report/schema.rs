@@ -55,6 +55,9 @@ pub struct Report {
     pub ignored_properties: Vec<String>,
     /// Where this run's operations differ from YCSB's in mechanics, each said once.
     pub notes: Vec<String>,
+    /// Whether the run was interrupted (Ctrl-C) before it ended: its figures are partial, and
+    /// `compare` treats it as a failed run.
+    pub interrupted: bool,
     /// With `--repeat N`: every run's figures. The rest of the report is the run with the
     /// median throughput.
     pub repeat: Option<Repeat>,

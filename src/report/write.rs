@@ -50,7 +50,7 @@ pub fn write_repeated(outcomes: &[RunOutcome], dir: &Path) -> Result<Report, Wri
         source: std::io::Error::other(e),
     })?;
     let path = dir.join("report.json");
-    std::fs::write(&path, json).map_err(fail(path))?;
+    write_whole(&path, &json).map_err(fail(path))?;
     for (phase, prefix) in [(&outcome.load, "load-"), (&outcome.run, "")] {
         for (op, h) in &phase.operations {
             // The load's inserts apart from the run's: `load-insert`; its batches `load`.
@@ -72,6 +72,15 @@ pub fn write_repeated(outcomes: &[RunOutcome], dir: &Path) -> Result<Report, Wri
         }
     }
     Ok(report)
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a temporary file beside it, then renamed
+/// over it, so that a process killed mid-write leaves the old file or the new, never half.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    file.persist(path).map(drop).map_err(|e| e.error)
 }
 
 /// A report file that could not be written.

@@ -37,6 +37,20 @@ pub enum FieldLength {
 }
 
 impl FieldLength {
+    /// The shortest value this distribution can draw.
+    pub fn min(&self) -> usize {
+        match self {
+            FieldLength::Constant { bytes } => *bytes,
+            FieldLength::Uniform { min, .. } | FieldLength::Zipfian { min, .. } => *min,
+            FieldLength::Histogram { buckets } => buckets
+                .iter()
+                .filter(|b| b.1 > 0.0)
+                .map(|b| b.0)
+                .min()
+                .unwrap_or(0),
+        }
+    }
+
     /// The longest value this distribution can draw.
     pub fn max(&self) -> usize {
         match self {

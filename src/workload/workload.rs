@@ -54,6 +54,7 @@ pub struct Workload {
     pub operation_count: u64,
     /// The file's `operationcount`, when a minimum run length raised it (`storebench run
     /// --min-ops`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_count_in_file: Option<u64>,
     /// A time limit on the measured run (`maxexecutiontime`); with it, the run lasts this
     /// long whatever the operation count.
