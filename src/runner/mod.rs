@@ -8,6 +8,7 @@ mod recorder;
 mod rss;
 #[allow(clippy::module_inception)] // the module is named for the function it defines
 mod run;
+mod timed;
 mod worker;
 
 pub use interrupt::{interrupt, interrupted};
@@ -15,4 +16,4 @@ pub use log::OperationLog;
 pub use progress::{NoProgress, Progress};
 pub use recorder::{OperationHistograms, Recorder, new_histogram};
 pub use run::{PhaseOutcome, RunOutcome, run, run_logged};
-pub(crate) use worker::panic_message;
+pub(crate) use timed::panic_message;

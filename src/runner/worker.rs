@@ -1,15 +1,14 @@
 //! One worker thread: draws operations from the workload and times each against the backend.
 
-use std::cell::{Cell, RefCell};
 use std::hint::black_box;
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::interrupt::interrupted;
 use super::log::{OperationLog, java_map_order, plain_line, read_line, write_line};
 use super::progress::Progress;
 use super::recorder::Recorder;
+use super::timed::{Failure, Timed, quiet_caught_panics, timed, timed_value};
 use crate::workload::{
     BadRecord, KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, decode_record,
     encode_record, with_field, write_key,
@@ -525,106 +524,6 @@ enum Update {
     Record(Vec<u8>),
     /// One field, by number, and its new value (a range of the worker's value source).
     Field(usize, std::ops::Range<usize>),
-}
-
-/// When a backend call began and ended, and how it failed if it did.
-struct Timed {
-    failure: Option<Failure>,
-    began: Instant,
-    ended: Instant,
-}
-
-/// Why an operation failed: the store's error, or its panic.
-enum Failure {
-    Error(crate::Error),
-    Panic(String),
-    /// A part of a read-modify-write failed, as it says.
-    Part(&'static str, String),
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Error(e) => {
-                write!(f, "{e}")?;
-                let mut cause = std::error::Error::source(e);
-                while let Some(c) = cause {
-                    write!(f, ": {c}")?;
-                    cause = c.source();
-                }
-                Ok(())
-            }
-            Failure::Panic(message) => write!(f, "panicked: {message}"),
-            Failure::Part(part, failure) => write!(f, "its {part} failed: {failure}"),
-        }
-    }
-}
-
-/// Times `call`. A store that panics is a store that failed: the panic is caught and counted
-/// with the errors, so one bad operation does not end the run (or the other bindings' runs).
-fn timed<T>(call: impl FnOnce() -> Result<T>) -> Timed {
-    timed_value(call).1
-}
-
-/// [`timed`], keeping what `call` returned when it succeeded.
-fn timed_value<T>(call: impl FnOnce() -> Result<T>) -> (Option<T>, Timed) {
-    CATCHING.set(true);
-    let began = Instant::now();
-    let result = std::panic::catch_unwind(AssertUnwindSafe(call));
-    let ended = Instant::now();
-    CATCHING.set(false);
-    let (value, failure) = match result {
-        Ok(Ok(value)) => (Some(value), None),
-        Ok(Err(e)) => (None, Some(Failure::Error(e))),
-        Err(panic) => {
-            let message = panic_message(panic.as_ref());
-            let failure = Failure::Panic(match PANICKED_AT.take() {
-                Some(at) => format!("{message} at {at}"),
-                None => message,
-            });
-            (None, Some(failure))
-        }
-    };
-    let timed = Timed {
-        failure,
-        began,
-        ended,
-    };
-    (value, timed)
-}
-
-thread_local! {
-    /// Whether a store operation is running under [`timed`], which catches its panic.
-    static CATCHING: Cell<bool> = const { Cell::new(false) };
-    /// Where the last caught panic happened, noted by the hook for the failure's message.
-    static PANICKED_AT: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Installs, once per process, a panic hook that keeps quiet about panics [`timed`] catches
-/// (they are counted and reported with the failed operations; a store that panics on every
-/// operation would otherwise print a message per operation) and passes every other panic to
-/// the hook that was there before.
-fn quiet_caught_panics() {
-    static INSTALLED: Once = Once::new();
-    INSTALLED.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if CATCHING.get() {
-                PANICKED_AT.set(info.location().map(ToString::to_string));
-            } else {
-                previous(info);
-            }
-        }));
-    });
-}
-
-/// The text a panic carried, when it carried text.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "with no message".to_owned())
 }
 
 #[cfg(test)]
