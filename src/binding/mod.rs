@@ -1,6 +1,6 @@
 //! Bindings: how a store meets the harness. The runner, the reports, the CLI and the checks
 //! take any [`Binding`]; the crate's own backends are bound through exactly this API
-//! ([`builtin`](self::builtin)), as a user's store is.
+//! ([`builtin`]), as a user's store is.
 
 pub mod builtin;
 mod describe;

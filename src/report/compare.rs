@@ -1,6 +1,6 @@
 //! Comparing two sets of reports: per workload, backend and operation, is the new run better,
 //! worse, or within noise of the base? Each metric is judged against its own run-to-run
-//! noise, by the rule in [`judge`](super::judge).
+//! noise, by the rule in [`Verdict`](super::Verdict).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -145,7 +145,7 @@ pub(crate) fn load_report(path: &Path) -> Result<Report, CompareError> {
 }
 
 /// Pairs `base` and `new` by workload and backend and judges the run's throughput and each
-/// operation's p50, p99 and p99.9 by the rule in [`judge`](super::judge), with `threshold_pct`
+/// operation's p50, p99 and p99.9 by the rule in [`Verdict`](super::Verdict), with `threshold_pct`
 /// the smallest change that matters. Several reports of one workload and backend on a side
 /// pool their runs: runs of the old and the new build made in turns (`base/1`, `new/1`,
 /// `base/2`, ...) share whatever the machine was doing, which sets of runs made one after the
