@@ -226,6 +226,9 @@ pub fn run_logged(
         }
     });
     let run = merge(started_at, start.elapsed(), recorders);
+    // Whether the measurements are partial: an interrupt during the final scan or the close
+    // cut nothing short.
+    let interrupted = super::interrupt::interrupted();
     progress.finish();
     drop(workers);
 
@@ -265,7 +268,7 @@ pub fn run_logged(
         file_bytes,
         live_bytes,
         peak_rss_bytes,
-        interrupted: super::interrupt::interrupted(),
+        interrupted,
     })
 }
 
