@@ -511,3 +511,29 @@ fn repeated_runs_keep_their_spread_and_compare_judges_noise_by_it() -> TestResul
     assert!(String::from_utf8(out.stdout)?.contains("insufficient data"));
     Ok(())
 }
+
+/// `report` refuses to set runs of one workload made differently in one table (exit 2, the
+/// difference named), unless asked to.
+#[test]
+fn report_refuses_runs_made_differently() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    let path = dir.path().join("base/tiny/redb/report.json");
+    let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    report["workload"]["parameters"]["seed"] = 99.into();
+    std::fs::write(&path, serde_json::to_string(&report)?)?;
+    let out = storebench(&["report", "base", "--out", "md"], dir.path())?;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(stderr.contains("tiny: seed: 1 vs 99"), "{stderr}");
+    let out = storebench(
+        &["report", "base", "--out", "md", "--allow-incomparable"],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! `storebench report`: Markdown from reports already written; nothing is run again.
 
 use crate::report::{
-    by_workload, differences, index_markdown, latency_spectrum_svg, load_reports, operations,
+    by_workload, differences_among, index_markdown, latency_spectrum_svg, load_reports, operations,
     throughput_bars_svg, throughput_timeline_svg, workload_markdown,
 };
 
@@ -17,17 +17,9 @@ pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
     if !args.allow_incomparable {
         let mut differing = Vec::new();
         for (workload, runs) in by_workload(&reports) {
-            let Some(first) = runs.first() else { continue };
-            for run in &runs[1..] {
-                let found = differences(first, run);
-                if !found.is_empty() {
-                    differing.push(format!(
-                        "{workload}: {} and {}: {}",
-                        first.backend.name,
-                        run.backend.name,
-                        found.join("; ")
-                    ));
-                }
+            let found = differences_among(&runs);
+            if !found.is_empty() {
+                differing.push(format!("{workload}: {}", found.join("; ")));
             }
         }
         if !differing.is_empty() {

@@ -39,6 +39,21 @@ pub fn differences(a: &Report, b: &Report) -> Vec<String> {
     out
 }
 
+/// What differs between the first of `reports` and each of the others, each difference once:
+/// empty when they can all be set side by side.
+pub fn differences_among(reports: &[&Report]) -> Vec<String> {
+    let Some((first, rest)) = reports.split_first() else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = Vec::new();
+    for difference in rest.iter().flat_map(|r| differences(first, r)) {
+        if !found.contains(&difference) {
+            found.push(difference);
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -304,13 +304,8 @@ pub fn unpaired(base: &[Report], new: &[Report]) -> (Vec<String>, Vec<String>) {
 pub fn incomparable(base: &[Report], new: &[Report]) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (key, b, n) in pairs(base, new) {
-        let first = b[0];
-        let mut found: Vec<String> = b[1..]
-            .iter()
-            .chain(&n)
-            .flat_map(|r| super::comparable::differences(first, r))
-            .collect();
-        found.dedup();
+        let all: Vec<&Report> = b.into_iter().chain(n).collect();
+        let found = super::comparable::differences_among(&all);
         if !found.is_empty() {
             out.push((format!("{}/{}", key.0, key.1), found));
         }

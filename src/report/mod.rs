@@ -15,7 +15,7 @@ mod schema;
 mod summary;
 mod write;
 
-pub use comparable::differences;
+pub use comparable::{differences, differences_among};
 pub use compare::{
     CompareError, MetricChange, action_benchmark_json, compare, comparison_table, failed_runs,
     incomparable, load_reports, unpaired,
