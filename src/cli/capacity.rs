@@ -26,18 +26,34 @@ pub(crate) fn dataset_bytes(workload: &Workload) -> u64 {
     record.saturating_mul(workload.insert_count.saturating_add(inserts))
 }
 
-/// Why `workload` cannot run on `backend` here, if it cannot: its raw dataset against the
-/// memory available (a store that keeps its data in memory) or the disk free under `data_dir`
-/// (one that keeps files).
-pub(crate) fn refusal(workload: &Workload, backend: &Selected, data_dir: &Path) -> Option<String> {
+/// The memory available and the disk free under the data directory, asked once for a whole
+/// command; `None` where the platform does not say.
+pub(crate) struct Room {
+    memory: Option<u64>,
+    disk: Option<u64>,
+}
+
+impl Room {
+    pub(crate) fn here(data_dir: &Path) -> Self {
+        Self {
+            memory: available_memory(),
+            disk: free_disk(data_dir),
+        }
+    }
+}
+
+/// Why `workload` cannot run on `backend` in `room`, if it cannot: its raw dataset against the
+/// memory available (a store that keeps its data in memory) or the disk free (one that keeps
+/// files).
+pub(crate) fn refusal(workload: &Workload, backend: &Selected, room: &Room) -> Option<String> {
     let needed = dataset_bytes(workload);
     let binding = backend.binding();
     let (what, available) = if binding.in_memory() {
-        ("memory", available_memory()?)
+        ("memory", room.memory?)
     } else if binding.durabilities().is_empty() {
         return None;
     } else {
-        ("disk under the data directory", free_disk(data_dir)?)
+        ("disk under the data directory", room.disk?)
     };
     (needed > available).then(|| {
         format!(

@@ -34,10 +34,11 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
     };
     if !args.no_capacity_check {
         let data_dir = args.data.clone().unwrap_or_else(std::env::temp_dir);
+        let room = capacity::Room::here(&data_dir);
         let refusals: Vec<String> = workloads
             .iter()
             .flat_map(|w| backends.iter().map(move |b| (w, b)))
-            .filter_map(|(w, b)| capacity::refusal(w, b, &data_dir))
+            .filter_map(|(w, b)| capacity::refusal(w, b, &room))
             .collect();
         if !refusals.is_empty() {
             return Err(Failure::bad_input(refusals.join("\nstorebench: ")));

@@ -3,21 +3,21 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::workload::{PRESETS, Workload, WorkloadError, preset};
+use crate::workload::{PRESETS, Workload, WorkloadError};
 
 /// Where a workload was found.
 pub(crate) enum Source {
     /// A file: named by path, or `<workloads dir>/<name>.toml`.
     File(PathBuf),
-    /// A preset built into the binary.
-    BuiltIn(&'static str),
+    /// A preset built into the binary: its name and text.
+    BuiltIn(&'static str, &'static str),
 }
 
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::File(path) => write!(f, "{}", path.display()),
-            Source::BuiltIn(_) => f.write_str("built in"),
+            Source::BuiltIn(..) => f.write_str("built in"),
         }
     }
 }
@@ -36,15 +36,14 @@ pub(crate) fn find(name: &str, dir: &Path) -> Option<Source> {
     PRESETS
         .iter()
         .find(|(preset, _)| *preset == name)
-        .map(|(preset, _)| Source::BuiltIn(preset))
+        .map(|&(preset, text)| Source::BuiltIn(preset, text))
 }
 
 /// Reads and validates the workload at `source`.
 pub(crate) fn load(source: &Source) -> Result<Workload, WorkloadError> {
     match source {
         Source::File(path) => Workload::from_file(path),
-        Source::BuiltIn(name) => {
-            let text = preset(name).unwrap_or_default();
+        Source::BuiltIn(name, text) => {
             Workload::from_toml(name, text, Path::new(&format!("{name} (built in)")))
         }
     }

@@ -57,6 +57,8 @@ pub(crate) struct Worker<'a> {
     value_source: Vec<u8>,
     /// `field0`, `field1`, ... (with the workload's prefix).
     field_names: Vec<String>,
+    /// Where in `value_source` each field of the record being built is cut from.
+    field_values: Vec<std::ops::Range<usize>>,
     key: String,
     /// The index of the current key's collection.
     table: usize,
@@ -107,6 +109,7 @@ impl<'a> Worker<'a> {
             scan_lengths: workload.scan_length.chooser(),
             value_source,
             field_names,
+            field_values: Vec::new(),
             key: String::new(),
             table: 0,
             log: None,
@@ -293,20 +296,25 @@ impl<'a> Worker<'a> {
 
     /// A whole record: every field, each of a drawn length.
     fn record(&mut self) -> Vec<u8> {
-        let values: Vec<_> = (0..self.field_names.len())
-            .map(|_| self.field_value())
-            .collect();
+        // The ranges go into a buffer the worker keeps: a record costs one allocation, its own.
+        let mut values = std::mem::take(&mut self.field_values);
+        values.clear();
+        for _ in 0..self.field_names.len() {
+            let value = self.field_value();
+            values.push(value);
+        }
         let fields = self
             .field_names
             .iter()
-            .zip(values)
-            .map(|(name, value)| (name.as_str(), &self.value_source[value]));
+            .zip(&values)
+            .map(|(name, value)| (name.as_str(), &self.value_source[value.clone()]));
         let size = 1 + fields
             .clone()
             .map(|(n, v)| 1 + n.len() + 4 + v.len())
             .sum::<usize>();
         let mut record = Vec::with_capacity(size);
         encode_record(fields, &mut record);
+        self.field_values = values;
         record
     }
 
