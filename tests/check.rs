@@ -7,31 +7,26 @@ use std::path::Path;
 mod common;
 use common::Kind;
 
-use proptest::prelude::*;
 use storebench::Durability;
 use storebench::check::{
     CollectionName, CrashPoint, DocId, Op, Place, Planted, Scenario, Target, Value, check_binding,
     check_planted,
 };
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+/// Arbitrary bytes decode to scenarios with flushes, reopens, power losses and injected failures;
+/// every one must satisfy the contract.
+#[test]
+fn random_scenarios_with_crashes_and_faults_keep_the_contract() {
+    common::random::for_random_bytes(256, 2048, |data| {
+        Target::CrashRecovery.run(data).map_err(|d| d.to_string())
+    });
+}
 
-    /// Arbitrary bytes decode to scenarios with flushes, reopens, power losses and injected
-    /// failures; every one must satisfy the contract.
-    #[test]
-    fn random_scenarios_with_crashes_and_faults_keep_the_contract(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        if let Err(divergence) = Target::CrashRecovery.run(&data) {
-            prop_assert!(false, "{}", divergence);
-        }
-    }
-
-    #[test]
-    fn random_damaged_files_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
-        if let Err(violation) = Target::CorruptFile.run(&data) {
-            prop_assert!(false, "{}", violation);
-        }
-    }
+#[test]
+fn random_damaged_files_never_panic() {
+    common::random::for_random_bytes(256, 512, |data| {
+        Target::CorruptFile.run(data).map_err(|v| v.to_string())
+    });
 }
 
 #[test]

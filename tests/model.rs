@@ -7,30 +7,25 @@
 mod common;
 
 use common::Kind;
-use proptest::prelude::*;
 use storebench::check::{Place, Scenario, check_binding};
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
-
-    #[test]
-    fn persisted_backends_agree_with_the_model_through_reopens(
-        data in proptest::collection::vec(any::<u8>(), 0..1024)
-    ) {
+#[test]
+fn persisted_backends_agree_with_the_model_through_reopens() {
+    let kinds = ["automerge", "redb"].map(Kind::named);
+    common::random::for_random_bytes(128, 1024, |data| {
         // With faults on, `Crash` becomes drop-without-close in a directory (`FailIn` does
         // nothing).
-        let Ok(scenario) = Scenario::from_bytes(&data, true) else { return Ok(()) };
-        let kinds = ["automerge", "redb"].map(Kind::named);
+        let Ok(scenario) = Scenario::from_bytes(data, true) else {
+            return Ok(());
+        };
         let kind = &kinds[scenario.pick(kinds.len())];
         let dir = tempfile::tempdir().expect("temp dir");
-        let checked = check_binding(kind.selected().binding(), &scenario, Place::Dir(dir.path()));
-        if let Err(divergence) = checked {
-            prop_assert!(false, "{} {:?}: {}", kind.name(), scenario.durability, divergence);
-        }
-    }
+        check_binding(kind.selected().binding(), &scenario, Place::Dir(dir.path()))
+            .map_err(|d| format!("{} {:?}: {d}", kind.name(), scenario.durability))
+    });
 }
 
-/// A fixed scenario per backend and mode, so each is certain to run whatever proptest draws.
+/// A fixed scenario per backend and mode, so each is certain to run whatever the random cases are.
 #[test]
 fn each_backend_and_mode_runs_a_full_cycle() {
     use storebench::Durability;

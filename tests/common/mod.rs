@@ -3,6 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod random;
+pub mod schema;
+
 use std::path::{Path, PathBuf};
 
 use storebench::binding::{Bindings, Handle, Selected};
