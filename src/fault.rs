@@ -112,6 +112,12 @@ impl Disk {
         self.lock().live.clone()
     }
 
+    /// What a power loss now would leave if it kept none of the unsynced writes; the disk
+    /// lives on.
+    pub fn durable_image(&self) -> Vec<u8> {
+        self.lock().durable.clone()
+    }
+
     /// Cuts the power: this disk goes dead (its storage fails every later call, so a backend
     /// still holding it writes nothing more), and the returned disk holds what survived.
     pub fn power_loss(&self, loss: PowerLoss) -> Disk {
@@ -237,8 +243,22 @@ impl FaultStorage {
     pub fn sync_data(&self) -> std::io::Result<()> {
         let mut state = self.disk.lock();
         Self::mutating_call(&mut state)?;
-        state.durable = state.live.clone();
-        state.unsynced.clear();
+        // The durable image plus every unsynced mutation in order is the live image; replaying
+        // them costs what was written since the last sync, where a copy of the live image
+        // would cost the whole disk at every sync.
+        let DiskState {
+            durable, unsynced, ..
+        } = &mut *state;
+        for mutation in unsynced.drain(..) {
+            match mutation {
+                Unsynced::SetLen(len) => durable.resize(len as usize, 0),
+                Unsynced::Write { offset, data } => apply_write(durable, offset, &data),
+            }
+        }
+        debug_assert!(
+            state.durable == state.live,
+            "replaying the unsynced writes gives the live image"
+        );
         Ok(())
     }
 
