@@ -1,6 +1,7 @@
 //! The corrupt-file check: damaged bytes opened as a database give an error or a working
 //! store, never a panic, a hang or an allocation out of proportion; a damaged change-log chunk
-//! gives `Error::Corrupt` naming its document.
+//! gives `Error::Corrupt` naming its document; a materialized value or a stored count rewritten
+//! in place, the file otherwise sound, is reported by `verify()`.
 
 use std::sync::OnceLock;
 
@@ -9,9 +10,12 @@ use redb::{ReadableTable, TableDefinition};
 use crate::fault::Disk;
 use crate::{AutomergeBackend, Error, OpenOptions, StorageBackend};
 
-/// The change-log table as the file format defines it (see `backend/persistent/tables.rs`).
+// The tables as the file format defines them (see `backend/persistent/tables.rs`).
 const CHANGE_LOG: TableDefinition<(u64, &str, u64), &[u8]> =
     TableDefinition::new("storebench.change_log");
+const MATERIALIZED: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("storebench.materialized");
+const COUNTS: TableDefinition<u64, u64> = TableDefinition::new("storebench.counts");
 
 /// A small valid database: two collections, a few documents with histories.
 fn valid_image() -> &'static [u8] {
@@ -45,7 +49,7 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
     let Some((&mode, rest)) = data.split_first() else {
         return Ok(());
     };
-    match mode % 3 {
+    match mode % 5 {
         0 => open_and_use(Disk::from_image(rest.to_vec())),
         1 => {
             let mut image = valid_image().to_vec();
@@ -60,8 +64,103 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
             }
             open_and_use(Disk::from_image(image))
         }
-        _ => corrupt_chunk(rest),
+        2 => corrupt_chunk(rest),
+        3 => rewrite_value(rest),
+        _ => miscount(rest),
     }
+}
+
+/// Rewrites one materialized value in place: the same length, other bytes. The change log
+/// still rebuilds the old value, so `verify()` must name the document.
+fn rewrite_value(data: &[u8]) -> Result<(), String> {
+    let (pick, pattern) = match data {
+        [pick, pattern @ ..] => (usize::from(*pick), pattern),
+        [] => return Ok(()),
+    };
+    let disk = Disk::from_image(valid_image().to_vec());
+    let (collection, id) = damage(&disk, |txn| {
+        let mut values = txn.open_table(MATERIALIZED)?;
+        let entries: Vec<((u64, String), Vec<u8>)> = values
+            .iter()?
+            .map(|e| e.map(|(k, v)| ((k.value().0, k.value().1.to_owned()), v.value().to_vec())))
+            .collect::<Result<_, _>>()?;
+        let ((c, id), mut value) = entries[pick % entries.len()].clone();
+        // XOR with a never-zero byte changes every byte; the length stays.
+        for (i, b) in value.iter_mut().enumerate() {
+            *b ^= pattern
+                .get(i % pattern.len().max(1))
+                .copied()
+                .unwrap_or(0)
+                .max(1);
+        }
+        values.insert((c, id.as_str()), value.as_slice())?;
+        Ok((c, id))
+    })?;
+    let problems = verify_after(&disk)?;
+    let name = if collection == 0 { "cells" } else { "nodes" };
+    let named = problems.iter().any(|p| {
+        matches!(p, crate::Inconsistency::ValueMismatch { collection: c, id: i } if c == name && *i == id)
+    });
+    if named {
+        Ok(())
+    } else {
+        Err(format!(
+            "the value of {name:?}/{id:?} was rewritten in place (same length), but verify \
+             reports {problems:?}"
+        ))
+    }
+}
+
+/// Sets one collection's stored count one off: `verify()` must report the count.
+fn miscount(data: &[u8]) -> Result<(), String> {
+    let Some(&how) = data.first() else {
+        return Ok(());
+    };
+    let disk = Disk::from_image(valid_image().to_vec());
+    let collection = u64::from(how & 1);
+    damage(&disk, |txn| {
+        let mut counts = txn.open_table(COUNTS)?;
+        let stored = counts.get(collection)?.map_or(0, |v| v.value());
+        let wrong = if how & 2 == 0 {
+            stored + 1
+        } else {
+            stored.saturating_sub(1)
+        };
+        counts.insert(collection, wrong)?;
+        Ok(())
+    })?;
+    let problems = verify_after(&disk)?;
+    let name = if collection == 0 { "cells" } else { "nodes" };
+    if problems.iter().any(
+        |p| matches!(p, crate::Inconsistency::CountMismatch { collection: c, .. } if c == name),
+    ) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the count of {name:?} is one off, but verify reports {problems:?}"
+        ))
+    }
+}
+
+/// Changes the database on `disk` through redb, so the file stays sound.
+fn damage<T>(
+    disk: &Disk,
+    change: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+) -> Result<T, String> {
+    let db = redb::Builder::new()
+        .create_with_backend(disk.storage())
+        .map_err(|e| format!("valid image: {e}"))?;
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    let done = change(&txn).map_err(|e| e.to_string())?;
+    txn.commit().map_err(|e| e.to_string())?;
+    Ok(done)
+}
+
+/// Opens the damaged database and runs `verify()`: the problems it reports.
+fn verify_after(disk: &Disk) -> Result<Vec<crate::Inconsistency>, String> {
+    let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())
+        .map_err(|e| format!("a sound redb file with a damaged value must open: {e}"))?;
+    Ok(store.verify().map_err(|e| e.to_string())?.problems)
 }
 
 /// Opens the image, checking integrity as one does for untrusted files, and uses whatever
