@@ -9,24 +9,20 @@ use common::Kind;
 
 use storebench::Durability;
 use storebench::check::{
-    CollectionName, CrashPoint, DocId, Op, Place, Planted, Scenario, Target, Value, check_binding,
-    check_planted,
+    CollectionName, CrashPoint, DocId, MAX_OPS, Mix, Op, Place, Planted, Scenario, Target, Value,
+    check_binding, check_planted,
 };
 
 /// Arbitrary bytes decode to scenarios with flushes, reopens, power losses and injected failures;
 /// every one must satisfy the contract.
 #[test]
 fn random_scenarios_with_crashes_and_faults_keep_the_contract() {
-    common::random::for_random_bytes(256, 2048, |data| {
-        Target::CrashRecovery.run(data).map_err(|d| d.to_string())
-    });
+    common::random::for_random_bytes(256, 2048, |data| Target::CrashRecovery.run(data).map(drop));
 }
 
 #[test]
 fn random_damaged_files_never_panic() {
-    common::random::for_random_bytes(256, 512, |data| {
-        Target::CorruptFile.run(data).map_err(|v| v.to_string())
-    });
+    common::random::for_random_bytes(256, 512, |data| Target::CorruptFile.run(data).map(drop));
 }
 
 #[test]
@@ -57,6 +53,43 @@ fn every_corpus_and_regression_input_replays_clean() {
         }
     }
     assert!(replayed > 0, "the committed corpus is empty");
+}
+
+/// The committed seeds of the scenario targets are scenarios of realistic length (20 to 64
+/// operations), so that fuzzing starts deep instead of growing inputs from nothing.
+/// `STOREBENCH_WRITE_SEEDS=1 cargo test --test check seeds` writes them afresh.
+#[test]
+fn seeds_are_scenarios_of_realistic_length() {
+    const SEEDS: u64 = 24;
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    for (target, mix) in [
+        ("differential", Mix::Operations),
+        ("crash_recovery", Mix::Faults),
+        ("sqlite", Mix::Operations),
+    ] {
+        let dir = fuzz.join("seeds").join(target);
+        if std::env::var_os("STOREBENCH_WRITE_SEEDS").is_some() {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("the seeds directory");
+            for i in 0..SEEDS {
+                let mut scenario = Scenario::from_seed(i, 4 * MAX_OPS, mix);
+                scenario
+                    .ops
+                    .truncate(20 + (i as usize * (MAX_OPS - 20)) / (SEEDS as usize - 1));
+                std::fs::write(dir.join(format!("seed-{i:02}")), scenario.to_bytes(mix))
+                    .expect("a seed written");
+            }
+        }
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(&dir).expect("the seeds directory") {
+            let path = entry.expect("a directory entry").path();
+            let data = std::fs::read(&path).expect("a readable seed");
+            let ops = Scenario::from_bytes(&data, mix).map_or(0, |s| s.ops.len());
+            assert!(ops >= 20, "{}: {ops} operations", path.display());
+            seeds += 1;
+        }
+        assert!(seeds >= SEEDS, "{target}: {seeds} seeds");
+    }
 }
 
 /// The built-in persistent bindings, on the fault-injecting disk.

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use own_backend::SnapshotBinding;
 use storebench::binding::{Binding, Bindings, Handle, Selected};
 use storebench::check::{
-    CollectionName, Death, DocId, Op, Place, Scenario, Value, check_binding, check_concurrency,
-    check_crash, crash_child,
+    CollectionName, Death, DocId, Mix, Op, Place, Scenario, Value, check_binding,
+    check_concurrency, check_crash, crash_child,
 };
 use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
@@ -57,7 +57,7 @@ fn the_runner_measures_a_store_bound_from_outside() -> Result<()> {
 #[test]
 fn the_model_check_passes_a_sound_store() {
     for seed in 0..40 {
-        let scenario = Scenario::from_seed(seed, 600, true);
+        let scenario = Scenario::from_seed(seed, 600, Mix::Operations);
         let dir = tempfile::tempdir().expect("temp dir");
         check_binding(&SnapshotBinding, &scenario, Place::Dir(dir.path()))
             .unwrap_or_else(|d| panic!("seed {seed}: {d}"));

@@ -7,7 +7,7 @@
 mod common;
 
 use common::Kind;
-use storebench::check::{Place, Scenario, check_binding};
+use storebench::check::{Mix, Place, Scenario, check_binding};
 
 #[test]
 fn persisted_backends_agree_with_the_model_through_reopens() {
@@ -15,7 +15,7 @@ fn persisted_backends_agree_with_the_model_through_reopens() {
     common::random::for_random_bytes(128, 1024, |data| {
         // With faults on, `Crash` becomes drop-without-close in a directory (`FailIn` does
         // nothing).
-        let Ok(scenario) = Scenario::from_bytes(data, true) else {
+        let Some(scenario) = Scenario::from_bytes(data, Mix::Operations) else {
             return Ok(());
         };
         let kind = &kinds[scenario.pick(kinds.len())];

@@ -1,11 +1,7 @@
-//! As differential, plus injected storage failures and power losses (all, none or part of the unsynced writes, the last one torn): never a panic, and after each recovery exactly a state the durability contract allows.
+//! As differential, with flushes, injected storage failures and power losses (all, none or part of the unsynced writes, the last one torn) as often as writes: never a panic, and after each recovery exactly a state the durability contract allows.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use storebench::check::Target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = Target::CrashRecovery.run(data) {
-        panic!("{violation}");
-    }
-});
+fuzz_target!(|data: &[u8]| storebench_fuzz::run(Target::CrashRecovery, data));

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use super::Divergence;
 use super::checker::{State, apply, durability_for, recovered, state};
-use super::op::{Op, Scenario};
+use super::op::{Mix, Op, Scenario};
 use crate::binding::Binding;
 use crate::error::with_causes;
 use crate::{Durability, InMemoryBackend};
@@ -66,7 +66,7 @@ pub fn crash_child(binding: &dyn Binding) {
         _ => None,
     };
     let abort_at: Option<usize> = var(ENV_ABORT_AT).and_then(|s| s.parse().ok());
-    let scenario = Scenario::from_seed(seed, SCENARIO_BYTES, false);
+    let scenario = Scenario::from_seed(seed, SCENARIO_BYTES, Mix::NoFaults);
     let mut out = std::io::stdout().lock();
     let fail = |out: &mut std::io::StdoutLock<'_>, step: usize, what: String| -> ! {
         let _ = writeln!(out, "{FAILED} {step} {what}");
@@ -124,7 +124,7 @@ pub fn check_crash(
     death: Death,
     mut child: Command,
 ) -> Result<(), Divergence> {
-    let scenario = Scenario::from_seed(seed, SCENARIO_BYTES, false);
+    let scenario = Scenario::from_seed(seed, SCENARIO_BYTES, Mix::NoFaults);
     let durability = durability_for(binding, durability);
     let diverged = |step: usize, what: String| Divergence {
         step,

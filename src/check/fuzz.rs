@@ -4,15 +4,17 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use super::checker::{Place, check_binding};
-use super::op::Scenario;
+use super::op::{Mix, Scenario};
 use crate::binding::Binding;
 
 /// The crate's fuzz targets, by the names of their files in `fuzz/fuzz_targets/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// The persisted bindings against the model, with reopen but no faults.
+    /// The persisted bindings against the model: every operation, with reopens, power losses
+    /// and injected failures now and then ([`Mix::Operations`]).
     Differential,
-    /// The same with injected storage failures and power losses.
+    /// The same with flushes, power losses and injected failures as often as writes
+    /// ([`Mix::Faults`]).
     CrashRecovery,
     /// Damaged files and damaged change-log chunks (the Automerge backend's own format).
     CorruptFile,
@@ -35,32 +37,34 @@ impl Target {
         }
     }
 
-    /// Runs one input of this target, as the fuzzer does and as the regression replay does.
+    /// Runs one input of this target, as the fuzzer does and as the regression replay does;
+    /// the number of operations it checked (a damaged file counts as one).
     ///
     /// # Errors
-    /// The contract violation found. Inputs too short to decode are not violations.
-    pub fn run(self, data: &[u8]) -> Result<(), String> {
-        match self {
+    /// The contract violation found. An empty input is not one.
+    pub fn run(self, data: &[u8]) -> Result<usize, String> {
+        let mix = match self {
             #[cfg(feature = "automerge-backend")]
-            Target::CorruptFile => super::check_corrupt_file(data),
+            Target::CorruptFile => return super::check_corrupt_file(data).map(|()| 1),
             #[cfg(not(feature = "automerge-backend"))]
-            Target::CorruptFile => Ok(()),
-            Target::Differential | Target::CrashRecovery => {
-                let Ok(scenario) = Scenario::from_bytes(data, self == Target::CrashRecovery) else {
-                    return Ok(());
-                };
-                let bindings = crate::binding::Bindings::builtin();
-                let on_disk: Vec<&dyn Binding> = bindings
-                    .bindings()
-                    .filter(|b| !b.durabilities().is_empty())
-                    .collect();
-                let Some(binding) = on_disk.get(scenario.pick(on_disk.len())) else {
-                    return Ok(()); // no persistent backend built in
-                };
-                check_binding(*binding, &scenario, Place::Disk)
-                    .map_err(|d| format!("{}: {d}", binding.name()))
-            }
-        }
+            Target::CorruptFile => return Ok(0),
+            Target::Differential => Mix::Operations,
+            Target::CrashRecovery => Mix::Faults,
+        };
+        let Some(scenario) = Scenario::from_bytes(data, mix) else {
+            return Ok(0);
+        };
+        let bindings = crate::binding::Bindings::builtin();
+        let on_disk: Vec<&dyn Binding> = bindings
+            .bindings()
+            .filter(|b| !b.durabilities().is_empty())
+            .collect();
+        let Some(binding) = on_disk.get(scenario.pick(on_disk.len())) else {
+            return Ok(0); // no persistent backend built in
+        };
+        check_binding(*binding, &scenario, Place::Disk)
+            .map(|()| scenario.ops.len())
+            .map_err(|d| format!("{}: {d}", binding.name()))
     }
 }
 
@@ -79,7 +83,7 @@ impl Target {
 pub fn fuzz_binding(binding: &dyn Binding, data: &[u8]) {
     // Decoded with faults either way: in a directory `FailIn` does nothing and `Crash` drops
     // the store without close(), so one input means the same operations on both places.
-    let Ok(scenario) = Scenario::from_bytes(data, true) else {
+    let Some(scenario) = Scenario::from_bytes(data, Mix::Operations) else {
         return;
     };
     let checked = if opens_on_disk(binding) {

@@ -18,8 +18,8 @@ pub use corrupt::check_corrupt_file;
 pub use death::{Death, check_crash, crash_child};
 pub use fuzz::{Target, fuzz_binding};
 pub use op::{
-    Batch, COLLECTIONS, CollectionName, CrashPoint, DocId, IDS, MAX_BATCH, MAX_OPS, Op, Scenario,
-    Value,
+    Batch, COLLECTIONS, CollectionName, CrashPoint, DocId, IDS, MAX_BATCH, MAX_OPS, Mix, Op,
+    Scenario, Value,
 };
 pub use planted::Planted;
 

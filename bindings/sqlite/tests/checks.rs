@@ -8,7 +8,7 @@ use std::process::Command;
 use storebench::Durability;
 use storebench::binding::Selected;
 use storebench::check::{
-    Death, Place, Scenario, check_binding, check_concurrency, check_crash, crash_child,
+    Death, Mix, Place, Scenario, check_binding, check_concurrency, check_crash, crash_child,
 };
 use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
@@ -20,7 +20,7 @@ const MODES: [Durability; 2] = [Durability::OnFlush, Durability::EveryWrite];
 fn agrees_with_the_model_through_reopens_and_drops() {
     for seed in 0..48 {
         // Seeds alternate the mode through the scenario's own durability byte.
-        let scenario = Scenario::from_seed(seed, 800, true);
+        let scenario = Scenario::from_seed(seed, 800, Mix::Operations);
         let dir = tempfile::tempdir().expect("temp dir");
         check_binding(&SqliteBinding, &scenario, Place::Dir(dir.path()))
             .unwrap_or_else(|d| panic!("seed {seed} {:?}: {d}", scenario.durability));
