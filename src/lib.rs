@@ -22,6 +22,7 @@ mod error;
 pub mod fault;
 pub mod report;
 pub mod runner;
+mod schedule;
 mod storage;
 pub mod workload;
 

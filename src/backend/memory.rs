@@ -42,6 +42,7 @@ impl StorageBackend for InMemoryBackend {
         {
             return found.clone();
         }
+        crate::schedule::point("collection: not found");
         let mut collections = self
             .collections
             .write()

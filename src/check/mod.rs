@@ -10,6 +10,7 @@ mod death;
 mod fuzz;
 mod op;
 mod planted;
+pub(crate) mod schedule;
 
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
 pub use concurrency::check_concurrency;
@@ -22,5 +23,6 @@ pub use op::{
     Scenario, Value,
 };
 pub use planted::Planted;
+pub use schedule::{Explored, blocking, explore, point, without_points};
 
 pub use crate::fault::{Disk, FaultStorage, MAX_DISK_BYTES, PowerLoss};

@@ -98,6 +98,8 @@ impl<W: WritePath> StorageBackend for PersistentBackend<W> {
             return found.clone();
         }
         drop(collections);
+        // Another thread may create the same collection here: the write lock checks again.
+        crate::schedule::point("collection: not found");
         let mut collections = self
             .collections
             .write()
@@ -107,7 +109,8 @@ impl<W: WritePath> StorageBackend for PersistentBackend<W> {
         }
         let id = collections.next_id;
         collections.next_id += 1;
-        self.store.create_collection(name, id);
+        // Under the write lock: a thread stopped in its commit would stop every lookup.
+        crate::schedule::without_points(|| self.store.create_collection(name, id));
         let target = CollectionRef {
             id,
             name: name.to_owned(),

@@ -107,7 +107,21 @@ impl GroupCommit {
         apply: impl FnOnce(&WriteTransaction) -> Result<()>,
         committed: impl FnOnce(&Carried),
     ) -> Result<()> {
+        let written = self.write_in_round(begin, apply, committed);
+        // The lock released: a writer woken from waiting is scheduled again from here.
+        crate::schedule::point("group commit: returned");
+        written
+    }
+
+    fn write_in_round(
+        &self,
+        begin: impl FnOnce() -> Result<(WriteTransaction, Carried)>,
+        apply: impl FnOnce(&WriteTransaction) -> Result<()>,
+        committed: impl FnOnce(&Carried),
+    ) -> Result<()> {
         let arrival = Arrival::new(self);
+        // Counted as arriving, not yet joined: a transaction must not commit without it.
+        crate::schedule::point("group commit: arrived");
         let mut rounds = self.rounds();
         let joined = self.join(&mut rounds, begin, apply);
         drop(arrival);
@@ -131,6 +145,7 @@ impl GroupCommit {
             let mine_to_commit = self.arriving.load(Ordering::SeqCst) == 0
                 && rounds.open.as_ref().is_some_and(|o| o.id == id);
             if !mine_to_commit {
+                crate::schedule::blocking();
                 rounds = self
                     .changed
                     .wait(rounds)
@@ -143,6 +158,7 @@ impl GroupCommit {
             if members >= rounds.last_round || now >= deadline {
                 return self.commit(rounds, committed);
             }
+            crate::schedule::blocking();
             rounds = self
                 .changed
                 .wait_timeout(rounds, deadline - now)
@@ -222,6 +238,8 @@ impl GroupCommit {
         let (id, members, carried) = (open.id, open.members, open.carried);
         // Caught so that the other members hear of a panic instead of waiting for ever.
         let committed_txn = panic::catch_unwind(AssertUnwindSafe(|| open.txn.commit()));
+        // Committed, not yet told: the members must go on waiting until they are.
+        crate::schedule::point("group commit: committed");
         let failure = match &committed_txn {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!(

@@ -1,0 +1,270 @@
+//! A deterministic schedule explorer: runs a few threads one at a time, switching only at the
+//! schedule points the code under test marks ([`point`]), and tries every order of those
+//! switches (depth first, up to a bound). A race that needs one thread to stop between two
+//! steps while another runs through is then found on every run, not once in a million.
+//!
+//! Points sit where the marking thread holds no lock, so the thread chosen to run can always
+//! reach its next point. A thread about to wait for another (a condition variable) marks
+//! [`blocking`]; it is not chosen until it comes back to a point. Were every live thread
+//! blocked for long, that is a lost wake-up, reported as a deadlock.
+//!
+//! Outside an exploration, [`point`] and [`blocking`] cost one thread-local read.
+
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long every live thread may be blocked before it counts as a deadlock.
+const DEADLOCK: Duration = Duration::from_secs(5);
+
+thread_local! {
+    static CURRENT: RefCell<Option<(Arc<Controller>, usize)>> = const { RefCell::new(None) };
+    /// How many [`without_points`] calls this thread is inside.
+    static HOLDING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks a point where the explorer may stop this thread and run another: a user's store
+/// marks its own where it matters (between a lookup and the insert it decides on, say). Call
+/// it only where this thread holds no lock, or inside [`without_points`].
+pub fn point(label: &'static str) {
+    if HOLDING.with(Cell::get) > 0 {
+        return;
+    }
+    if let Some((controller, me)) = CURRENT.with(|c| c.borrow().clone()) {
+        controller.pause(me, label);
+    }
+}
+
+/// Runs `f`, which the caller runs holding a lock, with the points inside it passed over: a
+/// thread stopped there would stop every thread that wants the lock.
+pub fn without_points<T>(f: impl FnOnce() -> T) -> T {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            HOLDING.with(|h| h.set(h.get() - 1));
+        }
+    }
+    HOLDING.with(|h| h.set(h.get() + 1));
+    let _leave = Leave;
+    f()
+}
+
+/// Marks that this thread is about to wait for another (on a condition variable): the
+/// explorer runs others meanwhile. The thread must reach a [`point`] once it wakes.
+pub fn blocking() {
+    if let Some((controller, me)) = CURRENT.with(|c| c.borrow().clone()) {
+        controller.block(me);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Runs now; at most one thread does.
+    Running,
+    /// Stopped at a point, waiting to be chosen.
+    AtPoint(&'static str),
+    /// Waiting for another thread; not to be chosen until it is back at a point.
+    Blocked,
+    Done,
+}
+
+struct Controller {
+    state: Mutex<Threads>,
+    changed: Condvar,
+}
+
+struct Threads {
+    phases: Vec<Phase>,
+    /// The thread told to run, until it has seen it.
+    chosen: Option<usize>,
+}
+
+impl Controller {
+    fn lock(&self) -> MutexGuard<'_, Threads> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn pause(&self, me: usize, label: &'static str) {
+        let mut threads = self.lock();
+        threads.phases[me] = Phase::AtPoint(label);
+        self.changed.notify_all();
+        while threads.chosen != Some(me) {
+            threads = self
+                .changed
+                .wait(threads)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        threads.chosen = None;
+        threads.phases[me] = Phase::Running;
+        self.changed.notify_all();
+    }
+
+    fn block(&self, me: usize) {
+        self.lock().phases[me] = Phase::Blocked;
+        self.changed.notify_all();
+    }
+
+    fn finish(&self, me: usize) {
+        self.lock().phases[me] = Phase::Done;
+        self.changed.notify_all();
+    }
+
+    /// Waits until no thread runs, then lets the `choice`-th of those at a point run (counted
+    /// in thread order, the last if there are fewer). The threads there were to choose from,
+    /// with their points; none once all are done.
+    fn step(&self, choice: usize) -> Result<Vec<(usize, &'static str)>, String> {
+        let mut threads = self.lock();
+        let started = Instant::now();
+        loop {
+            let running = threads.chosen.is_some() || threads.phases.contains(&Phase::Running);
+            let ready: Vec<(usize, &'static str)> = threads
+                .phases
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| match p {
+                    Phase::AtPoint(label) => Some((i, *label)),
+                    _ => None,
+                })
+                .collect();
+            if !running && !ready.is_empty() {
+                let (thread, _) = ready[choice.min(ready.len() - 1)];
+                threads.chosen = Some(thread);
+                self.changed.notify_all();
+                return Ok(ready);
+            }
+            if !running && threads.phases.iter().all(|p| *p == Phase::Done) {
+                return Ok(Vec::new());
+            }
+            if started.elapsed() > DEADLOCK {
+                return Err(format!(
+                    "no thread can go on for {DEADLOCK:?}: {:?}",
+                    threads.phases
+                ));
+            }
+            threads = self
+                .changed
+                .wait_timeout(threads, Duration::from_millis(50))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+/// What [`explore`] found.
+#[derive(Debug)]
+pub struct Explored {
+    /// Schedules run.
+    pub schedules: usize,
+    /// Whether every schedule was run (else the bound stopped it).
+    pub complete: bool,
+}
+
+/// Runs `threads` threads, thread `i` running `body(i)` after `setup` gave them their shared
+/// state, under every order of their schedule points (up to `max_schedules`), then `check` on
+/// that state; the first failure with the schedule that led to it.
+///
+/// # Errors
+/// What failed, a panic or deadlock included, and the points in the order threads passed them.
+pub fn explore<S: Send + Sync + 'static>(
+    threads: usize,
+    max_schedules: usize,
+    setup: impl Fn() -> S,
+    body: impl Fn(&S, usize) + Send + Sync + Clone + 'static,
+    check: impl Fn(S) -> Result<(), String>,
+) -> Result<Explored, String> {
+    // The choices of the schedule to run next; past its end, the first thread ready.
+    let mut prefix: Vec<usize> = Vec::new();
+    let mut schedules = 0;
+    loop {
+        if schedules == max_schedules {
+            return Ok(Explored {
+                schedules,
+                complete: false,
+            });
+        }
+        schedules += 1;
+        let shared = Arc::new(setup());
+        let controller = Arc::new(Controller {
+            state: Mutex::new(Threads {
+                phases: vec![Phase::Running; threads],
+                chosen: None,
+            }),
+            changed: Condvar::new(),
+        });
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (controller, shared, body) = (controller.clone(), shared.clone(), body.clone());
+                std::thread::spawn(move || {
+                    CURRENT.with(|c| *c.borrow_mut() = Some((controller.clone(), i)));
+                    point("start");
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&shared, i)));
+                    CURRENT.with(|c| *c.borrow_mut() = None);
+                    controller.finish(i);
+                    outcome
+                })
+            })
+            .collect();
+        // (choice made, threads there were to choose from) at each step.
+        let mut taken: Vec<(usize, usize)> = Vec::new();
+        let mut trace: Vec<String> = Vec::new();
+        let mut failure = None;
+        loop {
+            let choice = prefix.get(taken.len()).copied().unwrap_or(0);
+            match controller.step(choice) {
+                Ok(ready) if ready.is_empty() => break,
+                Ok(ready) => {
+                    let choice = choice.min(ready.len() - 1);
+                    let (thread, label) = ready[choice];
+                    trace.push(format!("{thread}: {label}"));
+                    taken.push((choice, ready.len()));
+                }
+                Err(deadlock) => {
+                    failure = Some(deadlock);
+                    break;
+                }
+            }
+        }
+        if let Some(deadlock) = failure {
+            // The threads stay blocked; they are leaked, as a deadlocked program's would be.
+            return Err(format!(
+                "schedule {schedules}: {deadlock}; points passed: {trace:?}"
+            ));
+        }
+        for handle in handles {
+            if let Err(panic) = handle.join().expect("the thread body's panic is caught") {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "schedule {schedules}: a thread panicked: {message}; points passed: {trace:?}"
+                ));
+            }
+        }
+        let shared = Arc::try_unwrap(shared)
+            .unwrap_or_else(|_| panic!("every thread has ended and dropped the shared state"));
+        check(shared)
+            .map_err(|e| format!("schedule {schedules}: {e}; points passed: {trace:?}"))?;
+        // The next schedule: the last choice that has an untried alternative takes it.
+        let mut next = None;
+        while let Some((choice, options)) = taken.pop() {
+            if choice + 1 < options {
+                let mut choices: Vec<usize> = taken.iter().map(|(c, _)| *c).collect();
+                choices.push(choice + 1);
+                next = Some(choices);
+                break;
+            }
+        }
+        match next {
+            Some(choices) => prefix = choices,
+            None => {
+                return Ok(Explored {
+                    schedules,
+                    complete: true,
+                });
+            }
+        }
+    }
+}
