@@ -1,9 +1,14 @@
 #!/bin/bash -eu
-# Builds every fuzz target with the sanitizers OSS-Fuzz asks for and ships them, with their
-# seed corpora, to $OUT.
+# Builds every fuzz target with the sanitizer ClusterFuzzLite asks for ($SANITIZER; the base
+# image's cargo wrapper passes its flags) and ships each to $OUT with its seed corpus (the
+# committed seeds and regressions) and its libFuzzer options (the same as fuzz/run's).
 cd "$SRC/storebench"
 cargo fuzz build -O --debug-assertions
-for target in differential crash_recovery corrupt_file; do
+for target in differential crash_recovery corrupt_file sqlite; do
   cp "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$OUT/"
-  (cd "fuzz/seeds/$target" && zip -q "$OUT/${target}_seed_corpus.zip" ./*)
+  seeds=$(mktemp -d)
+  cp fuzz/seeds/"$target"/* "$seeds"/
+  cp fuzz/regressions/"$target"/* "$seeds"/ 2>/dev/null || true
+  (cd "$seeds" && zip -q "$OUT/${target}_seed_corpus.zip" ./*)
+  printf '[libfuzzer]\nlen_control = 0\nmax_len = 512\nentropic = 0\n' >"$OUT/$target.options"
 done
