@@ -84,7 +84,10 @@ fn rewrite_value(data: &[u8]) -> Result<(), String> {
             .iter()?
             .map(|e| e.map(|(k, v)| ((k.value().0, k.value().1.to_owned()), v.value().to_vec())))
             .collect::<Result<_, _>>()?;
-        let ((c, id), mut value) = entries[pick % entries.len()].clone();
+        let Some(((c, id), value)) = entries.get(pick % entries.len().max(1)) else {
+            return Ok(None);
+        };
+        let (c, id, mut value) = (*c, id.clone(), value.clone());
         // XOR with a never-zero byte changes every byte; the length stays.
         for (i, b) in value.iter_mut().enumerate() {
             *b ^= pattern
@@ -94,8 +97,9 @@ fn rewrite_value(data: &[u8]) -> Result<(), String> {
                 .max(1);
         }
         values.insert((c, id.as_str()), value.as_slice())?;
-        Ok((c, id))
-    })?;
+        Ok(Some((c, id)))
+    })?
+    .ok_or("the valid image has no documents")?;
     let problems = verify_after(&disk)?;
     let name = if collection == 0 { "cells" } else { "nodes" };
     let named = problems.iter().any(|p| {
@@ -121,10 +125,11 @@ fn miscount(data: &[u8]) -> Result<(), String> {
     damage(&disk, |txn| {
         let mut counts = txn.open_table(COUNTS)?;
         let stored = counts.get(collection)?.map_or(0, |v| v.value());
-        let wrong = if how & 2 == 0 {
+        // One off either way; up from zero, where down is not possible.
+        let wrong = if how & 2 == 0 || stored == 0 {
             stored + 1
         } else {
-            stored.saturating_sub(1)
+            stored - 1
         };
         counts.insert(collection, wrong)?;
         Ok(())

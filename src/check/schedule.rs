@@ -8,6 +8,12 @@
 //! [`blocking`]; it is not chosen until it comes back to a point. Were every live thread
 //! blocked for long, that is a lost wake-up, reported as a deadlock.
 //!
+//! Limits: a thread woken from such a wait runs beside the chosen one until its next point,
+//! so around waits the orders explored depend on timing and a schedule may not repeat
+//! exactly; and a thread that waits while holding a lock another thread then wants can be
+//! reported as a deadlock that is not one (the checks here keep to two threads, where it
+//! cannot happen).
+//!
 //! Outside an exploration, [`point`] and [`blocking`] cost one thread-local read.
 
 use std::cell::{Cell, RefCell};
@@ -16,6 +22,8 @@ use std::time::{Duration, Instant};
 
 /// How long every live thread may be blocked before it counts as a deadlock.
 const DEADLOCK: Duration = Duration::from_secs(5);
+/// The most points one schedule may pass: a loop around a point ends here.
+const MAX_STEPS: usize = 100_000;
 
 thread_local! {
     static CURRENT: RefCell<Option<(Arc<Controller>, usize)>> = const { RefCell::new(None) };
@@ -210,6 +218,10 @@ pub fn explore<S: Send + Sync + 'static>(
         let mut trace: Vec<String> = Vec::new();
         let mut failure = None;
         loop {
+            if taken.len() == MAX_STEPS {
+                failure = Some(format!("{MAX_STEPS} points passed without an end: a loop?"));
+                break;
+            }
             let choice = prefix.get(taken.len()).copied().unwrap_or(0);
             match controller.step(choice) {
                 Ok(ready) if ready.is_empty() => break,
@@ -225,19 +237,25 @@ pub fn explore<S: Send + Sync + 'static>(
                 }
             }
         }
-        if let Some(deadlock) = failure {
-            // The threads stay blocked; they are leaked, as a deadlocked program's would be.
-            return Err(format!(
-                "schedule {schedules}: {deadlock}; points passed: {trace:?}"
-            ));
+        if let Some(stuck) = failure {
+            // A thread that panicked may be what the others wait for: say so first.
+            let panicked = handles
+                .into_iter()
+                .filter(|h| h.is_finished())
+                .filter_map(|h| h.join().ok()?.err())
+                .map(|panic| panic_message(&*panic))
+                .next();
+            // The threads left stay blocked; they leak, as a deadlocked program's would.
+            return Err(match panicked {
+                Some(message) => format!(
+                    "schedule {schedules}: a thread panicked: {message}; points passed: {trace:?}"
+                ),
+                None => format!("schedule {schedules}: {stuck}; points passed: {trace:?}"),
+            });
         }
         for handle in handles {
             if let Err(panic) = handle.join().expect("the thread body's panic is caught") {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_default();
+                let message = panic_message(&*panic);
                 return Err(format!(
                     "schedule {schedules}: a thread panicked: {message}; points passed: {trace:?}"
                 ));
@@ -267,4 +285,12 @@ pub fn explore<S: Send + Sync + 'static>(
             }
         }
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
 }
