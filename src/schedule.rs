@@ -3,6 +3,8 @@
 //! feature they compile to nothing.
 
 #[cfg(feature = "check")]
+// Without the persistent backends (feature `redb-backend`) only `point` has a caller.
+#[allow(unused_imports)]
 pub(crate) use crate::check::schedule::{blocking, point, without_points};
 
 /// A point where another thread may run first.
