@@ -14,11 +14,13 @@ pub(crate) fn point(_label: &'static str) {}
 
 /// This thread is about to wait for another.
 #[cfg(not(feature = "check"))]
+#[cfg_attr(not(feature = "redb-backend"), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn blocking() {}
 
 /// Runs `f`, which holds a lock, with the points inside it passed over.
 #[cfg(not(feature = "check"))]
+#[cfg_attr(not(feature = "redb-backend"), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn without_points<T>(f: impl FnOnce() -> T) -> T {
     f()
