@@ -16,7 +16,8 @@ pub enum Target {
     /// The same with flushes, power losses and injected failures as often as writes
     /// ([`Mix::Faults`]).
     CrashRecovery,
-    /// Damaged files and damaged change-log chunks (the Automerge backend's own format).
+    /// Damaged files, damaged change-log chunks (the Automerge backend's own format), and
+    /// values and counts rewritten in place, which `verify()` must name.
     CorruptFile,
 }
 
