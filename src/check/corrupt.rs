@@ -1,7 +1,8 @@
 //! The corrupt-file check: damaged bytes opened as a database give an error or a working
 //! store, never a panic, a hang or an allocation out of proportion; a damaged change-log chunk
 //! gives `Error::Corrupt` naming its document; a materialized value or a stored count rewritten
-//! in place, the file otherwise sound, is reported by `verify()`.
+//! in place, a value removed from under its change log, and documents under a collection
+//! number no collection has — the file otherwise sound — are each reported by `verify()`.
 
 use std::sync::OnceLock;
 
@@ -49,7 +50,7 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
     let Some((&mode, rest)) = data.split_first() else {
         return Ok(());
     };
-    match mode % 5 {
+    match mode % 7 {
         0 => open_and_use(Disk::from_image(rest.to_vec())),
         1 => {
             let mut image = valid_image().to_vec();
@@ -66,7 +67,9 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
         }
         2 => corrupt_chunk(rest),
         3 => rewrite_value(rest),
-        _ => miscount(rest),
+        4 => miscount(rest),
+        5 => orphan(rest),
+        _ => stray_documents(rest),
     }
 }
 
@@ -147,6 +150,74 @@ fn miscount(data: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Removes one document's materialized value and keeps its change log: `verify()` must name
+/// the orphaned log.
+fn orphan(data: &[u8]) -> Result<(), String> {
+    let Some(&pick) = data.first() else {
+        return Ok(());
+    };
+    let disk = Disk::from_image(valid_image().to_vec());
+    let (collection, id) = damage(&disk, |txn| {
+        let mut values = txn.open_table(MATERIALIZED)?;
+        let keys: Vec<(u64, String)> = values
+            .iter()?
+            .map(|e| e.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
+            .collect::<Result<_, _>>()?;
+        let Some((c, id)) = keys.get(usize::from(pick) % keys.len().max(1)).cloned() else {
+            return Ok(None);
+        };
+        values.remove((c, id.as_str()))?;
+        Ok(Some((c, id)))
+    })?
+    .ok_or("the valid image has no documents")?;
+    let problems = verify_after(&disk)?;
+    let name = if collection == 0 { "cells" } else { "nodes" };
+    let reports = problems
+        .iter()
+        .filter(|p| {
+            matches!(p, crate::Inconsistency::OrphanChangeLog { collection: c, id: i } if c == name && *i == id)
+        })
+        .count();
+    // Once: a change log of several chunks is one orphan.
+    if reports == 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the value of {name:?}/{id:?} was removed and its change log kept: verify names it \
+             {reports} times in {problems:?}"
+        ))
+    }
+}
+
+/// Stores three documents under a collection number no collection has: `verify()` must report
+/// that number, once.
+fn stray_documents(data: &[u8]) -> Result<(), String> {
+    let stray = 1000 + u64::from(data.first().copied().unwrap_or(0));
+    let disk = Disk::from_image(valid_image().to_vec());
+    damage(&disk, |txn| {
+        let mut values = txn.open_table(MATERIALIZED)?;
+        for id in ["x", "y", "z"] {
+            values.insert((stray, id), b"stray".as_slice())?;
+        }
+        Ok(())
+    })?;
+    let problems = verify_after(&disk)?;
+    let reports = problems
+        .iter()
+        .filter(|p| {
+            matches!(p, crate::Inconsistency::UnknownCollection { collection_id } if *collection_id == stray)
+        })
+        .count();
+    if reports == 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "three documents under unknown collection {stray}: verify reports it {reports} times \
+             in {problems:?}"
+        ))
+    }
+}
+
 /// Changes the database on `disk` through redb, so the file stays sound.
 fn damage<T>(
     disk: &Disk,
@@ -165,7 +236,15 @@ fn damage<T>(
 fn verify_after(disk: &Disk) -> Result<Vec<crate::Inconsistency>, String> {
     let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())
         .map_err(|e| format!("a sound redb file with a damaged value must open: {e}"))?;
-    Ok(store.verify().map_err(|e| e.to_string())?.problems)
+    let report = store.verify().map_err(|e| e.to_string())?;
+    // What it says it checked is part of the report too.
+    if report.collections != 2 {
+        return Err(format!(
+            "verify says it checked {} collections; the image has 2",
+            report.collections
+        ));
+    }
+    Ok(report.problems)
 }
 
 /// Opens the image, checking integrity as one does for untrusted files, and uses whatever

@@ -200,8 +200,8 @@ fn now_millis() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use automerge::{AutoCommit, ReadDoc};
     use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ReadDoc};
 
     use super::*;
 
