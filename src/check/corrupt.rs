@@ -25,7 +25,7 @@ fn valid_image() -> &'static [u8] {
         let disk = Disk::new();
         let build = || -> crate::Result<()> {
             let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())?;
-            for (c, name) in ["cells", "nodes"].iter().enumerate() {
+            for (c, name) in IMAGE_COLLECTIONS.iter().enumerate() {
                 let docs = store.collection(name);
                 for i in 0..6u8 {
                     for version in 0..3u8 {
@@ -40,6 +40,14 @@ fn valid_image() -> &'static [u8] {
         let _ = build();
         disk.image()
     })
+}
+
+/// The valid image's collections, created in this order, so numbered 0 and 1.
+const IMAGE_COLLECTIONS: [&str; 2] = ["cells", "nodes"];
+
+/// The name of a collection of the valid image, by its number.
+fn collection_name(id: u64) -> &'static str {
+    IMAGE_COLLECTIONS[usize::from(id != 0)]
 }
 
 /// Runs one corrupt-file input. `Err` describes a contract violation (a panic is one too).
@@ -104,7 +112,7 @@ fn rewrite_value(data: &[u8]) -> Result<(), String> {
     })?
     .ok_or("the valid image has no documents")?;
     let problems = verify_after(&disk)?;
-    let name = if collection == 0 { "cells" } else { "nodes" };
+    let name = collection_name(collection);
     let named = problems.iter().any(|p| {
         matches!(p, crate::Inconsistency::ValueMismatch { collection: c, id: i } if c == name && *i == id)
     });
@@ -138,7 +146,7 @@ fn miscount(data: &[u8]) -> Result<(), String> {
         Ok(())
     })?;
     let problems = verify_after(&disk)?;
-    let name = if collection == 0 { "cells" } else { "nodes" };
+    let name = collection_name(collection);
     if problems.iter().any(
         |p| matches!(p, crate::Inconsistency::CountMismatch { collection: c, .. } if c == name),
     ) {
@@ -171,7 +179,7 @@ fn orphan(data: &[u8]) -> Result<(), String> {
     })?
     .ok_or("the valid image has no documents")?;
     let problems = verify_after(&disk)?;
-    let name = if collection == 0 { "cells" } else { "nodes" };
+    let name = collection_name(collection);
     let reports = problems
         .iter()
         .filter(|p| {
@@ -320,7 +328,7 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
     };
     let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())
         .map_err(|e| format!("a sound redb file with a bad chunk must open: {e}"))?;
-    let collection = if target.0 == 0 { "cells" } else { "nodes" };
+    let collection = collection_name(target.0);
     let id = target.1.as_str();
     if target.2 == u64::MAX {
         // The last seq holds the document's heads, which verify checks field by field against the

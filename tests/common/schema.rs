@@ -12,9 +12,7 @@ const ANNOTATIONS: &[&str] = &["$schema", "$id", "$defs", "title", "description"
 /// The instance paths and messages of every violation of `schema` by `instance`; empty when
 /// it is valid.
 pub fn violations(schema: &Value, instance: &Value) -> Vec<String> {
-    let mut found = Vec::new();
-    check(schema, schema, instance, "", &mut found);
-    found
+    violations_under(schema, schema, instance)
 }
 
 fn check(root: &Value, schema: &Value, instance: &Value, at: &str, found: &mut Vec<String>) {
@@ -119,6 +117,7 @@ fn check(root: &Value, schema: &Value, instance: &Value, at: &str, found: &mut V
     }
 }
 
+/// The violations of `schema`, a part of `root` (which its references point into).
 fn violations_under(root: &Value, schema: &Value, instance: &Value) -> Vec<String> {
     let mut found = Vec::new();
     check(root, schema, instance, "", &mut found);
