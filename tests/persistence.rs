@@ -55,20 +55,33 @@ fn one_document_updated_thousands_of_times_reopens_intact() -> Result<()> {
 }
 
 #[test]
-fn a_deleted_document_starts_a_new_history() -> Result<()> {
+fn a_deleted_document_keeps_its_history_and_writes_on_from_it() -> Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = AutomergeBackend::open(dir.path().join("d.redb"), OpenOptions::new())?;
+    let path = dir.path().join("d.redb");
+    let store = AutomergeBackend::open(&path, OpenOptions::new())?;
     let docs = store.collection("docs");
     for i in 0..10 {
         docs.upsert("x", value(i))?;
     }
     docs.delete("x")?;
-    assert!(store.document("docs", "x")?.is_none());
+    docs.delete("x")?;
+    assert_eq!((docs.get("x")?, docs.count()?), (None, 0));
+    // The delete is a change (a tombstone) a replica can receive; a second delete adds none.
+    let mut doc = store.document("docs", "x")?.expect("its history stays");
+    assert_eq!(doc.get_changes(&[]).len(), 11);
+    assert!(automerge::ReadDoc::get(&doc, automerge::ROOT, "data").is_ok_and(|v| v.is_none()));
+    assert!(store.verify()?.is_clean());
     docs.upsert("x", value(99))?;
     let mut doc = store.document("docs", "x")?.expect("exists");
-    assert_eq!(doc.get_changes(&[]).len(), 1);
+    assert_eq!(doc.get_changes(&[]).len(), 12);
     assert_eq!(docs.count()?, 1);
-    assert!(store.verify()?.is_clean());
+    store.close()?;
+    let store = AutomergeBackend::open(&path, OpenOptions::new())?;
+    store.collection("docs").delete("x")?;
+    assert!(
+        store.verify()?.is_clean(),
+        "a delete by the next open's actor"
+    );
     Ok(())
 }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 use automerge::{ActorId, AutoCommit};
 
 use super::super::persistent::{
-    CHANGE_LOG, MATERIALIZED, OpenOptions, PersistentBackend, VerifyReport, WritePath,
-    forward_storage_backend, open_path, open_storage,
+    CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, forward_storage_backend,
+    open_path, open_storage,
 };
 use super::writes::AutomergeWrites;
 use super::{change_log, heads};
@@ -126,13 +126,14 @@ impl AutomergeBackend {
         let collections = self.inner.collection_refs();
         let store = self.inner.store();
         store.write(|txn| {
-            // Every document has a materialized value: its keys name them without reading the
-            // chunks.
+            // Every document, deleted ones too, has heads after its chunks.
             let mut unfolded: Vec<(u64, String)> = Vec::new();
-            for entry in redb::ReadableTable::iter(&txn.open_table(MATERIALIZED)?)? {
+            for entry in redb::ReadableTable::iter(&txn.open_table(CHANGE_LOG)?)? {
                 let (key, _) = entry?;
-                let (collection, id) = key.value();
-                unfolded.push((collection, id.to_owned()));
+                let (collection, id, seq) = key.value();
+                if seq == heads::HEADS_SEQ {
+                    unfolded.push((collection, id.to_owned()));
+                }
             }
             let mut log = txn.open_table(CHANGE_LOG)?;
             for (collection_id, id) in unfolded {

@@ -18,6 +18,14 @@ use crate::{Error, Result};
 pub(crate) type ChangeLogTable<'txn> =
     Table<'txn, (CollectionId, &'static str, u64), &'static [u8]>;
 
+/// The change-log table, read in a read or a write transaction.
+pub(crate) trait ChangeLogRead:
+    ReadableTable<(CollectionId, &'static str, u64), &'static [u8]>
+{
+}
+
+impl<T: ReadableTable<(CollectionId, &'static str, u64), &'static [u8]>> ChangeLogRead for T {}
+
 /// A document loaded from its chunks, with the seqs they span.
 #[derive(Debug)]
 pub(crate) struct LoggedDocument {
@@ -31,7 +39,7 @@ pub(crate) struct LoggedDocument {
 /// # Errors
 /// [`Error::Corrupt`] when Automerge refuses the chunks.
 pub(crate) fn load(
-    log: &impl ReadableTable<(CollectionId, &'static str, u64), &'static [u8]>,
+    log: &impl ChangeLogRead,
     collection: CollectionId,
     collection_name: &str,
     id: &str,
@@ -78,11 +86,7 @@ pub(crate) fn load(
 }
 
 /// Whether the document has any chunk.
-pub(crate) fn exists(
-    log: &impl ReadableTable<(CollectionId, &'static str, u64), &'static [u8]>,
-    collection: CollectionId,
-    id: &str,
-) -> Result<bool> {
+pub(crate) fn exists(log: &impl ChangeLogRead, collection: CollectionId, id: &str) -> Result<bool> {
     Ok(log.range(chunks(collection, id))?.next().is_some())
 }
 
@@ -123,18 +127,6 @@ pub(crate) fn compact(
         snapshot_seq: heads.last_seq,
         ..heads.clone()
     }))
-}
-
-/// Removes every chunk of a document, and its heads.
-pub(crate) fn remove(
-    log: &mut ChangeLogTable<'_>,
-    collection: CollectionId,
-    id: &str,
-) -> Result<()> {
-    log.retain_in((collection, id, 0)..=(collection, id, u64::MAX), |_, _| {
-        false
-    })?;
-    Ok(())
 }
 
 /// The error for a document whose stored state is damaged.

@@ -34,3 +34,17 @@ pub(crate) fn data(doc: &AutoCommit, collection: &str, id: &str) -> Result<Vec<u
         }),
     }
 }
+
+/// The ops whose values stand under `data`, or `None` when Automerge cannot read the key.
+pub(crate) fn value_ops(doc: &AutoCommit) -> Option<Vec<super::heads::ValueOp>> {
+    let values = doc.get_all(automerge::ROOT, DATA_KEY).ok()?;
+    values
+        .into_iter()
+        .map(|(_, id)| match id {
+            automerge::ObjId::Id(counter, actor, _) => {
+                Some(automerge::legacy::OpId(counter, actor))
+            }
+            automerge::ObjId::Root => None,
+        })
+        .collect()
+}

@@ -1,25 +1,29 @@
-//! A document's heads: the few fields an upsert needs to write the document's next change
-//! without loading the document.
+//! A document's heads: the few fields a local write needs to build the document's next change
+//! without loading the document, and that a remote change needs to be applied the same way.
 //!
-//! Every change this backend writes has one op, which puts the document's bytes under the root
-//! key `data`, and depends on the change before it: a document's history is a chain. So the
-//! next change is fixed by the last one alone: it depends on the last change's hash, its op
-//! overwrites the last change's op, and its op counter and its actor's seq follow on. Kept
-//! beside the change log, in the same transactions, these fields let an upsert build its change
-//! directly (`ExpandedChange` into `Change`) in a few microseconds, however long the history,
-//! where applying it to a loaded document costs tens of microseconds and keeps every past value
-//! in memory. `verify()` checks them against the document rebuilt from its log.
+//! Every change this backend writes has one op on the root key `data`: a put of the document's
+//! bytes, or a delete (a tombstone: the history stays, so a replica that had not seen the
+//! delete cannot bring the document back). The next local change is fixed by a handful of
+//! fields: it depends on the document's heads, its op overwrites (its `pred` is) the ops whose
+//! values stand under `data`, its op counter follows the largest in the document, and its seq
+//! follows this database's last change to the document. Kept beside the change log, in the
+//! same transactions, these fields let a write build its change directly (`ExpandedChange` into
+//! `Change`) in a few microseconds, however long and however merged the history. `verify()`
+//! checks them against the document rebuilt from its log.
 
+use std::cmp::Ordering;
 use std::num::NonZeroU64;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ScalarValue, legacy};
-use redb::ReadableTable;
 
 use super::super::persistent::CollectionId;
-use super::change_log::{ChangeLogTable, LoggedDocument, corrupt};
-use super::document::DATA_KEY;
+use super::change_log::{ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
+use super::document::{self, DATA_KEY};
 use crate::Result;
+
+/// An op that put one of the values now under `data`: its counter and actor.
+pub(crate) type ValueOp = legacy::OpId;
 
 /// Where a document's history stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,79 +33,227 @@ pub(crate) struct Heads {
     pub(crate) snapshot_seq: u64,
     /// The seq of its last chunk.
     pub(crate) last_seq: u64,
-    /// The hash of its last change, the one head of the chain.
-    pub(crate) hash: ChangeHash,
-    /// The actor of the last change, and that change's seq among the actor's changes.
-    pub(crate) actor: ActorId,
-    pub(crate) actor_seq: u64,
-    /// The op counter of the last change's one op: the largest in the document.
+    /// The changes no other change depends on, sorted: one for a chain, several after
+    /// concurrent changes were merged and until a change depends on all of them.
+    pub(crate) hashes: Vec<ChangeHash>,
+    /// The largest op counter in the document.
     pub(crate) max_op: u64,
+    /// The ops whose values stand under `data`, in Lamport order (counter, then actor): none
+    /// once the document is deleted, one usually, several while concurrent puts conflict. The
+    /// last one's value is the document's (Automerge's rule).
+    pub(crate) values: Vec<ValueOp>,
+    /// The actor this database last wrote the document as, and that change's seq among the
+    /// actor's changes to it; `None` when every change came from other replicas. An actor is
+    /// fresh per open, so only the current open's actor ever continues from it.
+    pub(crate) writer: Option<(ActorId, u64)>,
 }
 
-/// Version byte of the encoding, so that a later layout is told apart.
-const ENCODING: u8 = 1;
-/// Version, four u64 and a hash, before the actor's bytes.
-const FIXED_LEN: usize = 1 + 4 * 8 + 32;
+/// A local write to a document.
+pub(crate) enum Edit {
+    /// Sets the document's bytes.
+    Put(Vec<u8>),
+    /// Deletes the document, keeping its history.
+    Delete,
+}
+
+/// The encoding before replication: one chain, the last change a put.
+const ENCODING_CHAIN: u8 = 1;
+/// The current encoding, with merged heads, conflicting values and a checksum.
+const ENCODING: u8 = 2;
+/// Version, four u64 and a hash, before the actor's bytes (the chain encoding).
+const CHAIN_FIXED_LEN: usize = 1 + 4 * 8 + 32;
 
 impl Heads {
-    /// The heads after appending `change` as chunk `last_seq`, on top of `previous`.
-    pub(crate) fn after(previous: Option<&Heads>, change: &Change, last_seq: u64) -> Heads {
+    /// The heads after this database appended its own `change` (built by [`next_change`]) as
+    /// chunk `last_seq`, on top of `previous`.
+    /// `put` says whether the change put a value or deleted the document.
+    pub(crate) fn after_local(
+        previous: Option<&Heads>,
+        change: &Change,
+        last_seq: u64,
+        put: bool,
+    ) -> Heads {
         Heads {
             snapshot_seq: previous.map_or(last_seq, |p| p.snapshot_seq),
             last_seq,
-            hash: change.hash(),
-            actor: change.actor_id().clone(),
-            actor_seq: change.seq(),
+            hashes: vec![change.hash()],
             max_op: change.max_op(),
+            values: if put {
+                vec![legacy::OpId(
+                    change.start_op().get(),
+                    change.actor_id().clone(),
+                )]
+            } else {
+                Vec::new()
+            },
+            writer: Some((change.actor_id().clone(), change.seq())),
         }
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let actor = self.actor.to_bytes();
-        let mut out = Vec::with_capacity(FIXED_LEN + actor.len());
+        let mut out = Vec::with_capacity(64 + 32 * self.hashes.len() + 40 * self.values.len());
         out.push(ENCODING);
-        for n in [
-            self.snapshot_seq,
-            self.last_seq,
-            self.actor_seq,
-            self.max_op,
-        ] {
+        for n in [self.snapshot_seq, self.last_seq, self.max_op] {
             out.extend_from_slice(&n.to_le_bytes());
         }
-        out.extend_from_slice(&self.hash.0);
-        out.extend_from_slice(actor);
+        put_len(&mut out, self.hashes.len());
+        for hash in &self.hashes {
+            out.extend_from_slice(&hash.0);
+        }
+        put_len(&mut out, self.values.len());
+        for op in &self.values {
+            out.extend_from_slice(&op.0.to_le_bytes());
+            put_actor(&mut out, &op.1);
+        }
+        match &self.writer {
+            None => out.push(0),
+            Some((actor, seq)) => {
+                out.push(1);
+                put_actor(&mut out, actor);
+                out.extend_from_slice(&seq.to_le_bytes());
+            }
+        }
+        let sum = checksum(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
         out
     }
 
     /// Reads encoded heads; `None` when the bytes are not a valid encoding.
     pub(crate) fn decode(bytes: &[u8]) -> Option<Heads> {
-        if bytes.len() <= FIXED_LEN || bytes[0] != ENCODING {
+        let heads = match bytes.first()? {
+            &ENCODING_CHAIN => Self::decode_chain(bytes)?,
+            &ENCODING => {
+                let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+                if checksum(body).to_le_bytes() != sum {
+                    return None;
+                }
+                Self::decode_body(&mut Reader(&body[1..]))?
+            }
+            _ => return None,
+        };
+        heads.is_valid().then_some(heads)
+    }
+
+    fn decode_body(r: &mut Reader<'_>) -> Option<Heads> {
+        let (snapshot_seq, last_seq, max_op) = (r.u64()?, r.u64()?, r.u64()?);
+        let hashes = (0..r.len()?)
+            .map(|_| {
+                r.take(32)
+                    .map(|h| ChangeHash(h.try_into().expect("32 bytes")))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let values = (0..r.len()?)
+            .map(|_| Some(legacy::OpId(r.u64()?, r.actor()?)))
+            .collect::<Option<Vec<_>>>()?;
+        let writer = match r.take(1)? {
+            [0] => None,
+            [1] => Some((r.actor()?, r.u64()?)),
+            _ => return None,
+        };
+        r.0.is_empty().then_some(Heads {
+            snapshot_seq,
+            last_seq,
+            hashes,
+            max_op,
+            values,
+            writer,
+        })
+    }
+
+    /// Heads written before replication: one chain whose last change put the value.
+    fn decode_chain(bytes: &[u8]) -> Option<Heads> {
+        if bytes.len() <= CHAIN_FIXED_LEN {
             return None;
         }
-        let number = |i: usize| {
-            let at = 1 + 8 * i;
-            u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
-        };
-        let hash = ChangeHash(bytes[33..FIXED_LEN].try_into().expect("32 bytes"));
-        let heads = Heads {
-            snapshot_seq: number(0),
-            last_seq: number(1),
-            actor_seq: number(2),
-            max_op: number(3),
-            hash,
-            actor: ActorId::from(&bytes[FIXED_LEN..]),
-        };
+        let mut r = Reader(&bytes[1..]);
+        let (snapshot_seq, last_seq, actor_seq, max_op) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+        let hash = ChangeHash(r.take(32)?.try_into().expect("32 bytes"));
+        let actor = ActorId::from(r.0);
+        Some(Heads {
+            snapshot_seq,
+            last_seq,
+            hashes: vec![hash],
+            max_op,
+            values: vec![legacy::OpId(max_op, actor.clone())],
+            writer: Some((actor, actor_seq)),
+        })
+    }
+
+    /// Whether every field is one the write path can continue from.
+    fn is_valid(&self) -> bool {
         // Every count can take one more: the next change's numbers and the next chunk's seq,
         // which must stay below the heads' own.
-        let ordered = 1 <= heads.snapshot_seq && heads.snapshot_seq <= heads.last_seq;
-        let room =
-            heads.last_seq < HEADS_SEQ - 1 && heads.actor_seq < u64::MAX && heads.max_op < u64::MAX;
-        (ordered && room && heads.actor_seq >= 1 && heads.max_op >= 1).then_some(heads)
+        let ordered = 1 <= self.snapshot_seq && self.snapshot_seq <= self.last_seq;
+        let room = self.last_seq < HEADS_SEQ - 1 && 1 <= self.max_op && self.max_op < u64::MAX;
+        let hashes = !self.hashes.is_empty() && self.hashes.is_sorted_by(|a, b| a < b);
+        let values = self
+            .values
+            .is_sorted_by(|a, b| lamport(a, b) == Ordering::Less)
+            && self
+                .values
+                .iter()
+                .all(|op| 1 <= op.0 && op.0 <= self.max_op);
+        let writer = self
+            .writer
+            .as_ref()
+            .is_none_or(|(_, seq)| 1 <= *seq && *seq < u64::MAX);
+        ordered && room && hashes && values && writer
+    }
+}
+
+/// Automerge's order of ops: by counter, then by actor. The greatest value wins.
+pub(crate) fn lamport(a: &ValueOp, b: &ValueOp) -> Ordering {
+    (a.0, &a.1).cmp(&(b.0, &b.1))
+}
+
+fn put_len(out: &mut Vec<u8>, len: usize) {
+    let len = u32::try_from(len).expect("fewer than 2^32 heads or values");
+    out.extend_from_slice(&len.to_le_bytes());
+}
+
+fn put_actor(out: &mut Vec<u8>, actor: &ActorId) {
+    put_len(out, actor.to_bytes().len());
+    out.extend_from_slice(actor.to_bytes());
+}
+
+/// FNV-1a: a damaged field that still decodes is caught here, whether or not `verify()` can
+/// tell it from the document (which actor this database last wrote as is not in it).
+fn checksum(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |hash: u32, byte| {
+        (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Reads an encoding front to back; every read is `None` past the end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(taken)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn len(&mut self) -> Option<usize> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+        // Each counted item takes at least a byte: a count beyond what is left is damage, not
+        // a reason to allocate.
+        let len = usize::try_from(len).ok()?;
+        (len <= self.0.len()).then_some(len)
+    }
+
+    fn actor(&mut self) -> Option<ActorId> {
+        let len = self.len()?;
+        Some(ActorId::from(self.take(len)?))
     }
 }
 
 /// The change-log seq the heads are stored at: after every chunk, next to the newest, which
-/// the next upsert writes beside them.
+/// the next write puts beside them.
 pub(crate) const HEADS_SEQ: u64 = u64::MAX;
 
 /// A document's stored heads, or `None` when it has none.
@@ -109,7 +261,7 @@ pub(crate) const HEADS_SEQ: u64 = u64::MAX;
 /// # Errors
 /// [`Error::Corrupt`](crate::Error::Corrupt) when they do not decode.
 pub(crate) fn read(
-    log: &impl ReadableTable<(CollectionId, &'static str, u64), &'static [u8]>,
+    log: &impl ChangeLogRead,
     collection: CollectionId,
     collection_name: &str,
     id: &str,
@@ -138,6 +290,33 @@ pub(crate) fn write(
     Ok(())
 }
 
+/// The heads that describe `logged`, keeping `writer` (which the document cannot tell):
+/// after a merge Automerge made, and for `verify()` to compare with the stored ones.
+pub(crate) fn describe(
+    logged: &mut LoggedDocument,
+    writer: Option<(ActorId, u64)>,
+) -> Option<Heads> {
+    let hashes = logged.doc.get_heads();
+    // Every change's ops come after those of the changes it depends on, so the largest op
+    // counter is in one of the heads.
+    let max_op = hashes
+        .iter()
+        .map(|h| logged.doc.get_change_meta_by_hash(h).map(|m| m.max_op))
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max()?;
+    let mut values = document::value_ops(&logged.doc)?;
+    values.sort_by(lamport);
+    Some(Heads {
+        snapshot_seq: logged.first_seq,
+        last_seq: logged.last_seq,
+        hashes,
+        max_op,
+        values,
+        writer,
+    })
+}
+
 /// How `heads` disagree with the document its change log rebuilds, if they do.
 pub(crate) fn disagreement(heads: &Heads, logged: &mut LoggedDocument) -> Option<String> {
     if (heads.snapshot_seq, heads.last_seq) != (logged.first_seq, logged.last_seq) {
@@ -146,39 +325,65 @@ pub(crate) fn disagreement(heads: &Heads, logged: &mut LoggedDocument) -> Option
             heads.snapshot_seq, heads.last_seq, logged.first_seq, logged.last_seq
         ));
     }
-    if logged.doc.get_heads() != [heads.hash] {
-        return Some("its heads name another last change than its change log ends with".into());
+    if let Some((actor, seq)) = &heads.writer {
+        // The writer's last change to the document must be there, and be its last.
+        let last = logged
+            .doc
+            .get_changes_meta(&[])
+            .iter()
+            .filter(|m| m.actor.as_ref() == actor)
+            .map(|m| m.seq)
+            .max();
+        if last != Some(*seq) {
+            return Some(format!(
+                "its heads say this database last wrote it as change {seq} of actor {actor}, \
+                 but its change log ends that actor at {last:?}"
+            ));
+        }
     }
-    // The change's metadata alone: building the whole change costs far more, and verify runs
-    // this for every document.
-    let last = logged.doc.get_change_meta_by_hash(&heads.hash)?;
-    let described = (last.actor.as_ref(), last.seq, last.max_op);
-    (described != (&heads.actor, heads.actor_seq, heads.max_op))
-        .then(|| "its heads disagree with its last change's actor, seq or op".into())
+    let Some(described) = describe(logged, heads.writer.clone()) else {
+        return Some("its history cannot be described (a head without metadata)".into());
+    };
+    if described.hashes != heads.hashes {
+        return Some("its heads name other last changes than its change log ends with".into());
+    }
+    (described != *heads).then(|| {
+        format!(
+            "its heads say op counter {} and values {:?}, its change log {} and {:?}",
+            heads.max_op, heads.values, described.max_op, described.values
+        )
+    })
 }
 
-/// The change that sets a document's bytes to `data`, written by `actor`, after the change
-/// `previous` describes (`None` for a new document).
-pub(crate) fn next_change(previous: Option<&Heads>, actor: &ActorId, data: Vec<u8>) -> Change {
+/// The change that makes `edit` to a document, written by `actor`, after the state `previous`
+/// describes (`None` for a new document).
+pub(crate) fn next_change(previous: Option<&Heads>, actor: &ActorId, edit: Edit) -> Change {
     let (deps, pred, max_op, actor_seq) = match previous {
         None => (Vec::new(), Vec::new(), 0, 0),
         Some(p) => (
-            vec![p.hash],
-            vec![legacy::OpId(p.max_op, p.actor.clone())],
+            p.hashes.clone(),
+            p.values.clone(),
             p.max_op,
-            // An actor is fresh per open, so its changes to one document are consecutive.
-            if p.actor == *actor { p.actor_seq } else { 0 },
+            match &p.writer {
+                // An actor is fresh per open, so its changes to one document are consecutive.
+                Some((writer, seq)) if writer == actor => *seq,
+                _ => 0,
+            },
         ),
     };
-    let put = legacy::Op {
-        action: legacy::OpType::Put(ScalarValue::Bytes(data)),
+    let action = match edit {
+        Edit::Put(data) => legacy::OpType::Put(ScalarValue::Bytes(data)),
+        Edit::Delete => legacy::OpType::Delete,
+    };
+    let op = legacy::Op {
+        action,
         obj: legacy::ObjectId::Root,
         key: legacy::Key::Map(DATA_KEY.into()),
         pred: pred.into(),
         insert: false,
     };
     Change::from(ExpandedChange {
-        operations: vec![put],
+        operations: vec![op],
         actor_id: actor.clone(),
         hash: None,
         seq: actor_seq + 1,
@@ -204,9 +409,19 @@ mod tests {
     use automerge::{AutoCommit, ReadDoc};
 
     use super::*;
+    use crate::backend::automerge::change_log::LoggedDocument;
+
+    fn logged(doc: &AutoCommit, chunks: u64) -> LoggedDocument {
+        LoggedDocument {
+            doc: doc.clone(),
+            first_seq: 1,
+            last_seq: chunks,
+        }
+    }
 
     /// Changes built from heads alone load into the same document Automerge would build: one
-    /// chain, every value kept, the last one current, and writable on by Automerge itself.
+    /// chain, every value kept, the last one current, a delete leaving no value, and writable
+    /// on by Automerge itself.
     #[test]
     fn built_changes_chain_into_a_document_automerge_loads() {
         let (first, second) = (ActorId::random(), ActorId::random());
@@ -217,59 +432,133 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let change = next_change(heads.as_ref(), actor, vec![seq as u8; 100]);
+            let change = next_change(heads.as_ref(), actor, Edit::Put(vec![seq as u8; 100]));
             log.extend_from_slice(change.raw_bytes());
-            heads = Some(Heads::after(heads.as_ref(), &change, seq as u64 + 1));
+            heads = Some(Heads::after_local(
+                heads.as_ref(),
+                &change,
+                seq as u64 + 1,
+                true,
+            ));
         }
         let heads = heads.expect("five changes");
-        assert_eq!(heads.actor_seq, 3, "the second actor's third change");
+        assert_eq!(
+            heads.writer,
+            Some((second.clone(), 3)),
+            "the second actor's third change"
+        );
         let mut doc = AutoCommit::load(&log).expect("the chain loads");
-        assert_eq!(doc.get_heads(), vec![heads.hash]);
+        assert_eq!(doc.get_heads(), heads.hashes);
+        assert_eq!(disagreement(&heads, &mut logged(&doc, 5)), None);
         assert_eq!(doc.get_changes(&[]).len(), 5);
+        assert_eq!(
+            super::super::document::data(&doc, "c", "d").expect("bytes"),
+            vec![4u8; 100]
+        );
+        // A delete is a change like any other: the value goes, the history stays.
+        let delete = next_change(Some(&heads), &second, Edit::Delete);
+        doc.apply_changes([delete.clone()])
+            .expect("the delete applies");
+        let deleted = Heads::after_local(Some(&heads), &delete, 6, false);
+        assert!(
+            doc.get(automerge::ROOT, DATA_KEY)
+                .expect("readable")
+                .is_none()
+        );
+        assert_eq!(deleted.writer, Some((second.clone(), 4)));
+        assert_eq!(disagreement(&deleted, &mut logged(&doc, 6)), None);
+        // Automerge itself writes on from there, as a replica merging the document would.
+        doc.put(automerge::ROOT, DATA_KEY, ScalarValue::Bytes(vec![9; 3]))
+            .expect("put");
+        doc.commit();
+        assert_eq!(doc.get_changes(&[]).len(), 7);
+        assert_eq!(
+            super::super::document::data(&doc, "c", "d").expect("bytes"),
+            vec![9u8; 3]
+        );
+        assert_eq!(Heads::decode(&deleted.encode()), Some(deleted));
+    }
+
+    /// Two actors writing concurrently leave two heads and two values; a local change on top
+    /// depends on both and overwrites both.
+    #[test]
+    fn a_change_on_merged_heads_resolves_the_conflict() {
+        let (a, b, mine) = (ActorId::random(), ActorId::random(), ActorId::random());
+        let root = next_change(None, &a, Edit::Put(b"root".to_vec()));
+        let root_heads = Heads::after_local(None, &root, 1, true);
+        let left = next_change(Some(&root_heads), &a, Edit::Put(b"left".to_vec()));
+        let right = next_change(Some(&root_heads), &b, Edit::Put(b"right".to_vec()));
+        let mut doc = AutoCommit::new();
+        doc.apply_changes([root, left, right]).expect("applies");
+        let mut merged = logged(&doc, 3);
+        let heads = describe(&mut merged, None).expect("described");
+        assert_eq!(heads.hashes.len(), 2);
+        assert_eq!(heads.values.len(), 2, "both values stand");
+        assert_eq!(disagreement(&heads, &mut merged), None);
+        let resolved = next_change(Some(&heads), &mine, Edit::Put(b"mine".to_vec()));
+        doc.apply_changes([resolved.clone()]).expect("applies");
+        assert!(doc.get_missing_deps(&[]).is_empty());
         assert_eq!(
             doc.get_all(automerge::ROOT, DATA_KEY)
                 .expect("readable")
                 .len(),
             1
         );
-        assert_eq!(
-            super::super::document::data(&doc, "c", "d").expect("bytes"),
-            vec![4u8; 100]
-        );
-        // Automerge itself writes on from there, as a replica merging the document would.
-        doc.put(automerge::ROOT, DATA_KEY, ScalarValue::Bytes(vec![9; 3]))
-            .expect("put");
-        doc.commit();
-        assert_eq!(doc.get_changes(&[]).len(), 6);
-        assert_eq!(
-            super::super::document::data(&doc, "c", "d").expect("bytes"),
-            vec![9u8; 3]
-        );
-        assert_eq!(Heads::decode(&heads.encode()), Some(heads));
+        let after = Heads::after_local(Some(&heads), &resolved, 4, true);
+        assert_eq!(disagreement(&after, &mut logged(&doc, 4)), None);
+        assert_eq!(Heads::decode(&after.encode()), Some(after));
     }
 
     #[test]
     fn decode_refuses_what_encode_never_writes() {
+        let actor = ActorId::random();
+        let change = next_change(None, &actor, Edit::Put(b"v".to_vec()));
+        let heads = Heads::after_local(None, &change, 1, true);
+        let bytes = heads.encode();
+        assert_eq!(Heads::decode(&bytes), Some(heads.clone()));
         assert_eq!(Heads::decode(b""), None);
-        assert_eq!(Heads::decode(&[ENCODING; FIXED_LEN]), None, "no actor");
-        let mut bytes = vec![2u8; FIXED_LEN + 16];
-        assert_eq!(Heads::decode(&bytes), None, "unknown encoding");
-        bytes[0] = ENCODING;
-        bytes[1..9].copy_from_slice(&5u64.to_le_bytes());
-        bytes[9..17].copy_from_slice(&4u64.to_le_bytes());
-        assert_eq!(Heads::decode(&bytes), None, "snapshot after the last chunk");
-        bytes[9..17].copy_from_slice(&(HEADS_SEQ - 1).to_le_bytes());
+        for at in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x10;
+            assert_eq!(Heads::decode(&damaged), None, "flipped byte {at}");
+            assert_eq!(Heads::decode(&bytes[..at]), None, "cut at {at}");
+        }
+        // Fields that decode but leave no room for the next change.
+        let full = Heads {
+            max_op: u64::MAX,
+            ..heads.clone()
+        };
+        assert_eq!(Heads::decode(&full.encode()), None, "no op counter left");
+        let ended = Heads {
+            last_seq: HEADS_SEQ - 1,
+            ..heads.clone()
+        };
         assert_eq!(
-            Heads::decode(&bytes),
+            Heads::decode(&ended.encode()),
             None,
-            "no seq left for the next chunk"
+            "no seq left for a chunk"
         );
-        bytes[9..17].copy_from_slice(&5u64.to_le_bytes());
-        bytes[25..33].copy_from_slice(&u64::MAX.to_le_bytes());
+        let unsorted = Heads {
+            hashes: vec![heads.hashes[0], heads.hashes[0]],
+            ..heads
+        };
+        assert_eq!(Heads::decode(&unsorted.encode()), None, "a head twice");
+    }
+
+    /// Heads written before replication (one chain, the last change a put) still read.
+    #[test]
+    fn chain_heads_from_before_replication_still_read() {
+        let actor = ActorId::random();
+        let change = next_change(None, &actor, Edit::Put(b"v".to_vec()));
+        let mut bytes = vec![ENCODING_CHAIN];
+        for n in [1u64, 1, 1, 1] {
+            bytes.extend_from_slice(&n.to_le_bytes());
+        }
+        bytes.extend_from_slice(&change.hash().0);
+        bytes.extend_from_slice(actor.to_bytes());
         assert_eq!(
             Heads::decode(&bytes),
-            None,
-            "no op counter left for the next change"
+            Some(Heads::after_local(None, &change, 1, true))
         );
     }
 }

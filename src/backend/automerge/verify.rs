@@ -1,6 +1,6 @@
 //! `verify()` for the Automerge backend: every document rebuilt from its change log must hold
-//! exactly its materialized value and agree with its heads, and no change log or heads may
-//! outlive its document.
+//! exactly its materialized value and agree with its heads; a change log without a value must
+//! be a deleted document's (a tombstone), and agree with its heads too.
 
 use automerge::ActorId;
 use redb::{ReadTransaction, ReadableTable};
@@ -8,7 +8,8 @@ use redb::{ReadTransaction, ReadableTable};
 use super::super::persistent::{
     CHANGE_LOG, CollectionRef, Inconsistency, MATERIALIZED, VerifyReport, verify_materialized,
 };
-use super::{change_log, document, heads};
+use super::change_log::{self, ChangeLogRead};
+use super::{document, heads};
 use crate::Result;
 
 pub(crate) fn verify(txn: &ReadTransaction, collections: &[CollectionRef]) -> Result<VerifyReport> {
@@ -16,43 +17,10 @@ pub(crate) fn verify(txn: &ReadTransaction, collections: &[CollectionRef]) -> Re
     // Rebuilding reads the document; it never writes, so any actor will do.
     let actor = ActorId::random();
     let mut report = verify_materialized(txn, collections, |collection, id, value, report| {
-        let mismatch = |detail: String| Inconsistency::HeadsMismatch {
-            collection: collection.name.clone(),
-            id: id.to_owned(),
-            detail,
-        };
-        let mut logged = match change_log::load(&log, collection.id, &collection.name, id, &actor) {
-            Ok(Some(logged)) => logged,
-            Ok(None) => {
-                report.problems.push(Inconsistency::MissingChangeLog {
-                    collection: collection.name.clone(),
-                    id: id.to_owned(),
-                });
-                return Ok(());
-            }
-            Err(error) => {
-                report.problems.push(Inconsistency::Unloadable(error));
-                return Ok(());
-            }
-        };
-        match document::data(&logged.doc, &collection.name, id) {
-            Ok(data) if data == value => {}
-            Ok(_) => report.problems.push(Inconsistency::ValueMismatch {
-                collection: collection.name.clone(),
-                id: id.to_owned(),
-            }),
-            Err(error) => report.problems.push(Inconsistency::Unloadable(error)),
-        }
-        match heads::read(&log, collection.id, &collection.name, id) {
-            Ok(Some(stored)) => report
-                .problems
-                .extend(heads::disagreement(&stored, &mut logged).map(mismatch)),
-            Ok(None) => report.problems.push(mismatch("it has no heads".into())),
-            Err(error) => report.problems.push(Inconsistency::Unloadable(error)),
-        }
+        check_document(&log, collection, id, Some(value), &actor, report);
         Ok(())
     })?;
-    // Every document with chunks or heads must have a materialized value.
+    // Every document with chunks or heads but no value must be a deleted one.
     let mut logged: Vec<(u64, String)> = Vec::new();
     for entry in log.iter()? {
         let (key, _) = entry?;
@@ -67,28 +35,78 @@ pub(crate) fn verify(txn: &ReadTransaction, collections: &[CollectionRef]) -> Re
             logged.push((collection_id, id.to_owned()));
         }
     }
-    check_orphans(txn, collections, &logged, &mut report)?;
+    let materialized = txn.open_table(MATERIALIZED)?;
+    for (collection_id, id) in logged {
+        if materialized.get((collection_id, id.as_str()))?.is_some() {
+            continue;
+        }
+        match collections.iter().find(|c| c.id == collection_id) {
+            Some(collection) => check_document(&log, collection, &id, None, &actor, &mut report),
+            None => report.problems.push(Inconsistency::OrphanChangeLog {
+                collection: format!("#{collection_id}"),
+                id,
+            }),
+        }
+    }
     Ok(report)
 }
 
-fn check_orphans(
-    txn: &ReadTransaction,
-    collections: &[CollectionRef],
-    logged: &[(u64, String)],
+/// Rebuilds one document and compares it with its materialized `value` (`None`: it has none,
+/// so the document must be deleted) and its heads.
+fn check_document(
+    log: &impl ChangeLogRead,
+    collection: &CollectionRef,
+    id: &str,
+    value: Option<&[u8]>,
+    actor: &ActorId,
     report: &mut VerifyReport,
-) -> Result<()> {
-    let materialized = txn.open_table(MATERIALIZED)?;
-    for (collection_id, id) in logged {
-        if materialized.get((*collection_id, id.as_str()))?.is_none() {
-            let collection = collections
-                .iter()
-                .find(|c| c.id == *collection_id)
-                .map_or_else(|| format!("#{collection_id}"), |c| c.name.clone());
-            report.problems.push(Inconsistency::OrphanChangeLog {
-                collection,
-                id: id.clone(),
-            });
+) {
+    let named = |collection: &CollectionRef| (collection.name.clone(), id.to_owned());
+    let mut logged = match change_log::load(log, collection.id, &collection.name, id, actor) {
+        Ok(Some(logged)) => logged,
+        Ok(None) => {
+            let (collection, id) = named(collection);
+            report
+                .problems
+                .push(Inconsistency::MissingChangeLog { collection, id });
+            return;
+        }
+        Err(error) => return report.problems.push(Inconsistency::Unloadable(error)),
+    };
+    match value {
+        Some(value) => match document::data(&logged.doc, &collection.name, id) {
+            Ok(data) if data == value => {}
+            Ok(_) => {
+                let (collection, id) = named(collection);
+                report
+                    .problems
+                    .push(Inconsistency::ValueMismatch { collection, id });
+            }
+            Err(error) => return report.problems.push(Inconsistency::Unloadable(error)),
+        },
+        None => {
+            if document::value_ops(&logged.doc).is_none_or(|ops| !ops.is_empty()) {
+                let (collection, id) = named(collection);
+                report
+                    .problems
+                    .push(Inconsistency::OrphanChangeLog { collection, id });
+                return;
+            }
         }
     }
-    Ok(())
+    let mismatch = |detail: String| {
+        let (collection, id) = named(collection);
+        Inconsistency::HeadsMismatch {
+            collection,
+            id,
+            detail,
+        }
+    };
+    match heads::read(log, collection.id, &collection.name, id) {
+        Ok(Some(stored)) => report
+            .problems
+            .extend(heads::disagreement(&stored, &mut logged).map(mismatch)),
+        Ok(None) => report.problems.push(mismatch("it has no heads".into())),
+        Err(error) => report.problems.push(Inconsistency::Unloadable(error)),
+    }
 }

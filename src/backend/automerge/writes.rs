@@ -1,13 +1,13 @@
-//! The Automerge write path: one change per upsert, built from the document's heads and
-//! appended to its change log beside the new materialized value, in one transaction. No
-//! document is loaded, so the cost does not depend on the history, hot or cold, and nothing of
-//! a document stays in memory.
+//! The Automerge write path: one change per upsert or delete, built from the document's heads
+//! and appended to its change log beside the new materialized value, in one transaction. No
+//! document is loaded, so the cost does not depend on the history, hot or cold, merged or not,
+//! and nothing of a document stays in memory.
 
 use automerge::ActorId;
 
 use super::super::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter, Store, WritePath};
-use super::change_log::{self, corrupt};
-use super::heads::{self, Heads};
+use super::change_log::{self, ChangeLogTable, corrupt};
+use super::heads::{self, Edit, Heads};
 use crate::{Document, Result};
 
 /// Writes Automerge documents: the state every upsert of the backend shares.
@@ -46,33 +46,7 @@ impl WritePath for AutomergeWrites {
             let mut log = txn.open_table(CHANGE_LOG)?;
             for (id, data) in docs {
                 materialized.put(&id, &data)?;
-                let previous = heads::read(&log, collection.id, &collection.name, &id)?;
-                if previous.is_none() && change_log::exists(&log, collection.id, &id)? {
-                    // Writing on would overwrite the chunks and hide the damage.
-                    return Err(corrupt(
-                        &collection.name,
-                        &id,
-                        "its change log has no heads",
-                        None,
-                    ));
-                }
-                let change = heads::next_change(previous.as_ref(), &self.actor, data);
-                let seq = previous.as_ref().map_or(1, |p| p.last_seq + 1);
-                if log
-                    .insert((collection.id, id.as_str(), seq), change.raw_bytes())?
-                    .is_some()
-                {
-                    // The heads are behind the log: writing on would have replaced a chunk.
-                    // Failing aborts the transaction, so the chunk is still there.
-                    return Err(corrupt(
-                        &collection.name,
-                        &id,
-                        "its heads are behind its change log",
-                        None,
-                    ));
-                }
-                let next = Heads::after(previous.as_ref(), &change, seq);
-                heads::write(&mut log, collection.id, &id, &next)?;
+                self.append(&mut log, collection, &id, Edit::Put(data))?;
             }
             materialized.finish()
         })
@@ -82,9 +56,52 @@ impl WritePath for AutomergeWrites {
         store.write(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             if materialized.remove(id)? {
-                change_log::remove(&mut txn.open_table(CHANGE_LOG)?, collection.id, id)?;
+                // A tombstone: the history stays, so a replica syncing from one that never saw
+                // the delete does not bring the document back.
+                let mut log = txn.open_table(CHANGE_LOG)?;
+                self.append(&mut log, collection, id, Edit::Delete)?;
             }
             materialized.finish()
         })
+    }
+}
+
+impl AutomergeWrites {
+    /// Appends the change that makes `edit` to the document's change log, and its heads.
+    fn append(
+        &self,
+        log: &mut ChangeLogTable<'_>,
+        collection: &CollectionRef,
+        id: &str,
+        edit: Edit,
+    ) -> Result<()> {
+        let previous = heads::read(log, collection.id, &collection.name, id)?;
+        if previous.is_none() && change_log::exists(log, collection.id, id)? {
+            // Writing on would overwrite the chunks and hide the damage.
+            return Err(corrupt(
+                &collection.name,
+                id,
+                "its change log has no heads",
+                None,
+            ));
+        }
+        let put = matches!(edit, Edit::Put(_));
+        let change = heads::next_change(previous.as_ref(), &self.actor, edit);
+        let seq = previous.as_ref().map_or(1, |p| p.last_seq + 1);
+        if log
+            .insert((collection.id, id, seq), change.raw_bytes())?
+            .is_some()
+        {
+            // The heads are behind the log: writing on would have replaced a chunk. Failing
+            // aborts the transaction, so the chunk is still there.
+            return Err(corrupt(
+                &collection.name,
+                id,
+                "its heads are behind its change log",
+                None,
+            ));
+        }
+        let next = Heads::after_local(previous.as_ref(), &change, seq, put);
+        heads::write(log, collection.id, id, &next)
     }
 }

@@ -56,7 +56,8 @@ pub enum Inconsistency {
         /// The document.
         id: String,
     },
-    /// A change log exists for a document that has no value.
+    /// A change log whose document holds a value exists, but the document has no materialized
+    /// value (a deleted document's change log, whose last change removed the value, is not one).
     OrphanChangeLog {
         /// The collection.
         collection: String,
@@ -109,7 +110,8 @@ impl fmt::Display for Inconsistency {
             Inconsistency::OrphanChangeLog { collection, id } => {
                 write!(
                     f,
-                    "document {id:?} in {collection:?} has a change log but no value"
+                    "document {id:?} in {collection:?} has a change log holding a value, but no \
+                     materialized value"
                 )
             }
             Inconsistency::ValueMismatch { collection, id } => write!(
