@@ -120,9 +120,9 @@ impl Heads {
 
     /// Reads encoded heads; `None` when the bytes are not a valid encoding.
     pub(crate) fn decode(bytes: &[u8]) -> Option<Heads> {
-        let heads = match bytes.first()? {
-            &ENCODING_CHAIN => Self::decode_chain(bytes)?,
-            &ENCODING => {
+        let heads = match *bytes.first()? {
+            ENCODING_CHAIN => Self::decode_chain(bytes)?,
+            ENCODING => {
                 let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
                 if checksum(body).to_le_bytes() != sum {
                     return None;
