@@ -84,6 +84,23 @@ pub enum Error {
         /// Automerge's report.
         source: Box<automerge::AutomergeError>,
     },
+    #[cfg(feature = "automerge-backend")]
+    /// Changes received from another replica were refused; none of them was stored.
+    ChangeRefused {
+        /// The collection holding the document.
+        collection: String,
+        /// The document's id.
+        id: String,
+        /// Why.
+        reason: crate::Refusal,
+    },
+    #[cfg(feature = "automerge-backend")]
+    /// A sync message could not be read, or its peer went on past the session's bounds; nothing
+    /// of the message was stored, and the session cannot go on (start a new one).
+    Sync {
+        /// What is wrong.
+        detail: String,
+    },
     /// The backend was closed; a collection handle kept past `close()` can no longer be used.
     Closed,
     /// An `EveryWrite` write shared its transaction with concurrent writers (group commit),
@@ -182,6 +199,22 @@ impl fmt::Display for Error {
             Error::Automerge { collection, id, .. } => write!(
                 f,
                 "Automerge refused to change document {id:?} in collection {collection:?}"
+            ),
+            #[cfg(feature = "automerge-backend")]
+            Error::ChangeRefused {
+                collection,
+                id,
+                reason,
+            } => write!(
+                f,
+                "changes to document {id:?} in collection {collection:?} were refused, none \
+                 stored: {reason}"
+            ),
+            #[cfg(feature = "automerge-backend")]
+            Error::Sync { detail } => write!(
+                f,
+                "sync session failed, nothing of the message stored: {detail}; start a new \
+                 session"
             ),
             Error::GroupCommitAborted { reason, .. } => write!(
                 f,

@@ -39,7 +39,7 @@ use crate::Result;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AutomergeBackend {
-    inner: PersistentBackend<AutomergeWrites>,
+    pub(super) inner: PersistentBackend<AutomergeWrites>,
 }
 
 impl AutomergeBackend {
@@ -83,7 +83,8 @@ impl AutomergeBackend {
     }
 
     /// A copy of the Automerge document behind `id`, with its whole history: to export its
-    /// changes, or to merge it with another replica. `None` when the document does not exist.
+    /// changes, or to merge it with another replica. A deleted document's history is there
+    /// too (its last change removed the value); `None` when the document has no history here.
     ///
     /// The copy writes as a fresh actor, so changes made to it never share an (actor, seq)
     /// with the backend's own later changes.

@@ -1,11 +1,14 @@
 //! The Automerge backend: materialized values for reads, and for the CRDT state a change log
 //! of Automerge chunks with the heads that let an upsert append to it without loading it.
 
+mod apply;
 mod backend;
 mod change_log;
 mod document;
 mod heads;
+mod replicate;
 mod verify;
 mod writes;
 
+pub use apply::{Applied, Refusal};
 pub use backend::AutomergeBackend;

@@ -73,6 +73,17 @@ impl<W: WritePath> PersistentBackend<W> {
         collections.by_name.get(name).map(|c| c.target().clone())
     }
 
+    /// A collection's reference, creating the collection when it does not exist.
+    #[cfg(feature = "automerge-backend")]
+    pub(crate) fn target(&self, name: &str) -> CollectionRef {
+        if let Some(found) = self.existing(name) {
+            return found;
+        }
+        drop(self.collection(name));
+        self.existing(name)
+            .expect("a collection once created stays")
+    }
+
     /// Every collection, sorted by name.
     pub(crate) fn collection_refs(&self) -> Vec<CollectionRef> {
         let collections = self

@@ -1,0 +1,374 @@
+//! Applying changes from another replica: idempotent, in any order within a batch, under the
+//! same transactions and durability as local writes.
+//!
+//! A change that continues the document's heads and leaves at most one value standing (the
+//! common case: a replica writing on what it last received) is applied like a local write,
+//! from the heads alone: one chunk, the heads, the materialized value. Anything else (a change
+//! concurrent with ours, a conflict to resolve, a change seen before) loads the document and
+//! lets Automerge merge, then describes the result in new heads. Either way the whole batch is
+//! planned before anything is written, so a refused batch leaves nothing behind.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, ScalarValue, legacy};
+
+use super::change_log::{self, ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
+use super::document::{self, DATA_KEY};
+use super::heads::{self, Heads};
+use crate::backend::persistent::{CollectionRef, MaterializedWriter};
+use crate::{Error, Result};
+
+/// Why changes from another replica were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The bytes are not an Automerge change (random, truncated, or damaged in transit).
+    Malformed {
+        /// What Automerge said.
+        detail: String,
+    },
+    /// The changes depend on changes this replica does not have. Nothing is kept: send them
+    /// again with the changes they depend on (a sync session does this by itself).
+    MissingDependencies {
+        /// The changes missing.
+        missing: Vec<ChangeHash>,
+    },
+    /// A change does something other than set the document's bytes under the root key `data`
+    /// or delete them, which this store cannot show through its API.
+    Shape {
+        /// What the change does.
+        detail: String,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Malformed { detail } => write!(f, "not an Automerge change ({detail})"),
+            Refusal::MissingDependencies { missing } => write!(
+                f,
+                "they depend on {} change(s) this replica lacks, the first {}; send those too",
+                missing.len(),
+                missing.first().map(ToString::to_string).unwrap_or_default()
+            ),
+            Refusal::Shape { detail } => write!(
+                f,
+                "a change {detail}; a storebench document holds only bytes under the root key \
+                 `{DATA_KEY}`"
+            ),
+        }
+    }
+}
+
+/// What applying a batch of changes did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Applied {
+    /// Changes new to this replica, now stored.
+    pub new: usize,
+    /// Changes it had already.
+    pub known: usize,
+    /// Whether the document had to be loaded and merged by Automerge (a concurrent change or a
+    /// conflict), rather than applied from its heads.
+    pub merged: bool,
+}
+
+/// The writes a batch comes to, decided before any is made.
+pub(crate) struct Plan {
+    pub(crate) applied: Applied,
+    /// The new chunks, from the seq after the last one.
+    chunks: Vec<Change>,
+    heads: Option<Heads>,
+    /// The document's value after the batch; `None` when it has none (deleted).
+    value: Option<Vec<u8>>,
+}
+
+/// Plans applying `changes` to one document, reading its stored state from `log`.
+///
+/// # Errors
+/// [`Error::ChangeRefused`] for a change of another shape or with missing dependencies;
+/// [`Error::Corrupt`] when the stored document is damaged; storage errors.
+pub(crate) fn plan(
+    log: &impl ChangeLogRead,
+    collection: &CollectionRef,
+    id: &str,
+    changes: Vec<Change>,
+) -> Result<Plan> {
+    let refused = |reason| Error::ChangeRefused {
+        collection: collection.name.clone(),
+        id: id.to_owned(),
+        reason,
+    };
+    let changes = causal_order(changes);
+    let mut decoded = Vec::with_capacity(changes.len());
+    for change in &changes {
+        decoded.push(shape(change).map_err(refused)?);
+    }
+    let stored = heads::read(log, collection.id, &collection.name, id)?;
+    if stored.is_none() && change_log::exists(log, collection.id, id)? {
+        return Err(corrupt(
+            &collection.name,
+            id,
+            "its change log has no heads",
+            None,
+        ));
+    }
+    let mut plan = Plan {
+        applied: Applied::default(),
+        chunks: Vec::new(),
+        heads: stored,
+        value: None,
+    };
+    let mut rest = changes.into_iter().zip(decoded).peekable();
+    while let Some((change, ops)) = rest.peek() {
+        if plan
+            .heads
+            .as_ref()
+            .is_some_and(|h| h.hashes.contains(&change.hash()))
+        {
+            plan.applied.known += 1;
+        } else if let Some((next, value)) = continue_heads(plan.heads.as_ref(), change, ops) {
+            plan.heads = Some(next);
+            plan.value = value;
+            plan.chunks.push(change.clone());
+            plan.applied.new += 1;
+        } else {
+            break;
+        }
+        rest.next();
+    }
+    let rest: Vec<Change> = rest.map(|(change, _)| change).collect();
+    if !rest.is_empty() {
+        merge(log, collection, id, &mut plan, rest).map_err(|e| match e {
+            Merge::Refused(reason) => refused(reason),
+            Merge::Failed(error) => error,
+        })?;
+    }
+    Ok(plan)
+}
+
+/// The heads and value after `change`, when it continues `heads` (`None`: a new document) and
+/// leaves at most one value standing, its own; `None` when Automerge must merge it.
+fn continue_heads(
+    heads: Option<&Heads>,
+    change: &Change,
+    ops: &[legacy::Op],
+) -> Option<(Heads, Option<Vec<u8>>)> {
+    let deps = change.deps();
+    let (mut values, mut hashes) = match heads {
+        None if deps.is_empty() => (Vec::new(), Vec::new()),
+        // Depending on heads only, it follows everything this replica has: it is not here yet
+        // (the heads would depend on it) and applies on top.
+        Some(h) if !deps.is_empty() && deps.iter().all(|d| h.hashes.contains(d)) => (
+            h.values.clone(),
+            h.hashes
+                .iter()
+                .filter(|x| !deps.contains(x))
+                .copied()
+                .collect(),
+        ),
+        _ => return None,
+    };
+    let [op] = ops else {
+        return None;
+    };
+    values.retain(|v| !op.pred.iter().any(|p| p == v));
+    let value = match &op.action {
+        legacy::OpType::Put(ScalarValue::Bytes(bytes)) => {
+            values.push(legacy::OpId(
+                change.start_op().get(),
+                change.actor_id().clone(),
+            ));
+            Some(bytes.clone())
+        }
+        _ => None,
+    };
+    // A value left standing beside this change's own is a conflict, for Automerge to order.
+    if values.len() > usize::from(value.is_some()) {
+        return None;
+    }
+    hashes.push(change.hash());
+    hashes.sort_unstable();
+    let last_seq = heads.map_or(1, |h| h.last_seq + 1);
+    Some((
+        Heads {
+            snapshot_seq: heads.map_or(last_seq, |h| h.snapshot_seq),
+            last_seq,
+            hashes,
+            max_op: heads.map_or(0, |h| h.max_op).max(change.max_op()),
+            values,
+            writer: heads.and_then(|h| h.writer.clone()),
+        },
+        value,
+    ))
+}
+
+enum Merge {
+    Refused(Refusal),
+    Failed(Error),
+}
+
+/// Loads the document, lets Automerge apply what `plan` has so far and `rest`, and describes
+/// the result in the plan.
+fn merge(
+    log: &impl ChangeLogRead,
+    collection: &CollectionRef,
+    id: &str,
+    plan: &mut Plan,
+    rest: Vec<Change>,
+) -> Result<(), Merge> {
+    // Nothing is written through this document, so any actor will do.
+    let loaded = change_log::load(log, collection.id, &collection.name, id, &ActorId::random())
+        .map_err(Merge::Failed)?;
+    let mut doc = loaded.map_or_else(AutoCommit::new, |logged| logged.doc);
+    let inconsistent = |e: automerge::AutomergeError| {
+        Merge::Refused(Refusal::Malformed {
+            detail: format!("inconsistent with this replica's history: {e}"),
+        })
+    };
+    doc.apply_changes(plan.chunks.clone())
+        .map_err(inconsistent)?;
+    let rest_len = rest.len();
+    let new: Vec<Change> = rest
+        .into_iter()
+        .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
+        .collect();
+    doc.apply_changes(new.clone()).map_err(inconsistent)?;
+    // Automerge queues a change whose dependencies it lacks, and leaves it out of the document.
+    let missing = doc.get_missing_deps(&[]);
+    if !missing.is_empty() {
+        return Err(Merge::Refused(Refusal::MissingDependencies { missing }));
+    }
+    plan.applied.known += rest_len - new.len();
+    plan.applied.new += new.len();
+    plan.applied.merged = true;
+    let (first_seq, last_seq) = match &plan.heads {
+        Some(h) => (h.snapshot_seq, h.last_seq + new.len() as u64),
+        None => (1, new.len() as u64),
+    };
+    plan.chunks.extend(new);
+    let writer = plan.heads.as_ref().and_then(|h| h.writer.clone());
+    let mut logged = LoggedDocument {
+        doc,
+        first_seq,
+        last_seq,
+    };
+    let described = heads::describe(&mut logged, writer).ok_or_else(|| {
+        Merge::Failed(corrupt(
+            &collection.name,
+            id,
+            "its merged history has a head without metadata",
+            None,
+        ))
+    })?;
+    plan.value = if described.values.is_empty() {
+        None
+    } else {
+        Some(document::data(&logged.doc, &collection.name, id).map_err(Merge::Failed)?)
+    };
+    plan.heads = Some(described);
+    Ok(())
+}
+
+/// The changes, each once, with every change after those of the batch it depends on.
+fn causal_order(changes: Vec<Change>) -> Vec<Change> {
+    let mut seen = HashSet::new();
+    let changes: Vec<Change> = changes
+        .into_iter()
+        .filter(|c| seen.insert(c.hash()))
+        .collect();
+    let index: HashMap<ChangeHash, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.hash(), i))
+        .collect();
+    let mut waiting_on: Vec<usize> = changes
+        .iter()
+        .map(|c| c.deps().iter().filter(|d| index.contains_key(d)).count())
+        .collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    for (i, change) in changes.iter().enumerate() {
+        for dep in change.deps() {
+            if let Some(&d) = index.get(dep) {
+                dependents[d].push(i);
+            }
+        }
+    }
+    let mut ready: Vec<usize> = (0..changes.len())
+        .rev()
+        .filter(|&i| waiting_on[i] == 0)
+        .collect();
+    let mut order = Vec::with_capacity(changes.len());
+    while let Some(i) = ready.pop() {
+        order.push(i);
+        for &after in dependents[i].iter().rev() {
+            waiting_on[after] -= 1;
+            if waiting_on[after] == 0 {
+                ready.push(after);
+            }
+        }
+    }
+    let mut slots: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// The ops of `change`, when each sets or deletes the bytes under the root key `data`.
+fn shape(change: &Change) -> Result<Vec<legacy::Op>, Refusal> {
+    let ops = change.decode().operations;
+    for op in &ops {
+        let refuse = |detail: String| Err(Refusal::Shape { detail });
+        if op.obj != legacy::ObjectId::Root {
+            return refuse("changes an object below the root".into());
+        }
+        if op.key != legacy::Key::Map(DATA_KEY.into()) || op.insert {
+            return refuse(format!("changes the root key {:?}", op.key));
+        }
+        match &op.action {
+            legacy::OpType::Put(ScalarValue::Bytes(_)) | legacy::OpType::Delete => {}
+            legacy::OpType::Put(other) => {
+                return refuse(format!("puts {other:?} under `{DATA_KEY}`, not bytes"));
+            }
+            other => return refuse(format!("makes {other:?} under `{DATA_KEY}`")),
+        }
+    }
+    Ok(ops)
+}
+
+impl Plan {
+    /// Makes the planned writes; nothing when every change was known.
+    pub(crate) fn write(
+        self,
+        log: &mut ChangeLogTable<'_>,
+        materialized: &mut MaterializedWriter<'_>,
+        collection: &CollectionRef,
+        id: &str,
+    ) -> Result<Applied> {
+        let Some(heads) = self.heads.filter(|_| !self.chunks.is_empty()) else {
+            return Ok(self.applied);
+        };
+        let first = heads.last_seq + 1 - self.chunks.len() as u64;
+        for (seq, change) in (first..).zip(&self.chunks) {
+            if log
+                .insert((collection.id, id, seq), change.raw_bytes())?
+                .is_some()
+            {
+                // As for a local write: the heads were behind the log.
+                return Err(corrupt(
+                    &collection.name,
+                    id,
+                    "its heads are behind its change log",
+                    None,
+                ));
+            }
+        }
+        heads::write(log, collection.id, id, &heads)?;
+        match &self.value {
+            Some(value) => materialized.put(id, value)?,
+            None => {
+                materialized.remove(id)?;
+            }
+        }
+        Ok(self.applied)
+    }
+}

@@ -1,0 +1,116 @@
+//! Replication, document by document: a document's heads, the changes another replica lacks,
+//! and applying the changes another replica sends.
+
+use automerge::{ActorId, Change, ChangeHash};
+
+use super::super::persistent::{CHANGE_LOG, MaterializedWriter};
+use super::apply::{self, Applied};
+use super::backend::AutomergeBackend;
+use super::{change_log, heads};
+use crate::Result;
+
+impl AutomergeBackend {
+    /// The document's heads: the changes no other change depends on, sorted. One while its
+    /// history is a chain; several after concurrent changes from other replicas were merged,
+    /// until the next write. Empty when the document has no history here. A deleted document
+    /// keeps its history, and so its heads.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`](crate::Error::Corrupt) when its stored heads are damaged, or a
+    /// storage error.
+    pub fn heads(&self, collection: &str, id: &str) -> Result<Vec<ChangeHash>> {
+        let Some(collection) = self.inner.existing(collection) else {
+            return Ok(Vec::new());
+        };
+        let txn = self.inner.store().read()?;
+        let log = txn.open_table(CHANGE_LOG)?;
+        let stored = heads::read(&log, collection.id, &collection.name, id)?;
+        Ok(stored.map(|h| h.hashes).unwrap_or_default())
+    }
+
+    /// How many values stand under the document concurrently: 1 for a document with a value,
+    /// more while puts from replicas that had not seen each other conflict (the document's
+    /// value is then the one Automerge's rule picks: the put with the greatest op id), 0 when
+    /// it is deleted or absent. The next write to it resolves the conflict.
+    ///
+    /// # Errors
+    /// As [`heads`](Self::heads).
+    pub fn conflicts(&self, collection: &str, id: &str) -> Result<usize> {
+        let Some(collection) = self.inner.existing(collection) else {
+            return Ok(0);
+        };
+        let txn = self.inner.store().read()?;
+        let log = txn.open_table(CHANGE_LOG)?;
+        let stored = heads::read(&log, collection.id, &collection.name, id)?;
+        Ok(stored.map_or(0, |h| h.values.len()))
+    }
+
+    /// The document's changes a replica whose heads are `have` lacks: every change that is not
+    /// one of `have` or before them, in an order [`apply_changes`](Self::apply_changes) takes.
+    /// Hashes unknown here are skipped (the replica has changes this one lacks; those do not
+    /// narrow what it needs from here). Loads the document.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`](crate::Error::Corrupt) when its change log does not load, or a
+    /// storage error.
+    pub fn changes_since(
+        &self,
+        collection: &str,
+        id: &str,
+        have: &[ChangeHash],
+    ) -> Result<Vec<Change>> {
+        let Some(collection) = self.inner.existing(collection) else {
+            return Ok(Vec::new());
+        };
+        let txn = self.inner.store().read()?;
+        let log = txn.open_table(CHANGE_LOG)?;
+        let actor = ActorId::random();
+        let Some(mut logged) = change_log::load(&log, collection.id, &collection.name, id, &actor)?
+        else {
+            return Ok(Vec::new());
+        };
+        let known: Vec<ChangeHash> = have
+            .iter()
+            .filter(|h| logged.doc.get_change_meta_by_hash(h).is_some())
+            .copied()
+            .collect();
+        Ok(logged.doc.get_changes(&known))
+    }
+
+    /// Applies changes another replica made to the document, in one transaction under the
+    /// backend's durability, as a local write is. Idempotent: a change already here is
+    /// skipped. The changes may come in any order among themselves; a change whose
+    /// dependencies are neither here nor in the batch refuses the whole batch (nothing is
+    /// kept, none waits: send it again with what it depends on). Afterwards `get`, `scan`,
+    /// `find` and `count` show what Automerge's own merge of the same changes shows; a delete
+    /// removes the document and stays in its history, and a delete concurrent with a put loses
+    /// to it (Automerge keeps the put's value: a delete removes only the values it saw).
+    ///
+    /// A change that continues the document's heads with one put or delete is applied from the
+    /// heads alone, as a local write; anything else (a change concurrent with one here, a
+    /// conflict) loads the document and merges it.
+    ///
+    /// # Errors
+    /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that does anything
+    /// but set or delete the bytes under `data`, or whose dependencies are missing;
+    /// [`Error::Corrupt`](crate::Error::Corrupt) when the stored document is damaged; a
+    /// storage error. Nothing is stored on error.
+    pub fn apply_changes(
+        &self,
+        collection: &str,
+        id: &str,
+        changes: impl IntoIterator<Item = Change>,
+    ) -> Result<Applied> {
+        let collection = self.inner.target(collection);
+        let changes: Vec<Change> = changes.into_iter().collect();
+        let mut applied = Applied::default();
+        self.inner.store().write(|txn| {
+            let mut materialized = MaterializedWriter::open(txn, collection.id)?;
+            let mut log = txn.open_table(CHANGE_LOG)?;
+            let plan = apply::plan(&log, &collection, id, changes)?;
+            applied = plan.write(&mut log, &mut materialized, &collection, id)?;
+            materialized.finish()
+        })?;
+        Ok(applied)
+    }
+}

@@ -1,0 +1,293 @@
+//! Replicas of the Automerge backend exchanging changes document by document: they converge to
+//! exactly what Automerge's own merge of the same changes shows, deletes included, and refuse
+//! what the store cannot show.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, Change, ReadDoc, ScalarValue};
+use storebench::{Applied, AutomergeBackend, Error, OpenOptions, Refusal, Result, StorageBackend};
+use tempfile::TempDir;
+
+const DOCS: &str = "cells";
+
+fn replica(dir: &TempDir, name: &str) -> Result<AutomergeBackend> {
+    AutomergeBackend::open(dir.path().join(name), OpenOptions::new())
+}
+
+/// Sends `to` every change of `id` that `from` has and it lacks.
+fn send(from: &AutomergeBackend, to: &AutomergeBackend, id: &str) -> Result<Applied> {
+    let changes = from.changes_since(DOCS, id, &to.heads(DOCS, id)?)?;
+    to.apply_changes(DOCS, id, changes)
+}
+
+/// Every change any replica has of `id`, merged by plain Automerge.
+fn automerge_merge(replicas: &[&AutomergeBackend], id: &str) -> Result<AutoCommit> {
+    let mut merged = AutoCommit::new();
+    for replica in replicas {
+        if let Some(mut doc) = replica.document(DOCS, id)? {
+            merged
+                .apply_changes(doc.get_changes(&[]))
+                .expect("changes of one document merge");
+        }
+    }
+    Ok(merged)
+}
+
+fn value_of(doc: &AutoCommit) -> Option<Vec<u8>> {
+    match doc.get(automerge::ROOT, "data").expect("readable")? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Bytes(b) => Some(b.clone()),
+            other => panic!("not bytes: {other:?}"),
+        },
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+/// Each replica shows, through the store's API, what Automerge's merge shows.
+fn assert_each_shows_the_merge(replicas: &[&AutomergeBackend], ids: &[&str]) -> Result<()> {
+    for id in ids {
+        let mut merged = automerge_merge(replicas, id)?;
+        let expected = value_of(&merged);
+        let conflicts = merged
+            .get_all(automerge::ROOT, "data")
+            .expect("readable")
+            .len();
+        for (n, replica) in replicas.iter().enumerate() {
+            let docs = replica.collection(DOCS);
+            assert_eq!(docs.get(id)?, expected, "replica {n}, document {id}");
+            assert_eq!(replica.conflicts(DOCS, id)?, conflicts, "replica {n}, {id}");
+            assert_eq!(
+                replica.heads(DOCS, id)?,
+                merged.get_heads(),
+                "replica {n}, {id}"
+            );
+        }
+    }
+    for (n, replica) in replicas.iter().enumerate() {
+        let live = ids
+            .iter()
+            .filter(|id| replica.collection(DOCS).get(id).ok().flatten().is_some())
+            .count();
+        assert_eq!(replica.collection(DOCS).count()?, live, "replica {n}");
+        let report = replica.verify()?;
+        assert!(report.is_clean(), "replica {n}: {:?}", report.problems);
+    }
+    Ok(())
+}
+
+#[test]
+fn concurrent_puts_conflict_as_automerge_says_and_a_write_resolves_them() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", b"first".to_vec())?;
+    send(&a, &b, "x")?;
+    assert_each_shows_the_merge(&[&a, &b], &["x"])?;
+    // Both update what they last saw, without seeing each other.
+    a.collection(DOCS).upsert("x", b"from a".to_vec())?;
+    b.collection(DOCS).upsert("x", b"from b".to_vec())?;
+    send(&a, &b, "x")?;
+    send(&b, &a, "x")?;
+    assert_eq!(a.conflicts(DOCS, "x")?, 2);
+    assert_eq!(a.heads(DOCS, "x")?.len(), 2);
+    assert_each_shows_the_merge(&[&a, &b], &["x"])?;
+    // A write on the merged heads depends on both and overwrites both values.
+    b.collection(DOCS).upsert("x", b"resolved".to_vec())?;
+    send(&b, &a, "x")?;
+    assert_eq!(a.conflicts(DOCS, "x")?, 1);
+    assert_eq!(a.collection(DOCS).get("x")?, Some(b"resolved".to_vec()));
+    assert_each_shows_the_merge(&[&a, &b], &["x"])
+}
+
+#[test]
+fn a_delete_replicates_and_a_concurrent_put_survives_it() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    for id in ["gone", "raced"] {
+        a.collection(DOCS).upsert(id, b"v1".to_vec())?;
+        send(&a, &b, id)?;
+    }
+    // A delete is a change: it reaches b, and b's older history does not bring the document
+    // back to a.
+    a.collection(DOCS).delete("gone")?;
+    send(&a, &b, "gone")?;
+    send(&b, &a, "gone")?;
+    assert_eq!(b.collection(DOCS).get("gone")?, None);
+    assert_eq!(a.collection(DOCS).get("gone")?, None);
+    // A delete removes the values it saw; a put it did not see stays (Automerge's rule).
+    a.collection(DOCS).delete("raced")?;
+    b.collection(DOCS).upsert("raced", b"kept".to_vec())?;
+    send(&a, &b, "raced")?;
+    send(&b, &a, "raced")?;
+    assert_eq!(a.collection(DOCS).get("raced")?, Some(b"kept".to_vec()));
+    assert_each_shows_the_merge(&[&a, &b], &["gone", "raced"])
+}
+
+#[test]
+fn three_replicas_writing_and_exchanging_at_random_converge_to_automerges_merge() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let replicas = [
+        replica(&dir, "a")?,
+        replica(&dir, "b")?,
+        replica(&dir, "c")?,
+    ];
+    let ids = ["d0", "d1", "d2", "d3"];
+    // A fixed xorshift stream: the same run every time.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut fast, mut merged, mut conflicted) = (0, 0, 0);
+    for step in 0..400 {
+        let (r, id) = (next(3), ids[next(ids.len())]);
+        match next(10) {
+            0..=4 => replicas[r]
+                .collection(DOCS)
+                .upsert(id, format!("{step}").into_bytes())?,
+            5 => replicas[r].collection(DOCS).delete(id)?,
+            _ => {
+                let to = &replicas[(r + 1 + next(2)) % 3];
+                let applied = send(&replicas[r], to, id)?;
+                match (applied.new, applied.merged) {
+                    (0, _) => {}
+                    (_, false) => fast += 1,
+                    (_, true) => merged += 1,
+                }
+                conflicted += usize::from(to.conflicts(DOCS, id)? > 1);
+            }
+        }
+    }
+    // The run reaches both ways of applying, and conflicts.
+    assert!(
+        fast > 10 && merged > 10 && conflicted > 5,
+        "{fast} {merged} {conflicted}"
+    );
+    for _ in 0..2 {
+        for (from, to) in [(0, 1), (1, 2), (2, 0)] {
+            for id in ids {
+                send(&replicas[from], &replicas[to], id)?;
+            }
+        }
+    }
+    let refs: Vec<&AutomergeBackend> = replicas.iter().collect();
+    assert_each_shows_the_merge(&refs, &ids)
+}
+
+#[test]
+fn changes_apply_in_any_order_once_and_never_without_what_they_depend_on() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    for n in 0..5 {
+        a.collection(DOCS).upsert("x", vec![n; 3])?;
+    }
+    let mut changes = a.changes_since(DOCS, "x", &[])?;
+    assert_eq!(changes.len(), 5);
+    // Without the first change, the rest depend on something b lacks: refused, none kept.
+    let err = b
+        .apply_changes(DOCS, "x", changes[1..].to_vec())
+        .expect_err("missing the first change");
+    assert!(
+        matches!(&err, Error::ChangeRefused { reason: Refusal::MissingDependencies { missing }, .. } if missing == &[changes[0].hash()]),
+        "{err}"
+    );
+    assert_eq!(b.heads(DOCS, "x")?, vec![]);
+    assert_eq!(b.collection(DOCS).get("x")?, None);
+    // In reverse, all at once: applied; again: all known.
+    changes.reverse();
+    let applied = b.apply_changes(DOCS, "x", changes.clone())?;
+    assert_eq!((applied.new, applied.known, applied.merged), (5, 0, false));
+    let again = b.apply_changes(DOCS, "x", changes)?;
+    assert_eq!((again.new, again.known), (0, 5));
+    assert_eq!(b.collection(DOCS).get("x")?, Some(vec![4; 3]));
+    assert_each_shows_the_merge(&[&a, &b], &["x"])
+}
+
+#[test]
+fn plain_automerge_reads_the_store_and_writes_back_into_it() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store");
+    let store = AutomergeBackend::open(&path, OpenOptions::new())?;
+    store
+        .collection(DOCS)
+        .upsert("x", b"from the store".to_vec())?;
+    // Out of the store: saved and loaded by another program.
+    let saved = store.document(DOCS, "x")?.expect("exists").save();
+    let mut theirs = AutoCommit::load(&saved).expect("plain Automerge loads it");
+    assert_eq!(value_of(&theirs), Some(b"from the store".to_vec()));
+    // Back in: their edit, as bytes over any transport.
+    let before = theirs.get_heads();
+    theirs
+        .put(
+            automerge::ROOT,
+            "data",
+            ScalarValue::Bytes(b"from them".to_vec()),
+        )
+        .expect("put");
+    theirs.commit();
+    let bytes: Vec<Vec<u8>> = theirs
+        .get_changes(&before)
+        .iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let changes: Vec<Change> = bytes
+        .iter()
+        .map(|b| Change::try_from(b.as_slice()).expect("a change"))
+        .collect();
+    let applied = store.apply_changes(DOCS, "x", changes)?;
+    assert_eq!(
+        (applied.new, applied.merged),
+        (1, false),
+        "their put continues our heads"
+    );
+    assert_eq!(
+        store.collection(DOCS).get("x")?,
+        Some(b"from them".to_vec())
+    );
+    // A change that breaks the shape: refused, nothing stored.
+    for (what, edit) in [("a string", 0), ("another key", 1), ("an object", 2)] {
+        let mut bad = store.document(DOCS, "x")?.expect("exists");
+        let heads = bad.get_heads();
+        match edit {
+            0 => bad.put(automerge::ROOT, "data", "text").map(drop),
+            1 => bad.put(automerge::ROOT, "other", 1).map(drop),
+            _ => bad
+                .put_object(automerge::ROOT, "data", automerge::ObjType::Map)
+                .map(drop),
+        }
+        .expect("plain Automerge allows it");
+        bad.commit();
+        let err = store
+            .apply_changes(DOCS, "x", bad.get_changes(&heads))
+            .expect_err(what);
+        assert!(
+            matches!(
+                &err,
+                Error::ChangeRefused {
+                    reason: Refusal::Shape { .. },
+                    ..
+                }
+            ),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            store.heads(DOCS, "x")?,
+            theirs.get_heads(),
+            "{what}: nothing stored"
+        );
+    }
+    assert_eq!(
+        store.collection(DOCS).get("x")?,
+        Some(b"from them".to_vec())
+    );
+    assert!(store.verify()?.is_clean());
+    // And they stay after a reopen.
+    store.close()?;
+    let store = AutomergeBackend::open(&path, OpenOptions::new())?;
+    assert_eq!(
+        store.collection(DOCS).get("x")?,
+        Some(b"from them".to_vec())
+    );
+    assert!(store.verify()?.is_clean());
+    Ok(())
+}
