@@ -27,7 +27,7 @@ mod storage;
 pub mod workload;
 
 #[cfg(feature = "automerge-backend")]
-pub use backend::{Applied, AutomergeBackend, Refusal};
+pub use backend::{Applied, AutomergeBackend, Refusal, SyncSession, SyncStats};
 pub use backend::{InMemoryBackend, NullBackend};
 #[cfg(feature = "redb-backend")]
 pub use backend::{Inconsistency, OpenOptions, RedbBackend, VerifyReport};

@@ -10,7 +10,7 @@ mod persistent;
 mod redb;
 
 #[cfg(feature = "automerge-backend")]
-pub use self::automerge::{Applied, AutomergeBackend, Refusal};
+pub use self::automerge::{Applied, AutomergeBackend, Refusal, SyncSession, SyncStats};
 pub use self::memory::InMemoryBackend;
 pub use self::null::NullBackend;
 #[cfg(feature = "redb-backend")]

@@ -7,8 +7,10 @@ mod change_log;
 mod document;
 mod heads;
 mod replicate;
+mod sync;
 mod verify;
 mod writes;
 
 pub use apply::{Applied, Refusal};
 pub use backend::AutomergeBackend;
+pub use sync::{SyncSession, SyncStats};

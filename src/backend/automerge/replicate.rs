@@ -59,22 +59,32 @@ impl AutomergeBackend {
         id: &str,
         have: &[ChangeHash],
     ) -> Result<Vec<Change>> {
+        Ok(self.changes_for(collection, id, have)?.0)
+    }
+
+    /// [`changes_since`](Self::changes_since), and how many of `have` are known here.
+    pub(super) fn changes_for(
+        &self,
+        collection: &str,
+        id: &str,
+        have: &[ChangeHash],
+    ) -> Result<(Vec<Change>, usize)> {
         let Some(collection) = self.inner.existing(collection) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         };
         let txn = self.inner.store().read()?;
         let log = txn.open_table(CHANGE_LOG)?;
         let actor = ActorId::random();
         let Some(mut logged) = change_log::load(&log, collection.id, &collection.name, id, &actor)?
         else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         };
         let known: Vec<ChangeHash> = have
             .iter()
             .filter(|h| logged.doc.get_change_meta_by_hash(h).is_some())
             .copied()
             .collect();
-        Ok(logged.doc.get_changes(&known))
+        Ok((logged.doc.get_changes(&known), known.len()))
     }
 
     /// Applies changes another replica made to the document, in one transaction under the

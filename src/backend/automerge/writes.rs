@@ -8,6 +8,7 @@ use automerge::ActorId;
 use super::super::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter, Store, WritePath};
 use super::change_log::{self, ChangeLogTable, corrupt};
 use super::heads::{self, Edit, Heads};
+use super::sync::Journal;
 use crate::{Document, Result};
 
 /// Writes Automerge documents: the state every upsert of the backend shares.
@@ -18,17 +19,24 @@ pub(crate) struct AutomergeWrites {
     /// change is this actor's seq 1 again: a replica that kept the old document must take the
     /// new one as a new document, not merge the two.
     actor: ActorId,
+    /// Which documents changed since each peer last synced.
+    journal: Journal,
 }
 
 impl AutomergeWrites {
     pub(crate) fn new() -> Self {
         Self {
             actor: ActorId::random(),
+            journal: Journal::default(),
         }
     }
 
     pub(crate) fn actor(&self) -> &ActorId {
         &self.actor
+    }
+
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.journal
     }
 }
 
@@ -41,6 +49,11 @@ impl WritePath for AutomergeWrites {
         collection: &CollectionRef,
         docs: Vec<Document>,
     ) -> Result<()> {
+        let ids: Vec<String> = if self.journal.is_recording() {
+            docs.iter().map(|(id, _)| id.clone()).collect()
+        } else {
+            Vec::new()
+        };
         store.write(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
@@ -49,10 +62,14 @@ impl WritePath for AutomergeWrites {
                 self.append(&mut log, collection, &id, Edit::Put(data))?;
             }
             materialized.finish()
-        })
+        })?;
+        self.journal
+            .record(collection.id, ids.iter().map(String::as_str));
+        Ok(())
     }
 
     fn delete(&self, store: &Store, collection: &CollectionRef, id: &str) -> Result<()> {
+        let mut deleted = false;
         store.write(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             if materialized.remove(id)? {
@@ -60,9 +77,14 @@ impl WritePath for AutomergeWrites {
                 // the delete does not bring the document back.
                 let mut log = txn.open_table(CHANGE_LOG)?;
                 self.append(&mut log, collection, id, Edit::Delete)?;
+                deleted = true;
             }
             materialized.finish()
-        })
+        })?;
+        if deleted {
+            self.journal.record(collection.id, [id]);
+        }
+        Ok(())
     }
 }
 

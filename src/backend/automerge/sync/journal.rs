@@ -1,0 +1,122 @@
+//! Which documents changed since a sync with a peer: a stamp per change, kept in memory.
+//!
+//! Nothing is recorded until the first sync session of an open asks (before that, any session
+//! is a first one with its peer and offers every document), so a store that never syncs pays
+//! one atomic load per write. A write is stamped after it commits: a session that takes its
+//! snapshot stamp before a write is stamped offers that write's document again next time, so
+//! a mark never covers a write the peer was not offered.
+//!
+//! Marks live as long as the open: after a reopen (a crash perhaps, which may have lost writes
+//! a peer was told of, or the peer's) every peer is new again and gets every document's heads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use crate::backend::persistent::CollectionId;
+
+/// A document: its collection number and id.
+pub(crate) type DocKey = (CollectionId, String);
+
+#[derive(Default)]
+pub(crate) struct Journal {
+    recording: AtomicBool,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The next stamp; stamps start at 1, so a mark of 0 covers nothing.
+    next: u64,
+    /// Each document's latest stamp, and the documents by stamp: one entry per document.
+    by_doc: HashMap<DocKey, u64>,
+    by_stamp: BTreeMap<u64, DocKey>,
+    /// Per peer (the actor it writes as in its current open): every document stamped up to
+    /// this is known to be there.
+    marks: HashMap<Vec<u8>, u64>,
+    /// Per peer, documents stamped by changes received from it that left them at the heads it
+    /// had: it holds them at that stamp and need not be offered them back.
+    held: HashMap<Vec<u8>, HashMap<DocKey, u64>>,
+}
+
+impl Journal {
+    /// Whether writes need recording; callers skip gathering ids when not.
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording.load(Ordering::Acquire)
+    }
+
+    /// Stamps committed writes to `ids` of one collection.
+    pub(crate) fn record<'a>(
+        &self,
+        collection: CollectionId,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) {
+        if !self.is_recording() {
+            return;
+        }
+        let mut inner = self.lock();
+        for id in ids {
+            inner.stamp((collection, id.to_owned()));
+        }
+    }
+
+    /// Stamps a committed write of changes from `peer` after which the document's heads are
+    /// the peer's: the peer holds it as of that stamp.
+    pub(crate) fn record_held(&self, peer: &[u8], doc: DocKey) {
+        let mut inner = self.lock();
+        let stamp = inner.stamp(doc.clone());
+        inner
+            .held
+            .entry(peer.to_vec())
+            .or_default()
+            .insert(doc, stamp);
+    }
+
+    /// Starts recording (if not yet) and returns the stamp now, with the documents stamped
+    /// after `peer`'s mark; `None` for the documents when there is no mark (offer them all).
+    pub(crate) fn since_mark(&self, peer: &[u8]) -> (u64, Option<Vec<DocKey>>) {
+        // Recording starts before the snapshot stamp is read: a write committed after it is
+        // stamped later than the snapshot, one committed before is in the database's state.
+        self.recording.store(true, Ordering::Release);
+        let inner = self.lock();
+        let now = inner.next;
+        let held = inner.held.get(peer);
+        let changed = inner.marks.get(peer).map(|mark| {
+            inner
+                .by_stamp
+                .range(mark + 1..)
+                .filter(|(stamp, key)| held.and_then(|h| h.get(*key)) != Some(*stamp))
+                .map(|(_, key)| key.clone())
+                .collect()
+        });
+        (now, changed)
+    }
+
+    /// Records that `peer` holds every document stamped up to `stamp`.
+    pub(crate) fn mark(&self, peer: &[u8], stamp: u64) {
+        let mut inner = self.lock();
+        let mark = inner.marks.entry(peer.to_vec()).or_default();
+        *mark = (*mark).max(stamp);
+        let mark = *mark;
+        if let Some(held) = inner.held.get_mut(peer) {
+            held.retain(|_, at| *at > mark);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Every update leaves the maps consistent before anything can panic.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn stamp(&mut self, doc: DocKey) -> u64 {
+        self.next += 1;
+        let stamp = self.next;
+        if let Some(old) = self.by_doc.insert(doc.clone(), stamp) {
+            self.by_stamp.remove(&old);
+        }
+        self.by_stamp.insert(stamp, doc);
+        stamp
+    }
+}

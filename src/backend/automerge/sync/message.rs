@@ -1,0 +1,219 @@
+//! The bytes a sync session sends: who sends, which of the peer's messages it has processed,
+//! and per document its heads and the changes the peer lacks.
+//!
+//! Layout (integers little-endian): the magic `SBSY`, a version byte, the sender's actor
+//! (u32 length, bytes), the message's number and the last of the peer's numbers received
+//! with all before it (u32 each), a flags byte (bit 0: done, bit 1: complete), then a u32
+//! count of documents, each: collection and id (u32 length, UTF-8), a u32 count of heads of
+//! 32 bytes, a u32 count of changes (u32 length, Automerge's bytes).
+
+use automerge::ChangeHash;
+
+use crate::{Error, Result};
+
+const MAGIC: &[u8; 4] = b"SBSY";
+const VERSION: u8 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Message {
+    /// The sender's actor in its current open: who the peer is, and which of its opens.
+    pub(crate) from: Vec<u8>,
+    /// This message's number, from 1.
+    pub(crate) seq: u32,
+    /// Every message of the peer up to this number has been processed (0: none).
+    pub(crate) ack: u32,
+    /// The sender has nothing to send and holds the heads of every document in the messages it
+    /// acknowledges.
+    pub(crate) done: bool,
+    /// The sender has finished: it needs no answer to this message.
+    pub(crate) complete: bool,
+    pub(crate) docs: Vec<DocEntry>,
+}
+
+/// One document: the sender's heads, and changes the receiver lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocEntry {
+    pub(crate) collection: String,
+    pub(crate) id: String,
+    pub(crate) heads: Vec<ChangeHash>,
+    /// Each an Automerge change's bytes, decoded only when applied.
+    pub(crate) changes: Vec<Vec<u8>>,
+}
+
+impl Message {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        put_bytes(&mut out, &self.from);
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        out.extend_from_slice(&self.ack.to_le_bytes());
+        out.push(u8::from(self.done) | u8::from(self.complete) << 1);
+        put_len(&mut out, self.docs.len());
+        for doc in &self.docs {
+            put_bytes(&mut out, doc.collection.as_bytes());
+            put_bytes(&mut out, doc.id.as_bytes());
+            put_len(&mut out, doc.heads.len());
+            for hash in &doc.heads {
+                out.extend_from_slice(&hash.0);
+            }
+            put_len(&mut out, doc.changes.len());
+            for change in &doc.changes {
+                put_bytes(&mut out, change);
+            }
+        }
+        out
+    }
+
+    /// Reads a message; every malformation is an [`Error::Sync`] saying where.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Message> {
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(4)? != MAGIC {
+            return Err(malformed(
+                "it does not start with SBSY: not a storebench sync message",
+            ));
+        }
+        let version = r.take(1)?[0];
+        if version != VERSION {
+            return Err(malformed(&format!(
+                "version {version}, this storebench speaks {VERSION}"
+            )));
+        }
+        let from = r.bytes()?.to_vec();
+        let (seq, ack) = (r.u32()?, r.u32()?);
+        let flags = r.take(1)?[0];
+        if flags > 3 || seq == 0 {
+            return Err(malformed("invalid flags or message number"));
+        }
+        let mut docs = Vec::new();
+        for _ in 0..r.count(8)? {
+            let collection = r.text()?;
+            let id = r.text()?;
+            let heads = (0..r.count(32)?)
+                .map(|_| Ok(ChangeHash(r.take(32)?.try_into().expect("32 bytes"))))
+                .collect::<Result<Vec<_>>>()?;
+            let changes = (0..r.count(4)?)
+                .map(|_| r.bytes().map(<[u8]>::to_vec))
+                .collect::<Result<Vec<_>>>()?;
+            docs.push(DocEntry {
+                collection,
+                id,
+                heads,
+                changes,
+            });
+        }
+        if r.at != bytes.len() {
+            return Err(malformed("bytes after the last document"));
+        }
+        Ok(Message {
+            from,
+            seq,
+            ack,
+            done: flags & 1 != 0,
+            complete: flags & 2 != 0,
+            docs,
+        })
+    }
+}
+
+fn malformed(detail: &str) -> Error {
+    Error::Sync {
+        detail: format!("malformed message: {detail}"),
+    }
+}
+
+fn put_len(out: &mut Vec<u8>, len: usize) {
+    let len = u32::try_from(len).expect("a sync message holds fewer than 2^32 of anything");
+    out.extend_from_slice(&len.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_len(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let taken = self
+            .bytes
+            .get(self.at..)
+            .and_then(|rest| rest.get(..n))
+            .ok_or_else(|| malformed(&format!("cut short at byte {}", self.at)))?;
+        self.at += n;
+        Ok(taken)
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("four bytes"),
+        ))
+    }
+
+    /// A count of items of at least `min_size` bytes each, no more than the bytes left hold:
+    /// a damaged count never makes a large allocation.
+    fn count(&mut self, min_size: usize) -> Result<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_size) > self.bytes.len() - self.at {
+            return Err(malformed(&format!(
+                "a count of {n} at byte {} runs past the end",
+                self.at - 4
+            )));
+        }
+        Ok(n)
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
+    fn text(&mut self) -> Result<String> {
+        let at = self.at;
+        String::from_utf8(self.bytes()?.to_vec())
+            .map_err(|_| malformed(&format!("a name at byte {at} is not UTF-8")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Message {
+        Message {
+            from: vec![7; 16],
+            seq: 3,
+            ack: 2,
+            done: false,
+            complete: false,
+            docs: vec![DocEntry {
+                collection: "cells".into(),
+                id: "c1".into(),
+                heads: vec![ChangeHash([1; 32]), ChangeHash([2; 32])],
+                changes: vec![vec![1, 2, 3], vec![]],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_message_reads_back_and_every_cut_or_extension_is_refused() {
+        let bytes = sample().encode();
+        assert_eq!(Message::decode(&bytes).expect("reads"), sample());
+        for at in 0..bytes.len() {
+            let err = Message::decode(&bytes[..at]).expect_err("cut short");
+            assert!(matches!(err, Error::Sync { .. }), "{err}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Message::decode(&longer).is_err());
+        let mut huge = bytes;
+        // The document count, after magic, version, actor, numbers and flags.
+        let at = 4 + 1 + 4 + 16 + 4 + 4 + 1;
+        huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Message::decode(&huge).is_err());
+    }
+}

@@ -1,0 +1,491 @@
+//! `SyncSession`: one side of a sync between two replicas, over any transport that carries
+//! byte messages.
+//!
+//! Each side offers the heads of the documents changed since the two last completed a session
+//! (every document the first time, or after either reopened); a side that receives heads it
+//! does not have answers with its own heads and the changes the other lacks, until both hold
+//! the same heads. A document is settled in at most three messages, and all documents travel
+//! together, so a session takes a handful of messages whatever the number of documents.
+//!
+//! A message is applied in one transaction under the backend's durability, as a local write.
+//! A side completes when the peer, having processed every message it sent with documents in
+//! it, says it has nothing more to send: only then does it mark the documents it offered as
+//! held by the peer. A lost, repeated or reordered message can stall a session but never marks
+//! a document the peer was not shown; a stalled session is dropped and a new one started.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use automerge::Change;
+
+use super::super::apply::{self, Refusal};
+use super::super::backend::AutomergeBackend;
+use super::super::heads::{self, HEADS_SEQ};
+use super::journal::DocKey;
+use super::message::{DocEntry, Message};
+use crate::backend::persistent::{CHANGE_LOG, MaterializedWriter};
+use crate::{Error, Result};
+
+/// One side of a sync session; see [`AutomergeBackend::sync_session`].
+pub struct SyncSession<'a> {
+    backend: &'a AutomergeBackend,
+    /// This side's actor, which names it to the peer.
+    me: Vec<u8>,
+    peer: Option<Vec<u8>>,
+    /// The number of the last message sent, and of the last that carried documents.
+    sent: u32,
+    last_with_docs: u32,
+    received: Received,
+    /// The journal's stamp when this side offered its documents; `None` before.
+    offered_at: Option<u64>,
+    pending: Vec<DocEntry>,
+    /// Documents the peer showed heads of that this side does not hold yet: it says it is
+    /// done only when there are none, and asks again for them when an answer was lost.
+    waiting: HashSet<(String, String)>,
+    /// Documents whose heads this side has sent the peer.
+    told: HashSet<(String, String)>,
+    owe_reply: bool,
+    complete: bool,
+    stats: SyncStats,
+}
+
+/// What a session sent, received and applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncStats {
+    /// Messages this side sent.
+    pub messages_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+    /// Messages it received, repeats included.
+    pub messages_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Documents whose heads it offered.
+    pub documents_offered: u64,
+    /// Changes it sent.
+    pub changes_sent: u64,
+    /// Changes it received that were new here, and are now stored.
+    pub changes_applied: u64,
+    /// Documents it had to load and merge with Automerge (concurrent changes), rather than
+    /// apply from their heads.
+    pub documents_merged: u64,
+}
+
+impl AutomergeBackend {
+    /// Starts one side of a sync with another replica. Call
+    /// [`next_message`](SyncSession::next_message) and send what it returns, hand what the
+    /// peer sends to [`receive`](SyncSession::receive), until neither side has a message and
+    /// [`is_done`](SyncSession::is_done). [`sync_with`](Self::sync_with) does this for two
+    /// backends in one process.
+    pub fn sync_session(&self) -> SyncSession<'_> {
+        SyncSession {
+            backend: self,
+            me: self.inner.writer().actor().to_bytes().to_vec(),
+            peer: None,
+            sent: 0,
+            last_with_docs: 0,
+            received: Received::default(),
+            offered_at: None,
+            pending: Vec::new(),
+            waiting: HashSet::new(),
+            told: HashSet::new(),
+            owe_reply: false,
+            complete: false,
+            stats: SyncStats::default(),
+        }
+    }
+
+    /// Syncs with `other` in this process until both hold the same documents (every document
+    /// both changed since their last sync), and returns this side's figures.
+    ///
+    /// # Errors
+    /// As [`SyncSession::receive`]; [`Error::Sync`] when the session does not settle.
+    pub fn sync_with(&self, other: &AutomergeBackend) -> Result<SyncStats> {
+        let (mut mine, mut theirs) = (self.sync_session(), other.sync_session());
+        loop {
+            let sent = mine.next_message()?;
+            if let Some(message) = &sent {
+                theirs.receive(message)?;
+            }
+            let answered = theirs.next_message()?;
+            if let Some(message) = &answered {
+                mine.receive(message)?;
+            }
+            if sent.is_none() && answered.is_none() {
+                return if mine.is_done() && theirs.is_done() {
+                    Ok(mine.stats())
+                } else {
+                    Err(Error::Sync {
+                        detail: "both sides stopped before settling".into(),
+                    })
+                };
+            }
+        }
+    }
+}
+
+impl SyncSession<'_> {
+    /// The most messages a session takes from its peer: a session settles every document in
+    /// three messages per side, so it has no use for more, and a peer that never stops must be
+    /// stopped.
+    pub const MAX_MESSAGES: u32 = 64;
+
+    /// The next message to send the peer, or `None` when this side has nothing to say until
+    /// it receives one.
+    ///
+    /// # Errors
+    /// Storage errors reading the documents to offer or the changes to send.
+    pub fn next_message(&mut self) -> Result<Option<Vec<u8>>> {
+        if self.sent == 0 {
+            // The first message names this side; documents follow once the peer is known.
+            return Ok(Some(self.send(Vec::new(), false)));
+        }
+        if let (Some(peer), None) = (self.peer.clone(), self.offered_at) {
+            self.offer(&peer)?;
+        }
+        if !self.pending.is_empty() {
+            let docs = std::mem::take(&mut self.pending);
+            self.last_with_docs = self.sent + 1;
+            self.owe_reply = false;
+            return Ok(Some(self.send(docs, false)));
+        }
+        if self.owe_reply {
+            self.owe_reply = false;
+            if self.waiting.is_empty() {
+                return Ok(Some(self.send(Vec::new(), true)));
+            }
+            // The peer thinks this side has what it showed: an answer went missing. Ask again.
+            let mut again = Vec::new();
+            for (collection, id) in &self.waiting {
+                let heads = self.backend.heads(collection, id)?;
+                again.push(DocEntry {
+                    collection: collection.clone(),
+                    id: id.clone(),
+                    heads,
+                    changes: Vec::new(),
+                });
+            }
+            self.last_with_docs = self.sent + 1;
+            return Ok(Some(self.send(again, false)));
+        }
+        Ok(None)
+    }
+
+    /// Takes a message from the peer: applies the changes in it (one transaction) and
+    /// prepares the answer. A repeated message is ignored.
+    ///
+    /// # Errors
+    /// [`Error::Sync`] for bytes that are not a sync message, a message from another peer
+    /// than the first, or more than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages;
+    /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
+    /// that this store cannot show; [`Error::Corrupt`](crate::Error::Corrupt) or storage
+    /// errors. On any error nothing of the message is stored; start a new session.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+        let message = Message::decode(bytes)?;
+        self.stats.messages_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        match &self.peer {
+            None => self.peer = Some(message.from.clone()),
+            Some(peer) if *peer != message.from => {
+                return Err(Error::Sync {
+                    detail: "a message from another peer, or another open of it".into(),
+                });
+            }
+            Some(_) => {}
+        }
+        if !self.received.insert(message.seq) {
+            return Ok(());
+        }
+        if self.received.len() > Self::MAX_MESSAGES as usize {
+            return Err(Error::Sync {
+                detail: format!("the peer sent more than {} messages", Self::MAX_MESSAGES),
+            });
+        }
+        self.apply(&message.docs)?;
+        self.answer(&message.docs)?;
+        let shown_everything = message.ack >= self.last_with_docs;
+        if message.done
+            && shown_everything
+            && self.pending.is_empty()
+            && !self.complete
+            && let (Some(stamp), Some(peer)) = (self.offered_at, &self.peer)
+        {
+            self.complete = true;
+            self.backend.inner.writer().journal().mark(peer, stamp);
+        }
+        // A peer that has completed needs no answer from a side that has too.
+        self.owe_reply = !(message.docs.is_empty() && message.complete && self.complete);
+        Ok(())
+    }
+
+    /// Whether this side has completed: the peer holds every document it offered, it holds
+    /// every document the peer showed it, and it has nothing more to send.
+    pub fn is_done(&self) -> bool {
+        self.complete && self.pending.is_empty() && !self.owe_reply && self.waiting.is_empty()
+    }
+
+    /// What the session sent, received and applied so far.
+    pub fn stats(&self) -> SyncStats {
+        self.stats
+    }
+
+    fn send(&mut self, docs: Vec<DocEntry>, done: bool) -> Vec<u8> {
+        self.sent += 1;
+        self.stats.changes_sent += docs.iter().map(|d| d.changes.len() as u64).sum::<u64>();
+        let bytes = Message {
+            from: self.me.clone(),
+            seq: self.sent,
+            ack: self.received.all_up_to(),
+            done,
+            complete: self.complete,
+            docs,
+        }
+        .encode();
+        self.stats.messages_sent += 1;
+        self.stats.bytes_sent += bytes.len() as u64;
+        bytes
+    }
+
+    /// Queues the heads of every document changed since the last completed session with
+    /// `peer` (every document, when there was none).
+    fn offer(&mut self, peer: &[u8]) -> Result<()> {
+        let (stamp, changed) = self.backend.inner.writer().journal().since_mark(peer);
+        let names: HashMap<u64, String> = self
+            .backend
+            .inner
+            .collection_refs()
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let txn = self.backend.inner.store().read()?;
+        let log = txn.open_table(CHANGE_LOG)?;
+        let docs: Vec<DocKey> = match changed {
+            Some(docs) => docs,
+            None => {
+                // Every document, deleted ones included, has heads after its chunks.
+                let mut all = Vec::new();
+                for entry in redb::ReadableTable::iter(&log)? {
+                    let (key, _) = entry?;
+                    let (collection, id, seq) = key.value();
+                    if seq == HEADS_SEQ {
+                        all.push((collection, id.to_owned()));
+                    }
+                }
+                all
+            }
+        };
+        for (collection_id, id) in docs {
+            let Some(collection) = names.get(&collection_id) else {
+                continue;
+            };
+            let Some(stored) = heads::read(&log, collection_id, collection, &id)? else {
+                continue;
+            };
+            self.stats.documents_offered += 1;
+            self.told.insert((collection.clone(), id.clone()));
+            self.pending.push(DocEntry {
+                collection: collection.clone(),
+                id,
+                heads: stored.hashes,
+                changes: Vec::new(),
+            });
+        }
+        self.offered_at = Some(stamp);
+        Ok(())
+    }
+
+    /// Applies every change in `docs`, in one transaction. A document whose changes lack a
+    /// dependency is left as it is: the answer asks for what it lacks.
+    fn apply(&mut self, docs: &[DocEntry]) -> Result<()> {
+        let mut batches = Vec::new();
+        for entry in docs.iter().filter(|d| !d.changes.is_empty()) {
+            // Every change is read before anything is written: a malformed one refuses the
+            // whole message.
+            let changes = entry
+                .changes
+                .iter()
+                .map(|bytes| {
+                    Change::try_from(bytes.as_slice()).map_err(|e| Error::ChangeRefused {
+                        collection: entry.collection.clone(),
+                        id: entry.id.clone(),
+                        reason: Refusal::Malformed {
+                            detail: e.to_string(),
+                        },
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            batches.push((entry, changes));
+        }
+        if batches.is_empty() {
+            return Ok(());
+        }
+        let inner = &self.backend.inner;
+        let targets: Vec<_> = batches
+            .iter()
+            .map(|(entry, _)| inner.target(&entry.collection))
+            .collect();
+        // Each document stored, and whether it now has the heads the peer sent.
+        let mut stored: Vec<(DocKey, bool)> = Vec::new();
+        let (mut applied, mut merged) = (0, 0);
+        inner.store().write(|txn| {
+            let mut log = txn.open_table(CHANGE_LOG)?;
+            for ((entry, changes), target) in batches.into_iter().zip(&targets) {
+                let mut materialized = MaterializedWriter::open(txn, target.id)?;
+                match apply::plan(&log, target, &entry.id, changes) {
+                    Ok(plan) => {
+                        let done = plan.write(&mut log, &mut materialized, target, &entry.id)?;
+                        if done.new > 0 {
+                            let level = plan_heads_match(&log, target, entry)?;
+                            stored.push(((target.id, entry.id.clone()), level));
+                            applied += done.new as u64;
+                            merged += u64::from(done.merged);
+                        }
+                    }
+                    Err(Error::ChangeRefused {
+                        reason: Refusal::MissingDependencies { .. },
+                        ..
+                    }) => {}
+                    Err(other) => return Err(other),
+                }
+                materialized.finish()?;
+            }
+            Ok(())
+        })?;
+        self.stats.changes_applied += applied;
+        self.stats.documents_merged += merged;
+        let journal = inner.writer().journal();
+        let peer = self.peer.as_deref().unwrap_or_default();
+        for (doc, level) in stored {
+            if level {
+                journal.record_held(peer, doc);
+            } else {
+                journal.record(doc.0, [doc.1.as_str()]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues, for every document in `docs` whose heads here differ from the peer's, this
+    /// side's heads and the changes the peer lacks; notes the documents this side lacks
+    /// changes of.
+    fn answer(&mut self, docs: &[DocEntry]) -> Result<()> {
+        for entry in docs {
+            let doc = (entry.collection.clone(), entry.id.clone());
+            let ours = self.backend.heads(&entry.collection, &entry.id)?;
+            if ours == entry.heads {
+                self.waiting.remove(&doc);
+                continue;
+            }
+            let (changes, known) =
+                self.backend
+                    .changes_for(&entry.collection, &entry.id, &entry.heads)?;
+            if known < entry.heads.len() {
+                self.waiting.insert(doc.clone());
+            } else {
+                self.waiting.remove(&doc);
+            }
+            let changes = if known == 0 && !entry.heads.is_empty() && !self.told.contains(&doc) {
+                // The peer has changes this side lacks, and nothing here tells which of ours
+                // it has: our heads let it send exactly what we lack, and show it what it
+                // lacks. (Sending all would resend what it has.)
+                Vec::new()
+            } else {
+                changes.iter().map(|c| c.raw_bytes().to_vec()).collect()
+            };
+            self.told.insert(doc);
+            self.pending.push(DocEntry {
+                collection: entry.collection.clone(),
+                id: entry.id.clone(),
+                heads: ours,
+                changes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether the document's heads in `log` are the ones the peer sent in `entry`.
+fn plan_heads_match(
+    log: &impl super::super::change_log::ChangeLogRead,
+    target: &crate::backend::persistent::CollectionRef,
+    entry: &DocEntry,
+) -> Result<bool> {
+    let stored = heads::read(log, target.id, &target.name, &entry.id)?;
+    Ok(stored.is_some_and(|h| h.hashes == entry.heads))
+}
+
+/// The numbers of the messages received: all of them up to `contiguous`, and any after.
+#[derive(Default)]
+struct Received {
+    contiguous: u32,
+    after: BTreeSet<u32>,
+}
+
+impl Received {
+    /// Notes `seq`; `false` when it was received before.
+    fn insert(&mut self, seq: u32) -> bool {
+        if seq <= self.contiguous || !self.after.insert(seq) {
+            return false;
+        }
+        while self.after.remove(&(self.contiguous + 1)) {
+            self.contiguous += 1;
+        }
+        true
+    }
+
+    fn len(&self) -> usize {
+        self.contiguous as usize + self.after.len()
+    }
+
+    /// Every message up to this number was received (0: not the first).
+    fn all_up_to(&self) -> u32 {
+        self.contiguous
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OpenOptions;
+
+    #[test]
+    fn a_peer_that_never_stops_is_stopped() {
+        let store = AutomergeBackend::open_with_storage(
+            redb::backends::InMemoryBackend::new(),
+            OpenOptions::new(),
+        )
+        .expect("opens");
+        let mut session = store.sync_session();
+        for seq in 1..=SyncSession::MAX_MESSAGES + 1 {
+            let talk = Message {
+                from: vec![1; 16],
+                seq,
+                ack: 0,
+                done: false,
+                complete: false,
+                docs: Vec::new(),
+            };
+            let outcome = session.receive(&talk.encode());
+            if seq <= SyncSession::MAX_MESSAGES {
+                outcome.expect("within the bound");
+                // A repeat is ignored, and does not count.
+                session.receive(&talk.encode()).expect("a repeat");
+            } else {
+                let err = outcome.expect_err("past the bound");
+                assert!(matches!(err, Error::Sync { .. }), "{err}");
+            }
+        }
+        let stranger = Message {
+            from: vec![2; 16],
+            seq: 1,
+            ack: 0,
+            done: false,
+            complete: false,
+            docs: Vec::new(),
+        };
+        let err = session
+            .receive(&stranger.encode())
+            .expect_err("another peer");
+        assert!(matches!(err, Error::Sync { .. }), "{err}");
+    }
+}

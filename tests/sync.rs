@@ -1,0 +1,282 @@
+//! Sync sessions between Automerge replicas: they settle on Automerge's merge in a few
+//! messages, offer only what changed since they last synced, refuse bad messages without
+//! storing anything, stop a peer that never stops, and survive lost messages and crashes.
+
+use automerge::{AutoCommit, ReadDoc, ScalarValue};
+use storebench::fault::{Disk, PowerLoss};
+use storebench::{AutomergeBackend, Durability, Error, OpenOptions, Result, StorageBackend};
+use tempfile::TempDir;
+
+const DOCS: &str = "cells";
+
+fn replica(dir: &TempDir, name: &str) -> Result<AutomergeBackend> {
+    AutomergeBackend::open(dir.path().join(name), OpenOptions::new())
+}
+
+/// Every replica holds, for every document any of them has, what plain Automerge's merge of
+/// all their changes shows, and passes `verify()`.
+fn assert_converged(replicas: &[&AutomergeBackend], ids: &[String]) -> Result<()> {
+    for id in ids {
+        let mut merged = AutoCommit::new();
+        for replica in replicas {
+            if let Some(mut doc) = replica.document(DOCS, id)? {
+                merged.apply_changes(doc.get_changes(&[])).expect("merges");
+            }
+        }
+        let expected = match merged.get(automerge::ROOT, "data").expect("readable") {
+            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Bytes(b) => Some(b.clone()),
+                other => panic!("{other:?}"),
+            },
+            None => None,
+            Some(other) => panic!("{other:?}"),
+        };
+        for (n, replica) in replicas.iter().enumerate() {
+            assert_eq!(
+                replica.collection(DOCS).get(id)?,
+                expected,
+                "replica {n}, {id}"
+            );
+            assert_eq!(
+                replica.heads(DOCS, id)?,
+                merged.get_heads(),
+                "replica {n}, {id}"
+            );
+        }
+    }
+    for replica in replicas {
+        let report = replica.verify()?;
+        assert!(report.is_clean(), "{:?}", report.problems);
+    }
+    Ok(())
+}
+
+fn ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("doc-{i:03}")).collect()
+}
+
+#[test]
+fn two_replicas_settle_on_automerges_merge_in_a_few_messages() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    let ids = ids(20);
+    for (n, id) in ids.iter().enumerate() {
+        // Some only on a, some only on b, some on both (concurrently: conflicts).
+        if n % 3 != 1 {
+            a.collection(DOCS)
+                .upsert(id, format!("a{n}").into_bytes())?;
+        }
+        if n % 3 != 0 {
+            b.collection(DOCS)
+                .upsert(id, format!("b{n}").into_bytes())?;
+        }
+    }
+    a.collection(DOCS).delete(&ids[0])?;
+    let stats = a.sync_with(&b)?;
+    assert_converged(&[&a, &b], &ids)?;
+    assert!(stats.messages_sent <= 5, "{stats:?}");
+    assert_eq!(stats.documents_offered, 13, "every document a has");
+    assert!(stats.changes_applied >= 13, "{stats:?}");
+    assert!(a.conflicts(DOCS, &ids[2])? == 2 && b.conflicts(DOCS, &ids[2])? == 2);
+    Ok(())
+}
+
+#[test]
+fn a_later_sync_offers_only_what_changed_since() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    let ids = ids(50);
+    for id in &ids {
+        a.collection(DOCS).upsert(id, b"v1".to_vec())?;
+    }
+    let first = a.sync_with(&b)?;
+    assert_eq!(first.documents_offered, 50);
+    a.collection(DOCS).upsert(&ids[7], b"v2".to_vec())?;
+    b.collection(DOCS).delete(&ids[9])?;
+    let second = a.sync_with(&b)?;
+    assert_eq!(second.documents_offered, 1, "{second:?}");
+    assert_eq!(
+        (second.changes_sent, second.changes_applied),
+        (1, 1),
+        "{second:?}"
+    );
+    assert_converged(&[&a, &b], &ids)?;
+    // Documents a received in the last session are offered back once (heads only); then
+    // nothing.
+    a.sync_with(&b)?;
+    let quiet = a.sync_with(&b)?;
+    assert_eq!(
+        (quiet.documents_offered, quiet.changes_sent),
+        (0, 0),
+        "{quiet:?}"
+    );
+    // A reopened replica is a new peer: everything is offered again, nothing needs sending.
+    drop(b);
+    let b = replica(&dir, "b")?;
+    let after_reopen = a.sync_with(&b)?;
+    assert_eq!(after_reopen.documents_offered, 50);
+    assert_eq!(after_reopen.changes_sent, 0);
+    assert_converged(&[&a, &b], &ids)
+}
+
+#[test]
+fn three_replicas_in_a_ring_converge() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let replicas = [
+        replica(&dir, "a")?,
+        replica(&dir, "b")?,
+        replica(&dir, "c")?,
+    ];
+    let ids = ids(6);
+    for round in 0..5 {
+        for (r, replica) in replicas.iter().enumerate() {
+            let id = &ids[(round * 3 + r) % ids.len()];
+            if (round + r) % 4 == 3 {
+                replica.collection(DOCS).delete(id)?;
+            } else {
+                replica
+                    .collection(DOCS)
+                    .upsert(id, format!("{round}{r}").into_bytes())?;
+            }
+        }
+        replicas[round % 3].sync_with(&replicas[(round + 1) % 3])?;
+    }
+    for (from, to) in [(0, 1), (1, 2), (2, 0), (0, 1)] {
+        replicas[from].sync_with(&replicas[to])?;
+    }
+    let refs: Vec<&AutomergeBackend> = replicas.iter().collect();
+    assert_converged(&refs, &ids)
+}
+
+#[test]
+fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", b"v".to_vec())?;
+    // A real exchange up to the message carrying a's change.
+    let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
+    let mut carrying = None;
+    for _ in 0..6 {
+        if let Some(m) = sa.next_message()? {
+            if m.len() > 100 {
+                carrying = Some(m.clone());
+                break;
+            }
+            sb.receive(&m)?;
+        }
+        if let Some(m) = sb.next_message()? {
+            sa.receive(&m)?;
+        }
+    }
+    let carrying = carrying.expect("a sends its change");
+    let mut damaged_change = carrying.clone();
+    let last = damaged_change.len() - 1;
+    damaged_change[last] ^= 0xff;
+    let bad: [(&str, Vec<u8>); 4] = [
+        ("random bytes", vec![0x5a; 64]),
+        ("cut short", carrying[..carrying.len() / 2].to_vec()),
+        ("longer", [carrying.as_slice(), b"!"].concat()),
+        ("a damaged change", damaged_change),
+    ];
+    for (what, bytes) in bad {
+        let mut fresh = b.sync_session();
+        let err = fresh.receive(&bytes).expect_err(what);
+        assert!(
+            matches!(err, Error::Sync { .. } | Error::ChangeRefused { .. }),
+            "{what}: {err}"
+        );
+        assert_eq!(b.heads(DOCS, "x")?, vec![], "{what}: nothing stored");
+    }
+    // The real message still applies.
+    sb.receive(&carrying)?;
+    assert_eq!(b.collection(DOCS).get("x")?, Some(b"v".to_vec()));
+    Ok(())
+}
+
+#[test]
+fn lost_and_repeated_messages_never_mark_a_document_the_peer_lacks() -> Result<()> {
+    // Both sides send at once, as over a real link, so messages cross; one message is lost
+    // and the one before it arrives twice. The session may stall, but a side that marks its
+    // documents as held by a peer that never got them would not offer them in the next
+    // session, and the replicas would never converge.
+    for lost in 1..16 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+        let ids = ids(9);
+        for (n, id) in ids.iter().enumerate() {
+            if n % 3 != 1 {
+                a.collection(DOCS).upsert(id, b"a".to_vec())?;
+            }
+            if n % 3 != 0 {
+                b.collection(DOCS).upsert(id, b"b".to_vec())?;
+            }
+        }
+        let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
+        let (mut sent, mut last) = (0, (None, None));
+        for _ in 0..12 {
+            let (ma, mb) = (sa.next_message()?, sb.next_message()?);
+            for (m, from_a) in [(ma, true), (mb, false)] {
+                let Some(m) = m else { continue };
+                sent += 1;
+                let to = if from_a { &mut sb } else { &mut sa };
+                if sent == lost {
+                    continue;
+                }
+                to.receive(&m)?;
+                let before = if from_a { &mut last.0 } else { &mut last.1 };
+                if let Some(again) = before.replace(m) {
+                    to.receive(&again)?;
+                }
+            }
+        }
+        assert!(sent >= 4, "{sent}");
+        a.sync_with(&b)?;
+        assert_converged(&[&a, &b], &ids)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_replica_that_crashed_applying_a_sync_converges_after_the_next() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = replica(&dir, "a")?;
+    let ids = ids(8);
+    for id in &ids {
+        a.collection(DOCS).upsert(id, b"from a".to_vec())?;
+    }
+    let durable = OpenOptions::new().durability(Durability::EveryWrite);
+    let mut failed = 0;
+    for fail_after in 0..12 {
+        let disk = Disk::new();
+        let b = AutomergeBackend::open_with_storage(disk.storage(), durable.clone())?;
+        b.collection(DOCS).upsert(&ids[0], b"from b".to_vec())?;
+        disk.fail_in(fail_after);
+        // The sync fails somewhere in b's writes (or completes, for large `fail_after`).
+        let outcome = a.sync_with(&b);
+        failed += usize::from(outcome.is_err());
+        let loss = if fail_after % 2 == 0 {
+            PowerLoss::LOSE_ALL
+        } else {
+            PowerLoss::KEEP_ALL
+        };
+        drop(b);
+        let survived = disk.power_loss(loss);
+        let b = AutomergeBackend::open_with_storage(survived.storage(), durable.clone())?;
+        let report = b.verify()?;
+        assert!(
+            report.is_clean(),
+            "after failing at {fail_after}: {:?}",
+            report.problems
+        );
+        // What was acknowledged durably stays: b's own write, and everything when the sync
+        // completed.
+        assert!(b.collection(DOCS).get(&ids[0])?.is_some(), "{fail_after}");
+        if outcome.is_ok() {
+            assert_eq!(b.collection(DOCS).count()?, ids.len(), "{fail_after}");
+        }
+        a.sync_with(&b)?;
+        assert_converged(&[&a, &b], &ids)?;
+    }
+    assert!(failed >= 4, "the failures land in the sync: {failed}");
+    Ok(())
+}
