@@ -157,15 +157,15 @@ fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
     let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
     let mut carrying = None;
     for _ in 0..6 {
-        if let Some(m) = sa.next_message()? {
+        if let Some(m) = sa.next_message(&a)? {
             if m.len() > 100 {
                 carrying = Some(m.clone());
                 break;
             }
-            sb.receive(&m)?;
+            sb.receive(&b, &m)?;
         }
-        if let Some(m) = sb.next_message()? {
-            sa.receive(&m)?;
+        if let Some(m) = sb.next_message(&b)? {
+            sa.receive(&a, &m)?;
         }
     }
     let carrying = carrying.expect("a sends its change");
@@ -180,7 +180,7 @@ fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
     ];
     for (what, bytes) in bad {
         let mut fresh = b.sync_session();
-        let err = fresh.receive(&bytes).expect_err(what);
+        let err = fresh.receive(&b, &bytes).expect_err(what);
         assert!(
             matches!(err, Error::Sync { .. } | Error::ChangeRefused { .. }),
             "{what}: {err}"
@@ -188,7 +188,7 @@ fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
         assert_eq!(b.heads(DOCS, "x")?, vec![], "{what}: nothing stored");
     }
     // The real message still applies.
-    sb.receive(&carrying)?;
+    sb.receive(&b, &carrying)?;
     assert_eq!(b.collection(DOCS).get("x")?, Some(b"v".to_vec()));
     Ok(())
 }
@@ -214,18 +214,18 @@ fn lost_and_repeated_messages_never_mark_a_document_the_peer_lacks() -> Result<(
         let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
         let (mut sent, mut last) = (0, (None, None));
         for _ in 0..12 {
-            let (ma, mb) = (sa.next_message()?, sb.next_message()?);
+            let (ma, mb) = (sa.next_message(&a)?, sb.next_message(&b)?);
             for (m, from_a) in [(ma, true), (mb, false)] {
                 let Some(m) = m else { continue };
                 sent += 1;
-                let to = if from_a { &mut sb } else { &mut sa };
+                let (to, at) = if from_a { (&mut sb, &b) } else { (&mut sa, &a) };
                 if sent == lost {
                     continue;
                 }
-                to.receive(&m)?;
+                to.receive(at, &m)?;
                 let before = if from_a { &mut last.0 } else { &mut last.1 };
                 if let Some(again) = before.replace(m) {
-                    to.receive(&again)?;
+                    to.receive(at, &again)?;
                 }
             }
         }

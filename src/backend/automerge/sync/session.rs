@@ -26,9 +26,8 @@ use crate::backend::persistent::{CHANGE_LOG, MaterializedWriter};
 use crate::{Error, Result};
 
 /// One side of a sync session; see [`AutomergeBackend::sync_session`].
-pub struct SyncSession<'a> {
-    backend: &'a AutomergeBackend,
-    /// This side's actor, which names it to the peer.
+pub struct SyncSession {
+    /// The actor of the backend's open this session belongs to, which names it to the peer.
     me: Vec<u8>,
     peer: Option<Vec<u8>>,
     /// The number of the last message sent, and of the last that carried documents.
@@ -76,10 +75,10 @@ impl AutomergeBackend {
     /// [`next_message`](SyncSession::next_message) and send what it returns, hand what the
     /// peer sends to [`receive`](SyncSession::receive), until neither side has a message and
     /// [`is_done`](SyncSession::is_done). [`sync_with`](Self::sync_with) does this for two
-    /// backends in one process.
-    pub fn sync_session(&self) -> SyncSession<'_> {
+    /// backends in one process. The session borrows nothing: keep it beside the backend (an
+    /// `Arc` of it, say) in a connection, and pass the backend to each call.
+    pub fn sync_session(&self) -> SyncSession {
         SyncSession {
-            backend: self,
             me: self.inner.writer().actor().to_bytes().to_vec(),
             peer: None,
             sent: 0,
@@ -103,13 +102,13 @@ impl AutomergeBackend {
     pub fn sync_with(&self, other: &AutomergeBackend) -> Result<SyncStats> {
         let (mut mine, mut theirs) = (self.sync_session(), other.sync_session());
         loop {
-            let sent = mine.next_message()?;
+            let sent = mine.next_message(self)?;
             if let Some(message) = &sent {
-                theirs.receive(message)?;
+                theirs.receive(other, message)?;
             }
-            let answered = theirs.next_message()?;
+            let answered = theirs.next_message(other)?;
             if let Some(message) = &answered {
-                mine.receive(message)?;
+                mine.receive(self, message)?;
             }
             if sent.is_none() && answered.is_none() {
                 return if mine.is_done() && theirs.is_done() {
@@ -124,7 +123,7 @@ impl AutomergeBackend {
     }
 }
 
-impl SyncSession<'_> {
+impl SyncSession {
     /// The most messages a session takes from its peer: a session settles every document in
     /// three messages per side, so it has no use for more, and a peer that never stops must be
     /// stopped.
@@ -134,14 +133,16 @@ impl SyncSession<'_> {
     /// it receives one.
     ///
     /// # Errors
-    /// Storage errors reading the documents to offer or the changes to send.
-    pub fn next_message(&mut self) -> Result<Option<Vec<u8>>> {
+    /// [`Error::Sync`] when `backend` is not the one (or not the open) that started the
+    /// session; storage errors reading the documents to offer or the changes to send.
+    pub fn next_message(&mut self, backend: &AutomergeBackend) -> Result<Option<Vec<u8>>> {
+        self.check_backend(backend)?;
         if self.sent == 0 {
             // The first message names this side; documents follow once the peer is known.
             return Ok(Some(self.send(Vec::new(), false)));
         }
         if let (Some(peer), None) = (self.peer.clone(), self.offered_at) {
-            self.offer(&peer)?;
+            self.offer(backend, &peer)?;
         }
         if !self.pending.is_empty() {
             let docs = std::mem::take(&mut self.pending);
@@ -157,7 +158,7 @@ impl SyncSession<'_> {
             // The peer thinks this side has what it showed: an answer went missing. Ask again.
             let mut again = Vec::new();
             for (collection, id) in &self.waiting {
-                let heads = self.backend.heads(collection, id)?;
+                let heads = backend.heads(collection, id)?;
                 again.push(DocEntry {
                     collection: collection.clone(),
                     id: id.clone(),
@@ -176,11 +177,12 @@ impl SyncSession<'_> {
     ///
     /// # Errors
     /// [`Error::Sync`] for bytes that are not a sync message, a message from another peer
-    /// than the first, or more than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages;
+    /// than the first, a `backend` other than the session's, or more than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages;
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
     /// that this store cannot show; [`Error::Corrupt`](crate::Error::Corrupt) or storage
     /// errors. On any error nothing of the message is stored; start a new session.
-    pub fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+    pub fn receive(&mut self, backend: &AutomergeBackend, bytes: &[u8]) -> Result<()> {
+        self.check_backend(backend)?;
         let message = Message::decode(bytes)?;
         self.stats.messages_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
@@ -201,8 +203,8 @@ impl SyncSession<'_> {
                 detail: format!("the peer sent more than {} messages", Self::MAX_MESSAGES),
             });
         }
-        self.apply(&message.docs)?;
-        self.answer(&message.docs)?;
+        self.apply(backend, &message.docs)?;
+        self.answer(backend, &message.docs)?;
         let shown_everything = message.ack >= self.last_with_docs;
         if message.done
             && shown_everything
@@ -211,7 +213,7 @@ impl SyncSession<'_> {
             && let (Some(stamp), Some(peer)) = (self.offered_at, &self.peer)
         {
             self.complete = true;
-            self.backend.inner.writer().journal().mark(peer, stamp);
+            backend.inner.writer().journal().mark(peer, stamp);
         }
         // A peer that has completed needs no answer from a side that has too.
         self.owe_reply = !(message.docs.is_empty() && message.complete && self.complete);
@@ -227,6 +229,17 @@ impl SyncSession<'_> {
     /// What the session sent, received and applied so far.
     pub fn stats(&self) -> SyncStats {
         self.stats
+    }
+
+    /// A session belongs to one open of one backend: its actor names the session to the peer.
+    fn check_backend(&self, backend: &AutomergeBackend) -> Result<()> {
+        if backend.inner.writer().actor().to_bytes() == self.me.as_slice() {
+            Ok(())
+        } else {
+            Err(Error::Sync {
+                detail: "the session was started by another backend, or another open of it".into(),
+            })
+        }
     }
 
     fn send(&mut self, docs: Vec<DocEntry>, done: bool) -> Vec<u8> {
@@ -248,16 +261,15 @@ impl SyncSession<'_> {
 
     /// Queues the heads of every document changed since the last completed session with
     /// `peer` (every document, when there was none).
-    fn offer(&mut self, peer: &[u8]) -> Result<()> {
-        let (stamp, changed) = self.backend.inner.writer().journal().since_mark(peer);
-        let names: HashMap<u64, String> = self
-            .backend
+    fn offer(&mut self, backend: &AutomergeBackend, peer: &[u8]) -> Result<()> {
+        let (stamp, changed) = backend.inner.writer().journal().since_mark(peer);
+        let names: HashMap<u64, String> = backend
             .inner
             .collection_refs()
             .into_iter()
             .map(|c| (c.id, c.name))
             .collect();
-        let txn = self.backend.inner.store().read()?;
+        let txn = backend.inner.store().read()?;
         let log = txn.open_table(CHANGE_LOG)?;
         let docs: Vec<DocKey> = match changed {
             Some(docs) => docs,
@@ -296,7 +308,7 @@ impl SyncSession<'_> {
 
     /// Applies every change in `docs`, in one transaction. A document whose changes lack a
     /// dependency is left as it is: the answer asks for what it lacks.
-    fn apply(&mut self, docs: &[DocEntry]) -> Result<()> {
+    fn apply(&mut self, backend: &AutomergeBackend, docs: &[DocEntry]) -> Result<()> {
         let mut batches = Vec::new();
         for entry in docs.iter().filter(|d| !d.changes.is_empty()) {
             // Every change is read before anything is written: a malformed one refuses the
@@ -319,7 +331,7 @@ impl SyncSession<'_> {
         if batches.is_empty() {
             return Ok(());
         }
-        let inner = &self.backend.inner;
+        let inner = &backend.inner;
         let targets: Vec<_> = batches
             .iter()
             .map(|(entry, _)| inner.target(&entry.collection))
@@ -368,17 +380,16 @@ impl SyncSession<'_> {
     /// Queues, for every document in `docs` whose heads here differ from the peer's, this
     /// side's heads and the changes the peer lacks; notes the documents this side lacks
     /// changes of.
-    fn answer(&mut self, docs: &[DocEntry]) -> Result<()> {
+    fn answer(&mut self, backend: &AutomergeBackend, docs: &[DocEntry]) -> Result<()> {
         for entry in docs {
             let doc = (entry.collection.clone(), entry.id.clone());
-            let ours = self.backend.heads(&entry.collection, &entry.id)?;
+            let ours = backend.heads(&entry.collection, &entry.id)?;
             if ours == entry.heads {
                 self.waiting.remove(&doc);
                 continue;
             }
             let (changes, known) =
-                self.backend
-                    .changes_for(&entry.collection, &entry.id, &entry.heads)?;
+                backend.changes_for(&entry.collection, &entry.id, &entry.heads)?;
             if known < entry.heads.len() {
                 self.waiting.insert(doc.clone());
             } else {
@@ -465,11 +476,11 @@ mod tests {
                 complete: false,
                 docs: Vec::new(),
             };
-            let outcome = session.receive(&talk.encode());
+            let outcome = session.receive(&store, &talk.encode());
             if seq <= SyncSession::MAX_MESSAGES {
                 outcome.expect("within the bound");
                 // A repeat is ignored, and does not count.
-                session.receive(&talk.encode()).expect("a repeat");
+                session.receive(&store, &talk.encode()).expect("a repeat");
             } else {
                 let err = outcome.expect_err("past the bound");
                 assert!(matches!(err, Error::Sync { .. }), "{err}");
@@ -484,7 +495,7 @@ mod tests {
             docs: Vec::new(),
         };
         let err = session
-            .receive(&stranger.encode())
+            .receive(&store, &stranger.encode())
             .expect_err("another peer");
         assert!(matches!(err, Error::Sync { .. }), "{err}");
     }
