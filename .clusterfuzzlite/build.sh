@@ -4,7 +4,7 @@
 # committed seeds and regressions) and its libFuzzer options (the same as fuzz/run's).
 cd "$SRC/storebench"
 cargo fuzz build -O --debug-assertions
-for target in differential crash_recovery corrupt_file sqlite; do
+for target in differential crash_recovery corrupt_file sqlite convergence; do
   cp "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$OUT/"
   seeds=$(mktemp -d)
   cp fuzz/seeds/"$target"/* "$seeds"/

@@ -20,6 +20,13 @@ fn random_scenarios_with_crashes_and_faults_keep_the_contract() {
     common::random::for_random_bytes(256, 2048, |data| Target::CrashRecovery.run(data).map(drop));
 }
 
+/// Replicas writing, syncing over lossy links and crashing converge once synced, on
+/// Automerge's merge, with every durable write kept.
+#[test]
+fn random_replicas_converge() {
+    common::random::for_random_bytes(256, 129, |data| Target::Convergence.run(data).map(drop));
+}
+
 #[test]
 fn random_damaged_files_never_panic() {
     common::random::for_random_bytes(256, 512, |data| Target::CorruptFile.run(data).map(drop));
@@ -89,6 +96,28 @@ fn seeds_are_scenarios_of_realistic_length() {
             seeds += 1;
         }
         assert!(seeds >= SEEDS, "{target}: {seeds} seeds");
+    }
+    // Convergence inputs are any bytes: seeds of the most steps it runs, from fixed seeds.
+    let dir = fuzz.join("seeds").join("convergence");
+    if std::env::var_os("STOREBENCH_WRITE_SEEDS").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("the seeds directory");
+        for i in 0..SEEDS {
+            let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ (i + 1).wrapping_mul(0x9e37_79b9);
+            let bytes: Vec<u8> = (0..=2 * storebench::check::MAX_STEPS)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 24) as u8
+                })
+                .collect();
+            std::fs::write(dir.join(format!("seed-{i:02}")), bytes).expect("a seed written");
+        }
+    }
+    for entry in std::fs::read_dir(&dir).expect("the convergence seeds") {
+        let data = std::fs::read(entry.expect("an entry").path()).expect("a readable seed");
+        assert_eq!(data.len(), 1 + 2 * storebench::check::MAX_STEPS);
     }
 }
 

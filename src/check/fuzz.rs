@@ -19,14 +19,20 @@ pub enum Target {
     /// Damaged files, damaged change-log chunks (the Automerge backend's own format), and
     /// values and counts rewritten in place, which `verify()` must name.
     CorruptFile,
+    /// Automerge replicas writing, syncing over lossy links, crashing; then synced: they must
+    /// converge on Automerge's merge and keep every durable write ([`check_convergence`]).
+    ///
+    /// [`check_convergence`]: super::check_convergence
+    Convergence,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 3] = [
+    pub const ALL: [Target; 4] = [
         Target::Differential,
         Target::CrashRecovery,
         Target::CorruptFile,
+        Target::Convergence,
     ];
 
     /// The target's name, as cargo-fuzz and the corpus directories spell it.
@@ -35,6 +41,7 @@ impl Target {
             Target::Differential => "differential",
             Target::CrashRecovery => "crash_recovery",
             Target::CorruptFile => "corrupt_file",
+            Target::Convergence => "convergence",
         }
     }
 
@@ -47,8 +54,10 @@ impl Target {
         let mix = match self {
             #[cfg(feature = "automerge-backend")]
             Target::CorruptFile => return super::check_corrupt_file(data).map(|()| 1),
+            #[cfg(feature = "automerge-backend")]
+            Target::Convergence => return super::check_convergence(data),
             #[cfg(not(feature = "automerge-backend"))]
-            Target::CorruptFile => return Ok(0),
+            Target::CorruptFile | Target::Convergence => return Ok(0),
             Target::Differential => Mix::Operations,
             Target::CrashRecovery => Mix::Faults,
         };

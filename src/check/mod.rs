@@ -5,6 +5,8 @@
 mod checker;
 mod concurrency;
 #[cfg(feature = "automerge-backend")]
+mod convergence;
+#[cfg(feature = "automerge-backend")]
 mod corrupt;
 mod death;
 mod fuzz;
@@ -14,6 +16,8 @@ pub(crate) mod schedule;
 
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
 pub use concurrency::check_concurrency;
+#[cfg(feature = "automerge-backend")]
+pub use convergence::{MAX_STEPS, check_convergence};
 #[cfg(feature = "automerge-backend")]
 pub use corrupt::check_corrupt_file;
 pub use death::{Death, check_crash, crash_child};

@@ -1,0 +1,359 @@
+//! The `convergence` target: two to four Automerge replicas, each on its own fault-injecting
+//! disk, writing on their own, syncing over links that lose, repeat and reorder messages,
+//! crashing and failing I/O; then synced to quiescence over a reliable link.
+//!
+//! Checks: every replica shows the same documents with the same heads; that is what plain
+//! Automerge's merge of every surviving change shows; every local write acknowledged as durable
+//! (an `EveryWrite` replica's write that returned) is among the surviving changes; every
+//! replica reopens with `verify()` clean and the same values.
+//!
+//! An input is a header byte (bits 0-1: how many replicas, bit 2 on: replica i writes
+//! durably for bit 2 + i), then two bytes per step: a tag (low four bits the kind, high four
+//! which replica or link) and an argument. Any bytes decode. Syncing takes most of the kinds:
+//! a session settles only after several messages each way.
+
+use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue};
+
+use crate::fault::{Disk, PowerLoss};
+use crate::{AutomergeBackend, Durability, Error, OpenOptions, StorageBackend, SyncSession};
+
+/// The most steps an input runs.
+pub const MAX_STEPS: usize = 64;
+const DOCS: [&str; 4] = ["d0", "d1", "d2", "d3"];
+const COLLECTION: &str = "shared";
+
+struct Replica {
+    disk: Disk,
+    store: AutomergeBackend,
+    durable: bool,
+    /// Per acknowledged durable write, the document and its heads right after: the write's
+    /// change is one of them, and must survive.
+    acked: Vec<(&'static str, Vec<ChangeHash>)>,
+}
+
+/// A sync session between replicas `a` and `b` and the messages on the wire.
+struct Link {
+    a: usize,
+    b: usize,
+    sessions: [SyncSession; 2],
+    /// Messages in flight: `true` when going to `b`.
+    wire: Vec<(bool, Vec<u8>)>,
+}
+
+/// Runs one input; the number of steps it ran.
+///
+/// # Errors
+/// The violation found.
+pub fn check_convergence(data: &[u8]) -> Result<usize, String> {
+    let Some((&header, steps)) = data.split_first() else {
+        return Ok(0);
+    };
+    let count = 2 + usize::from(header & 3) % 3;
+    let mut replicas = Vec::with_capacity(count);
+    for r in 0..count {
+        let disk = Disk::new();
+        let durable = header >> (2 + r) & 1 == 1;
+        let store = open(&disk, durable).map_err(|e| format!("replica {r} opens: {e}"))?;
+        replicas.push(Replica {
+            disk,
+            store,
+            durable,
+            acked: Vec::new(),
+        });
+    }
+    let mut links: Vec<Link> = Vec::new();
+    let mut ran = 0;
+    for step in steps.chunks_exact(2).take(MAX_STEPS) {
+        let (tag, arg) = (step[0], step[1]);
+        let (kind, which) = (tag & 15, usize::from(tag >> 4));
+        let r = which % count;
+        ran += 1;
+        let doc = DOCS[usize::from(arg & 3)];
+        let outcome = match kind {
+            0..=2 => write(&mut replicas[r], r, doc, Some(vec![arg >> 2])),
+            3 => write(&mut replicas[r], r, doc, None),
+            4..=7 => send(&mut links, &replicas, which, arg),
+            8..=12 => deliver(&mut links, &replicas, which, arg),
+            13 | 14 => exchange(&mut links, &replicas, which),
+            _ if arg & 1 == 0 => {
+                crash(&mut replicas, &mut links, r, arg >> 1)?;
+                Ok(())
+            }
+            _ => {
+                replicas[r].disk.fail_in(u64::from(arg >> 1) % 16);
+                Ok(())
+            }
+        };
+        if let Err((on, error)) = outcome {
+            // Only an injected failure may fail an operation; the replica then goes down.
+            if replicas[on].disk.failures() == 0 {
+                return Err(format!(
+                    "replica {on} failed with no fault injected: {error}"
+                ));
+            }
+            crash(&mut replicas, &mut links, on, arg)?;
+        }
+    }
+    settle(&mut replicas)?;
+    check_converged(&replicas)?;
+    for (r, replica) in replicas.into_iter().enumerate() {
+        reopen_clean(r, replica)?;
+    }
+    Ok(ran)
+}
+
+fn open(disk: &Disk, durable: bool) -> crate::Result<AutomergeBackend> {
+    let durability = if durable {
+        Durability::EveryWrite
+    } else {
+        Durability::OnFlush
+    };
+    AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new().durability(durability))
+}
+
+type StepError = (usize, Error);
+
+/// A local put (`Some`) or delete on replica `r`.
+fn write(
+    replica: &mut Replica,
+    r: usize,
+    id: &'static str,
+    value: Option<Vec<u8>>,
+) -> Result<(), StepError> {
+    let docs = replica.store.collection(COLLECTION);
+    match value {
+        Some(value) => docs.upsert(id, value),
+        None => docs.delete(id),
+    }
+    .map_err(|e| (r, e))?;
+    if replica.durable {
+        let heads = replica.store.heads(COLLECTION, id).map_err(|e| (r, e))?;
+        replica.acked.push((id, heads));
+    }
+    Ok(())
+}
+
+fn link<'a>(links: &'a mut Vec<Link>, replicas: &[Replica], which: usize) -> &'a mut Link {
+    let count = replicas.len();
+    // Every unordered pair, numbered.
+    let pairs: Vec<(usize, usize)> = (0..count)
+        .flat_map(|a| (a + 1..count).map(move |b| (a, b)))
+        .collect();
+    let (a, b) = pairs[which % pairs.len()];
+    let at = match links.iter().position(|l| (l.a, l.b) == (a, b)) {
+        Some(at) => at,
+        None => {
+            links.push(Link {
+                a,
+                b,
+                sessions: [
+                    replicas[a].store.sync_session(),
+                    replicas[b].store.sync_session(),
+                ],
+                wire: Vec::new(),
+            });
+            links.len() - 1
+        }
+    };
+    &mut links[at]
+}
+
+/// One side of a link (the other, if that one has nothing to say) puts its next message on
+/// the wire.
+fn send(
+    links: &mut Vec<Link>,
+    replicas: &[Replica],
+    which: usize,
+    arg: u8,
+) -> Result<(), StepError> {
+    let link = link(links, replicas, which);
+    for from_a in [arg & 1 == 0, arg & 1 == 1] {
+        let (side, replica) = if from_a { (0, link.a) } else { (1, link.b) };
+        if let Some(message) = link.sessions[side]
+            .next_message(&replicas[replica].store)
+            .map_err(|e| (replica, e))?
+        {
+            link.wire.push((from_a, message));
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A message on a link's wire (any of them, not only the oldest) is delivered, or lost, or
+/// delivered and kept to arrive again.
+fn deliver(
+    links: &mut Vec<Link>,
+    replicas: &[Replica],
+    which: usize,
+    arg: u8,
+) -> Result<(), StepError> {
+    let link = link(links, replicas, which);
+    if link.wire.is_empty() {
+        return Ok(());
+    }
+    let at = usize::from(arg >> 3) % link.wire.len();
+    let (to_b, message) = match arg & 7 {
+        0..=4 => link.wire.remove(at),
+        5 => {
+            link.wire.remove(at);
+            return Ok(());
+        }
+        _ => link.wire[at].clone(),
+    };
+    let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
+    link.sessions[side]
+        .receive(&replicas[replica].store, &message)
+        .map_err(|e| (replica, e))
+}
+
+/// Both sides of a link send their next message, and it arrives.
+fn exchange(links: &mut Vec<Link>, replicas: &[Replica], which: usize) -> Result<(), StepError> {
+    for arg in [0, 1] {
+        send(links, replicas, which, arg)?;
+        let link = link(links, replicas, which);
+        if let Some((to_b, message)) = link.wire.pop() {
+            let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
+            link.sessions[side]
+                .receive(&replicas[replica].store, &message)
+                .map_err(|e| (replica, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Power loss on replica `r`, keeping the unsynced writes `arg` picks, and a reopen. Every
+/// link it was on goes with it.
+fn crash(replicas: &mut [Replica], links: &mut Vec<Link>, r: usize, arg: u8) -> Result<(), String> {
+    links.retain(|l| l.a != r && l.b != r);
+    let loss = PowerLoss {
+        keep: u64::from(arg).wrapping_mul(0x0101_0101_0101_0101),
+        keep_rest: arg & 1 == 1,
+        tear: arg >> 6,
+    };
+    let replica = &mut replicas[r];
+    let survived = replica.disk.power_loss(loss);
+    // The old store writes nothing more (its disk is dead); dropping it releases the file.
+    let store = open(&survived, replica.durable)
+        .map_err(|e| format!("replica {r} does not reopen after a power loss: {e}"))?;
+    replica.store = store;
+    replica.disk = survived;
+    Ok(())
+}
+
+/// Syncs every pair over a reliable link until a round changes nothing.
+fn settle(replicas: &mut [Replica]) -> Result<(), String> {
+    for replica in replicas.iter() {
+        replica.disk.disarm();
+    }
+    let count = replicas.len();
+    for round in 0..=count + 1 {
+        let mut applied = 0;
+        for a in 0..count {
+            for b in a + 1..count {
+                let stats = replicas[a]
+                    .store
+                    .sync_with(&replicas[b].store)
+                    .map_err(|e| format!("round {round}, replicas {a} and {b}: {e}"))?;
+                applied += stats.changes_applied;
+            }
+        }
+        if applied == 0 && round > 0 {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "replicas still exchanged changes after {} rounds",
+        count + 2
+    ))
+}
+
+fn check_converged(replicas: &[Replica]) -> Result<(), String> {
+    let fail = |e: Error| e.to_string();
+    for id in DOCS {
+        let mut merged = AutoCommit::new();
+        for replica in replicas {
+            if let Some(mut doc) = replica.store.document(COLLECTION, id).map_err(fail)? {
+                merged
+                    .apply_changes(doc.get_changes(&[]))
+                    .map_err(|e| format!("{id}: the replicas' changes do not merge: {e}"))?;
+            }
+        }
+        let expected = value(&merged).map_err(|e| format!("{id}: {e}"))?;
+        let heads = merged.get_heads();
+        for (r, replica) in replicas.iter().enumerate() {
+            let shown = replica.store.collection(COLLECTION).get(id).map_err(fail)?;
+            if shown != expected {
+                return Err(format!(
+                    "replica {r} shows {shown:?} for {id}, Automerge's merge {expected:?}"
+                ));
+            }
+            if replica.store.heads(COLLECTION, id).map_err(fail)? != heads {
+                return Err(format!(
+                    "replica {r} has other heads for {id} than the merge"
+                ));
+            }
+            let conflicts = merged
+                .get_all(automerge::ROOT, "data")
+                .map_or(0, |v| v.len());
+            if replica.store.conflicts(COLLECTION, id).map_err(fail)? != conflicts {
+                return Err(format!("replica {r} counts other conflicts for {id}"));
+            }
+            for (doc, acked) in &replica.acked {
+                if *doc == id
+                    && acked
+                        .iter()
+                        .any(|h| merged.get_change_meta_by_hash(h).is_none())
+                {
+                    return Err(format!(
+                        "replica {r} acknowledged a durable write to {id} that no replica has"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn value(doc: &AutoCommit) -> Result<Option<Vec<u8>>, String> {
+    match doc.get(automerge::ROOT, "data") {
+        Ok(None) => Ok(None),
+        Ok(Some((automerge::Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Bytes(b) => Ok(Some(b.clone())),
+            other => Err(format!("the merge holds {other:?}")),
+        },
+        Ok(Some((other, _))) => Err(format!("the merge holds {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Closes a replica, reopens it: `verify()` clean and the same values.
+fn reopen_clean(r: usize, replica: Replica) -> Result<(), String> {
+    let docs = replica.store.collection(COLLECTION);
+    let before: Vec<Option<Vec<u8>>> = DOCS
+        .iter()
+        .map(|id| docs.get(id))
+        .collect::<crate::Result<_>>()
+        .map_err(|e| e.to_string())?;
+    drop(docs);
+    replica
+        .store
+        .close()
+        .map_err(|e| format!("replica {r} closes: {e}"))?;
+    let store =
+        open(&replica.disk, replica.durable).map_err(|e| format!("replica {r} reopens: {e}"))?;
+    let report = store.verify().map_err(|e| e.to_string())?;
+    if !report.is_clean() {
+        return Err(format!("replica {r} after reopen: {:?}", report.problems));
+    }
+    let docs = store.collection(COLLECTION);
+    for (id, was) in DOCS.iter().zip(before) {
+        let now = docs.get(id).map_err(|e| e.to_string())?;
+        if now != was {
+            return Err(format!(
+                "replica {r}: {id} was {was:?}, after reopen {now:?}"
+            ));
+        }
+    }
+    Ok(())
+}
