@@ -20,6 +20,7 @@ pub mod check;
 pub mod cli;
 mod error;
 pub mod fault;
+pub mod mesh;
 pub mod report;
 pub mod runner;
 mod schedule;

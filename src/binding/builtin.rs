@@ -128,6 +128,8 @@ mod persistent {
         fn open_file(path: &Path, options: OpenOptions) -> Result<Self>;
         fn open_storage(storage: FaultStorage, options: OpenOptions) -> Result<Self>;
         fn verify(&self) -> Result<VerifyReport>;
+        /// How a sync session starts, for a backend that replicates.
+        const SYNC: Option<crate::binding::SyncFn<Self>> = None;
     }
 
     /// Opens `S` with `options` in the run's durability, its verify exposed to the checks.
@@ -141,15 +143,20 @@ mod persistent {
             Place::File(path) => S::open_file(path, options)?,
             Place::Storage(storage) => S::open_storage(storage, options)?,
         };
-        Ok(Handle::with_verify(store, |s| {
+        let verify: crate::binding::VerifyFn<S> = |s| {
             let report = s.verify()?;
             Ok(report.problems.iter().map(ToString::to_string).collect())
-        }))
+        };
+        Ok(match S::SYNC {
+            Some(sync) => Handle::replicating(store, verify, sync),
+            None => Handle::with_verify(store, verify),
+        })
     }
 
     macro_rules! persistent {
-        ($backend:ty) => {
+        ($backend:ty $(, $sync:expr)?) => {
             impl Persistent for $backend {
+                $(const SYNC: Option<crate::binding::SyncFn<Self>> = Some($sync);)?
                 fn open_file(path: &Path, options: OpenOptions) -> Result<Self> {
                     Self::open(path, options)
                 }
@@ -163,7 +170,10 @@ mod persistent {
         };
     }
     #[cfg(feature = "automerge-backend")]
-    persistent!(crate::AutomergeBackend);
+    persistent!(
+        crate::AutomergeBackend,
+        crate::binding::replica::automerge::start
+    );
     persistent!(crate::RedbBackend);
 
     fn settings(options: &OpenOptions) -> Settings {

@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 
+use super::replica::{SyncEndpoint, SyncFn};
 use crate::{Result, StorageBackend};
 
 /// A consistency check of an open store: the problems it finds, each in a sentence; empty
@@ -24,6 +25,7 @@ impl Handle {
             held: Box::new(Holder {
                 backend,
                 verify: None,
+                sync: None,
             }),
         }
     }
@@ -47,6 +49,23 @@ impl Handle {
             held: Box::new(Holder {
                 backend,
                 verify: Some(verify),
+                sync: None,
+            }),
+        }
+    }
+
+    /// Holds a store that replicates: its consistency check, and how to start a sync session
+    /// on it, which the mesh runner ([`crate::mesh`]) drives between replicas.
+    pub fn replicating<B: StorageBackend + 'static>(
+        backend: B,
+        verify: VerifyFn<B>,
+        sync: SyncFn<B>,
+    ) -> Self {
+        Self {
+            held: Box::new(Holder {
+                backend,
+                verify: Some(verify),
+                sync: Some(sync),
             }),
         }
     }
@@ -62,6 +81,12 @@ impl Handle {
     /// When the check itself cannot read the store.
     pub fn verify(&self) -> Option<Result<Vec<String>>> {
         self.held.verify()
+    }
+
+    /// Starts one side of a sync session with another open store of this kind; `None` when
+    /// the store does not replicate.
+    pub fn sync(&self) -> Option<Box<dyn SyncEndpoint + '_>> {
+        self.held.sync()
     }
 
     /// Flushes and closes the store, releasing its files.
@@ -85,12 +110,14 @@ impl Deref for Handle {
 trait Held: Send + Sync {
     fn store(&self) -> &(dyn StorageBackend + 'static);
     fn verify(&self) -> Option<Result<Vec<String>>>;
+    fn sync(&self) -> Option<Box<dyn SyncEndpoint + '_>>;
     fn close(self: Box<Self>) -> Result<()>;
 }
 
 struct Holder<B> {
     backend: B,
     verify: Option<VerifyFn<B>>,
+    sync: Option<SyncFn<B>>,
 }
 
 impl<B: StorageBackend + 'static> Held for Holder<B> {
@@ -100,6 +127,10 @@ impl<B: StorageBackend + 'static> Held for Holder<B> {
 
     fn verify(&self) -> Option<Result<Vec<String>>> {
         self.verify.map(|verify| verify(&self.backend))
+    }
+
+    fn sync(&self) -> Option<Box<dyn SyncEndpoint + '_>> {
+        self.sync.map(|start| start(&self.backend))
     }
 
     fn close(self: Box<Self>) -> Result<()> {

@@ -6,7 +6,9 @@ pub mod builtin;
 mod describe;
 mod handle;
 mod registry;
+mod replica;
 
 pub use describe::{Binding, Concurrency, Settings};
-pub use handle::Handle;
+pub use handle::{Handle, VerifyFn};
 pub use registry::{BindingError, Bindings, Selected};
+pub use replica::{Received, SyncEndpoint, SyncFn};

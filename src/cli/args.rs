@@ -26,6 +26,25 @@ pub(crate) enum Command {
     /// Merge the reports of client processes that ran one workload together (each loading its
     /// own insertstart/insertcount range) into one report per workload and backend.
     Merge(MergeArgs),
+    /// Run replication workloads: replicas of a store writing shared documents and syncing
+    /// over a topology; write DIR/<workload>/<backend>/mesh.json and mesh.md.
+    Mesh(MeshArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MeshArgs {
+    /// Built-in replication workloads (mesh-sync, partition-heal) or TOML files.
+    #[arg(required = true)]
+    pub(crate) workloads: Vec<String>,
+    /// Backends whose stores replicate, comma-separated (default: automerge).
+    #[arg(long, value_delimiter = ',', default_value = "automerge")]
+    pub(crate) backend: Vec<String>,
+    /// Where reports go.
+    #[arg(long, default_value = "reports/mesh")]
+    pub(crate) out: PathBuf,
+    /// No progress on standard error.
+    #[arg(long)]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ mod capacity;
 mod compare;
 mod list;
 mod merge;
+mod mesh;
 mod progress;
 mod render;
 mod run;
@@ -97,6 +98,7 @@ where
         Command::Compare(args) => compare::compare(&args),
         Command::Report(args) => render::render(&args),
         Command::Merge(args) => merge::merge(&args),
+        Command::Mesh(args) => mesh::mesh(&args, &bindings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,15 @@
 //! Applying changes from another replica: idempotent, in any order within a batch, under the
 //! same transactions and durability as local writes.
 //!
-//! A change that continues the document's heads and leaves at most one value standing (the
-//! common case: a replica writing on what it last received) is applied like a local write,
-//! from the heads alone: one chunk, the heads, the materialized value. Anything else (a change
-//! concurrent with ours, a conflict to resolve, a change seen before) loads the document and
-//! lets Automerge merge, then describes the result in new heads. Either way the whole batch is
+//! A change is applied like a local write, from the heads alone (one chunk, the heads, the
+//! materialized value), when what it depends on is here and the value it leaves is known: its
+//! own put, no value, or the value that stood before it. That covers a replica writing on what
+//! it last received and most concurrent writes: the heads then become the old heads less the
+//! change's dependencies plus the change, the values those left standing plus its put, and the
+//! greatest by (counter, actor) wins, as Automerge orders them. Its dependencies are looked
+//! for among the heads, the batch and the newest chunks. Anything else (a dependency further
+//! back, a conflict whose winner's bytes are not at hand) loads the document and lets
+//! Automerge merge, then describes the result in new heads. Either way the whole batch is
 //! planned before anything is written, so a refused batch leaves nothing behind.
 
 use std::collections::{HashMap, HashSet};
@@ -74,14 +78,25 @@ pub struct Applied {
     pub merged: bool,
 }
 
+/// The document's value after a change.
+#[derive(Clone)]
+enum Value {
+    /// These bytes.
+    Put(Vec<u8>),
+    /// None: deleted.
+    Removed,
+    /// The one it had.
+    Kept,
+}
+
 /// The writes a batch comes to, decided before any is made.
 pub(crate) struct Plan {
     pub(crate) applied: Applied,
     /// The new chunks, from the seq after the last one.
     chunks: Vec<Change>,
     heads: Option<Heads>,
-    /// The document's value after the batch; `None` when it has none (deleted).
-    value: Option<Vec<u8>>,
+    /// The document's value after the batch.
+    value: Value,
 }
 
 /// Plans applying `changes` to one document, reading its stored state from `log`.
@@ -118,7 +133,7 @@ pub(crate) fn plan(
         applied: Applied::default(),
         chunks: Vec::new(),
         heads: stored,
-        value: None,
+        value: Value::Kept,
     };
     let mut rest = changes.into_iter().zip(decoded).peekable();
     while let Some((change, ops)) = rest.peek() {
@@ -128,13 +143,19 @@ pub(crate) fn plan(
             .is_some_and(|h| h.hashes.contains(&change.hash()))
         {
             plan.applied.known += 1;
-        } else if let Some((next, value)) = continue_heads(plan.heads.as_ref(), change, ops) {
-            plan.heads = Some(next);
-            plan.value = value;
-            plan.chunks.push(change.clone());
-            plan.applied.new += 1;
         } else {
-            break;
+            match continue_heads(log, collection, id, &plan, change, ops)? {
+                Step::Known => plan.applied.known += 1,
+                Step::Apply(next, value) => {
+                    plan.heads = Some(next);
+                    if !matches!(value, Value::Kept) {
+                        plan.value = value;
+                    }
+                    plan.chunks.push(change.clone());
+                    plan.applied.new += 1;
+                }
+                Step::Merge => break,
+            }
         }
         rest.next();
     }
@@ -148,50 +169,111 @@ pub(crate) fn plan(
     Ok(plan)
 }
 
-/// The heads and value after `change`, when it continues `heads` (`None`: a new document) and
-/// leaves at most one value standing, its own; `None` when Automerge must merge it.
+/// What to do with one change.
+enum Step {
+    /// It is here already.
+    Known,
+    /// Apply it from the heads: these heads and this value after it.
+    Apply(Heads, Value),
+    /// Let Automerge merge it and the rest of the batch.
+    Merge,
+}
+
+/// Chunks looked at, newest first, for a change's dependencies that are not heads: a replica
+/// writing concurrently depends on something recent; one further back is merged by Automerge.
+const LOOK_BACK: usize = 64;
+
+/// Whether `change` can be applied from the heads (`Step::Apply`), and with what result.
 fn continue_heads(
-    heads: Option<&Heads>,
+    log: &impl ChangeLogRead,
+    collection: &CollectionRef,
+    id: &str,
+    plan: &Plan,
     change: &Change,
     ops: &[legacy::Op],
-) -> Option<(Heads, Option<Vec<u8>>)> {
+) -> Result<Step> {
+    let heads = plan.heads.as_ref();
+    let hash = change.hash();
     let deps = change.deps();
+    if plan.chunks.iter().any(|c| c.hash() == hash) {
+        return Ok(Step::Known);
+    }
+    // Dependencies neither heads nor earlier in the batch must be in the newest chunks.
+    let mut looking: Vec<ChangeHash> = deps
+        .iter()
+        .filter(|d| !heads.is_some_and(|h| h.hashes.contains(d)))
+        .filter(|d| !plan.chunks.iter().any(|c| c.hash() == **d))
+        .copied()
+        .collect();
+    match heads {
+        // A new document here: its first change depends on nothing.
+        None if looking.is_empty() => {}
+        // A first change concurrent with one here could be anywhere in the log.
+        Some(_) if deps.is_empty() => return Ok(Step::Merge),
+        // Depending on heads and the batch only, it is not here (a head would depend on it).
+        Some(_) if looking.is_empty() => {}
+        Some(_) => {
+            // If it is here, it is after all it depends on: the chunks back to the oldest of
+            // those hold it.
+            let mut here = false;
+            for stored in change_log::newest_hashes(log, collection.id, id, LOOK_BACK)? {
+                let Some(stored) = stored else {
+                    return Ok(Step::Merge);
+                };
+                here |= stored == hash;
+                looking.retain(|d| *d != stored);
+                if looking.is_empty() {
+                    break;
+                }
+            }
+            if here {
+                return Ok(Step::Known);
+            }
+            if !looking.is_empty() {
+                return Ok(Step::Merge);
+            }
+        }
+        None => return Ok(Step::Merge),
+    }
+    let [op] = ops else {
+        return Ok(Step::Merge);
+    };
     let (mut values, mut hashes) = match heads {
-        None if deps.is_empty() => (Vec::new(), Vec::new()),
-        // Depending on heads only, it follows everything this replica has: it is not here yet
-        // (the heads would depend on it) and applies on top.
-        Some(h) if !deps.is_empty() && deps.iter().all(|d| h.hashes.contains(d)) => (
+        None => (Vec::new(), Vec::new()),
+        Some(h) => (
             h.values.clone(),
             h.hashes
                 .iter()
                 .filter(|x| !deps.contains(x))
                 .copied()
-                .collect(),
+                .collect::<Vec<_>>(),
         ),
-        _ => return None,
     };
-    let [op] = ops else {
-        return None;
-    };
+    let winner_before = values.last().cloned();
     values.retain(|v| !op.pred.iter().any(|p| p == v));
-    let value = match &op.action {
+    let put = match &op.action {
         legacy::OpType::Put(ScalarValue::Bytes(bytes)) => {
             values.push(legacy::OpId(
                 change.start_op().get(),
                 change.actor_id().clone(),
             ));
+            values.sort_by(heads::lamport);
             Some(bytes.clone())
         }
         _ => None,
     };
-    // A value left standing beside this change's own is a conflict, for Automerge to order.
-    if values.len() > usize::from(value.is_some()) {
-        return None;
-    }
-    hashes.push(change.hash());
+    let ours = legacy::OpId(change.start_op().get(), change.actor_id().clone());
+    let value = match (values.last(), put) {
+        (None, _) => Value::Removed,
+        (Some(winner), Some(bytes)) if *winner == ours => Value::Put(bytes),
+        (Some(winner), _) if Some(winner) == winner_before.as_ref() => Value::Kept,
+        // Another value stood behind the one that went: its bytes are in the history.
+        _ => return Ok(Step::Merge),
+    };
+    hashes.push(hash);
     hashes.sort_unstable();
     let last_seq = heads.map_or(1, |h| h.last_seq + 1);
-    Some((
+    Ok(Step::Apply(
         Heads {
             snapshot_seq: heads.map_or(last_seq, |h| h.snapshot_seq),
             last_seq,
@@ -263,9 +345,9 @@ fn merge(
         ))
     })?;
     plan.value = if described.values.is_empty() {
-        None
+        Value::Removed
     } else {
-        Some(document::data(&logged.doc, &collection.name, id).map_err(Merge::Failed)?)
+        Value::Put(document::data(&logged.doc, &collection.name, id).map_err(Merge::Failed)?)
     };
     plan.heads = Some(described);
     Ok(())
@@ -364,10 +446,11 @@ impl Plan {
         }
         heads::write(log, collection.id, id, &heads)?;
         match &self.value {
-            Some(value) => materialized.put(id, value)?,
-            None => {
+            Value::Put(value) => materialized.put(id, value)?,
+            Value::Removed => {
                 materialized.remove(id)?;
             }
+            Value::Kept => {}
         }
         Ok(self.applied)
     }

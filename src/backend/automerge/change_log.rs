@@ -7,7 +7,9 @@
 //! It costs time proportional to the history, so it runs only when asked for
 //! ([`AutomergeBackend::compact`](crate::AutomergeBackend::compact)), never on the write path.
 
-use automerge::{ActorId, AutoCommit, LoadOptions, OnPartialLoad};
+use std::collections::HashSet;
+
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, LoadOptions, OnPartialLoad};
 use redb::{ReadableTable, Table};
 
 use super::super::persistent::CollectionId;
@@ -83,6 +85,71 @@ pub(crate) fn load(
         first_seq,
         last_seq,
     }))
+}
+
+/// The document's changes that are not in `have` or before them, in causal order, with the
+/// hashes of `have` found in its history; read from the newest chunk back, parsing only the
+/// chunks down to where the two histories meet, never the whole document. `None` when the walk
+/// reaches a compacted snapshot (which is not one change): load the document instead.
+///
+/// Chunks are appended in causal order (a change after every change it depends on), so a
+/// chunk is reached after all of its descendants: by then it is known to be before `have` or
+/// not.
+pub(crate) fn changes_since(
+    log: &impl ChangeLogRead,
+    collection: CollectionId,
+    id: &str,
+    heads: &Heads,
+    have: &[ChangeHash],
+) -> Result<Option<(Vec<Change>, Vec<ChangeHash>)>> {
+    // Changes before `have` (its own included); changes the heads reach that are not decided
+    // yet; every hash met, to tell which of `have` are here.
+    let mut before_have: HashSet<ChangeHash> = have.iter().copied().collect();
+    let mut wanted: HashSet<ChangeHash> = heads.hashes.iter().copied().collect();
+    let mut met: HashSet<ChangeHash> = wanted.clone();
+    let mut out = Vec::new();
+    for chunk in log.range(chunks(collection, id))?.rev() {
+        if wanted.iter().all(|h| before_have.contains(h)) {
+            break;
+        }
+        let (_, bytes) = chunk?;
+        let Ok(change) = Change::try_from(bytes.value()) else {
+            return Ok(None);
+        };
+        let hash = change.hash();
+        let deps = change.deps().iter().copied();
+        met.extend(deps.clone());
+        if before_have.contains(&hash) {
+            wanted.remove(&hash);
+            before_have.extend(deps);
+        } else if wanted.remove(&hash) {
+            wanted.extend(deps);
+            out.push(change);
+        }
+    }
+    if !wanted.iter().all(|h| before_have.contains(h)) {
+        // A change the heads reach is not in the log: a full load says what is wrong.
+        return Ok(None);
+    }
+    out.reverse();
+    let known = have.iter().filter(|h| met.contains(h)).copied().collect();
+    Ok(Some((out, known)))
+}
+
+/// The hashes of the document's newest `limit` chunks, newest first; `None` for a chunk that
+/// is not one change (a compacted snapshot).
+pub(crate) fn newest_hashes(
+    log: &impl ChangeLogRead,
+    collection: CollectionId,
+    id: &str,
+    limit: usize,
+) -> Result<Vec<Option<ChangeHash>>> {
+    let mut out = Vec::new();
+    for chunk in log.range(chunks(collection, id))?.rev().take(limit) {
+        let (_, bytes) = chunk?;
+        out.push(Change::try_from(bytes.value()).ok().map(|c| c.hash()));
+    }
+    Ok(out)
 }
 
 /// Whether the document has any chunk.

@@ -48,7 +48,9 @@ impl AutomergeBackend {
     /// The document's changes a replica whose heads are `have` lacks: every change that is not
     /// one of `have` or before them, in an order [`apply_changes`](Self::apply_changes) takes.
     /// Hashes unknown here are skipped (the replica has changes this one lacks; those do not
-    /// narrow what it needs from here). Loads the document.
+    /// narrow what it needs from here). Reads the change log from its newest chunk back to
+    /// where the two histories meet, so the cost follows what is sent, not the history
+    /// (a compacted document is loaded whole).
     ///
     /// # Errors
     /// [`Error::Corrupt`](crate::Error::Corrupt) when its change log does not load, or a
@@ -62,29 +64,36 @@ impl AutomergeBackend {
         Ok(self.changes_for(collection, id, have)?.0)
     }
 
-    /// [`changes_since`](Self::changes_since), and how many of `have` are known here.
+    /// [`changes_since`](Self::changes_since), and which of `have` are known here.
     pub(super) fn changes_for(
         &self,
         collection: &str,
         id: &str,
         have: &[ChangeHash],
-    ) -> Result<(Vec<Change>, usize)> {
+    ) -> Result<(Vec<Change>, Vec<ChangeHash>)> {
         let Some(collection) = self.inner.existing(collection) else {
-            return Ok((Vec::new(), 0));
+            return Ok((Vec::new(), Vec::new()));
         };
         let txn = self.inner.store().read()?;
         let log = txn.open_table(CHANGE_LOG)?;
+        let Some(stored) = heads::read(&log, collection.id, &collection.name, id)? else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        if let Some(walked) = change_log::changes_since(&log, collection.id, id, &stored, have)? {
+            return Ok(walked);
+        }
+        // A compacted document: its snapshot is not one change, so load it.
         let actor = ActorId::random();
         let Some(mut logged) = change_log::load(&log, collection.id, &collection.name, id, &actor)?
         else {
-            return Ok((Vec::new(), 0));
+            return Ok((Vec::new(), Vec::new()));
         };
         let known: Vec<ChangeHash> = have
             .iter()
             .filter(|h| logged.doc.get_change_meta_by_hash(h).is_some())
             .copied()
             .collect();
-        Ok((logged.doc.get_changes(&known), known.len()))
+        Ok((logged.doc.get_changes(&known), known))
     }
 
     /// Applies changes another replica made to the document, in one transaction under the

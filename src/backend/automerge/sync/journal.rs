@@ -13,10 +13,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use automerge::ChangeHash;
+
 use crate::backend::persistent::CollectionId;
 
 /// A document: its collection number and id.
 pub(crate) type DocKey = (CollectionId, String);
+
+/// A document as messages name it: its collection's name and its id.
+pub(crate) type DocName = (String, String);
 
 #[derive(Default)]
 pub(crate) struct Journal {
@@ -37,6 +42,10 @@ struct Inner {
     /// Per peer, documents stamped by changes received from it that left them at the heads it
     /// had: it holds them at that stamp and need not be offered them back.
     held: HashMap<Vec<u8>, HashMap<DocKey, u64>>,
+    /// Per peer, the heads it last showed of each document (by collection name and id): it
+    /// holds them and every change before them, so they narrow what it needs sent even when
+    /// its newest heads are unknown here.
+    seen: HashMap<Vec<u8>, HashMap<DocName, Vec<ChangeHash>>>,
 }
 
 impl Journal {
@@ -101,6 +110,26 @@ impl Journal {
         if let Some(held) = inner.held.get_mut(peer) {
             held.retain(|_, at| *at > mark);
         }
+    }
+
+    /// The heads `peer` last showed of `doc`: empty when it showed none.
+    pub(crate) fn seen(&self, peer: &[u8], doc: &DocName) -> Vec<ChangeHash> {
+        let inner = self.lock();
+        inner
+            .seen
+            .get(peer)
+            .and_then(|docs| docs.get(doc))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Notes the heads `peer` showed of `doc`.
+    pub(crate) fn saw(&self, peer: &[u8], doc: DocName, heads: &[ChangeHash]) {
+        self.lock()
+            .seen
+            .entry(peer.to_vec())
+            .or_default()
+            .insert(doc, heads.to_vec());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

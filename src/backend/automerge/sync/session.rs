@@ -68,6 +68,9 @@ pub struct SyncStats {
     /// Documents it had to load and merge with Automerge (concurrent changes), rather than
     /// apply from their heads.
     pub documents_merged: u64,
+    /// Time spent applying received changes: reading them, planning, writing, committing
+    /// (not preparing answers).
+    pub applying: std::time::Duration,
 }
 
 impl AutomergeBackend {
@@ -331,6 +334,7 @@ impl SyncSession {
         if batches.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let inner = &backend.inner;
         let targets: Vec<_> = batches
             .iter()
@@ -365,6 +369,7 @@ impl SyncSession {
         })?;
         self.stats.changes_applied += applied;
         self.stats.documents_merged += merged;
+        self.stats.applying += started.elapsed();
         let journal = inner.writer().journal();
         let peer = self.peer.as_deref().unwrap_or_default();
         for (doc, level) in stored {
@@ -388,21 +393,28 @@ impl SyncSession {
                 self.waiting.remove(&doc);
                 continue;
             }
-            let (changes, known) =
-                backend.changes_for(&entry.collection, &entry.id, &entry.heads)?;
-            if known < entry.heads.len() {
-                self.waiting.insert(doc.clone());
-            } else {
+            // The peer holds what it shows now and what it showed before: the heads of this
+            // side's that it lacks may be unknown here, the older ones rarely are.
+            let journal = backend.inner.writer().journal();
+            let peer = self.peer.as_deref().unwrap_or_default();
+            let mut have = journal.seen(peer, &doc);
+            have.extend_from_slice(&entry.heads);
+            journal.saw(peer, doc.clone(), &entry.heads);
+            let (changes, known) = backend.changes_for(&entry.collection, &entry.id, &have)?;
+            if entry.heads.iter().all(|h| known.contains(h)) {
                 self.waiting.remove(&doc);
-            }
-            let changes = if known == 0 && !entry.heads.is_empty() && !self.told.contains(&doc) {
-                // The peer has changes this side lacks, and nothing here tells which of ours
-                // it has: our heads let it send exactly what we lack, and show it what it
-                // lacks. (Sending all would resend what it has.)
-                Vec::new()
             } else {
-                changes.iter().map(|c| c.raw_bytes().to_vec()).collect()
-            };
+                self.waiting.insert(doc.clone());
+            }
+            let changes =
+                if known.is_empty() && !entry.heads.is_empty() && !self.told.contains(&doc) {
+                    // The peer has changes this side lacks, and nothing here tells which of ours
+                    // it has: our heads let it send exactly what we lack, and show it what it
+                    // lacks. (Sending all would resend what it has.)
+                    Vec::new()
+                } else {
+                    changes.iter().map(|c| c.raw_bytes().to_vec()).collect()
+                };
             self.told.insert(doc);
             self.pending.push(DocEntry {
                 collection: entry.collection.clone(),

@@ -1,0 +1,196 @@
+//! What a replication run measured, as JSON for tools and Markdown for people.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::workload::MeshWorkload;
+use crate::Durability;
+
+/// A latency distribution, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Latency {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Largest.
+    pub max_us: f64,
+}
+
+impl Latency {
+    pub(crate) fn of(histogram: &Histogram<u64>) -> Latency {
+        let us = |nanos: u64| nanos as f64 / 1000.0;
+        Latency {
+            count: histogram.len(),
+            p50_us: us(histogram.value_at_quantile(0.5)),
+            p99_us: us(histogram.value_at_quantile(0.99)),
+            max_us: us(histogram.max()),
+        }
+    }
+}
+
+/// The figures a run gathers, before the ratios are worked out.
+pub(crate) struct Measured {
+    pub(crate) run_time: Duration,
+    pub(crate) rounds: u64,
+    pub(crate) messages: u64,
+    pub(crate) bytes: u64,
+    pub(crate) changes_replicated: u64,
+    pub(crate) local_write: Latency,
+    pub(crate) apply_per_change: Latency,
+    pub(crate) peak_divergence: u64,
+    pub(crate) heal_rounds: u64,
+    pub(crate) heal_time: Duration,
+    pub(crate) heal_messages: u64,
+    pub(crate) heal_bytes: u64,
+    pub(crate) file_bytes: Vec<u64>,
+}
+
+/// One replication run: a workload on one store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct MeshReport {
+    /// The workload as run.
+    pub workload: MeshWorkload,
+    /// The store, by the name it was selected by.
+    pub backend: String,
+    /// Its durability, when it has one.
+    pub durability: Option<String>,
+    /// Seconds the writes and their rounds took.
+    pub seconds: f64,
+    /// Sync rounds during the writes.
+    pub rounds: u64,
+    /// Messages and bytes those rounds sent, in all.
+    pub messages: u64,
+    /// The bytes of those messages.
+    pub bytes: u64,
+    /// Per round.
+    pub messages_per_round: f64,
+    /// Per round.
+    pub bytes_per_round: f64,
+    /// Changes the rounds applied on the replicas that received them (a change reaching three
+    /// replicas counts three times).
+    pub changes_replicated: u64,
+    /// Bytes sent per change replicated.
+    pub bytes_per_replicated_change: f64,
+    /// A local write (upsert), as the writing replica saw it.
+    pub local_write: Latency,
+    /// Applying one received change (a message's applying time over its changes).
+    pub apply_per_change: Latency,
+    /// Documents whose value differed between replicas after a round, at the most.
+    pub peak_divergence: u64,
+    /// Rounds over every link after the last write until every replica held every document
+    /// alike (0: they already did).
+    pub heal_rounds: u64,
+    /// Seconds those rounds took.
+    pub heal_seconds: f64,
+    /// Messages and bytes they sent.
+    pub heal_messages: u64,
+    /// The bytes of those messages.
+    pub heal_bytes: u64,
+    /// Each replica's files at the end, in bytes.
+    pub file_bytes: Vec<u64>,
+    /// Their mean per local write made anywhere (each replica holds every write).
+    pub file_bytes_per_write: f64,
+}
+
+impl MeshReport {
+    pub(crate) fn new(
+        workload: &MeshWorkload,
+        backend: &str,
+        durability: Option<Durability>,
+        m: Measured,
+    ) -> MeshReport {
+        let per = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+        let mean_file = per(m.file_bytes.iter().sum(), m.file_bytes.len() as u64);
+        MeshReport {
+            workload: workload.clone(),
+            backend: backend.to_owned(),
+            durability: durability.map(|d| format!("{d:?}")),
+            seconds: m.run_time.as_secs_f64(),
+            rounds: m.rounds,
+            messages: m.messages,
+            bytes: m.bytes,
+            messages_per_round: per(m.messages, m.rounds),
+            bytes_per_round: per(m.bytes, m.rounds),
+            changes_replicated: m.changes_replicated,
+            bytes_per_replicated_change: per(m.bytes, m.changes_replicated),
+            local_write: m.local_write,
+            apply_per_change: m.apply_per_change,
+            peak_divergence: m.peak_divergence,
+            heal_rounds: m.heal_rounds,
+            heal_seconds: m.heal_time.as_secs_f64(),
+            heal_messages: m.heal_messages,
+            heal_bytes: m.heal_bytes,
+            file_bytes: m.file_bytes,
+            file_bytes_per_write: mean_file / workload.operations as f64,
+        }
+    }
+
+    /// The report as a Markdown section.
+    pub fn to_markdown(&self) -> String {
+        let w = &self.workload;
+        let mut out = format!(
+            "## {} on {}\n\n{} replicas ({:?}), {} documents of {} B, {} writes, a round every {} writes",
+            w.name,
+            self.backend,
+            w.replicas,
+            w.topology,
+            w.documents,
+            w.value_bytes,
+            w.operations,
+            w.sync_every
+        );
+        if let Some(p) = w.partition {
+            let _ = write!(
+                out,
+                "; replica {} cut off from write {} to {}",
+                p.replica, p.from, p.to
+            );
+        }
+        let _ = write!(
+            out,
+            ".\n\n| measure | value |\n|---|---:|\n\
+             | writes and rounds | {:.2} s |\n\
+             | sync rounds | {} |\n\
+             | messages per round | {:.1} |\n\
+             | bytes per round | {:.0} |\n\
+             | changes replicated | {} |\n\
+             | bytes per replicated change | {:.1} |\n\
+             | local write p50 / p99 | {:.1} / {:.1} µs |\n\
+             | apply per change p50 / p99 | {:.1} / {:.1} µs |\n\
+             | peak divergence | {} of {} documents |\n\
+             | rounds to converge after the last write | {} ({:.3} s, {} messages, {} bytes) |\n\
+             | file bytes per replica | {} |\n\
+             | file bytes per write | {:.0} |\n",
+            self.seconds,
+            self.rounds,
+            self.messages_per_round,
+            self.bytes_per_round,
+            self.changes_replicated,
+            self.bytes_per_replicated_change,
+            self.local_write.p50_us,
+            self.local_write.p99_us,
+            self.apply_per_change.p50_us,
+            self.apply_per_change.p99_us,
+            self.peak_divergence,
+            w.documents,
+            self.heal_rounds,
+            self.heal_seconds,
+            self.heal_messages,
+            self.heal_bytes,
+            self.file_bytes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.file_bytes_per_write,
+        );
+        out
+    }
+}
