@@ -48,6 +48,7 @@ pub(crate) struct Measured {
     pub(crate) heal_time: Duration,
     pub(crate) heal_messages: u64,
     pub(crate) heal_bytes: u64,
+    pub(crate) heal_changes: u64,
     pub(crate) file_bytes: Vec<u64>,
 }
 
@@ -93,6 +94,8 @@ pub struct MeshReport {
     pub heal_messages: u64,
     /// The bytes of those messages.
     pub heal_bytes: u64,
+    /// The changes they applied.
+    pub heal_changes: u64,
     /// Each replica's files at the end, in bytes.
     pub file_bytes: Vec<u64>,
     /// Their mean per local write made anywhere (each replica holds every write).
@@ -127,6 +130,7 @@ impl MeshReport {
             heal_seconds: m.heal_time.as_secs_f64(),
             heal_messages: m.heal_messages,
             heal_bytes: m.heal_bytes,
+            heal_changes: m.heal_changes,
             file_bytes: m.file_bytes,
             file_bytes_per_write: mean_file / workload.operations as f64,
         }
@@ -165,7 +169,7 @@ impl MeshReport {
              | local write p50 / p99 | {:.1} / {:.1} µs |\n\
              | apply per change p50 / p99 | {:.1} / {:.1} µs |\n\
              | peak divergence | {} of {} documents |\n\
-             | rounds to converge after the last write | {} ({:.3} s, {} messages, {} bytes) |\n\
+             | rounds to converge after the last write | {} ({:.3} s, {} messages, {} bytes, {} changes) |\n\
              | file bytes per replica | {} |\n\
              | file bytes per write | {:.0} |\n",
             self.seconds,
@@ -184,6 +188,7 @@ impl MeshReport {
             self.heal_seconds,
             self.heal_messages,
             self.heal_bytes,
+            self.heal_changes,
             self.file_bytes
                 .iter()
                 .map(ToString::to_string)

@@ -133,6 +133,7 @@ pub fn run_mesh(
             heal_time,
             heal_messages: heal_traffic.messages,
             heal_bytes: heal_traffic.bytes,
+            heal_changes: heal_traffic.changes,
             file_bytes,
         },
     ))
