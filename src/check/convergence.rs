@@ -2,6 +2,8 @@
 //! disk, writing on their own, syncing over links that lose, repeat and reorder messages,
 //! crashing and failing I/O; then synced to quiescence over a reliable link.
 //!
+//! A message may also arrive damaged: it must be refused whole, storing nothing.
+//!
 //! Checks: every replica shows the same documents with the same heads; that is what plain
 //! Automerge's merge of every surviving change shows; every local write acknowledged as durable
 //! (an `EveryWrite` replica's write that returned) is among the surviving changes; every
@@ -84,7 +86,10 @@ pub fn check_convergence(data: &[u8]) -> Result<usize, String> {
                 Ok(())
             }
         };
-        if let Err((on, error)) = outcome {
+        if let Err(StepError::Violation(violation)) = outcome {
+            return Err(violation);
+        }
+        if let Err(StepError::Failed(on, error)) = outcome {
             // Only an injected failure may fail an operation; the replica then goes down.
             if replicas[on].disk.failures() == 0 {
                 return Err(format!(
@@ -111,7 +116,13 @@ fn open(disk: &Disk, durable: bool) -> crate::Result<AutomergeBackend> {
     AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new().durability(durability))
 }
 
-type StepError = (usize, Error);
+/// Why a step did not complete.
+enum StepError {
+    /// Replica `.0` failed: allowed only after an injected fault, and it then goes down.
+    Failed(usize, Error),
+    /// The contract is broken.
+    Violation(String),
+}
 
 /// A local put (`Some`) or delete on replica `r`.
 fn write(
@@ -125,9 +136,12 @@ fn write(
         Some(value) => docs.upsert(id, value),
         None => docs.delete(id),
     }
-    .map_err(|e| (r, e))?;
+    .map_err(|e| StepError::Failed(r, e))?;
     if replica.durable {
-        let heads = replica.store.heads(COLLECTION, id).map_err(|e| (r, e))?;
+        let heads = replica
+            .store
+            .heads(COLLECTION, id)
+            .map_err(|e| StepError::Failed(r, e))?;
         replica.acked.push((id, heads));
     }
     Ok(())
@@ -171,7 +185,7 @@ fn send(
         let (side, replica) = if from_a { (0, link.a) } else { (1, link.b) };
         if let Some(message) = link.sessions[side]
             .next_message(&replicas[replica].store)
-            .map_err(|e| (replica, e))?
+            .map_err(|e| StepError::Failed(replica, e))?
         {
             link.wire.push((from_a, message));
             break;
@@ -199,12 +213,60 @@ fn deliver(
             link.wire.remove(at);
             return Ok(());
         }
-        _ => link.wire[at].clone(),
+        6 => link.wire[at].clone(),
+        _ => {
+            let (to_b, mut message) = link.wire.remove(at);
+            let flip = (usize::from(arg) * 31) % message.len();
+            message[flip] ^= 0x5a;
+            return damaged(link, replicas, to_b, &message);
+        }
     };
     let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
     link.sessions[side]
         .receive(&replicas[replica].store, &message)
-        .map_err(|e| (replica, e))
+        .map_err(|e| StepError::Failed(replica, e))
+}
+
+/// A damaged message must be refused whole, storing nothing; the session is then over, and
+/// the link starts a new one.
+fn damaged(
+    link: &mut Link,
+    replicas: &[Replica],
+    to_b: bool,
+    message: &[u8],
+) -> Result<(), StepError> {
+    let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
+    let store = &replicas[replica].store;
+    let heads = |store: &AutomergeBackend| -> Result<Vec<_>, StepError> {
+        DOCS.iter()
+            .map(|id| {
+                store
+                    .heads(COLLECTION, id)
+                    .map_err(|e| StepError::Failed(replica, e))
+            })
+            .collect()
+    };
+    let before = heads(store)?;
+    match link.sessions[side].receive(store, message) {
+        Err(Error::Sync { .. } | Error::ChangeRefused { .. }) if heads(store)? == before => {}
+        Err(Error::Sync { .. } | Error::ChangeRefused { .. }) => {
+            return Err(StepError::Violation(format!(
+                "replica {replica} refused a damaged message but stored changes from it"
+            )));
+        }
+        Ok(()) => {
+            return Err(StepError::Violation(format!(
+                "replica {replica} accepted a damaged message"
+            )));
+        }
+        Err(other) => return Err(StepError::Failed(replica, other)),
+    }
+    link.sessions = [
+        replicas[link.a].store.sync_session(),
+        replicas[link.b].store.sync_session(),
+    ];
+    link.wire.clear();
+    Ok(())
 }
 
 /// Both sides of a link send their next message, and it arrives.
@@ -216,7 +278,7 @@ fn exchange(links: &mut Vec<Link>, replicas: &[Replica], which: usize) -> Result
             let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
             link.sessions[side]
                 .receive(&replicas[replica].store, &message)
-                .map_err(|e| (replica, e))?;
+                .map_err(|e| StepError::Failed(replica, e))?;
         }
     }
     Ok(())

@@ -62,7 +62,8 @@ pub struct MeshReport {
     pub backend: String,
     /// Its durability, when it has one.
     pub durability: Option<String>,
-    /// Seconds the writes and their rounds took.
+    /// Seconds the writes and their rounds took (not the runner's reads that measure
+    /// divergence).
     pub seconds: f64,
     /// Sync rounds during the writes.
     pub rounds: u64,
@@ -81,12 +82,13 @@ pub struct MeshReport {
     pub bytes_per_replicated_change: f64,
     /// A local write (upsert), as the writing replica saw it.
     pub local_write: Latency,
-    /// Applying one received change (a message's applying time over its changes).
+    /// Applying one received change: each message's applying time (reading, planning,
+    /// writing and committing its changes, in one transaction) divided among its changes.
     pub apply_per_change: Latency,
     /// Documents whose value differed between replicas after a round, at the most.
     pub peak_divergence: u64,
-    /// Rounds over every link after the last write until every replica held every document
-    /// alike (0: they already did).
+    /// Rounds over every link after the last write that still applied changes, before one
+    /// that applied none (0: the replicas already held the same changes).
     pub heal_rounds: u64,
     /// Seconds those rounds took.
     pub heal_seconds: f64,

@@ -4,6 +4,7 @@
 mod apply;
 mod backend;
 mod change_log;
+mod checksum;
 mod document;
 mod heads;
 mod replicate;

@@ -7,7 +7,7 @@ use super::super::persistent::{CHANGE_LOG, MaterializedWriter};
 use super::apply::{self, Applied};
 use super::backend::AutomergeBackend;
 use super::{change_log, heads};
-use crate::Result;
+use crate::{Error, Result};
 
 impl AutomergeBackend {
     /// The document's heads: the changes no other change depends on, sorted. One while its
@@ -120,16 +120,32 @@ impl AutomergeBackend {
         id: &str,
         changes: impl IntoIterator<Item = Change>,
     ) -> Result<Applied> {
+        let checked =
+            apply::check(changes.into_iter().collect()).map_err(|reason| Error::ChangeRefused {
+                collection: collection.to_owned(),
+                id: id.to_owned(),
+                reason,
+            })?;
         let collection = self.inner.target(collection);
-        let changes: Vec<Change> = changes.into_iter().collect();
         let mut applied = Applied::default();
+        let mut refused = None;
         self.inner.store().write(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
-            let plan = apply::plan(&log, &collection, id, changes)?;
-            applied = plan.write(&mut log, &mut materialized, &collection, id)?;
+            match apply::plan(&log, &collection, id, checked) {
+                Ok(plan) => applied = plan.write(&mut log, &mut materialized, &collection, id)?,
+                // Refused having written nothing: writers sharing the transaction keep theirs.
+                Err(e @ Error::ChangeRefused { .. }) => refused = Some(e),
+                Err(other) => return Err(other),
+            }
             materialized.finish()
         })?;
+        if let Some(refusal) = refused {
+            return Err(refusal);
+        }
+        if applied.new > 0 {
+            self.inner.writer().journal().record(collection.id, [id]);
+        }
         Ok(applied)
     }
 }

@@ -14,10 +14,7 @@ use crate::{Document, Result};
 /// Writes Automerge documents: the state every upsert of the backend shares.
 pub(crate) struct AutomergeWrites {
     /// The actor this open of the database writes as. A fresh one per open, so that a change
-    /// lost in a crash never shares its (actor, seq) with a later, different change. A
-    /// document deleted and written again within one open starts a new chain, whose first
-    /// change is this actor's seq 1 again: a replica that kept the old document must take the
-    /// new one as a new document, not merge the two.
+    /// lost in a crash never shares its (actor, seq) with a later, different change.
     actor: ActorId,
     /// Which documents changed since each peer last synced.
     journal: Journal,
@@ -49,17 +46,16 @@ impl WritePath for AutomergeWrites {
         collection: &CollectionRef,
         docs: Vec<Document>,
     ) -> Result<()> {
-        let ids: Vec<String> = if self.journal.is_recording() {
-            docs.iter().map(|(id, _)| id.clone()).collect()
-        } else {
-            Vec::new()
-        };
+        // Kept for the journal, which asks whether it records only after the commit: a sync
+        // session that starts recording while this write is in flight gets it stamped.
+        let mut ids = Vec::with_capacity(docs.len());
         store.write(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
             for (id, data) in docs {
                 materialized.put(&id, &data)?;
                 self.append(&mut log, collection, &id, Edit::Put(data))?;
+                ids.push(id);
             }
             materialized.finish()
         })?;

@@ -2,9 +2,11 @@
 //!
 //! Nothing is recorded until the first sync session of an open asks (before that, any session
 //! is a first one with its peer and offers every document), so a store that never syncs pays
-//! one atomic load per write. A write is stamped after it commits: a session that takes its
-//! snapshot stamp before a write is stamped offers that write's document again next time, so
-//! a mark never covers a write the peer was not offered.
+//! one atomic load per write. A write is stamped after it commits, and asks whether to be only
+//! then: a write the first session's scan of the database missed commits after recording
+//! began, and is stamped; a session that takes its snapshot stamp before a write is stamped
+//! offers that write's document again next time. So a mark never covers a write the peer was
+//! not offered.
 //!
 //! Marks live as long as the open: after a reopen (a crash perhaps, which may have lost writes
 //! a peer was told of, or the peer's) every peer is new again and gets every document's heads.
@@ -49,9 +51,14 @@ struct Inner {
 }
 
 impl Journal {
-    /// Whether writes need recording; callers skip gathering ids when not.
-    pub(crate) fn is_recording(&self) -> bool {
+    /// Whether writes are recorded: asked after each commit.
+    fn is_recording(&self) -> bool {
         self.recording.load(Ordering::Acquire)
+    }
+
+    /// The document's latest stamp, if it has one.
+    pub(crate) fn stamp_of(&self, doc: &DocKey) -> Option<u64> {
+        self.lock().by_doc.get(doc).copied()
     }
 
     /// Stamps committed writes to `ids` of one collection.
@@ -70,15 +77,20 @@ impl Journal {
     }
 
     /// Stamps a committed write of changes from `peer` after which the document's heads are
-    /// the peer's: the peer holds it as of that stamp.
-    pub(crate) fn record_held(&self, peer: &[u8], doc: DocKey) {
+    /// the peer's: the peer holds it as of that stamp. Unless the document was stamped since
+    /// `before` (its stamp when the write began): a local write that committed after this one
+    /// may have been stamped first, and the peer does not hold that.
+    pub(crate) fn record_held(&self, peer: &[u8], doc: DocKey, before: Option<u64>) {
         let mut inner = self.lock();
+        let unchanged = inner.by_doc.get(&doc).copied() == before;
         let stamp = inner.stamp(doc.clone());
-        inner
-            .held
-            .entry(peer.to_vec())
-            .or_default()
-            .insert(doc, stamp);
+        if unchanged {
+            inner
+                .held
+                .entry(peer.to_vec())
+                .or_default()
+                .insert(doc, stamp);
+        }
     }
 
     /// Starts recording (if not yet) and returns the stamp now, with the documents stamped

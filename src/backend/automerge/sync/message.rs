@@ -5,14 +5,17 @@
 //! (u32 length, bytes), the message's number and the last of the peer's numbers received
 //! with all before it (u32 each), a flags byte (bit 0: done, bit 1: complete), then a u32
 //! count of documents, each: collection and id (u32 length, UTF-8), a u32 count of heads of
-//! 32 bytes, a u32 count of changes (u32 length, Automerge's bytes).
+//! 32 bytes, a u32 count of changes (u32 length, Automerge's bytes); last, the FNV-1a hash of
+//! everything before it (u64), so that a message damaged in transit is refused whole.
 
 use automerge::ChangeHash;
 
+use super::super::checksum::fnv1a64;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"SBSY";
 const VERSION: u8 = 1;
+const CHECKSUM_LEN: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Message {
@@ -62,11 +65,20 @@ impl Message {
                 put_bytes(&mut out, change);
             }
         }
+        let sum = fnv1a64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
         out
     }
 
     /// Reads a message; every malformation is an [`Error::Sync`] saying where.
     pub(crate) fn decode(bytes: &[u8]) -> Result<Message> {
+        let (bytes, sum) = bytes
+            .split_at_checked(bytes.len().saturating_sub(CHECKSUM_LEN))
+            .filter(|(_, sum)| sum.len() == CHECKSUM_LEN)
+            .ok_or_else(|| malformed("shorter than its checksum"))?;
+        if fnv1a64(bytes).to_le_bytes() != sum {
+            return Err(malformed("its checksum does not match: damaged in transit"));
+        }
         let mut r = Reader { bytes, at: 0 };
         if r.take(4)? != MAGIC {
             return Err(malformed(
@@ -210,10 +222,19 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(Message::decode(&longer).is_err());
-        let mut huge = bytes;
+        for at in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x20;
+            assert!(Message::decode(&damaged).is_err(), "byte {at} flipped");
+        }
+        // A count past the end, under a checksum that matches: refused without allocating.
+        let mut huge = bytes[..bytes.len() - CHECKSUM_LEN].to_vec();
         // The document count, after magic, version, actor, numbers and flags.
         let at = 4 + 1 + 4 + 16 + 4 + 4 + 1;
         huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(Message::decode(&huge).is_err());
+        let sum = fnv1a64(&huge);
+        huge.extend_from_slice(&sum.to_le_bytes());
+        let err = Message::decode(&huge).expect_err("a count past the end");
+        assert!(err.to_string().contains("runs past the end"), "{err}");
     }
 }

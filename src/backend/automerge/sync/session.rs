@@ -42,6 +42,9 @@ pub struct SyncSession {
     waiting: HashSet<(String, String)>,
     /// Documents whose heads this side has sent the peer.
     told: HashSet<(String, String)>,
+    /// Per document, the number of the newest message whose entry for it was answered: an
+    /// older one arriving late shows older heads, and is applied but not answered.
+    answered: HashMap<(String, String), u32>,
     owe_reply: bool,
     complete: bool,
     stats: SyncStats,
@@ -91,6 +94,7 @@ impl AutomergeBackend {
             pending: Vec::new(),
             waiting: HashSet::new(),
             told: HashSet::new(),
+            answered: HashMap::new(),
             owe_reply: false,
             complete: false,
             stats: SyncStats::default(),
@@ -207,7 +211,7 @@ impl SyncSession {
             });
         }
         self.apply(backend, &message.docs)?;
-        self.answer(backend, &message.docs)?;
+        self.answer(backend, message.seq, &message.docs)?;
         let shown_everything = message.ack >= self.last_with_docs;
         if message.done
             && shown_everything
@@ -310,7 +314,10 @@ impl SyncSession {
     }
 
     /// Applies every change in `docs`, in one transaction. A document whose changes lack a
-    /// dependency is left as it is: the answer asks for what it lacks.
+    /// dependency is left as it is: the answer asks for what it lacks. A change that is not
+    /// one, or of another shape, refuses the whole message before anything is written; one
+    /// Automerge finds inconsistent with the history only while merging its document refuses
+    /// that document, and the others are stored.
     fn apply(&mut self, backend: &AutomergeBackend, docs: &[DocEntry]) -> Result<()> {
         let mut batches = Vec::new();
         for entry in docs.iter().filter(|d| !d.changes.is_empty()) {
@@ -329,7 +336,12 @@ impl SyncSession {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            batches.push((entry, changes));
+            let checked = apply::check(changes).map_err(|reason| Error::ChangeRefused {
+                collection: entry.collection.clone(),
+                id: entry.id.clone(),
+                reason,
+            })?;
+            batches.push((entry, checked));
         }
         if batches.is_empty() {
             return Ok(());
@@ -340,27 +352,41 @@ impl SyncSession {
             .iter()
             .map(|(entry, _)| inner.target(&entry.collection))
             .collect();
-        // Each document stored, and whether it now has the heads the peer sent.
-        let mut stored: Vec<(DocKey, bool)> = Vec::new();
+        // Each document stored, whether it now has the heads the peer sent, and its stamp
+        // before.
+        let journal = inner.writer().journal();
+        let before: Vec<Option<u64>> = batches
+            .iter()
+            .zip(&targets)
+            .map(|((entry, _), target)| journal.stamp_of(&(target.id, entry.id.clone())))
+            .collect();
+        let mut stored: Vec<(DocKey, bool, Option<u64>)> = Vec::new();
+        let mut refused = None;
         let (mut applied, mut merged) = (0, 0);
         inner.store().write(|txn| {
             let mut log = txn.open_table(CHANGE_LOG)?;
-            for ((entry, changes), target) in batches.into_iter().zip(&targets) {
+            for (((entry, checked), target), before) in
+                batches.into_iter().zip(&targets).zip(&before)
+            {
                 let mut materialized = MaterializedWriter::open(txn, target.id)?;
-                match apply::plan(&log, target, &entry.id, changes) {
+                match apply::plan(&log, target, &entry.id, checked) {
                     Ok(plan) => {
                         let done = plan.write(&mut log, &mut materialized, target, &entry.id)?;
                         if done.new > 0 {
                             let level = plan_heads_match(&log, target, entry)?;
-                            stored.push(((target.id, entry.id.clone()), level));
+                            stored.push(((target.id, entry.id.clone()), level, *before));
                             applied += done.new as u64;
                             merged += u64::from(done.merged);
                         }
                     }
+                    // The answer asks for what it lacks.
                     Err(Error::ChangeRefused {
                         reason: Refusal::MissingDependencies { .. },
                         ..
                     }) => {}
+                    // Found while merging, having written nothing of it: the other documents
+                    // and the writers sharing the transaction keep theirs.
+                    Err(e @ Error::ChangeRefused { .. }) => refused = Some(e),
                     Err(other) => return Err(other),
                 }
                 materialized.finish()?;
@@ -370,24 +396,28 @@ impl SyncSession {
         self.stats.changes_applied += applied;
         self.stats.documents_merged += merged;
         self.stats.applying += started.elapsed();
-        let journal = inner.writer().journal();
         let peer = self.peer.as_deref().unwrap_or_default();
-        for (doc, level) in stored {
+        for (doc, level, before) in stored {
             if level {
-                journal.record_held(peer, doc);
+                journal.record_held(peer, doc, before);
             } else {
                 journal.record(doc.0, [doc.1.as_str()]);
             }
         }
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 
     /// Queues, for every document in `docs` whose heads here differ from the peer's, this
     /// side's heads and the changes the peer lacks; notes the documents this side lacks
     /// changes of.
-    fn answer(&mut self, backend: &AutomergeBackend, docs: &[DocEntry]) -> Result<()> {
+    fn answer(&mut self, backend: &AutomergeBackend, seq: u32, docs: &[DocEntry]) -> Result<()> {
         for entry in docs {
             let doc = (entry.collection.clone(), entry.id.clone());
+            let newest = self.answered.entry(doc.clone()).or_default();
+            if *newest > seq {
+                continue;
+            }
+            *newest = seq;
             let ours = backend.heads(&entry.collection, &entry.id)?;
             if ours == entry.heads {
                 self.waiting.remove(&doc);

@@ -1,0 +1,10 @@
+//! FNV-1a: a checksum over the encodings this backend writes and sends, so that damage which
+//! still decodes is caught.
+
+/// The 64-bit FNV-1a hash of `bytes`. A change to any one byte always changes it: each step is
+/// a bijection of the state.
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash: u64, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
