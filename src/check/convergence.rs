@@ -42,6 +42,13 @@ struct Link {
     wire: Vec<(bool, Vec<u8>)>,
 }
 
+impl Link {
+    /// The session and replica at one end: the receiving end of a message going `to_b`.
+    fn end(&self, to_b: bool) -> (usize, usize) {
+        if to_b { (1, self.b) } else { (0, self.a) }
+    }
+}
+
 /// Runs one input; the number of steps it ran.
 ///
 /// # Errors
@@ -182,7 +189,7 @@ fn send(
 ) -> Result<(), StepError> {
     let link = link(links, replicas, which);
     for from_a in [arg & 1 == 0, arg & 1 == 1] {
-        let (side, replica) = if from_a { (0, link.a) } else { (1, link.b) };
+        let (side, replica) = link.end(!from_a);
         if let Some(message) = link.sessions[side]
             .next_message(&replicas[replica].store)
             .map_err(|e| StepError::Failed(replica, e))?
@@ -221,7 +228,7 @@ fn deliver(
             return damaged(link, replicas, to_b, &message);
         }
     };
-    let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
+    let (side, replica) = link.end(to_b);
     link.sessions[side]
         .receive(&replicas[replica].store, &message)
         .map_err(|e| StepError::Failed(replica, e))
@@ -235,7 +242,7 @@ fn damaged(
     to_b: bool,
     message: &[u8],
 ) -> Result<(), StepError> {
-    let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
+    let (side, replica) = link.end(to_b);
     let store = &replicas[replica].store;
     let heads = |store: &AutomergeBackend| -> Result<Vec<_>, StepError> {
         DOCS.iter()
@@ -275,7 +282,7 @@ fn exchange(links: &mut Vec<Link>, replicas: &[Replica], which: usize) -> Result
         send(links, replicas, which, arg)?;
         let link = link(links, replicas, which);
         if let Some((to_b, message)) = link.wire.pop() {
-            let (side, replica) = if to_b { (1, link.b) } else { (0, link.a) };
+            let (side, replica) = link.end(to_b);
             link.sessions[side]
                 .receive(&replicas[replica].store, &message)
                 .map_err(|e| StepError::Failed(replica, e))?;

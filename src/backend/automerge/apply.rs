@@ -457,18 +457,7 @@ impl Plan {
         };
         let first = heads.last_seq + 1 - self.chunks.len() as u64;
         for (seq, change) in (first..).zip(&self.chunks) {
-            if log
-                .insert((collection.id, id, seq), change.raw_bytes())?
-                .is_some()
-            {
-                // As for a local write: the heads were behind the log.
-                return Err(corrupt(
-                    &collection.name,
-                    id,
-                    "its heads are behind its change log",
-                    None,
-                ));
-            }
+            change_log::append(log, collection.id, &collection.name, id, seq, change)?;
         }
         heads::write(log, collection.id, id, &heads)?;
         match &self.value {

@@ -136,6 +136,33 @@ pub(crate) fn changes_since(
     Ok(Some((out, known)))
 }
 
+/// Appends a change as the document's chunk `seq`.
+///
+/// # Errors
+/// [`Error::Corrupt`] when a chunk is there already: the heads are behind the log, and
+/// writing on would replace it (failing aborts the transaction, so it stays).
+pub(crate) fn append(
+    log: &mut ChangeLogTable<'_>,
+    collection_id: CollectionId,
+    collection_name: &str,
+    id: &str,
+    seq: u64,
+    change: &Change,
+) -> Result<()> {
+    if log
+        .insert((collection_id, id, seq), change.raw_bytes())?
+        .is_some()
+    {
+        return Err(corrupt(
+            collection_name,
+            id,
+            "its heads are behind its change log",
+            None,
+        ));
+    }
+    Ok(())
+}
+
 /// The hashes of the document's newest `limit` chunks, newest first; `None` for a chunk that
 /// is not one change (a compacted snapshot).
 pub(crate) fn newest_hashes(

@@ -106,19 +106,7 @@ impl AutomergeWrites {
         let put = matches!(edit, Edit::Put(_));
         let change = heads::next_change(previous.as_ref(), &self.actor, edit);
         let seq = previous.as_ref().map_or(1, |p| p.last_seq + 1);
-        if log
-            .insert((collection.id, id, seq), change.raw_bytes())?
-            .is_some()
-        {
-            // The heads are behind the log: writing on would have replaced a chunk. Failing
-            // aborts the transaction, so the chunk is still there.
-            return Err(corrupt(
-                &collection.name,
-                id,
-                "its heads are behind its change log",
-                None,
-            ));
-        }
+        change_log::append(log, collection.id, &collection.name, id, seq, &change)?;
         let next = Heads::after_local(previous.as_ref(), &change, seq, put);
         heads::write(log, collection.id, id, &next)
     }
