@@ -183,11 +183,14 @@ impl SyncSession {
     /// prepares the answer. A repeated message is ignored.
     ///
     /// # Errors
-    /// [`Error::Sync`] for bytes that are not a sync message, a message from another peer
-    /// than the first, a `backend` other than the session's, or more than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages;
+    /// [`Error::Sync`] for bytes that are not a sync message (or were damaged in transit), a
+    /// message from another peer than the first, a `backend` other than the session's, or more
+    /// than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages;
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
     /// that this store cannot show; [`Error::Corrupt`](crate::Error::Corrupt) or storage
-    /// errors. On any error nothing of the message is stored; start a new session.
+    /// errors. Then nothing of the message is stored, with one exception: a change Automerge
+    /// finds inconsistent with the history only while merging its document refuses that
+    /// document, and the message's others are stored. After any error, start a new session.
     pub fn receive(&mut self, backend: &AutomergeBackend, bytes: &[u8]) -> Result<()> {
         self.check_backend(backend)?;
         let message = Message::decode(bytes)?;
