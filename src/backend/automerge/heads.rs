@@ -219,8 +219,7 @@ fn put_actor(out: &mut Vec<u8>, actor: &ActorId) {
 /// A damaged field that still decodes is caught here, whether or not `verify()` can tell it
 /// from the document (which actor this database last wrote as is not in it).
 fn checksum(bytes: &[u8]) -> u32 {
-    // The low half of the 64-bit hash: four bytes are plenty for a record this small.
-    super::checksum::fnv1a64(bytes) as u32
+    super::checksum::fnv1a32(bytes)
 }
 
 /// Reads an encoding front to back; every read is `None` past the end.

@@ -47,9 +47,11 @@ impl WritePath for AutomergeWrites {
         docs: Vec<Document>,
     ) -> Result<()> {
         // Kept for the journal, which asks whether it records only after the commit: a sync
-        // session that starts recording while this write is in flight gets it stamped.
+        // session that starts recording while this write is in flight gets it stamped. A
+        // failed write is stamped too (a failed commit may be durable); an extra offer of an
+        // unchanged document costs a line of heads.
         let mut ids = Vec::with_capacity(docs.len());
-        store.write(|txn| {
+        let written = store.write(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
             for (id, data) in docs {
@@ -58,29 +60,29 @@ impl WritePath for AutomergeWrites {
                 ids.push(id);
             }
             materialized.finish()
-        })?;
+        });
         self.journal
             .record(collection.id, ids.iter().map(String::as_str));
-        Ok(())
+        written
     }
 
     fn delete(&self, store: &Store, collection: &CollectionRef, id: &str) -> Result<()> {
         let mut deleted = false;
-        store.write(|txn| {
+        let written = store.write(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             if materialized.remove(id)? {
                 // A tombstone: the history stays, so a replica syncing from one that never saw
                 // the delete does not bring the document back.
                 let mut log = txn.open_table(CHANGE_LOG)?;
-                self.append(&mut log, collection, id, Edit::Delete)?;
                 deleted = true;
+                self.append(&mut log, collection, id, Edit::Delete)?;
             }
             materialized.finish()
-        })?;
+        });
         if deleted {
             self.journal.record(collection.id, [id]);
         }
-        Ok(())
+        written
     }
 }
 

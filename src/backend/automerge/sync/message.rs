@@ -14,7 +14,8 @@ use super::super::checksum::fnv1a64;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"SBSY";
-const VERSION: u8 = 1;
+/// 2: with the checksum.
+const VERSION: u8 = 2;
 const CHECKSUM_LEN: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

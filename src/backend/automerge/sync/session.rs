@@ -416,8 +416,22 @@ impl SyncSession {
     fn answer(&mut self, backend: &AutomergeBackend, seq: u32, docs: &[DocEntry]) -> Result<()> {
         for entry in docs {
             let doc = (entry.collection.clone(), entry.id.clone());
+            let journal = backend.inner.writer().journal();
+            let peer = self.peer.as_deref().unwrap_or_default();
             let newest = self.answered.entry(doc.clone()).or_default();
             if *newest > seq {
+                // Late: its changes are applied now, which may give this side the newest
+                // heads the peer showed; it is not answered.
+                let shown = journal.seen(peer, &doc);
+                if self.waiting.contains(&doc)
+                    && backend
+                        .changes_for(&entry.collection, &entry.id, &shown)?
+                        .1
+                        .len()
+                        == shown.len()
+                {
+                    self.waiting.remove(&doc);
+                }
                 continue;
             }
             *newest = seq;
@@ -428,8 +442,6 @@ impl SyncSession {
             }
             // The peer holds what it shows now and what it showed before: the heads of this
             // side's that it lacks may be unknown here, the older ones rarely are.
-            let journal = backend.inner.writer().journal();
-            let peer = self.peer.as_deref().unwrap_or_default();
             let mut have = journal.seen(peer, &doc);
             have.extend_from_slice(&entry.heads);
             journal.saw(peer, doc.clone(), &entry.heads);
