@@ -12,58 +12,14 @@
 //! Automerge merge, then describes the result in new heads. Either way the whole batch is
 //! planned before anything is written, so a refused batch leaves nothing behind.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt;
-
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ScalarValue, legacy};
 
+use super::batch::{Checked, Refusal};
 use super::change_log::{self, ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
-use super::document::{self, DATA_KEY};
+use super::document;
 use super::heads::{self, Heads};
 use crate::backend::persistent::{CollectionRef, MaterializedWriter};
 use crate::{Error, Result};
-
-/// Why changes from another replica were refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Refusal {
-    /// The bytes are not an Automerge change (random, truncated, or damaged in transit).
-    Malformed {
-        /// What Automerge said.
-        detail: String,
-    },
-    /// The changes depend on changes this replica does not have. Nothing is kept: send them
-    /// again with the changes they depend on (a sync session does this by itself).
-    MissingDependencies {
-        /// The changes missing.
-        missing: Vec<ChangeHash>,
-    },
-    /// A change does something other than set the document's bytes under the root key `data`
-    /// or delete them, which this store cannot show through its API.
-    Shape {
-        /// What the change does.
-        detail: String,
-    },
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::Malformed { detail } => write!(f, "not an Automerge change ({detail})"),
-            Refusal::MissingDependencies { missing } => write!(
-                f,
-                "they depend on {} change(s) this replica lacks, the first {}; send those too",
-                missing.len(),
-                missing.first().map(ToString::to_string).unwrap_or_default()
-            ),
-            Refusal::Shape { detail } => write!(
-                f,
-                "a change {detail}; a storebench document holds only bytes under the root key \
-                 `{DATA_KEY}`"
-            ),
-        }
-    }
-}
 
 /// What applying a batch of changes did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -97,25 +53,6 @@ pub(crate) struct Plan {
     heads: Option<Heads>,
     /// The document's value after the batch.
     value: Value,
-}
-
-/// A batch of changes for one document, each once, in causal order, each of the shape this
-/// store shows: checked before any transaction, so a refusal never aborts writes that share
-/// one.
-pub(crate) struct Checked {
-    changes: Vec<Change>,
-    ops: Vec<Vec<legacy::Op>>,
-}
-
-/// Checks a batch for [`plan`].
-///
-/// # Errors
-/// [`Refusal::Shape`], or [`Refusal::Malformed`] for a change Automerge parsed but cannot
-/// decode.
-pub(crate) fn check(changes: Vec<Change>) -> Result<Checked, Refusal> {
-    let changes = causal_order(changes);
-    let ops = changes.iter().map(shape).collect::<Result<_, _>>()?;
-    Ok(Checked { changes, ops })
 }
 
 /// Plans applying a checked batch to one document, reading its stored state from `log`.
@@ -370,77 +307,6 @@ fn merge(
     };
     plan.heads = Some(described);
     Ok(())
-}
-
-/// The changes, each once, with every change after those of the batch it depends on.
-fn causal_order(changes: Vec<Change>) -> Vec<Change> {
-    let mut seen = HashSet::new();
-    let changes: Vec<Change> = changes
-        .into_iter()
-        .filter(|c| seen.insert(c.hash()))
-        .collect();
-    let index: HashMap<ChangeHash, usize> = changes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.hash(), i))
-        .collect();
-    let mut waiting_on: Vec<usize> = changes
-        .iter()
-        .map(|c| c.deps().iter().filter(|d| index.contains_key(d)).count())
-        .collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
-    for (i, change) in changes.iter().enumerate() {
-        for dep in change.deps() {
-            if let Some(&d) = index.get(dep) {
-                dependents[d].push(i);
-            }
-        }
-    }
-    let mut ready: Vec<usize> = (0..changes.len())
-        .rev()
-        .filter(|&i| waiting_on[i] == 0)
-        .collect();
-    let mut order = Vec::with_capacity(changes.len());
-    while let Some(i) = ready.pop() {
-        order.push(i);
-        for &after in dependents[i].iter().rev() {
-            waiting_on[after] -= 1;
-            if waiting_on[after] == 0 {
-                ready.push(after);
-            }
-        }
-    }
-    let mut slots: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
-}
-
-/// The ops of `change`, when each sets or deletes the bytes under the root key `data`.
-fn shape(change: &Change) -> Result<Vec<legacy::Op>, Refusal> {
-    // Automerge 0.12 parses some malformed changes it then panics decoding (an op naming an
-    // actor the change does not list): from another replica, that is bad input, not a bug.
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change.decode()));
-    let ops = decoded
-        .map_err(|_| Refusal::Malformed {
-            detail: "Automerge cannot decode its operations".into(),
-        })?
-        .operations;
-    for op in &ops {
-        let refuse = |detail: String| Err(Refusal::Shape { detail });
-        if op.obj != legacy::ObjectId::Root {
-            return refuse("changes an object below the root".into());
-        }
-        if op.key != legacy::Key::Map(DATA_KEY.into()) || op.insert {
-            return refuse(format!("changes the root key {:?}", op.key));
-        }
-        match &op.action {
-            legacy::OpType::Put(ScalarValue::Bytes(_)) | legacy::OpType::Delete => {}
-            legacy::OpType::Put(other) => {
-                return refuse(format!("puts {other:?} under `{DATA_KEY}`, not bytes"));
-            }
-            other => return refuse(format!("makes {other:?} under `{DATA_KEY}`")),
-        }
-    }
-    Ok(ops)
 }
 
 impl Plan {

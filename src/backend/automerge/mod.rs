@@ -3,6 +3,7 @@
 
 mod apply;
 mod backend;
+mod batch;
 mod change_log;
 mod checksum;
 mod document;
@@ -12,6 +13,7 @@ mod sync;
 mod verify;
 mod writes;
 
-pub use apply::{Applied, Refusal};
+pub use apply::Applied;
 pub use backend::AutomergeBackend;
+pub use batch::Refusal;
 pub use sync::{SyncSession, SyncStats};

@@ -6,6 +6,7 @@ use automerge::{ActorId, Change, ChangeHash};
 use super::super::persistent::{CHANGE_LOG, MaterializedWriter};
 use super::apply::{self, Applied};
 use super::backend::AutomergeBackend;
+use super::batch;
 use super::{change_log, heads};
 use crate::{Error, Result};
 
@@ -121,7 +122,7 @@ impl AutomergeBackend {
         changes: impl IntoIterator<Item = Change>,
     ) -> Result<Applied> {
         let checked =
-            apply::check(changes.into_iter().collect()).map_err(|reason| Error::ChangeRefused {
+            batch::check(changes.into_iter().collect()).map_err(|reason| Error::ChangeRefused {
                 collection: collection.to_owned(),
                 id: id.to_owned(),
                 reason,

@@ -1,0 +1,235 @@
+//! What a sync session does with documents: offers the ones changed since the last session
+//! with the peer, applies the changes a message brings, and answers with what the peer lacks.
+
+use std::collections::HashMap;
+
+use automerge::Change;
+
+use super::super::apply;
+use super::super::backend::AutomergeBackend;
+use super::super::batch::{self, Refusal};
+use super::super::heads::{self, HEADS_SEQ};
+use super::journal::DocKey;
+use super::message::DocEntry;
+use super::session::SyncSession;
+use crate::backend::persistent::{CHANGE_LOG, MaterializedWriter};
+use crate::{Error, Result};
+
+impl SyncSession {
+    /// Queues the heads of every document changed since the last completed session with
+    /// `peer` (every document, when there was none).
+    pub(super) fn offer(&mut self, backend: &AutomergeBackend, peer: &[u8]) -> Result<()> {
+        let (stamp, changed) = backend.inner.writer().journal().since_mark(peer);
+        let names: HashMap<u64, String> = backend
+            .inner
+            .collection_refs()
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let txn = backend.inner.store().read()?;
+        let log = txn.open_table(CHANGE_LOG)?;
+        let docs: Vec<DocKey> = match changed {
+            Some(docs) => docs,
+            None => {
+                // Every document, deleted ones included, has heads after its chunks.
+                let mut all = Vec::new();
+                for entry in redb::ReadableTable::iter(&log)? {
+                    let (key, _) = entry?;
+                    let (collection, id, seq) = key.value();
+                    if seq == HEADS_SEQ {
+                        all.push((collection, id.to_owned()));
+                    }
+                }
+                all
+            }
+        };
+        for (collection_id, id) in docs {
+            let Some(collection) = names.get(&collection_id) else {
+                continue;
+            };
+            let Some(stored) = heads::read(&log, collection_id, collection, &id)? else {
+                continue;
+            };
+            self.stats.documents_offered += 1;
+            self.told.insert((collection.clone(), id.clone()));
+            self.pending.push(DocEntry {
+                collection: collection.clone(),
+                id,
+                heads: stored.hashes,
+                changes: Vec::new(),
+            });
+        }
+        self.offered_at = Some(stamp);
+        Ok(())
+    }
+
+    /// Applies every change in `docs`, in one transaction. A document whose changes lack a
+    /// dependency is left as it is: the answer asks for what it lacks. A change that is not
+    /// one, or of another shape, refuses the whole message before anything is written; one
+    /// Automerge finds inconsistent with the history only while merging its document refuses
+    /// that document, and the others are stored.
+    pub(super) fn apply(&mut self, backend: &AutomergeBackend, docs: &[DocEntry]) -> Result<()> {
+        let mut batches = Vec::new();
+        for entry in docs.iter().filter(|d| !d.changes.is_empty()) {
+            // Every change is read before anything is written: a malformed one refuses the
+            // whole message.
+            let changes = entry
+                .changes
+                .iter()
+                .map(|bytes| {
+                    Change::try_from(bytes.as_slice()).map_err(|e| Error::ChangeRefused {
+                        collection: entry.collection.clone(),
+                        id: entry.id.clone(),
+                        reason: Refusal::Malformed {
+                            detail: e.to_string(),
+                        },
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let checked = batch::check(changes).map_err(|reason| Error::ChangeRefused {
+                collection: entry.collection.clone(),
+                id: entry.id.clone(),
+                reason,
+            })?;
+            batches.push((entry, checked));
+        }
+        if batches.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let inner = &backend.inner;
+        let targets: Vec<_> = batches
+            .iter()
+            .map(|(entry, _)| inner.target(&entry.collection))
+            .collect();
+        // Each document stored, whether it now has the heads the peer sent, and its stamp
+        // before.
+        let journal = inner.writer().journal();
+        let before: Vec<Option<u64>> = batches
+            .iter()
+            .zip(&targets)
+            .map(|((entry, _), target)| journal.stamp_of(&(target.id, entry.id.clone())))
+            .collect();
+        let mut stored: Vec<(DocKey, bool, Option<u64>)> = Vec::new();
+        let mut refused = None;
+        let (mut applied, mut merged) = (0, 0);
+        inner.store().write(|txn| {
+            let mut log = txn.open_table(CHANGE_LOG)?;
+            for (((entry, checked), target), before) in
+                batches.into_iter().zip(&targets).zip(&before)
+            {
+                let mut materialized = MaterializedWriter::open(txn, target.id)?;
+                match apply::plan(&log, target, &entry.id, checked) {
+                    Ok(plan) => {
+                        let done = plan.write(&mut log, &mut materialized, target, &entry.id)?;
+                        if done.new > 0 {
+                            let level = plan_heads_match(&log, target, entry)?;
+                            stored.push(((target.id, entry.id.clone()), level, *before));
+                            applied += done.new as u64;
+                            merged += u64::from(done.merged);
+                        }
+                    }
+                    // The answer asks for what it lacks.
+                    Err(Error::ChangeRefused {
+                        reason: Refusal::MissingDependencies { .. },
+                        ..
+                    }) => {}
+                    // Found while merging, having written nothing of it: the other documents
+                    // and the writers sharing the transaction keep theirs.
+                    Err(e @ Error::ChangeRefused { .. }) => refused = Some(e),
+                    Err(other) => return Err(other),
+                }
+                materialized.finish()?;
+            }
+            Ok(())
+        })?;
+        self.stats.changes_applied += applied;
+        self.stats.documents_merged += merged;
+        self.stats.applying += started.elapsed();
+        let peer = self.peer.as_deref().unwrap_or_default();
+        for (doc, level, before) in stored {
+            if level {
+                journal.record_held(peer, doc, before);
+            } else {
+                journal.record(doc.0, [doc.1.as_str()]);
+            }
+        }
+        refused.map_or(Ok(()), Err)
+    }
+
+    /// Queues, for every document in `docs` whose heads here differ from the peer's, this
+    /// side's heads and the changes the peer lacks; notes the documents this side lacks
+    /// changes of.
+    pub(super) fn answer(
+        &mut self,
+        backend: &AutomergeBackend,
+        seq: u32,
+        docs: &[DocEntry],
+    ) -> Result<()> {
+        for entry in docs {
+            let doc = (entry.collection.clone(), entry.id.clone());
+            let journal = backend.inner.writer().journal();
+            let peer = self.peer.as_deref().unwrap_or_default();
+            let newest = self.answered.entry(doc.clone()).or_default();
+            if *newest > seq {
+                // Late: its changes are applied now, which may give this side the newest
+                // heads the peer showed; it is not answered.
+                let shown = journal.seen(peer, &doc);
+                if self.waiting.contains(&doc)
+                    && backend
+                        .changes_for(&entry.collection, &entry.id, &shown)?
+                        .1
+                        .len()
+                        == shown.len()
+                {
+                    self.waiting.remove(&doc);
+                }
+                continue;
+            }
+            *newest = seq;
+            let ours = backend.heads(&entry.collection, &entry.id)?;
+            if ours == entry.heads {
+                self.waiting.remove(&doc);
+                continue;
+            }
+            // The peer holds what it shows now and what it showed before: the heads of this
+            // side's that it lacks may be unknown here, the older ones rarely are.
+            let mut have = journal.seen(peer, &doc);
+            have.extend_from_slice(&entry.heads);
+            journal.saw(peer, doc.clone(), &entry.heads);
+            let (changes, known) = backend.changes_for(&entry.collection, &entry.id, &have)?;
+            if entry.heads.iter().all(|h| known.contains(h)) {
+                self.waiting.remove(&doc);
+            } else {
+                self.waiting.insert(doc.clone());
+            }
+            let changes =
+                if known.is_empty() && !entry.heads.is_empty() && !self.told.contains(&doc) {
+                    // The peer has changes this side lacks, and nothing here tells which of ours
+                    // it has: our heads let it send exactly what we lack, and show it what it
+                    // lacks. (Sending all would resend what it has.)
+                    Vec::new()
+                } else {
+                    changes.iter().map(|c| c.raw_bytes().to_vec()).collect()
+                };
+            self.told.insert(doc);
+            self.pending.push(DocEntry {
+                collection: entry.collection.clone(),
+                id: entry.id.clone(),
+                heads: ours,
+                changes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether the document's heads in `log` are the ones the peer sent in `entry`.
+fn plan_heads_match(
+    log: &impl super::super::change_log::ChangeLogRead,
+    target: &crate::backend::persistent::CollectionRef,
+    entry: &DocEntry,
+) -> Result<bool> {
+    let stored = heads::read(log, target.id, &target.name, &entry.id)?;
+    Ok(stored.is_some_and(|h| h.hashes == entry.heads))
+}
