@@ -227,6 +227,12 @@ fn changes_apply_in_any_order_once_and_never_without_what_they_depend_on() -> Re
         matches!(&err, Error::ChangeRefused { reason: Refusal::MissingDependencies { missing }, .. } if missing == &[changes[0].hash()]),
         "{err}"
     );
+    // The error says what to do, naming the document and the change missing.
+    let said = err.to_string();
+    assert!(
+        said.contains("\"x\"") && said.contains(&changes[0].hash().to_string()),
+        "{said}"
+    );
     assert_eq!(b.heads(DOCS, "x")?, vec![]);
     assert_eq!(b.collection(DOCS).get("x")?, None);
     // In reverse, all at once: applied; again: all known.
@@ -281,12 +287,20 @@ fn plain_automerge_reads_the_store_and_writes_back_into_it() -> Result<()> {
         Some(b"from them".to_vec())
     );
     // A change that breaks the shape: refused, nothing stored.
-    for (what, edit) in [("a string", 0), ("another key", 1), ("an object", 2)] {
+    for (what, edit) in [
+        ("a string", 0),
+        ("a number under another key", 1),
+        ("bytes under another key", 3),
+        ("an object", 2),
+    ] {
         let mut bad = store.document(DOCS, "x")?.expect("exists");
         let heads = bad.get_heads();
         match edit {
             0 => bad.put(automerge::ROOT, "data", "text").map(drop),
             1 => bad.put(automerge::ROOT, "other", 1).map(drop),
+            3 => bad
+                .put(automerge::ROOT, "other", ScalarValue::Bytes(vec![1]))
+                .map(drop),
             _ => bad
                 .put_object(automerge::ROOT, "data", automerge::ObjType::Map)
                 .map(drop),

@@ -280,3 +280,28 @@ fn a_replica_that_crashed_applying_a_sync_converges_after_the_next() -> Result<(
     assert!(failed >= 4, "the failures land in the sync: {failed}");
     Ok(())
 }
+
+#[test]
+fn a_change_travels_on_through_a_replica_that_received_it() -> Result<()> {
+    // A line: a syncs only with b, b only with c. After one round each pair has a mark, so
+    // the next round offers only what changed since: a change b received from a must count
+    // as changed at b, or c never hears of it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b, c) = (
+        replica(&dir, "a")?,
+        replica(&dir, "b")?,
+        replica(&dir, "c")?,
+    );
+    let ids = ids(3);
+    a.collection(DOCS).upsert(&ids[0], b"first".to_vec())?;
+    a.sync_with(&b)?;
+    b.sync_with(&c)?;
+    for (n, id) in ids.iter().enumerate() {
+        a.collection(DOCS)
+            .upsert(id, format!("from a {n}").into_bytes())?;
+    }
+    a.sync_with(&b)?;
+    let relayed = b.sync_with(&c)?;
+    assert_eq!(relayed.changes_sent, 3, "{relayed:?}");
+    assert_converged(&[&a, &b, &c], &ids)
+}
