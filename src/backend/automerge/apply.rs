@@ -76,15 +76,7 @@ pub(crate) fn plan(
         changes,
         ops: decoded,
     } = checked;
-    let stored = heads::read(log, collection.id, &collection.name, id)?;
-    if stored.is_none() && change_log::exists(log, collection.id, id)? {
-        return Err(corrupt(
-            &collection.name,
-            id,
-            "its change log has no heads",
-            None,
-        ));
-    }
+    let stored = heads::read_to_write(log, collection.id, &collection.name, id)?;
     let mut plan = Plan {
         applied: Applied::default(),
         chunks: Vec::new(),

@@ -277,6 +277,29 @@ pub(crate) fn read(
     })
 }
 
+/// A document's heads before a write appends to its change log, or `None` for a new document.
+///
+/// # Errors
+/// As [`read`], and [`Error::Corrupt`](crate::Error::Corrupt) when the document has chunks
+/// but no heads: writing on would overwrite the chunks and hide the damage.
+pub(crate) fn read_to_write(
+    log: &impl ChangeLogRead,
+    collection: CollectionId,
+    collection_name: &str,
+    id: &str,
+) -> Result<Option<Heads>> {
+    let stored = read(log, collection, collection_name, id)?;
+    if stored.is_none() && super::change_log::exists(log, collection, id)? {
+        return Err(corrupt(
+            collection_name,
+            id,
+            "its change log has no heads",
+            None,
+        ));
+    }
+    Ok(stored)
+}
+
 /// Stores a document's heads.
 pub(crate) fn write(
     log: &mut ChangeLogTable<'_>,

@@ -6,7 +6,7 @@
 use automerge::ActorId;
 
 use super::super::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter, Store, WritePath};
-use super::change_log::{self, ChangeLogTable, corrupt};
+use super::change_log::{self, ChangeLogTable};
 use super::heads::{self, Edit, Heads};
 use super::sync::Journal;
 use crate::{Document, Result};
@@ -95,16 +95,7 @@ impl AutomergeWrites {
         id: &str,
         edit: Edit,
     ) -> Result<()> {
-        let previous = heads::read(log, collection.id, &collection.name, id)?;
-        if previous.is_none() && change_log::exists(log, collection.id, id)? {
-            // Writing on would overwrite the chunks and hide the damage.
-            return Err(corrupt(
-                &collection.name,
-                id,
-                "its change log has no heads",
-                None,
-            ));
-        }
+        let previous = heads::read_to_write(log, collection.id, &collection.name, id)?;
         let put = matches!(edit, Edit::Put(_));
         let change = heads::next_change(previous.as_ref(), &self.actor, edit);
         let seq = previous.as_ref().map_or(1, |p| p.last_seq + 1);
