@@ -33,6 +33,10 @@ fn valid_image() -> &'static [u8] {
                     }
                 }
             }
+            // Verified here, so `verify()` remembers every document as sound (see
+            // `VerifyReport::remembered`) before any input damages one.
+            let report = store.verify()?;
+            assert!(report.is_clean(), "the valid image: {:?}", report.problems);
             store.close()
         };
         // Building from scratch on an in-memory disk cannot fail; if it did, every input

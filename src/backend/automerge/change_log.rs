@@ -185,7 +185,7 @@ pub(crate) fn exists(log: &impl ChangeLogRead, collection: CollectionId, id: &st
 }
 
 /// The keys of a document's chunks: every seq before its heads.
-fn chunks(collection: CollectionId, id: &str) -> std::ops::Range<(u64, &str, u64)> {
+pub(crate) fn chunks(collection: CollectionId, id: &str) -> std::ops::Range<(u64, &str, u64)> {
     (collection, id, 0)..(collection, id, HEADS_SEQ)
 }
 

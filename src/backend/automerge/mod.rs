@@ -10,6 +10,7 @@ mod document;
 mod heads;
 mod replicate;
 mod sync;
+mod verified;
 mod verify;
 mod writes;
 

@@ -20,6 +20,10 @@ pub struct VerifyReport {
     pub documents: u64,
     /// Change-log chunks read (Automerge backend only).
     pub chunks: u64,
+    /// Documents not rebuilt because their stored bytes are exactly those of a document found
+    /// sound earlier in this process (Automerge backend only): damage changes the bytes, so
+    /// it is never among them.
+    pub remembered: u64,
     /// Every inconsistency found; empty for a sound database.
     pub problems: Vec<Inconsistency>,
 }
