@@ -3,7 +3,8 @@
 # image's cargo wrapper passes its flags) and ships each to $OUT with its seed corpus (the
 # committed seeds and regressions) and its libFuzzer options (the same as fuzz/run's).
 cd "$SRC/storebench"
-cargo fuzz build -O --debug-assertions
+# Without the default mimalloc: the sanitizer's allocator must see every allocation.
+cargo fuzz build -O --debug-assertions --no-default-features
 for target in differential crash_recovery corrupt_file sqlite convergence; do
   cp "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$OUT/"
   seeds=$(mktemp -d)

@@ -62,3 +62,7 @@ pub fn record_scenario(data: &[u8]) {
     let scenario = storebench::check::Scenario::from_bytes(data, storebench::check::Mix::Operations);
     record(scenario.map_or(0, |s| s.ops.len()));
 }
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
