@@ -3,15 +3,17 @@
 //! the checker catches planted bugs.
 
 use std::path::Path;
+use std::sync::Arc;
 
 mod common;
 use common::Kind;
 
-use storebench::Durability;
+use storebench::binding::{Binding, Handle};
 use storebench::check::{
     CollectionName, CrashPoint, DocId, MAX_OPS, Mix, Op, Place, Planted, Scenario, Target, Value,
     check_binding, check_planted,
 };
+use storebench::{Collection, Durability, InMemoryBackend, StorageBackend};
 
 /// Arbitrary bytes decode to scenarios with flushes, reopens, power losses and injected failures;
 /// every one must satisfy the contract.
@@ -207,4 +209,82 @@ fn a_failed_write_then_power_loss_recovers_a_permitted_state() {
                 .unwrap_or_else(|d| panic!("{durability:?}, failing call {fail_in}: {d}"));
         }
     }
+}
+
+/// A store whose `collection()` looks a name up and, on a miss, inserts a new collection
+/// without looking again under the write lock (`careful` looks again).
+struct Racy {
+    careful: bool,
+}
+
+#[derive(Default)]
+struct RacyStore {
+    careful: bool,
+    collections: std::sync::RwLock<std::collections::BTreeMap<String, Arc<dyn Collection>>>,
+}
+
+impl StorageBackend for RacyStore {
+    fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        if let Some(found) = self.collections.read().expect("lock").get(name) {
+            return found.clone();
+        }
+        storebench::check::point("racy: not found");
+        let mut collections = self.collections.write().expect("lock");
+        if self.careful
+            && let Some(found) = collections.get(name)
+        {
+            return found.clone();
+        }
+        // A store of its own per creation: a second creation is a second collection. (Its
+        // own schedule point is passed over: this thread holds the lock.)
+        let created = storebench::check::without_points(|| InMemoryBackend::new().collection(name));
+        collections.insert(name.to_owned(), created.clone());
+        created
+    }
+    fn list_collections(&self) -> Vec<String> {
+        self.collections
+            .read()
+            .expect("lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+    fn flush(&self) -> storebench::Result<()> {
+        Ok(())
+    }
+    fn close(self) -> storebench::Result<()> {
+        Ok(())
+    }
+}
+
+impl Binding for Racy {
+    fn name(&self) -> &str {
+        if self.careful { "careful" } else { "racy" }
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[]
+    }
+    fn open(&self, _: &Path, _: Option<Durability>) -> storebench::Result<Handle> {
+        Ok(Handle::new(RacyStore {
+            careful: self.careful,
+            ..RacyStore::default()
+        }))
+    }
+}
+
+/// The model check (and so every fuzz target) creates each collection from two threads at
+/// once, stopping the first between its lookup and its insert: a store that then creates the
+/// collection twice loses the write made through the first one.
+#[test]
+fn two_threads_creating_one_collection_get_one_collection() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let scenario = Scenario::new(
+        Durability::OnFlush,
+        vec![upsert(1, 0, 7), Op::Get(CollectionName(1), DocId(0))],
+    );
+    let found = check_binding(&Racy { careful: false }, &scenario, Place::Dir(dir.path()))
+        .expect_err("the race is found");
+    assert!(found.what.contains("two threads created"), "{found}");
+    check_binding(&Racy { careful: true }, &scenario, Place::Dir(dir.path()))
+        .expect("one collection with the second look");
 }

@@ -27,6 +27,6 @@ pub use op::{
     Scenario, Value,
 };
 pub use planted::Planted;
-pub use schedule::{Explored, blocking, explore, point, without_points};
+pub use schedule::{Explored, blocking, explore, explore_from, point, without_points};
 
 pub use crate::fault::{Disk, FaultStorage, MAX_DISK_BYTES, PowerLoss};

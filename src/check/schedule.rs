@@ -180,8 +180,28 @@ pub fn explore<S: Send + Sync + 'static>(
     body: impl Fn(&S, usize) + Send + Sync + Clone + 'static,
     check: impl Fn(S) -> Result<(), String>,
 ) -> Result<Explored, String> {
+    explore_from(&[], threads, max_schedules, setup, body, check)
+}
+
+/// As [`explore`], starting from the schedule whose choices begin with `first` (at step `k`,
+/// the `first[k]`-th of the threads at a point runs, counted in thread order; past its end,
+/// the first): with `max_schedules` 1, runs exactly that schedule. The model check runs one
+/// this way when an operation creates a collection (see [`check_binding`]).
+///
+/// # Errors
+/// As [`explore`].
+///
+/// [`check_binding`]: super::check_binding
+pub fn explore_from<S: Send + Sync + 'static>(
+    first: &[usize],
+    threads: usize,
+    max_schedules: usize,
+    setup: impl Fn() -> S,
+    body: impl Fn(&S, usize) + Send + Sync + Clone + 'static,
+    check: impl Fn(S) -> Result<(), String>,
+) -> Result<Explored, String> {
     // The choices of the schedule to run next; past its end, the first thread ready.
-    let mut prefix: Vec<usize> = Vec::new();
+    let mut prefix: Vec<usize> = first.to_vec();
     let mut schedules = 0;
     loop {
         if schedules == max_schedules {
