@@ -6,15 +6,14 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::op::{DocId, Op, Scenario};
+use super::op::{Op, Scenario};
 use super::planted::{Planted, PlantedBug};
-use super::schedule::explore_from;
+use super::race::{self, Raced};
 use crate::binding::{Binding, Concurrency, Handle};
 use crate::error::with_causes;
 use crate::fault::{Disk, PowerLoss};
-use crate::{Collection, Durability, Error, InMemoryBackend, StorageBackend};
+use crate::{Durability, Error, InMemoryBackend, StorageBackend};
 
 /// Every collection with its documents in id order: all a store shows.
 pub type State = Vec<(String, Vec<(String, Vec<u8>)>)>;
@@ -271,7 +270,12 @@ impl<'s> Run<'s> {
                             let candidates = [self.durable.clone(), self.model_state()];
                             return self.crash(PowerLoss::LOSE_ALL, &candidates);
                         }
-                        self.one_collection(op, &raced)?;
+                        if let Some(raced) = raced {
+                            let ids = op.documents();
+                            raced
+                                .agree(self.subject().store(), &ids)
+                                .map_err(|e| self.diverged(e))?;
+                        }
                         if self.every_write() {
                             self.durable = self.model_state();
                         }
@@ -303,73 +307,31 @@ impl<'s> Run<'s> {
         }
     }
 
-    /// When `op` writes to a collection the store does not have yet, two threads ask the store
-    /// for it at once, in the schedule that stops the first between its lookup and its insert
-    /// and runs the second through (see [`explore_from`]): the collections they got, in
-    /// thread order. A store that creates the name twice hands out two collections, one of
-    /// them under an id no name maps to; [`one_collection`](Self::one_collection) tells.
-    fn race_to_create(&mut self, op: &Op) -> Result<Vec<Arc<dyn Collection>>, Divergence> {
+    /// When `op` writes to a collection the store does not have yet, two threads create it at
+    /// once first (see [`race`](super::race)); `None` otherwise, and for a store that allows one
+    /// thread at a time.
+    fn race_to_create(&mut self, op: &Op) -> Result<Option<Raced>, Divergence> {
         let (Op::Upsert(c, ..) | Op::UpsertMany(c, _)) = op else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let name = c.name();
         if self.binding.concurrency() == Concurrency::SingleThread
             || self.model.list_collections().iter().any(|n| n == name)
         {
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        let handle = Arc::new(self.subject.take().expect("the subject is open"));
-        let got: Arc<Mutex<Got>> = Arc::default();
-        let setup = {
-            let (handle, got) = (handle.clone(), got.clone());
-            move || (handle.clone(), got.clone())
-        };
-        let raced = explore_from(
-            &[0, 1, 1],
-            2,
-            1,
-            setup,
-            move |(handle, got): &(Arc<Handle>, Arc<Mutex<Got>>), thread| {
-                let collection = handle.store().collection(name);
-                lock(got).push((thread, collection));
-            },
-            |_| Ok(()),
-        );
-        // Every clone of the handle is gone with the threads and the setup.
-        self.subject = Arc::try_unwrap(handle).ok();
-        if let Err(e) = raced {
-            return Err(self.diverged(format!("two threads creating {name:?}: {e}")));
-        }
+        let subject = self
+            .subject
+            .take()
+            .expect("the subject is open between steps");
+        let (subject, raced) = race::create_at_once(subject, name);
+        self.subject = subject;
+        let raced =
+            raced.map_err(|e| self.diverged(format!("two threads creating {name:?}: {e}")))?;
         if self.subject.is_none() {
             return Err(self.diverged(format!("a thread creating {name:?} kept the store")));
         }
-        let mut got = std::mem::take(&mut *lock(&got));
-        got.sort_by_key(|(thread, _)| *thread);
-        Ok(got.into_iter().map(|(_, c)| c).collect())
-    }
-
-    /// After a write to a collection two threads created at once: what the write stored reads
-    /// back the same through the collection each thread got.
-    fn one_collection(&self, op: &Op, raced: &[Arc<dyn Collection>]) -> Result<(), Divergence> {
-        let (name, ids): (_, Vec<DocId>) = match op {
-            Op::Upsert(c, id, _) => (c.name(), vec![*id]),
-            Op::UpsertMany(c, batch) => (c.name(), batch.0.iter().map(|(id, _)| *id).collect()),
-            _ => return Ok(()),
-        };
-        for (thread, collection) in raced.iter().enumerate() {
-            for id in &ids {
-                let expected = self.model.collection(name).get(id.id());
-                let got = collection.get(id.id());
-                if got.as_ref().ok() != expected.as_ref().ok() {
-                    return Err(self.diverged(format!(
-                        "two threads created {name:?} at once; through the collection thread \
-                         {thread} got, {:?} reads {got:?}, the model {expected:?}",
-                        id.id()
-                    )));
-                }
-            }
-        }
-        Ok(())
+        Ok(Some(raced))
     }
 
     /// Power loss, then reopen from what reached the disk; the state must be one of `candidates`.
@@ -411,9 +373,6 @@ impl<'s> Run<'s> {
         Ok(())
     }
 }
-
-/// The collections threads got when they asked for one name at once, by thread.
-type Got = Vec<(usize, Arc<dyn Collection>)>;
 
 /// What an operation returned, comparable across backends.
 #[derive(Debug, PartialEq)]
@@ -512,10 +471,6 @@ pub(crate) fn recovered(
         }
     }
     Ok(found)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn summary(state: &State) -> String {

@@ -12,6 +12,7 @@ mod death;
 mod fuzz;
 mod op;
 mod planted;
+mod race;
 pub(crate) mod schedule;
 
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
@@ -27,6 +28,6 @@ pub use op::{
     Scenario, Value,
 };
 pub use planted::Planted;
-pub use schedule::{Explored, blocking, explore, explore_from, point, without_points};
+pub use schedule::{Explored, blocking, explore, point, run_schedule, without_points};
 
 pub use crate::fault::{Disk, FaultStorage, MAX_DISK_BYTES, PowerLoss};

@@ -121,6 +121,15 @@ impl Op {
         self.collection_name().map(CollectionName::name)
     }
 
+    /// The documents the operation writes: an upsert's, a batch's.
+    pub fn documents(&self) -> Vec<DocId> {
+        match self {
+            Op::Upsert(_, id, _) => vec![*id],
+            Op::UpsertMany(_, batch) => batch.0.iter().map(|(id, _)| *id).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn collection_name(&self) -> Option<CollectionName> {
         match self {
             Op::Upsert(c, ..)

@@ -183,16 +183,25 @@ pub fn explore<S: Send + Sync + 'static>(
     explore_from(&[], threads, max_schedules, setup, body, check)
 }
 
-/// As [`explore`], starting from the schedule whose choices begin with `first` (at step `k`,
-/// the `first[k]`-th of the threads at a point runs, counted in thread order; past its end,
-/// the first): with `max_schedules` 1, runs exactly that schedule. The model check runs one
-/// this way when an operation creates a collection (see [`check_binding`]).
+/// Runs one schedule: at step `k` the `choices[k]`-th of the threads then at a point runs
+/// (counted in thread order; the last when there are fewer), and past the end of `choices`
+/// the first. Exact within the limits the [module](self) gives around waits. The model check
+/// runs one this way when an operation creates a collection (see `check::race`).
 ///
 /// # Errors
 /// As [`explore`].
-///
-/// [`check_binding`]: super::check_binding
-pub fn explore_from<S: Send + Sync + 'static>(
+pub fn run_schedule<S: Send + Sync + 'static>(
+    choices: &[usize],
+    threads: usize,
+    setup: impl Fn() -> S,
+    body: impl Fn(&S, usize) + Send + Sync + Clone + 'static,
+) -> Result<(), String> {
+    explore_from(choices, threads, 1, setup, body, |_| Ok(())).map(drop)
+}
+
+/// [`explore`] from the schedule whose choices begin with `first` (with `max_schedules` 1,
+/// that schedule alone).
+fn explore_from<S: Send + Sync + 'static>(
     first: &[usize],
     threads: usize,
     max_schedules: usize,

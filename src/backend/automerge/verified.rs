@@ -8,8 +8,8 @@
 //! damage — which changes the bytes — is always checked in full and reported as before.
 //!
 //! SHA-256, so no damaged document passes for a remembered one by a collision. At most
-//! [`CAPACITY`] digests (32 bytes each) are kept; when full they are forgotten and collected
-//! again.
+//! [`CAPACITY`] digests are kept (about 4 MiB with the set's own); when full they are
+//! forgotten and collected again.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
@@ -20,7 +20,7 @@ use super::super::persistent::CollectionId;
 use super::change_log::{self, ChangeLogRead};
 use super::heads::HEADS_SEQ;
 
-/// The most digests kept: 2 MiB of them.
+/// The most digests kept.
 const CAPACITY: usize = 1 << 16;
 
 static SOUND: Mutex<Option<HashSet<[u8; 32]>>> = Mutex::new(None);
@@ -74,7 +74,8 @@ pub(crate) fn remember(digest: [u8; 32]) {
 mod tests {
     use redb::ReadableTable;
 
-    use super::super::super::persistent::MATERIALIZED;
+    use super::super::super::persistent::{CHANGE_LOG, MATERIALIZED};
+    use super::HEADS_SEQ;
     use crate::fault::Disk;
     use crate::{AutomergeBackend, Inconsistency, OpenOptions, StorageBackend};
 
@@ -82,51 +83,77 @@ mod tests {
         AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new()).expect("opens")
     }
 
+    /// Each part of the digest, damaged alone in a document found sound before, is reported:
+    /// the value, the heads, and the seq a chunk is stored at.
     #[test]
     fn a_document_found_sound_is_not_rebuilt_again_until_its_bytes_change() {
         let disk = Disk::new();
         let store = open(&disk);
         let docs = store.collection("remembered");
-        for id in ["a", "b", "c"] {
-            docs.upsert(id, b"sound".to_vec()).expect("upsert");
+        // Values of their own: two documents with one value would be one change, one heads.
+        for id in ["value", "heads", "seq", "sound"] {
+            docs.upsert(id, id.as_bytes().to_vec()).expect("upsert");
         }
         let first = store.verify().expect("verify");
         assert!(first.is_clean(), "{:?}", first.problems);
         let again = store.verify().expect("verify");
         assert!(again.is_clean());
-        assert_eq!((again.documents, again.remembered), (3, 3));
+        assert_eq!((again.documents, again.remembered), (4, 4));
         store.close().expect("close");
 
-        // The materialized value of "b" rewritten in place: same length, other bytes. The
-        // change log is untouched, so only the value's bytes tell.
         let db = redb::Builder::new()
             .create_with_backend(disk.storage())
             .expect("a sound file");
         let txn = db.begin_write().expect("write");
         {
             let mut values = txn.open_table(MATERIALIZED).expect("table");
-            let key = values
+            let c = values
                 .iter()
                 .expect("iter")
                 .map(|e| e.expect("entry").0.value().0)
                 .next()
                 .expect("a value");
+            // Same length, other bytes: only the value's bytes tell.
             values
-                .insert((key, "b"), b"SOUND".as_slice())
+                .insert((c, "value"), b"VALUE".as_slice())
                 .expect("insert");
+            let mut log = txn.open_table(CHANGE_LOG).expect("table");
+            // Well-formed heads, another document's.
+            let theirs = log
+                .get((c, "sound", HEADS_SEQ))
+                .expect("get")
+                .expect("heads")
+                .value()
+                .to_vec();
+            log.insert((c, "heads", HEADS_SEQ), theirs.as_slice())
+                .expect("insert");
+            // The same chunk, one seq on.
+            let chunk = log
+                .remove((c, "seq", 1))
+                .expect("remove")
+                .expect("a chunk")
+                .value()
+                .to_vec();
+            log.insert((c, "seq", 2), chunk.as_slice()).expect("insert");
         }
         txn.commit().expect("commit");
         drop(db);
 
         let store = open(&disk);
         let report = store.verify().expect("verify");
-        assert!(
-            matches!(&report.problems[..], [Inconsistency::ValueMismatch { id, .. }] if id == "b"),
-            "{:?}",
-            report.problems
-        );
-        assert_eq!(report.remembered, 2, "a and c, unchanged");
+        let mut named: Vec<&str> = report
+            .problems
+            .iter()
+            .map(|p| match p {
+                Inconsistency::ValueMismatch { id, .. }
+                | Inconsistency::HeadsMismatch { id, .. } => id.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        named.sort_unstable();
+        assert_eq!(named, ["heads", "seq", "value"], "{:?}", report.problems);
+        assert_eq!(report.remembered, 1, "the sound one, unchanged");
         // Damage is never remembered as sound.
-        assert_eq!(store.verify().expect("verify").problems.len(), 1);
+        assert_eq!(store.verify().expect("verify").problems.len(), 3);
     }
 }
