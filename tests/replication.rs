@@ -239,10 +239,40 @@ fn changes_apply_in_any_order_once_and_never_without_what_they_depend_on() -> Re
     changes.reverse();
     let applied = b.apply_changes(DOCS, "x", changes.clone())?;
     assert_eq!((applied.new, applied.known, applied.merged), (5, 0, false));
-    let again = b.apply_changes(DOCS, "x", changes)?;
+    let again = b.apply_changes(DOCS, "x", changes.clone())?;
     assert_eq!((again.new, again.known), (0, 5));
     assert_eq!(b.collection(DOCS).get("x")?, Some(vec![4; 3]));
+    // The newest change alone again is a head; the one before it is among the newest chunks:
+    // each known without loading the document.
+    for change in &changes[..2] {
+        let known = b.apply_changes(DOCS, "x", vec![change.clone()])?;
+        assert_eq!((known.new, known.known, known.merged), (0, 1, false));
+    }
     assert_each_shows_the_merge(&[&a, &b], &["x"])
+}
+
+/// Two changes concurrent on one before them in the same batch: the second depends on a change
+/// that is no longer a head but came earlier in the batch, so it too is applied from the heads.
+#[test]
+fn a_batch_of_concurrent_changes_applies_without_a_merge() -> Result<()> {
+    let put = |doc: &mut AutoCommit, byte: u8| -> Change {
+        doc.put(automerge::ROOT, "data", ScalarValue::Bytes(vec![byte; 4]))
+            .expect("a put");
+        doc.get_last_local_change().expect("a change")
+    };
+    let mut ours = AutoCommit::new();
+    let first = put(&mut ours, 1);
+    let mut theirs = ours.fork();
+    let (after, beside) = (put(&mut ours, 2), put(&mut theirs, 3));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = replica(&dir, "store")?;
+    let applied = store.apply_changes(DOCS, "c", vec![first, after, beside])?;
+    assert_eq!((applied.new, applied.merged), (3, false));
+    ours.merge(&mut theirs).expect("merges");
+    assert_eq!(store.collection(DOCS).get("c")?, value_of(&ours));
+    assert_eq!(store.conflicts(DOCS, "c")?, 2);
+    assert_eq!(store.heads(DOCS, "c")?, ours.get_heads());
+    Ok(())
 }
 
 #[test]
@@ -340,4 +370,26 @@ fn plain_automerge_reads_the_store_and_writes_back_into_it() -> Result<()> {
     );
     assert!(store.verify()?.is_clean());
     Ok(())
+}
+
+/// A change the store has, sent again behind new ones in one batch, is known: not appended a
+/// second time, which would make it a head again.
+#[test]
+fn a_stored_change_behind_new_ones_in_a_batch_is_known() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    for n in 0..3 {
+        a.collection(DOCS).upsert("x", vec![n; 3])?;
+    }
+    send(&a, &b, "x")?;
+    for n in 7..9 {
+        b.collection(DOCS).upsert("x", vec![n; 3])?;
+    }
+    let mut batch = b.changes_since(DOCS, "x", &a.heads(DOCS, "x")?)?;
+    assert_eq!(batch.len(), 2);
+    // The middle one of a's own three: neither a head nor the newest chunk.
+    batch.push(a.changes_since(DOCS, "x", &[])?[1].clone());
+    let applied = a.apply_changes(DOCS, "x", batch)?;
+    assert_eq!((applied.new, applied.known, applied.merged), (2, 1, false));
+    assert_each_shows_the_merge(&[&a, &b], &["x"])
 }
