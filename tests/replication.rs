@@ -393,3 +393,21 @@ fn a_stored_change_behind_new_ones_in_a_batch_is_known() -> Result<()> {
     assert_eq!((applied.new, applied.known, applied.merged), (2, 1, false));
     assert_each_shows_the_merge(&[&a, &b], &["x"])
 }
+
+/// A change sent again from further back than the chunks `apply_changes` looks through (the
+/// newest 64) is known too: the document is merged to tell, never appended to.
+#[test]
+fn a_change_from_far_back_sent_again_is_known() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = replica(&dir, "a")?;
+    for n in 0..80u8 {
+        a.collection(DOCS).upsert("x", vec![n; 3])?;
+    }
+    let heads = a.heads(DOCS, "x")?;
+    let old = a.changes_since(DOCS, "x", &[])?[1].clone();
+    let applied = a.apply_changes(DOCS, "x", vec![old])?;
+    assert_eq!((applied.new, applied.known), (0, 1));
+    assert_eq!(a.heads(DOCS, "x")?, heads);
+    assert!(a.verify()?.is_clean());
+    Ok(())
+}
