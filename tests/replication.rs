@@ -264,15 +264,40 @@ fn a_batch_of_concurrent_changes_applies_without_a_merge() -> Result<()> {
     let first = put(&mut ours, 1);
     let mut theirs = ours.fork();
     let (after, beside) = (put(&mut ours, 2), put(&mut theirs, 3));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = replica(&dir, "store")?;
-    let applied = store.apply_changes(DOCS, "c", vec![first, after, beside])?;
-    assert_eq!((applied.new, applied.merged), (3, false));
     ours.merge(&mut theirs).expect("merges");
-    assert_eq!(store.collection(DOCS).get("c")?, value_of(&ours));
-    assert_eq!(store.conflicts(DOCS, "c")?, 2);
-    assert_eq!(store.heads(DOCS, "c")?, ours.get_heads());
+    let dir = tempfile::tempdir().expect("temp dir");
+    // In both orders: one of the two wins (Lamport order), so the last in the batch is once
+    // the new value and once a value that stands behind the one kept.
+    for (n, batch) in [
+        vec![first.clone(), after.clone(), beside.clone()],
+        vec![first, beside, after],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let store = replica(&dir, &format!("store{n}"))?;
+        let applied = store.apply_changes(DOCS, "c", batch)?;
+        assert_eq!((applied.new, applied.merged), (3, false), "order {n}");
+        assert_eq!(store.collection(DOCS).get("c")?, value_of(&ours));
+        assert_eq!(store.conflicts(DOCS, "c")?, 2);
+        assert_eq!(store.heads(DOCS, "c")?, ours.get_heads());
+        assert!(store.verify()?.is_clean());
+    }
     Ok(())
+}
+
+/// A remote delete of a value that stands is applied from the heads, like a local one.
+#[test]
+fn a_remote_delete_applies_without_a_merge() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", vec![1; 3])?;
+    send(&a, &b, "x")?;
+    a.collection(DOCS).delete("x")?;
+    let applied = send(&a, &b, "x")?;
+    assert_eq!((applied.new, applied.merged), (1, false));
+    assert_eq!(b.collection(DOCS).get("x")?, None);
+    assert_each_shows_the_merge(&[&a, &b], &["x"])
 }
 
 #[test]
