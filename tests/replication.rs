@@ -430,9 +430,18 @@ fn a_change_from_far_back_sent_again_is_known() -> Result<()> {
     }
     let heads = a.heads(DOCS, "x")?;
     let old = a.changes_since(DOCS, "x", &[])?[1].clone();
-    let applied = a.apply_changes(DOCS, "x", vec![old])?;
+    let applied = a.apply_changes(DOCS, "x", vec![old.clone()])?;
     assert_eq!((applied.new, applied.known), (0, 1));
     assert_eq!(a.heads(DOCS, "x")?, heads);
+    // With a new change behind it, merged together: one known, one new.
+    let mut theirs = a.document(DOCS, "x")?.expect("exists");
+    theirs
+        .put(automerge::ROOT, "data", ScalarValue::Bytes(vec![9; 3]))
+        .expect("a put");
+    let new = theirs.get_last_local_change().expect("a change");
+    let applied = a.apply_changes(DOCS, "x", vec![old, new])?;
+    assert_eq!((applied.new, applied.known, applied.merged), (1, 1, true));
+    assert_eq!(a.collection(DOCS).get("x")?, Some(vec![9; 3]));
     assert!(a.verify()?.is_clean());
     Ok(())
 }
