@@ -419,3 +419,76 @@ fn heads_behind_the_log_refuse_writes_and_compaction_and_keep_every_chunk() -> T
     );
     Ok(())
 }
+
+/// Damage `f` does to the change log of a document "hist" of five upserts.
+fn with_damaged_log(
+    path: &Path,
+    f: impl FnOnce(&mut redb::Table<(u64, &str, u64), &[u8]>) -> TestResult,
+) -> TestResult {
+    {
+        let store = open_automerge(path)?;
+        for version in 0..5u8 {
+            store.collection("docs").upsert("hist", vec![version; 10])?;
+        }
+        store.close()?;
+    }
+    let db = redb::Database::open(path)?;
+    let txn = db.begin_write()?;
+    {
+        let mut log = txn.open_table(TableDefinition::<(u64, &str, u64), &[u8]>::new(
+            "storebench.change_log",
+        ))?;
+        f(&mut log)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// A change missing from the middle of a change log: the changes a peer asks for are refused
+/// as corrupt, not sent without it.
+#[test]
+fn a_change_log_missing_a_change_sends_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("gap.redb");
+    with_damaged_log(&path, |log| {
+        log.remove((0, "hist", 3))?.expect("chunk 3");
+        Ok(())
+    })?;
+    let store = open_automerge(&path)?;
+    let err = store
+        .changes_since("docs", "hist", &[])
+        .expect_err("a gap in the log");
+    assert!(
+        matches!(&err, Error::Corrupt { id, .. } if id == "hist"),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+/// A change log whose heads are gone: a write is refused, naming what is wrong, and the chunks
+/// stay as they are.
+#[test]
+fn a_change_log_without_heads_refuses_writes() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("headless.redb");
+    with_damaged_log(&path, |log| {
+        log.remove((0, "hist", u64::MAX))?.expect("heads");
+        Ok(())
+    })?;
+    let store = open_automerge(&path)?;
+    let before = store
+        .document("docs", "hist")?
+        .expect("the chunks load")
+        .get_heads();
+    let err = store
+        .collection("docs")
+        .upsert("hist", b"over".to_vec())
+        .expect_err("no heads to write after");
+    assert!(err.to_string().contains("has no heads"), "{err}");
+    let after = store
+        .document("docs", "hist")?
+        .expect("still there")
+        .get_heads();
+    assert_eq!(before, after);
+    Ok(())
+}
