@@ -8,10 +8,10 @@ use std::sync::Arc;
 mod common;
 use common::Kind;
 
-use storebench::binding::{Binding, Handle};
+use storebench::binding::{Binding, Concurrency, Handle};
 use storebench::check::{
-    CollectionName, CrashPoint, DocId, MAX_OPS, Mix, Op, Place, Planted, Scenario, Target, Value,
-    check_binding, check_planted,
+    Batch, CollectionName, CrashPoint, DocId, MAX_OPS, Mix, Op, Place, Planted, Scenario, Target,
+    Value, check_binding, check_planted,
 };
 use storebench::{Collection, Durability, InMemoryBackend, StorageBackend};
 
@@ -274,17 +274,88 @@ impl Binding for Racy {
 
 /// The model check (and so every fuzz target) creates each collection from two threads at
 /// once, stopping the first between its lookup and its insert: a store that then creates the
-/// collection twice loses the write made through the first one.
+/// collection twice loses the write made through the first one. Whether the collection is
+/// the first or comes after others, and whether one document or a batch is written to it.
 #[test]
 fn two_threads_creating_one_collection_get_one_collection() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let scenario = Scenario::new(
-        Durability::OnFlush,
-        vec![upsert(1, 0, 7), Op::Get(CollectionName(1), DocId(0))],
+    let batch = Op::UpsertMany(
+        CollectionName(1),
+        Batch(vec![(DocId(2), Value { class: 1, fill: 3 })]),
     );
-    let found = check_binding(&Racy { careful: false }, &scenario, Place::Dir(dir.path()))
-        .expect_err("the race is found");
-    assert!(found.what.contains("two threads created"), "{found}");
-    check_binding(&Racy { careful: true }, &scenario, Place::Dir(dir.path()))
-        .expect("one collection with the second look");
+    let scenarios = [
+        vec![upsert(1, 0, 7), Op::Get(CollectionName(1), DocId(0))],
+        vec![Op::Count(CollectionName(0)), upsert(1, 0, 7)],
+        vec![batch],
+    ];
+    for ops in scenarios {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let scenario = Scenario::new(Durability::OnFlush, ops);
+        let found = check_binding(&Racy { careful: false }, &scenario, Place::Dir(dir.path()))
+            .expect_err("the race is found");
+        assert!(found.what.contains("two threads created"), "{found}");
+        check_binding(&Racy { careful: true }, &scenario, Place::Dir(dir.path()))
+            .expect("one collection with the second look");
+    }
+}
+
+/// A store that may be used by one thread at a time: every call from the thread that opened
+/// it, or it panics.
+struct OneThread;
+
+struct OneThreadStore {
+    opener: std::thread::ThreadId,
+    inner: InMemoryBackend,
+}
+
+impl OneThreadStore {
+    fn same_thread(&self) {
+        assert_eq!(
+            std::thread::current().id(),
+            self.opener,
+            "called from another thread"
+        );
+    }
+}
+
+impl StorageBackend for OneThreadStore {
+    fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        self.same_thread();
+        self.inner.collection(name)
+    }
+    fn list_collections(&self) -> Vec<String> {
+        self.same_thread();
+        self.inner.list_collections()
+    }
+    fn flush(&self) -> storebench::Result<()> {
+        Ok(())
+    }
+    fn close(self) -> storebench::Result<()> {
+        Ok(())
+    }
+}
+
+impl Binding for OneThread {
+    fn name(&self) -> &str {
+        "one-thread"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[]
+    }
+    fn open(&self, _: &Path, _: Option<Durability>) -> storebench::Result<Handle> {
+        Ok(Handle::new(OneThreadStore {
+            opener: std::thread::current().id(),
+            inner: InMemoryBackend::new(),
+        }))
+    }
+    fn concurrency(&self) -> Concurrency {
+        Concurrency::SingleThread
+    }
+}
+
+/// A binding that allows one thread at a time is never raced.
+#[test]
+fn a_single_threaded_store_is_called_from_one_thread() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let scenario = Scenario::new(Durability::OnFlush, vec![upsert(1, 0, 7), upsert(2, 1, 8)]);
+    check_binding(&OneThread, &scenario, Place::Dir(dir.path())).expect("one thread only");
 }
