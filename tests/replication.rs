@@ -431,7 +431,7 @@ fn a_change_from_far_back_sent_again_is_known() -> Result<()> {
     let heads = a.heads(DOCS, "x")?;
     let old = a.changes_since(DOCS, "x", &[])?[1].clone();
     let applied = a.apply_changes(DOCS, "x", vec![old.clone()])?;
-    assert_eq!((applied.new, applied.known), (0, 1));
+    assert_eq!((applied.new, applied.known, applied.merged), (0, 1, true));
     assert_eq!(a.heads(DOCS, "x")?, heads);
     // With a new change behind it, merged together: one known, one new.
     let mut theirs = a.document(DOCS, "x")?.expect("exists");
