@@ -128,6 +128,7 @@ mod persistent {
         fn open_file(path: &Path, options: OpenOptions) -> Result<Self>;
         fn open_storage(storage: FaultStorage, options: OpenOptions) -> Result<Self>;
         fn verify(&self) -> Result<VerifyReport>;
+        fn compact(&self) -> Result<()>;
         /// How a sync session starts, for a backend that replicates.
         const SYNC: Option<crate::binding::SyncFn<Self>> = None;
     }
@@ -147,10 +148,12 @@ mod persistent {
             let report = s.verify()?;
             Ok(report.problems.iter().map(ToString::to_string).collect())
         };
+        let handle = Handle::builder(store).verify(verify).compact(S::compact);
         Ok(match S::SYNC {
-            Some(sync) => Handle::replicating(store, verify, sync),
-            None => Handle::with_verify(store, verify),
-        })
+            Some(sync) => handle.sync(sync),
+            None => handle,
+        }
+        .build())
     }
 
     macro_rules! persistent {
@@ -165,6 +168,9 @@ mod persistent {
                 }
                 fn verify(&self) -> Result<VerifyReport> {
                     Self::verify(self)
+                }
+                fn compact(&self) -> Result<()> {
+                    Self::compact(self)
                 }
             }
         };

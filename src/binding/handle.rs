@@ -9,6 +9,10 @@ use crate::{Result, StorageBackend};
 /// when the store is sound.
 pub type VerifyFn<B> = fn(&B) -> Result<Vec<String>>;
 
+/// A store's compaction (its `compact()`, `VACUUM` or the like): rewrites what it keeps
+/// without changing what it holds, and makes every write so far durable.
+pub type CompactFn<B> = fn(&B) -> Result<()>;
+
 /// An open store, whatever its type: what [`Binding::open`](super::Binding::open) returns.
 ///
 /// [`StorageBackend::close`] takes the store by value, which a trait object cannot give; a
@@ -21,13 +25,31 @@ pub struct Handle {
 impl Handle {
     /// Holds `backend`.
     pub fn new<B: StorageBackend + 'static>(backend: B) -> Self {
-        Self {
-            held: Box::new(Holder {
-                backend,
-                verify: None,
-                sync: None,
-            }),
-        }
+        Self::builder(backend).build()
+    }
+
+    /// Holds `backend` with the optional capabilities the builder is given: a consistency
+    /// check, a compaction, sync sessions.
+    ///
+    /// ```
+    /// # use storebench::binding::Handle;
+    /// # use storebench::{OpenOptions, RedbBackend};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = RedbBackend::open(dir.path().join("db.redb"), OpenOptions::new())?;
+    /// let handle = Handle::builder(store)
+    ///     .verify(|store| Ok(store.verify()?.problems.iter().map(ToString::to_string).collect()))
+    ///     .compact(RedbBackend::compact)
+    ///     .build();
+    /// assert_eq!(handle.compact().transpose()?, Some(()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn builder<B: StorageBackend + 'static>(backend: B) -> HandleBuilder<B> {
+        HandleBuilder(Holder {
+            backend,
+            verify: None,
+            compact: None,
+            sync: None,
+        })
     }
 
     /// Holds `backend` with its consistency check (an fsck), which the checks run after every
@@ -45,13 +67,7 @@ impl Handle {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_verify<B: StorageBackend + 'static>(backend: B, verify: VerifyFn<B>) -> Self {
-        Self {
-            held: Box::new(Holder {
-                backend,
-                verify: Some(verify),
-                sync: None,
-            }),
-        }
+        Self::builder(backend).verify(verify).build()
     }
 
     /// Holds a store that replicates: its consistency check, and how to start a sync session
@@ -61,13 +77,7 @@ impl Handle {
         verify: VerifyFn<B>,
         sync: SyncFn<B>,
     ) -> Self {
-        Self {
-            held: Box::new(Holder {
-                backend,
-                verify: Some(verify),
-                sync: Some(sync),
-            }),
-        }
+        Self::builder(backend).verify(verify).sync(sync).build()
     }
 
     /// The store.
@@ -81,6 +91,14 @@ impl Handle {
     /// When the check itself cannot read the store.
     pub fn verify(&self) -> Option<Result<Vec<String>>> {
         self.held.verify()
+    }
+
+    /// Runs the store's compaction: `None` when it has none.
+    ///
+    /// # Errors
+    /// The compaction's own.
+    pub fn compact(&self) -> Option<Result<()>> {
+        self.held.compact()
     }
 
     /// Starts one side of a sync session with another open store of this kind; `None` when
@@ -106,10 +124,43 @@ impl Deref for Handle {
     }
 }
 
+/// A [`Handle`] being given its store's optional capabilities: from [`Handle::builder`].
+pub struct HandleBuilder<B>(Holder<B>);
+
+impl<B: StorageBackend + 'static> HandleBuilder<B> {
+    /// The store's consistency check (an fsck), which the checks run after every reopen.
+    pub fn verify(mut self, verify: VerifyFn<B>) -> Self {
+        self.0.verify = Some(verify);
+        self
+    }
+
+    /// The store's compaction, which the model check runs between operations (as a flush
+    /// that also compacts) and after which every document must read as before.
+    pub fn compact(mut self, compact: CompactFn<B>) -> Self {
+        self.0.compact = Some(compact);
+        self
+    }
+
+    /// How to start a sync session on the store, which the mesh runner drives between
+    /// replicas.
+    pub fn sync(mut self, sync: SyncFn<B>) -> Self {
+        self.0.sync = Some(sync);
+        self
+    }
+
+    /// The handle.
+    pub fn build(self) -> Handle {
+        Handle {
+            held: Box::new(self.0),
+        }
+    }
+}
+
 /// The concrete store behind a handle, with the by-value close a trait object cannot offer.
 trait Held: Send + Sync {
     fn store(&self) -> &(dyn StorageBackend + 'static);
     fn verify(&self) -> Option<Result<Vec<String>>>;
+    fn compact(&self) -> Option<Result<()>>;
     fn sync(&self) -> Option<Box<dyn SyncEndpoint + '_>>;
     fn close(self: Box<Self>) -> Result<()>;
 }
@@ -117,6 +168,7 @@ trait Held: Send + Sync {
 struct Holder<B> {
     backend: B,
     verify: Option<VerifyFn<B>>,
+    compact: Option<CompactFn<B>>,
     sync: Option<SyncFn<B>>,
 }
 
@@ -127,6 +179,10 @@ impl<B: StorageBackend + 'static> Held for Holder<B> {
 
     fn verify(&self) -> Option<Result<Vec<String>>> {
         self.verify.map(|verify| verify(&self.backend))
+    }
+
+    fn compact(&self) -> Option<Result<()>> {
+        self.compact.map(|compact| compact(&self.backend))
     }
 
     fn sync(&self) -> Option<Box<dyn SyncEndpoint + '_>> {

@@ -9,6 +9,6 @@ mod registry;
 mod replica;
 
 pub use describe::{Binding, Concurrency, Settings};
-pub use handle::{Handle, VerifyFn};
+pub use handle::{CompactFn, Handle, HandleBuilder, VerifyFn};
 pub use registry::{BindingError, Bindings, Selected};
 pub use replica::{Received, SyncEndpoint, SyncFn};

@@ -235,8 +235,13 @@ impl<'s> Run<'s> {
                     }
                 }
             }
-            Op::Flush => {
-                let flushed = PlantedBug::flush(self.planted, self.subject().store());
+            Op::Flush | Op::Compact => {
+                let compacted = match op {
+                    Op::Compact => self.subject().compact(),
+                    _ => None,
+                };
+                let flushed = compacted
+                    .unwrap_or_else(|| PlantedBug::flush(self.planted, self.subject().store()));
                 let failed = self.disk.failures() > failures;
                 match flushed {
                     Ok(()) if !failed => {
@@ -244,7 +249,7 @@ impl<'s> Run<'s> {
                         Ok(())
                     }
                     Err(e) if !failed => {
-                        Err(self.diverged(format!("flush failed with no injected fault: {e:?}")))
+                        Err(self.diverged(format!("{op:?} failed with no injected fault: {e:?}")))
                     }
                     _ => {
                         let candidates = [self.durable.clone(), self.model_state()];
@@ -423,7 +428,7 @@ pub(crate) fn apply(store: &dyn StorageBackend, op: &Op) -> Result<Outcome, Erro
         }
         Op::Count(c) => Outcome::Count(store.collection(c.name()).count()?),
         Op::ListCollections => Outcome::Names(store.list_collections()),
-        Op::Flush | Op::Reopen | Op::Crash(_) | Op::FailIn(_) => Outcome::Done,
+        Op::Flush | Op::Compact | Op::Reopen | Op::Crash(_) | Op::FailIn(_) => Outcome::Done,
     })
 }
 

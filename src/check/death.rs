@@ -84,6 +84,7 @@ pub fn crash_child(binding: &dyn Binding) {
         }
         let done = match op {
             Op::Flush => store.flush(),
+            Op::Compact => store.compact().unwrap_or_else(|| store.flush()),
             Op::Reopen => {
                 let closed = store.close();
                 store = match binding.open(dir, durability) {
@@ -286,7 +287,7 @@ fn durable_states(scenario: &Scenario, durability: Option<Durability>) -> Vec<St
         kept = match (durability, op) {
             (None, _) => State::new(),
             (Some(Durability::EveryWrite), _) => now(),
-            (Some(Durability::OnFlush), Op::Flush | Op::Reopen) => now(),
+            (Some(Durability::OnFlush), Op::Flush | Op::Compact | Op::Reopen) => now(),
             (Some(Durability::OnFlush), _) => kept,
         };
         durable.push(kept.clone());

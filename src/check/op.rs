@@ -107,6 +107,9 @@ pub enum Op {
     ListCollections,
     /// `flush`.
     Flush,
+    /// The store's compaction ([`Handle::compact`](crate::binding::Handle::compact)), which
+    /// makes every write durable as a flush does; a flush for a store without one.
+    Compact,
     /// `close`, then open the same disk again.
     Reopen,
     /// Power loss: the process and the machine die; reopen from what reached the disk.
@@ -141,7 +144,12 @@ impl Op {
             | Op::ScanRange(c, ..)
             | Op::Find(c, _)
             | Op::Count(c) => Some(*c),
-            Op::ListCollections | Op::Flush | Op::Reopen | Op::Crash(_) | Op::FailIn(_) => None,
+            Op::ListCollections
+            | Op::Flush
+            | Op::Compact
+            | Op::Reopen
+            | Op::Crash(_)
+            | Op::FailIn(_) => None,
         }
     }
 
@@ -157,13 +165,18 @@ impl Op {
             Op::Find(..) => Kind::Find,
             Op::Count(_) => Kind::Count,
             Op::ListCollections => Kind::ListCollections,
-            Op::Flush => Kind::Flush,
+            // A compaction is a flush whose tag has COMPACT_BITS set.
+            Op::Flush | Op::Compact => Kind::Flush,
             Op::Reopen => Kind::Reopen,
             Op::Crash(_) => Kind::Crash,
             Op::FailIn(_) => Kind::FailIn,
         }
     }
 }
+
+/// The top bits of a flush's tag that make it a compaction (where other operations name their
+/// collection).
+const COMPACT_BITS: u8 = 0b1100_0000;
 
 /// How much of the unsynced writes a crash keeps (see [`PowerLoss`](super::PowerLoss)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,6 +349,7 @@ impl Scenario {
                 Kind::Find => Op::Find(c, input.byte()),
                 Kind::Count => Op::Count(c),
                 Kind::ListCollections => Op::ListCollections,
+                Kind::Flush if tag & COMPACT_BITS == COMPACT_BITS => Op::Compact,
                 Kind::Flush => Op::Flush,
                 Kind::Reopen => Op::Reopen,
                 Kind::Crash => {
@@ -371,10 +385,12 @@ impl Scenario {
             let Some(slot) = mix.slot(op.kind()) else {
                 continue;
             };
-            let c = op
-                .collection_name()
-                .map_or(0, |c| c.0 % COLLECTIONS.len() as u8);
-            out.push(slot | (c << 4));
+            let high = match op.collection_name() {
+                Some(c) => (c.0 % COLLECTIONS.len() as u8) << 4,
+                None if *op == Op::Compact => COMPACT_BITS,
+                None => 0,
+            };
+            out.push(slot | high);
             match op {
                 Op::Upsert(_, id, value) => {
                     out.extend([document_byte(*id, value.class), value.fill]);
@@ -394,7 +410,12 @@ impl Scenario {
                     u8::from(point.keep_rest) | (point.tear << 1),
                 ]),
                 Op::FailIn(n) => out.push(n % 32),
-                Op::Scan(_) | Op::Count(_) | Op::ListCollections | Op::Flush | Op::Reopen => {}
+                Op::Scan(_)
+                | Op::Count(_)
+                | Op::ListCollections
+                | Op::Flush
+                | Op::Compact
+                | Op::Reopen => {}
             }
         }
         out
