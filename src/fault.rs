@@ -107,6 +107,11 @@ impl Disk {
         self.lock().failures
     }
 
+    /// How many mutations were made since the last sync: what a power loss now may lose.
+    pub fn unsynced(&self) -> usize {
+        self.lock().unsynced.len()
+    }
+
     /// The live image.
     pub fn image(&self) -> Vec<u8> {
         self.lock().live.clone()

@@ -416,3 +416,119 @@ fn the_model_check_compacts_and_catches_a_compaction_that_loses_a_document() {
         "found when the store reopens without the document: {found}"
     );
 }
+
+/// Counts the upserts in flight at once, with a schedule point inside each; its documents
+/// outlive a close in the binding that opened it.
+struct Overlap {
+    inner: Arc<InMemoryBackend>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct OverlapCollection {
+    inner: Arc<dyn Collection>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Collection for OverlapCollection {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn upsert(&self, doc_id: &str, data: Vec<u8>) -> storebench::Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        storebench::check::point("overlap: upserting");
+        let done = self.inner.upsert(doc_id, data);
+        self.in_flight.fetch_sub(1, SeqCst);
+        done
+    }
+    fn upsert_many(&self, docs: Vec<(String, Vec<u8>)>) -> storebench::Result<()> {
+        self.inner.upsert_many(docs)
+    }
+    fn get(&self, doc_id: &str) -> storebench::Result<Option<Vec<u8>>> {
+        self.inner.get(doc_id)
+    }
+    fn delete(&self, doc_id: &str) -> storebench::Result<()> {
+        self.inner.delete(doc_id)
+    }
+    fn scan(&self) -> storebench::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.scan()
+    }
+    fn scan_prefix(&self, prefix: &str) -> storebench::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn scan_range(&self, start: &str, limit: usize) -> storebench::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.scan_range(start, limit)
+    }
+    fn find(
+        &self,
+        predicate: storebench::DocumentPredicate,
+    ) -> storebench::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.find(predicate)
+    }
+    fn count(&self) -> storebench::Result<usize> {
+        self.inner.count()
+    }
+}
+
+impl StorageBackend for Overlap {
+    fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        Arc::new(OverlapCollection {
+            inner: self.inner.collection(name),
+            in_flight: self.in_flight.clone(),
+            most: self.most.clone(),
+        })
+    }
+    fn list_collections(&self) -> Vec<String> {
+        self.inner.list_collections()
+    }
+    fn flush(&self) -> storebench::Result<()> {
+        Ok(())
+    }
+    fn close(self) -> storebench::Result<()> {
+        Ok(())
+    }
+}
+
+/// Opens [`Overlap`] stores on its documents that report into `most`, in both durabilities.
+#[derive(Default)]
+struct OverlapBinding {
+    documents: Arc<InMemoryBackend>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Binding for OverlapBinding {
+    fn name(&self) -> &str {
+        "overlap"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[Durability::OnFlush, Durability::EveryWrite]
+    }
+    fn open(&self, _: &Path, _: Option<Durability>) -> storebench::Result<Handle> {
+        Ok(Handle::new(Overlap {
+            inner: self.documents.clone(),
+            in_flight: Arc::default(),
+            most: self.most.clone(),
+        }))
+    }
+}
+
+/// With `EveryWrite`, the model check makes a write (every fourth step's) from two threads
+/// at once, both inside the store's write together, so that a group commit is shared; with
+/// `OnFlush` one thread writes.
+#[test]
+fn every_write_writes_come_from_two_threads_at_once() {
+    for (durability, together) in [(Durability::EveryWrite, 2), (Durability::OnFlush, 1)] {
+        let binding = OverlapBinding::default();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let scenario = Scenario::new(durability, vec![upsert(1, 0, 7), upsert(1, 1, 8)]);
+        check_binding(&binding, &scenario, Place::Dir(dir.path())).expect("the writes hold");
+        assert_eq!(
+            binding.most.load(std::sync::atomic::Ordering::SeqCst),
+            together,
+            "{durability:?}"
+        );
+    }
+}

@@ -38,6 +38,7 @@ fn collections_with_hostile_names_never_share_documents() -> Result<()> {
             assert_eq!(store.list_collections(), expected, "{}", kind.name());
             for name in hostile_names() {
                 let c = store.collection(&name);
+                assert_eq!(c.name(), name, "{}", kind.name());
                 assert_eq!(
                     c.count()?,
                     hostile_names().len(),

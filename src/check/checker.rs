@@ -7,6 +7,7 @@
 use std::fmt;
 use std::path::Path;
 
+use super::group;
 use super::op::{Op, Scenario};
 use super::planted::{Planted, PlantedBug};
 use super::race::{self, Raced};
@@ -14,6 +15,10 @@ use crate::binding::{Binding, Concurrency, Handle};
 use crate::error::with_causes;
 use crate::fault::{Disk, PowerLoss};
 use crate::{Durability, Error, InMemoryBackend, StorageBackend};
+
+/// The `EveryWrite` writes at steps that are multiples of this are made by two threads
+/// sharing a group commit ([`group`](super::group)).
+const GROUP_EVERY: usize = 4;
 
 /// Every collection with its documents in id order: all a store shows.
 pub type State = Vec<(String, Vec<(String, Vec<u8>)>)>;
@@ -153,19 +158,27 @@ impl<'s> Run<'s> {
     }
 
     fn open(&self) -> Result<Handle, Divergence> {
-        let opened = match self.dir {
-            Some(dir) => self.binding.open(dir, self.durability),
-            None => self
+        match self.dir {
+            Some(dir) => self
                 .binding
-                .open_on(self.disk.storage(), self.durability)
-                .ok_or_else(|| {
-                    self.diverged(format!(
-                        "the `{}` binding cannot open on the fault-injecting disk (it has no \
+                .open(dir, self.durability)
+                .map_err(|e| self.diverged(format!("the database does not reopen: {e:?}"))),
+            None => self.open_on(&self.disk),
+        }
+    }
+
+    /// Opens the store on `disk`.
+    fn open_on(&self, disk: &Disk) -> Result<Handle, Divergence> {
+        let opened = self
+            .binding
+            .open_on(disk.storage(), self.durability)
+            .ok_or_else(|| {
+                self.diverged(format!(
+                    "the `{}` binding cannot open on the fault-injecting disk (it has no \
                          open_on); check it in a directory",
-                        self.binding.name()
-                    ))
-                })?,
-        };
+                    self.binding.name()
+                ))
+            })?;
         opened.map_err(|e| self.diverged(format!("the database does not reopen: {e:?}")))
     }
 
@@ -259,6 +272,15 @@ impl<'s> Run<'s> {
             }
             op => {
                 let raced = self.race_to_create(op)?;
+                // One write in four or so, by step: two threads and their schedule cost
+                // about what the write itself does.
+                if self.every_write()
+                    && self.step.is_multiple_of(GROUP_EVERY)
+                    && self.binding.concurrency() != Concurrency::SingleThread
+                    && writes(op)
+                {
+                    return self.write_twice(op, failures, raced);
+                }
                 let got = apply(&PlantedBug::new(self.planted, self.subject().store()), op);
                 let failed = self.disk.failures() > failures;
                 match got {
@@ -290,26 +312,88 @@ impl<'s> Run<'s> {
                         Err(self.diverged(format!("error with no injected fault: {e:?}")))
                     }
                     Err(_) => {
-                        // The operation may have happened or not; with EveryWrite, either is
-                        // durable, with OnFlush neither (it was never flushed).
-                        // (The collection a write names is created first, by its own
-                        // commit, so with EveryWrite it may exist without the write.)
-                        let mut candidates = vec![self.durable.clone()];
-                        if self.every_write() {
-                            let model = InMemoryBackend::new();
-                            restore(&model, &self.model_state());
-                            if let Some(collection) = op.collection() {
-                                model.collection(collection);
-                                candidates.push(state(&model).expect("the model never fails"));
-                            }
-                            let _ = apply(&model, op);
-                            candidates.push(state(&model).expect("the model never fails"));
-                        }
+                        let candidates = self.after_failed_write(op);
                         self.crash(PowerLoss::LOSE_ALL, &candidates)
                     }
                 }
             }
         }
+    }
+
+    /// The states a power loss may leave after `op` failed: it may have happened or not; with
+    /// EveryWrite, either is durable, with OnFlush neither (it was never flushed). (The
+    /// collection a write names is created first, by its own commit, so with EveryWrite it may
+    /// exist without the write.)
+    fn after_failed_write(&self, op: &Op) -> Vec<State> {
+        let mut candidates = vec![self.durable.clone()];
+        if self.every_write() {
+            let model = InMemoryBackend::new();
+            restore(&model, &self.model_state());
+            if let Some(collection) = op.collection() {
+                model.collection(collection);
+                candidates.push(state(&model).expect("the model never fails"));
+            }
+            let _ = apply(&model, op);
+            candidates.push(state(&model).expect("the model never fails"));
+        }
+        candidates
+    }
+
+    /// An `EveryWrite` write made by two threads sharing one group commit (see
+    /// [`group`](super::group)). A thread that got `Ok` says the write is durable: a power
+    /// loss the moment it returned, and one after an injected failure, must keep it.
+    fn write_twice(
+        &mut self,
+        op: &Op,
+        failures: u64,
+        raced: Option<Raced>,
+    ) -> Result<(), Divergence> {
+        let subject = self
+            .subject
+            .take()
+            .expect("the subject is open between steps");
+        let disk = self.dir.is_none().then_some(&self.disk);
+        let (subject, written) = group::write_at_once(subject, op, self.planted, disk);
+        self.subject = subject;
+        let written =
+            written.map_err(|e| self.diverged(format!("two threads writing at once: {e}")))?;
+        if self.subject.is_none() {
+            return Err(self.diverged("a thread writing kept the store"));
+        }
+        let failed = self.disk.failures() > failures;
+        let acknowledged = written.iter().any(|w| w.result.is_ok());
+        match group::first_error(&written) {
+            Some(e) if !failed => {
+                return Err(self.diverged(format!("error with no injected fault: {e:?}")));
+            }
+            Some(_) if !acknowledged => {
+                let candidates = self.after_failed_write(op);
+                return self.crash(PowerLoss::LOSE_ALL, &candidates);
+            }
+            _ => {}
+        }
+        apply(&self.model, op).expect("the model never fails");
+        let after = self.model_state();
+        for (thread, w) in written.iter().enumerate() {
+            if let Some(image) = &w.durable_at_return {
+                let survivor = Disk::from_image(image.clone());
+                let opened = self.open_on(&survivor)?;
+                let when = format!("after a power loss the moment thread {thread} returned Ok,");
+                recovered(&opened, std::slice::from_ref(&after), &when)
+                    .map_err(|e| self.diverged(e))?;
+            }
+        }
+        if failed {
+            // Acknowledged, so durable, whatever else failed.
+            return self.crash(PowerLoss::LOSE_ALL, &[after]);
+        }
+        if let Some(raced) = raced {
+            raced
+                .agree(self.subject().store(), &op.documents())
+                .map_err(|e| self.diverged(e))?;
+        }
+        self.durable = after;
+        Ok(())
     }
 
     /// When `op` writes to a collection the store does not have yet, two threads create it at
@@ -359,9 +443,14 @@ impl<'s> Run<'s> {
         let opened = self.open()?;
         let found = recovered(&opened, candidates, "after reopen").map_err(|e| self.diverged(e))?;
         for (name, docs) in &found {
-            let count = opened
-                .store()
-                .collection(name)
+            let collection = opened.store().collection(name);
+            if collection.name() != name {
+                return Err(self.diverged(format!(
+                    "collection {name:?} calls itself {:?}",
+                    collection.name()
+                )));
+            }
+            let count = collection
                 .count()
                 .map_err(|e| self.diverged(format!("{e:?}")))?;
             if count != docs.len() {
@@ -376,6 +465,16 @@ impl<'s> Run<'s> {
         self.durable = found;
         self.subject = Some(opened);
         Ok(())
+    }
+}
+
+/// Whether `op` writes. (An empty batch writes nothing: a collection whose creation failed
+/// stays pending through it, as through a read.)
+fn writes(op: &Op) -> bool {
+    match op {
+        Op::Upsert(..) | Op::Delete(..) => true,
+        Op::UpsertMany(_, batch) => !batch.0.is_empty(),
+        _ => false,
     }
 }
 

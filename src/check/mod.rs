@@ -10,6 +10,7 @@ mod convergence;
 mod corrupt;
 mod death;
 mod fuzz;
+mod group;
 mod op;
 mod planted;
 mod race;
