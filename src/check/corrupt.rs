@@ -3,13 +3,15 @@
 //! gives `Error::Corrupt` naming its document; a materialized value or a stored count rewritten
 //! in place, a value removed from under its change log, and documents under a collection
 //! number no collection has — the file otherwise sound — are each reported by `verify()`.
+//! The same for a `RedbBackend` file (an input's first byte says whose), less what needs a
+//! change log.
 
 use std::sync::OnceLock;
 
 use redb::{ReadableTable, TableDefinition};
 
 use crate::fault::Disk;
-use crate::{AutomergeBackend, Error, OpenOptions, StorageBackend};
+use crate::{AutomergeBackend, Error, OpenOptions, RedbBackend, StorageBackend};
 
 // The tables as the file format defines them (see `backend/persistent/tables.rs`).
 const CHANGE_LOG: TableDefinition<(u64, &str, u64), &[u8]> =
@@ -18,32 +20,80 @@ const MATERIALIZED: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("storebench.materialized");
 const COUNTS: TableDefinition<u64, u64> = TableDefinition::new("storebench.counts");
 
-/// A small valid database: two collections, a few documents with histories.
-fn valid_image() -> &'static [u8] {
-    static IMAGE: OnceLock<Vec<u8>> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let disk = Disk::new();
-        let build = || -> crate::Result<()> {
-            let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())?;
-            for (c, name) in IMAGE_COLLECTIONS.iter().enumerate() {
-                let docs = store.collection(name);
-                for i in 0..6u8 {
-                    for version in 0..3u8 {
-                        docs.upsert(&format!("d{i}"), vec![c as u8, i, version, 7, 7, 7])?;
+/// Whose file an input damages: the mode byte's top bit says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Automerge,
+    Redb,
+}
+
+/// A store of either kind, opened on a damaged disk.
+enum Opened {
+    Automerge(AutomergeBackend),
+    Redb(RedbBackend),
+}
+
+impl Kind {
+    fn open(self, disk: &Disk, options: OpenOptions) -> crate::Result<Opened> {
+        Ok(match self {
+            Kind::Automerge => Opened::Automerge(AutomergeBackend::open_with_storage(
+                disk.storage(),
+                options,
+            )?),
+            Kind::Redb => Opened::Redb(RedbBackend::open_with_storage(disk.storage(), options)?),
+        })
+    }
+
+    /// A small valid database: two collections, a few documents with histories.
+    fn valid_image(self) -> &'static [u8] {
+        static IMAGES: [OnceLock<Vec<u8>>; 2] = [OnceLock::new(), OnceLock::new()];
+        IMAGES[self as usize].get_or_init(|| {
+            let disk = Disk::new();
+            let build = || -> crate::Result<()> {
+                let store = self.open(&disk, OpenOptions::new())?;
+                for (c, name) in IMAGE_COLLECTIONS.iter().enumerate() {
+                    let docs = store.store().collection(name);
+                    for i in 0..6u8 {
+                        for version in 0..3u8 {
+                            docs.upsert(&format!("d{i}"), vec![c as u8, i, version, 7, 7, 7])?;
+                        }
                     }
                 }
-            }
-            // Verified here, so `verify()` remembers every document as sound (see
-            // `VerifyReport::remembered`) before any input damages one.
-            let report = store.verify()?;
-            assert!(report.is_clean(), "the valid image: {:?}", report.problems);
-            store.close()
-        };
-        // Building from scratch on an in-memory disk cannot fail; if it did, every input
-        // would report it.
-        let _ = build();
-        disk.image()
-    })
+                // Verified here, so `verify()` remembers every document as sound (see
+                // `VerifyReport::remembered`) before any input damages one.
+                let report = store.verify()?;
+                assert!(report.is_clean(), "the valid image: {:?}", report.problems);
+                store.close()
+            };
+            // Building from scratch on an in-memory disk cannot fail; if it did, every input
+            // would report it.
+            let _ = build();
+            disk.image()
+        })
+    }
+}
+
+impl Opened {
+    fn store(&self) -> &dyn StorageBackend {
+        match self {
+            Opened::Automerge(store) => store,
+            Opened::Redb(store) => store,
+        }
+    }
+
+    fn verify(&self) -> crate::Result<crate::VerifyReport> {
+        match self {
+            Opened::Automerge(store) => store.verify(),
+            Opened::Redb(store) => store.verify(),
+        }
+    }
+
+    fn close(self) -> crate::Result<()> {
+        match self {
+            Opened::Automerge(store) => store.close(),
+            Opened::Redb(store) => store.close(),
+        }
+    }
 }
 
 /// The valid image's collections, created in this order, so numbered 0 and 1.
@@ -62,10 +112,15 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
     let Some((&mode, rest)) = data.split_first() else {
         return Ok(());
     };
+    let kind = if mode & 0x80 == 0 {
+        Kind::Automerge
+    } else {
+        Kind::Redb
+    };
     match mode % 7 {
-        0 => open_and_use(Disk::from_image(rest.to_vec())),
+        0 => open_and_use(kind, Disk::from_image(rest.to_vec())),
         1 => {
-            let mut image = valid_image().to_vec();
+            let mut image = kind.valid_image().to_vec();
             for mutation in rest.chunks_exact(5) {
                 let offset =
                     u32::from_le_bytes([mutation[0], mutation[1], mutation[2], mutation[3]])
@@ -75,24 +130,26 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
                     image[at] ^= mutation[4];
                 }
             }
-            open_and_use(Disk::from_image(image))
+            open_and_use(kind, Disk::from_image(image))
         }
+        // A redb file has no change log: its inputs damage the Automerge file's.
         2 => corrupt_chunk(rest),
-        3 => rewrite_value(rest),
-        4 => miscount(rest),
-        5 => orphan(rest),
-        _ => stray_documents(rest),
+        3 => rewrite_value(kind, rest),
+        4 => miscount(kind, rest),
+        5 => orphan(kind, rest),
+        _ => stray_documents(kind, rest),
     }
 }
 
 /// Rewrites one materialized value in place: the same length, other bytes. The change log
-/// still rebuilds the old value, so `verify()` must name the document.
-fn rewrite_value(data: &[u8]) -> Result<(), String> {
+/// still rebuilds the old value, so `verify()` must name the document; in a redb file, where
+/// the value is all there is, it must find nothing.
+fn rewrite_value(kind: Kind, data: &[u8]) -> Result<(), String> {
     let (pick, pattern) = match data {
         [pick, pattern @ ..] => (usize::from(*pick), pattern),
         [] => return Ok(()),
     };
-    let disk = Disk::from_image(valid_image().to_vec());
+    let disk = Disk::from_image(kind.valid_image().to_vec());
     let (collection, id) = damage(&disk, |txn| {
         let mut values = txn.open_table(MATERIALIZED)?;
         let entries: Vec<((u64, String), Vec<u8>)> = values
@@ -115,8 +172,17 @@ fn rewrite_value(data: &[u8]) -> Result<(), String> {
         Ok(Some((c, id)))
     })?
     .ok_or("the valid image has no documents")?;
-    let problems = verify_after(&disk)?;
+    let problems = verify_after(kind, &disk)?;
     let name = collection_name(collection);
+    if kind == Kind::Redb {
+        return if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "a redb value rewritten in place is a value, but verify reports {problems:?}"
+            ))
+        };
+    }
     let named = problems.iter().any(|p| {
         matches!(p, crate::Inconsistency::ValueMismatch { collection: c, id: i } if c == name && *i == id)
     });
@@ -131,11 +197,11 @@ fn rewrite_value(data: &[u8]) -> Result<(), String> {
 }
 
 /// Sets one collection's stored count one off: `verify()` must report the count.
-fn miscount(data: &[u8]) -> Result<(), String> {
+fn miscount(kind: Kind, data: &[u8]) -> Result<(), String> {
     let Some(&how) = data.first() else {
         return Ok(());
     };
-    let disk = Disk::from_image(valid_image().to_vec());
+    let disk = Disk::from_image(kind.valid_image().to_vec());
     let collection = u64::from(how & 1);
     damage(&disk, |txn| {
         let mut counts = txn.open_table(COUNTS)?;
@@ -149,7 +215,7 @@ fn miscount(data: &[u8]) -> Result<(), String> {
         counts.insert(collection, wrong)?;
         Ok(())
     })?;
-    let problems = verify_after(&disk)?;
+    let problems = verify_after(kind, &disk)?;
     let name = collection_name(collection);
     if problems.iter().any(
         |p| matches!(p, crate::Inconsistency::CountMismatch { collection: c, .. } if c == name),
@@ -162,13 +228,13 @@ fn miscount(data: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Removes one document's materialized value and keeps its change log: `verify()` must name
-/// the orphaned log.
-fn orphan(data: &[u8]) -> Result<(), String> {
+/// Removes one document's materialized value and keeps its change log and the count:
+/// `verify()` must name the orphaned log, or, in a redb file, the count.
+fn orphan(kind: Kind, data: &[u8]) -> Result<(), String> {
     let Some(&pick) = data.first() else {
         return Ok(());
     };
-    let disk = Disk::from_image(valid_image().to_vec());
+    let disk = Disk::from_image(kind.valid_image().to_vec());
     let (collection, id) = damage(&disk, |txn| {
         let mut values = txn.open_table(MATERIALIZED)?;
         let keys: Vec<(u64, String)> = values
@@ -182,12 +248,20 @@ fn orphan(data: &[u8]) -> Result<(), String> {
         Ok(Some((c, id)))
     })?
     .ok_or("the valid image has no documents")?;
-    let problems = verify_after(&disk)?;
+    let problems = verify_after(kind, &disk)?;
     let name = collection_name(collection);
     let reports = problems
         .iter()
-        .filter(|p| {
-            matches!(p, crate::Inconsistency::OrphanChangeLog { collection: c, id: i } if c == name && *i == id)
+        .filter(|p| match (kind, p) {
+            (
+                Kind::Automerge,
+                crate::Inconsistency::OrphanChangeLog {
+                    collection: c,
+                    id: i,
+                },
+            ) => c == name && *i == id,
+            (Kind::Redb, crate::Inconsistency::CountMismatch { collection: c, .. }) => c == name,
+            _ => false,
         })
         .count();
     // Once: a change log of several chunks is one orphan.
@@ -203,9 +277,9 @@ fn orphan(data: &[u8]) -> Result<(), String> {
 
 /// Stores three documents under a collection number no collection has: `verify()` must report
 /// that number, once.
-fn stray_documents(data: &[u8]) -> Result<(), String> {
+fn stray_documents(kind: Kind, data: &[u8]) -> Result<(), String> {
     let stray = 1000 + u64::from(data.first().copied().unwrap_or(0));
-    let disk = Disk::from_image(valid_image().to_vec());
+    let disk = Disk::from_image(kind.valid_image().to_vec());
     damage(&disk, |txn| {
         let mut values = txn.open_table(MATERIALIZED)?;
         for id in ["x", "y", "z"] {
@@ -213,7 +287,7 @@ fn stray_documents(data: &[u8]) -> Result<(), String> {
         }
         Ok(())
     })?;
-    let problems = verify_after(&disk)?;
+    let problems = verify_after(kind, &disk)?;
     let reports = problems
         .iter()
         .filter(|p| {
@@ -245,8 +319,9 @@ fn damage<T>(
 }
 
 /// Opens the damaged database and runs `verify()`: the problems it reports.
-fn verify_after(disk: &Disk) -> Result<Vec<crate::Inconsistency>, String> {
-    let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())
+fn verify_after(kind: Kind, disk: &Disk) -> Result<Vec<crate::Inconsistency>, String> {
+    let store = kind
+        .open(disk, OpenOptions::new())
         .map_err(|e| format!("a sound redb file with a damaged value must open: {e}"))?;
     let report = store.verify().map_err(|e| e.to_string())?;
     // What it says it checked is part of the report too.
@@ -261,20 +336,20 @@ fn verify_after(disk: &Disk) -> Result<Vec<crate::Inconsistency>, String> {
 
 /// Opens the image, checking integrity as one does for untrusted files, and uses whatever
 /// opens. Errors are fine; panics are not.
-fn open_and_use(disk: Disk) -> Result<(), String> {
+fn open_and_use(kind: Kind, disk: Disk) -> Result<(), String> {
     let options = OpenOptions::new().check_integrity(true);
-    let Ok(store) = AutomergeBackend::open_with_storage(disk.storage(), options) else {
+    let Ok(store) = kind.open(&disk, options) else {
         return Ok(());
     };
-    for name in store.list_collections() {
-        let c = store.collection(&name);
+    for name in store.store().list_collections() {
+        let c = store.store().collection(&name);
         let _ = c.scan();
         let _ = c.count();
         let _ = c.get("d1");
         let _ = c.upsert("d1", b"after".to_vec());
     }
     let _ = store.verify();
-    let _ = store.flush();
+    let _ = store.store().flush();
     Ok(())
 }
 
@@ -284,7 +359,7 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
     let Some((&pick, flips)) = data.split_first() else {
         return Ok(());
     };
-    let disk = Disk::from_image(valid_image().to_vec());
+    let disk = Disk::from_image(Kind::Automerge.valid_image().to_vec());
     let target = {
         let db = redb::Builder::new()
             .create_with_backend(disk.storage())
