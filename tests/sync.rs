@@ -305,3 +305,25 @@ fn a_change_travels_on_through_a_replica_that_received_it() -> Result<()> {
     assert_eq!(relayed.changes_sent, 3, "{relayed:?}");
     assert_converged(&[&a, &b, &c], &ids)
 }
+
+#[test]
+fn a_change_applied_outside_a_session_travels_in_the_next() -> Result<()> {
+    // b and c hold a mark from their last session, so the next offers only what changed at b
+    // since: a change b took through `apply_changes`, not through a session, must count.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b, c) = (
+        replica(&dir, "a")?,
+        replica(&dir, "b")?,
+        replica(&dir, "c")?,
+    );
+    let ids = ids(2);
+    b.collection(DOCS).upsert(&ids[0], b"at b".to_vec())?;
+    b.sync_with(&c)?;
+    a.collection(DOCS).upsert(&ids[1], b"at a".to_vec())?;
+    let changes = a.changes_since(DOCS, &ids[1], &b.heads(DOCS, &ids[1])?)?;
+    assert_eq!(b.apply_changes(DOCS, &ids[1], changes)?.new, 1);
+    let relayed = b.sync_with(&c)?;
+    assert_eq!(relayed.changes_sent, 1, "{relayed:?}");
+    assert_eq!(c.collection(DOCS).get(&ids[1])?, Some(b"at a".to_vec()));
+    Ok(())
+}
