@@ -19,6 +19,10 @@ const CHANGE_LOG: TableDefinition<(u64, &str, u64), &[u8]> =
 const MATERIALIZED: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("storebench.materialized");
 const COUNTS: TableDefinition<u64, u64> = TableDefinition::new("storebench.counts");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("storebench.meta");
+const COLLECTIONS: TableDefinition<&str, u64> = TableDefinition::new("storebench.collections");
+/// The format version this build writes (see `backend/persistent/tables.rs`).
+const FORMAT_VERSION: u32 = 2;
 
 /// Whose file an input damages: the mode byte's top bit says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,14 @@ enum Opened {
 }
 
 impl Kind {
+    /// The name the file records for its backend.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Automerge => "automerge",
+            Kind::Redb => "redb",
+        }
+    }
+
     fn open(self, disk: &Disk, options: OpenOptions) -> crate::Result<Opened> {
         Ok(match self {
             Kind::Automerge => Opened::Automerge(AutomergeBackend::open_with_storage(
@@ -117,7 +129,7 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
     } else {
         Kind::Redb
     };
-    match mode % 7 {
+    match mode % 8 {
         0 => open_and_use(kind, Disk::from_image(rest.to_vec())),
         1 => {
             let mut image = kind.valid_image().to_vec();
@@ -137,7 +149,89 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
         3 => rewrite_value(kind, rest),
         4 => miscount(kind, rest),
         5 => orphan(kind, rest),
-        _ => stray_documents(kind, rest),
+        6 => stray_documents(kind, rest),
+        _ => misidentify(kind, rest),
+    }
+}
+
+/// Makes the file say it is something else — no storebench mark, another format version, a
+/// malformed one, the other backend's, a collection number used twice — or opens it as the
+/// other backend: the open must refuse it with the error that says so.
+fn misidentify(kind: Kind, data: &[u8]) -> Result<(), String> {
+    let (how, value) = match data {
+        [how, rest @ ..] => (*how % 6, rest),
+        [] => return Ok(()),
+    };
+    let disk = Disk::from_image(kind.valid_image().to_vec());
+    // Any version but this build's: from the input, moved off this build's.
+    let version = value
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(1, u32::from_le_bytes);
+    let version = if version == FORMAT_VERSION {
+        1
+    } else {
+        version
+    };
+    let other = match kind {
+        Kind::Automerge => Kind::Redb,
+        Kind::Redb => Kind::Automerge,
+    };
+    let (opened_as, wanted) = if how == 5 {
+        (other, "WrongBackend")
+    } else {
+        damage(&disk, |txn| {
+            let mut meta = txn.open_table(META)?;
+            match how {
+                0 => drop(meta.insert("magic", b"storebenck".as_slice())?),
+                1 => drop(meta.insert("format_version", version.to_le_bytes().as_slice())?),
+                2 => drop(meta.insert("format_version", [2u8, 0, 0].as_slice())?),
+                3 => drop(meta.insert("backend", other.name().as_bytes())?),
+                _ => {
+                    let mut collections = txn.open_table(COLLECTIONS)?;
+                    let taken = collections
+                        .get(IMAGE_COLLECTIONS[0])?
+                        .map_or(0, |v| v.value());
+                    collections.insert("again", taken)?;
+                }
+            }
+            Ok(())
+        })?;
+        let wanted = [
+            "NotADatabase",
+            "UnsupportedFormat",
+            "CorruptDatabase",
+            "WrongBackend",
+        ];
+        (
+            kind,
+            wanted
+                .get(usize::from(how))
+                .copied()
+                .unwrap_or("CorruptDatabase"),
+        )
+    };
+    let refused = opened_as.open(&disk, OpenOptions::new()).err();
+    let right = match &refused {
+        Some(Error::NotADatabase { .. }) => wanted == "NotADatabase",
+        Some(Error::UnsupportedFormat { found, .. }) => {
+            wanted == "UnsupportedFormat" && *found == version
+        }
+        Some(Error::CorruptDatabase { .. }) => wanted == "CorruptDatabase",
+        Some(Error::WrongBackend { expected, .. }) => {
+            wanted == "WrongBackend" && *expected == opened_as.name()
+        }
+        _ => false,
+    };
+    if right {
+        Ok(())
+    } else {
+        Err(format!(
+            "a {} file damaged to be refused with {wanted} (damage {how}), opened as {}, gave \
+             {refused:?}",
+            kind.name(),
+            opened_as.name()
+        ))
     }
 }
 
