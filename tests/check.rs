@@ -515,7 +515,7 @@ impl Binding for OverlapBinding {
     }
 }
 
-/// With `EveryWrite`, the model check makes a write (every fourth step's) from two threads
+/// With `EveryWrite`, the model check makes a write (every eighth step's) from two threads
 /// at once, both inside the store's write together, so that a group commit is shared; with
 /// `OnFlush` one thread writes.
 #[test]
