@@ -26,7 +26,10 @@ impl Binding for SqliteBinding {
 
     fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
         let store = SqliteStore::open(&dir.join("store.sqlite"), durability.unwrap_or_default())?;
-        Ok(Handle::with_verify(store, SqliteStore::verify))
+        Ok(Handle::builder(store)
+            .verify(SqliteStore::verify)
+            .compact(SqliteStore::compact)
+            .build())
     }
 
     fn settings(&self, durability: Option<Durability>) -> Settings {

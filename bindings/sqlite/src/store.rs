@@ -94,6 +94,28 @@ impl SqliteStore {
         })
     }
 
+    /// Makes every write durable, then rewrites the database without its free pages
+    /// (`VACUUM`, which SQLite runs outside any transaction).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with SQLite's error, or [`Error::Closed`].
+    pub fn compact(&self) -> Result<()> {
+        StorageBackend::flush(self)?;
+        let db = self.shared.lock();
+        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
+        // OnFlush keeps a transaction open; what it holds since the flush above is committed
+        // with it, as a flush would.
+        let in_transaction = !conn.is_autocommit();
+        if in_transaction {
+            conn.execute_batch("COMMIT").map_err(sqlite)?;
+        }
+        let vacuumed = conn.execute_batch("VACUUM").map_err(sqlite);
+        if in_transaction {
+            conn.execute_batch("BEGIN").map_err(sqlite)?;
+        }
+        vacuumed
+    }
+
     /// SQLite's `integrity_check`, and documents whose collection is unknown.
     ///
     /// # Errors
