@@ -9,12 +9,10 @@
 //! the operation once. The schedule needs the store's points (the built-in backends mark
 //! `group commit: arrived`); in a store without them the threads write one after the other.
 
-use std::sync::{Arc, Mutex, PoisonError};
-
 use super::checker::apply;
 use super::op::Op;
 use super::planted::{Planted, PlantedBug};
-use super::schedule::run_schedule;
+use super::schedule::run_schedule_on;
 use crate::binding::Handle;
 use crate::fault::Disk;
 use crate::{Error, Result};
@@ -45,36 +43,19 @@ pub(crate) fn write_at_once(
     planted: Planted,
     disk: Option<&Disk>,
 ) -> (Option<Handle>, std::result::Result<Vec<Written>, String>) {
-    let handle = Arc::new(handle);
-    let got: Arc<Mutex<Vec<(usize, Written)>>> = Arc::default();
-    let setup = {
-        let (handle, got, disk) = (handle.clone(), got.clone(), disk.cloned());
-        move || (handle.clone(), got.clone(), disk.clone())
-    };
-    let op = op.clone();
-    let ran = run_schedule(&BOTH_JOIN, 2, setup, move |(handle, got, disk), thread| {
+    let (op, disk) = (op.clone(), disk.cloned());
+    run_schedule_on(&BOTH_JOIN, 2, handle, move |handle, _| {
         let result = apply(&PlantedBug::new(planted, handle.store()), &op).map(drop);
         // At once, before the other thread can sync what this one left unsynced.
-        let durable_at_return = match (&result, disk) {
+        let durable_at_return = match (&result, &disk) {
             (Ok(()), Some(disk)) if disk.unsynced() > 0 => Some(disk.durable_image()),
             _ => None,
         };
-        let written = Written {
+        Written {
             result,
             durable_at_return,
-        };
-        got.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((thread, written));
-    });
-    // The setup and the threads, ended, hold no clone of the handle any more.
-    let handle = Arc::try_unwrap(handle).ok();
-    let written = ran.map(|()| {
-        let mut got = std::mem::take(&mut *got.lock().unwrap_or_else(PoisonError::into_inner));
-        got.sort_by_key(|(thread, _)| *thread);
-        got.into_iter().map(|(_, w)| w).collect()
-    });
-    (handle, written)
+        }
+    })
 }
 
 /// The first error of the writers, if any.

@@ -8,19 +8,16 @@
 //! lookup and the insert, as the built-in backends mark; in a store without one the threads
 //! run one after the other, and this finds nothing.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use super::op::DocId;
-use super::schedule::run_schedule;
+use super::schedule::run_schedule_on;
 use crate::binding::Handle;
 use crate::{Collection, StorageBackend};
 
 /// The schedule: thread 0 runs to its first point inside `collection()`; thread 1 runs to its
 /// own and then through; thread 0 goes on.
 const LOOKUP_THEN_INSERT: [usize; 3] = [0, 1, 1];
-
-/// What each thread got when it asked for the collection, with the thread's number.
-type Asked = Vec<(usize, Arc<dyn Collection>)>;
 
 /// The collections two threads got for one name, in thread order.
 pub(crate) struct Raced {
@@ -37,34 +34,10 @@ pub(crate) fn create_at_once(
     handle: Handle,
     name: &'static str,
 ) -> (Option<Handle>, Result<Raced, String>) {
-    let handle = Arc::new(handle);
-    let got: Arc<Mutex<Asked>> = Arc::default();
-    let setup = {
-        let (handle, got) = (handle.clone(), got.clone());
-        move || (handle.clone(), got.clone())
-    };
-    let ran = run_schedule(
-        &LOOKUP_THEN_INSERT,
-        2,
-        setup,
-        move |(handle, got), thread| {
-            let collection = handle.store().collection(name);
-            got.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push((thread, collection));
-        },
-    );
-    // The setup and the threads, ended, hold no clone of the handle any more.
-    let handle = Arc::try_unwrap(handle).ok();
-    let raced = ran.map(|()| {
-        let mut got = std::mem::take(&mut *got.lock().unwrap_or_else(PoisonError::into_inner));
-        got.sort_by_key(|(thread, _)| *thread);
-        Raced {
-            name,
-            collections: got.into_iter().map(|(_, c)| c).collect(),
-        }
+    let (handle, got) = run_schedule_on(&LOOKUP_THEN_INSERT, 2, handle, move |handle, _| {
+        handle.store().collection(name)
     });
-    (handle, raced)
+    (handle, got.map(|collections| Raced { name, collections }))
 }
 
 impl Raced {

@@ -199,6 +199,41 @@ pub fn run_schedule<S: Send + Sync + 'static>(
     explore_from(choices, threads, 1, setup, body, |_| Ok(())).map(drop)
 }
 
+/// As [`run_schedule`], the threads sharing `value` and each returning what its `body` gives:
+/// `value` back (unless a thread kept it, after a deadlock, whose threads stay blocked) and
+/// what each thread returned, in thread order.
+pub(crate) fn run_schedule_on<V, T>(
+    choices: &[usize],
+    threads: usize,
+    value: V,
+    body: impl Fn(&V, usize) -> T + Send + Sync + Clone + 'static,
+) -> (Option<V>, Result<Vec<T>, String>)
+where
+    V: Send + Sync + 'static,
+    T: Send + 'static,
+{
+    let value = Arc::new(value);
+    let got: Arc<Mutex<Vec<(usize, T)>>> = Arc::default();
+    let setup = {
+        let (value, got) = (value.clone(), got.clone());
+        move || (value.clone(), got.clone())
+    };
+    let ran = run_schedule(choices, threads, setup, move |(value, got), thread| {
+        let returned = body(value, thread);
+        got.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((thread, returned));
+    });
+    // The setup and the threads, ended, hold no clone of the value any more.
+    let value = Arc::try_unwrap(value).ok();
+    let returned = ran.map(|()| {
+        let mut got = std::mem::take(&mut *got.lock().unwrap_or_else(PoisonError::into_inner));
+        got.sort_by_key(|(thread, _)| *thread);
+        got.into_iter().map(|(_, returned)| returned).collect()
+    });
+    (value, returned)
+}
+
 /// [`explore`] from the schedule whose choices begin with `first` (with `max_schedules` 1,
 /// that schedule alone).
 fn explore_from<S: Send + Sync + 'static>(
