@@ -132,7 +132,8 @@ fn a_truncated_file_is_an_error() -> TestResult {
     let path = dir.path().join("truncated.redb");
     populated(&path)?;
     let len = std::fs::metadata(&path)?.len();
-    for keep in [len / 2, 4096, 600, 100] {
+    // Down to the redb header's first bytes alone: a redb file cut short, not another file.
+    for keep in [len / 2, 4096, 600, 100, 9] {
         let copy = dir.path().join(format!("truncated-{keep}.redb"));
         std::fs::copy(&path, &copy)?;
         std::fs::OpenOptions::new()
@@ -490,5 +491,23 @@ fn a_change_log_without_heads_refuses_writes() -> TestResult {
         .expect("still there")
         .get_heads();
     assert_eq!(before, after);
+    Ok(())
+}
+
+/// A write that fails while a new database is being made is the storage's error, not
+/// corruption: nothing on the disk was damaged.
+#[test]
+fn an_io_failure_while_opening_is_a_storage_error() -> TestResult {
+    for fail_at in 0..4 {
+        let disk = storebench::fault::Disk::new();
+        disk.fail_in(fail_at);
+        let err = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())
+            .err()
+            .expect("the open meets the failure");
+        assert!(
+            matches!(err, Error::Storage(_)),
+            "failing write {fail_at}: {err:?}"
+        );
+    }
     Ok(())
 }

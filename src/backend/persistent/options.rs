@@ -62,3 +62,24 @@ impl OpenOptions {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_setter_sets_its_option_alone() {
+        let default = OpenOptions::new();
+        let set = OpenOptions::new()
+            .durability(Durability::EveryWrite)
+            .page_cache_bytes(1 << 20)
+            .check_integrity(false);
+        assert_eq!(set.durability, Durability::EveryWrite);
+        assert_eq!(set.page_cache_bytes, 1 << 20);
+        assert!(!set.check_integrity);
+        assert_eq!(
+            OpenOptions::new().check_integrity(false).page_cache_bytes,
+            default.page_cache_bytes
+        );
+    }
+}
