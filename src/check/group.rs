@@ -1,5 +1,5 @@
-//! Two writers at once: with `EveryWrite` the model check makes each write twice, from two
-//! threads, in the schedule that has both join one shared transaction (group commit) before
+//! Two writers at once: with `EveryWrite` the model check makes a write (every eighth step's)
+//! twice, from two threads, in the schedule that has both join one shared transaction (group commit) before
 //! either commits, and then wants what one writer would have got: both `Ok` and the write
 //! durable, or, after an injected failure, no `Ok` for a write that did not survive. So every
 //! scenario fuzz target meets the bugs of a group commit that a lone writer never shows: a
