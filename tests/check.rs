@@ -415,6 +415,12 @@ fn the_model_check_compacts_and_catches_a_compaction_that_loses_a_document() {
         found.step == 3 && found.what.contains("the contract allows only"),
         "found when the store reopens without the document: {found}"
     );
+    // What a fuzz crash prints: the step, its operation, what disagreed.
+    let shown = found.to_string();
+    assert!(
+        shown.starts_with("step 3 (Some(Crash(") && shown.ends_with(&found.what),
+        "{shown}"
+    );
 }
 
 /// Counts the upserts in flight at once, with a schedule point inside each; its documents
