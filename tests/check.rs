@@ -538,3 +538,117 @@ fn every_write_writes_come_from_two_threads_at_once() {
         );
     }
 }
+
+/// A store whose documents become durable only at a flush (kept by the binding, so they
+/// outlive a close), with one of the faults a store's own code may have.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Misbehaviour {
+    None,
+    /// `close` returns `Ok` without flushing.
+    CloseForgets,
+    /// `close` fails, though nothing failed beneath it.
+    CloseFails,
+    /// `flush` fails, though nothing failed beneath it.
+    FlushFails,
+}
+
+struct FlushOnly {
+    live: InMemoryBackend,
+    durable: Arc<std::sync::Mutex<storebench::check::State>>,
+    misbehaviour: Misbehaviour,
+}
+
+impl StorageBackend for FlushOnly {
+    fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        self.live.collection(name)
+    }
+    fn list_collections(&self) -> Vec<String> {
+        self.live.list_collections()
+    }
+    fn flush(&self) -> storebench::Result<()> {
+        if self.misbehaviour == Misbehaviour::FlushFails {
+            return Err(storebench::Error::backend(
+                "flush-only",
+                "a flush that fails",
+            ));
+        }
+        *self.durable.lock().expect("lock") = storebench::check::state(&self.live)?;
+        Ok(())
+    }
+    fn close(self) -> storebench::Result<()> {
+        match self.misbehaviour {
+            Misbehaviour::CloseForgets => Ok(()),
+            Misbehaviour::CloseFails => Err(storebench::Error::backend("flush-only", "no")),
+            _ => self.flush(),
+        }
+    }
+}
+
+struct FlushOnlyBinding {
+    durable: Arc<std::sync::Mutex<storebench::check::State>>,
+    misbehaviour: Misbehaviour,
+}
+
+impl Binding for FlushOnlyBinding {
+    fn name(&self) -> &str {
+        "flush-only"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        &[Durability::OnFlush]
+    }
+    fn open(&self, _: &Path, _: Option<Durability>) -> storebench::Result<Handle> {
+        let live = InMemoryBackend::new();
+        for (name, docs) in self.durable.lock().expect("lock").iter() {
+            live.collection(name).upsert_many(docs.clone())?;
+        }
+        Ok(Handle::new(FlushOnly {
+            live,
+            durable: self.durable.clone(),
+            misbehaviour: self.misbehaviour,
+        }))
+    }
+}
+
+/// A close that does not flush, and a close or a flush that fails with nothing failing
+/// beneath it, are each a divergence of the step that met it; the same store without the
+/// fault keeps the contract.
+#[test]
+fn a_close_that_forgets_and_a_failing_close_or_flush_are_caught() {
+    let scenario = Scenario::new(
+        Durability::OnFlush,
+        vec![upsert(1, 0, 7), Op::Flush, upsert(1, 1, 8), Op::Reopen],
+    );
+    let expected = [
+        (Misbehaviour::None, None),
+        (
+            Misbehaviour::CloseForgets,
+            Some((3, "the contract allows only")),
+        ),
+        (
+            Misbehaviour::CloseFails,
+            Some((3, "close failed with no injected fault")),
+        ),
+        (
+            Misbehaviour::FlushFails,
+            Some((1, "Flush failed with no injected fault")),
+        ),
+    ];
+    for (misbehaviour, wanted) in expected {
+        let binding = FlushOnlyBinding {
+            durable: Arc::default(),
+            misbehaviour,
+        };
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let found = check_binding(&binding, &scenario, Place::Dir(dir.path()));
+        match (found, wanted) {
+            (Ok(()), None) => {}
+            (Err(d), Some((step, what))) => {
+                assert!(
+                    d.step == step && d.what.contains(what),
+                    "{misbehaviour:?}: {d}"
+                )
+            }
+            (found, _) => panic!("{misbehaviour:?}: {found:?}"),
+        }
+    }
+}
