@@ -429,12 +429,15 @@ struct Overlap {
     inner: Arc<InMemoryBackend>,
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     most: Arc<std::sync::atomic::AtomicUsize>,
+    fail_upserts: bool,
 }
 
 struct OverlapCollection {
     inner: Arc<dyn Collection>,
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     most: Arc<std::sync::atomic::AtomicUsize>,
+    /// Every upsert fails, with nothing failing beneath it.
+    fail_upserts: bool,
 }
 
 impl Collection for OverlapCollection {
@@ -446,7 +449,14 @@ impl Collection for OverlapCollection {
         let now = self.in_flight.fetch_add(1, SeqCst) + 1;
         self.most.fetch_max(now, SeqCst);
         storebench::check::point("overlap: upserting");
-        let done = self.inner.upsert(doc_id, data);
+        let done = if self.fail_upserts {
+            Err(storebench::Error::backend(
+                "overlap",
+                "an upsert that fails",
+            ))
+        } else {
+            self.inner.upsert(doc_id, data)
+        };
         self.in_flight.fetch_sub(1, SeqCst);
         done
     }
@@ -485,6 +495,7 @@ impl StorageBackend for Overlap {
             inner: self.inner.collection(name),
             in_flight: self.in_flight.clone(),
             most: self.most.clone(),
+            fail_upserts: self.fail_upserts,
         })
     }
     fn list_collections(&self) -> Vec<String> {
@@ -503,6 +514,7 @@ impl StorageBackend for Overlap {
 struct OverlapBinding {
     documents: Arc<InMemoryBackend>,
     most: Arc<std::sync::atomic::AtomicUsize>,
+    fail_upserts: bool,
 }
 
 impl Binding for OverlapBinding {
@@ -517,6 +529,7 @@ impl Binding for OverlapBinding {
             inner: self.documents.clone(),
             in_flight: Arc::default(),
             most: self.most.clone(),
+            fail_upserts: self.fail_upserts,
         }))
     }
 }
@@ -650,5 +663,56 @@ fn a_close_that_forgets_and_a_failing_close_or_flush_are_caught() {
             }
             (found, _) => panic!("{misbehaviour:?}: {found:?}"),
         }
+    }
+}
+
+/// A write that fails with nothing failing beneath it is a divergence at once, whether one
+/// thread makes it or two (`EveryWrite`, step 0).
+#[test]
+fn a_write_that_fails_without_a_fault_is_caught() {
+    for durability in [Durability::OnFlush, Durability::EveryWrite] {
+        let binding = OverlapBinding {
+            fail_upserts: true,
+            ..OverlapBinding::default()
+        };
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let scenario = Scenario::new(durability, vec![upsert(1, 0, 7)]);
+        let found = check_binding(&binding, &scenario, Place::Dir(dir.path()))
+            .expect_err("the failed write is found");
+        assert!(
+            found.step == 0 && found.what.contains("error with no injected fault"),
+            "{durability:?}: {found}"
+        );
+    }
+}
+
+/// With `EveryWrite`, a write one of two writers is told succeeded must survive the failure
+/// that failed the other's: a store that says `Ok` for a write whose commit failed is caught
+/// (for some failing call of the shared commit), and the real one never is.
+#[test]
+fn a_write_acknowledged_after_its_commit_failed_is_caught() {
+    for kind in persistent() {
+        let mut caught = 0;
+        for fail_in in 0..16 {
+            let ops = vec![
+                upsert(1, 0, 7),
+                Op::FailIn(fail_in),
+                Op::Get(CollectionName(1), DocId(0)),
+                Op::Get(CollectionName(1), DocId(0)),
+                Op::Get(CollectionName(1), DocId(0)),
+                Op::Get(CollectionName(1), DocId(0)),
+                Op::Get(CollectionName(1), DocId(0)),
+                Op::Get(CollectionName(1), DocId(0)),
+                // Step 8: two writers share one commit, which the armed failure may fail.
+                upsert(1, 1, 8),
+            ];
+            let scenario = Scenario::new(Durability::EveryWrite, ops);
+            check(&kind, &scenario)
+                .unwrap_or_else(|d| panic!("{}, failing call {fail_in}: {d}", kind.name()));
+            if planted(&kind, &scenario, Planted::AcknowledgeFailedUpserts).is_err() {
+                caught += 1;
+            }
+        }
+        assert!(caught > 0, "{}: never caught", kind.name());
     }
 }

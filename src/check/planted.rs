@@ -14,9 +14,13 @@ pub enum Planted {
     DropEveryThirdUpsert,
     /// `flush` returns `Ok` without flushing.
     SkipFlush,
+    /// Every second `upsert` that fails returns `Ok`: as a group commit that tells one of
+    /// its members its write is durable when the shared commit failed.
+    AcknowledgeFailedUpserts,
 }
 
 static UPSERTS: AtomicU64 = AtomicU64::new(0);
+static FAILED_UPSERTS: AtomicU64 = AtomicU64::new(0);
 
 /// A view of a backend with the bug in it.
 pub(crate) struct PlantedBug<'a> {
@@ -43,7 +47,14 @@ impl StorageBackend for PlantedBug<'_> {
     fn collection(&self, name: &str) -> Arc<dyn Collection> {
         let inner = self.inner.collection(name);
         match self.planted {
-            Planted::DropEveryThirdUpsert => Arc::new(DroppingCollection { inner }),
+            Planted::DropEveryThirdUpsert => Arc::new(DroppingCollection {
+                inner,
+                acknowledge_failures: false,
+            }),
+            Planted::AcknowledgeFailedUpserts => Arc::new(DroppingCollection {
+                inner,
+                acknowledge_failures: true,
+            }),
             _ => inner,
         }
     }
@@ -61,8 +72,11 @@ impl StorageBackend for PlantedBug<'_> {
     }
 }
 
+/// A collection that drops every third upsert, or (`acknowledge_failures`) returns `Ok` for
+/// every second one that failed.
 struct DroppingCollection {
     inner: Arc<dyn Collection>,
+    acknowledge_failures: bool,
 }
 
 impl Collection for DroppingCollection {
@@ -70,6 +84,12 @@ impl Collection for DroppingCollection {
         self.inner.name()
     }
     fn upsert(&self, doc_id: &str, data: Vec<u8>) -> Result<()> {
+        if self.acknowledge_failures {
+            return match self.inner.upsert(doc_id, data) {
+                Err(_) if FAILED_UPSERTS.fetch_add(1, Ordering::Relaxed) % 2 == 1 => Ok(()),
+                other => other,
+            };
+        }
         if UPSERTS.fetch_add(1, Ordering::Relaxed) % 3 == 2 {
             return Ok(());
         }
