@@ -22,6 +22,8 @@ struct DiskState {
     unsynced: Vec<Unsynced>,
     /// Mutating calls (write, set_len, sync_data) so far.
     calls: u64,
+    /// Successful syncs so far.
+    syncs: u64,
     /// The call number that fails, if armed.
     fail_at: Option<u64>,
     /// How many calls failed.
@@ -105,6 +107,11 @@ impl Disk {
     /// How many calls have failed so far.
     pub fn failures(&self) -> u64 {
         self.lock().failures
+    }
+
+    /// How many syncs have succeeded so far.
+    pub fn syncs(&self) -> u64 {
+        self.lock().syncs
     }
 
     /// How many mutations were made since the last sync: what a power loss now may lose.
@@ -260,6 +267,7 @@ impl FaultStorage {
                 Unsynced::Write { offset, data } => apply_write(durable, offset, &data),
             }
         }
+        state.syncs += 1;
         Ok(())
     }
 

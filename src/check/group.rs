@@ -27,7 +27,8 @@ pub(crate) struct Written {
     /// The write's result.
     pub(crate) result: Result<()>,
     /// The disk's durable image the moment the write returned `Ok`, when writes were still
-    /// unsynced then (else `None`: everything written had reached the durable image).
+    /// unsynced then or no sync had happened since the write began (else `None`: everything
+    /// written had reached the durable image).
     pub(crate) durable_at_return: Option<Vec<u8>>,
 }
 
@@ -45,10 +46,15 @@ pub(crate) fn write_at_once(
 ) -> (Option<Handle>, std::result::Result<Vec<Written>, String>) {
     let (op, disk) = (op.clone(), disk.cloned());
     run_schedule_on(&BOTH_JOIN, 2, handle, move |handle, _| {
+        let syncs = disk.as_ref().map(Disk::syncs);
         let result = apply(&PlantedBug::new(planted, handle.store()), &op).map(drop);
-        // At once, before the other thread can sync what this one left unsynced.
+        // At once, before the other thread can sync what this one left unsynced. A write
+        // that left nothing unsynced and saw a sync reached the durable image; any other
+        // must be looked for there.
         let durable_at_return = match (&result, &disk) {
-            (Ok(()), Some(disk)) if disk.unsynced() > 0 => Some(disk.durable_image()),
+            (Ok(()), Some(disk)) if disk.unsynced() > 0 || Some(disk.syncs()) == syncs => {
+                Some(disk.durable_image())
+            }
             _ => None,
         };
         Written {
