@@ -47,15 +47,13 @@ impl StorageBackend for PlantedBug<'_> {
     fn collection(&self, name: &str) -> Arc<dyn Collection> {
         let inner = self.inner.collection(name);
         match self.planted {
-            Planted::DropEveryThirdUpsert => Arc::new(DroppingCollection {
-                inner,
-                acknowledge_failures: false,
-            }),
-            Planted::AcknowledgeFailedUpserts => Arc::new(DroppingCollection {
-                inner,
-                acknowledge_failures: true,
-            }),
-            _ => inner,
+            Planted::DropEveryThirdUpsert | Planted::AcknowledgeFailedUpserts => {
+                Arc::new(PlantedCollection {
+                    inner,
+                    planted: self.planted,
+                })
+            }
+            Planted::None | Planted::SkipFlush => inner,
         }
     }
 
@@ -72,28 +70,27 @@ impl StorageBackend for PlantedBug<'_> {
     }
 }
 
-/// A collection that drops every third upsert, or (`acknowledge_failures`) returns `Ok` for
-/// every second one that failed.
-struct DroppingCollection {
+/// A collection with a planted bug in its upserts.
+struct PlantedCollection {
     inner: Arc<dyn Collection>,
-    acknowledge_failures: bool,
+    planted: Planted,
 }
 
-impl Collection for DroppingCollection {
+impl Collection for PlantedCollection {
     fn name(&self) -> &str {
         self.inner.name()
     }
     fn upsert(&self, doc_id: &str, data: Vec<u8>) -> Result<()> {
-        if self.acknowledge_failures {
-            return match self.inner.upsert(doc_id, data) {
+        match self.planted {
+            Planted::DropEveryThirdUpsert if UPSERTS.fetch_add(1, Ordering::Relaxed) % 3 == 2 => {
+                Ok(())
+            }
+            Planted::AcknowledgeFailedUpserts => match self.inner.upsert(doc_id, data) {
                 Err(_) if FAILED_UPSERTS.fetch_add(1, Ordering::Relaxed) % 2 == 1 => Ok(()),
                 other => other,
-            };
+            },
+            _ => self.inner.upsert(doc_id, data),
         }
-        if UPSERTS.fetch_add(1, Ordering::Relaxed) % 3 == 2 {
-            return Ok(());
-        }
-        self.inner.upsert(doc_id, data)
     }
     fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
         self.inner.upsert_many(docs)

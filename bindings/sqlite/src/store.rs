@@ -100,20 +100,7 @@ impl SqliteStore {
     /// # Errors
     /// [`Error::Backend`] with SQLite's error, or [`Error::Closed`].
     pub fn compact(&self) -> Result<()> {
-        StorageBackend::flush(self)?;
-        let db = self.shared.lock();
-        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
-        // OnFlush keeps a transaction open; what it holds since the flush above is committed
-        // with it, as a flush would.
-        let in_transaction = !conn.is_autocommit();
-        if in_transaction {
-            conn.execute_batch("COMMIT").map_err(sqlite)?;
-        }
-        let vacuumed = conn.execute_batch("VACUUM").map_err(sqlite);
-        if in_transaction {
-            conn.execute_batch("BEGIN").map_err(sqlite)?;
-        }
-        vacuumed
+        self.shared.compact()
     }
 
     /// SQLite's `integrity_check`, and documents whose collection is unknown.
@@ -211,7 +198,25 @@ impl Shared {
     /// Commits the open transaction (`OnFlush`) and begins the next.
     fn flush(&self) -> Result<()> {
         let mut db = self.lock();
-        let Db { conn, collections } = &mut *db;
+        let conn = Self::commit(&mut db)?;
+        conn.execute_batch("BEGIN").map_err(sqlite)
+    }
+
+    /// Commits what is open (`OnFlush`), then `VACUUM`, which SQLite runs outside any
+    /// transaction, then begins the next (`OnFlush`).
+    fn compact(&self) -> Result<()> {
+        let mut db = self.lock();
+        let conn = Self::commit(&mut db)?;
+        let vacuumed = conn.execute_batch("VACUUM").map_err(sqlite);
+        if self.durability == Durability::OnFlush {
+            conn.execute_batch("BEGIN").map_err(sqlite)?;
+        }
+        vacuumed
+    }
+
+    /// Commits the open transaction, if any; the connection, in autocommit mode.
+    fn commit(db: &mut Db) -> Result<&Connection> {
+        let Db { conn, collections } = db;
         let conn = conn.as_ref().ok_or(Error::Closed)?;
         let committed = if conn.is_autocommit() {
             Ok(())
@@ -223,7 +228,7 @@ impl Shared {
             *collections = load_collections(conn).map_err(sqlite)?;
         }
         committed.map_err(sqlite)?;
-        conn.execute_batch("BEGIN").map_err(sqlite)
+        Ok(conn)
     }
 }
 
