@@ -159,3 +159,58 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use redb::ReadableTable;
+
+    use super::*;
+
+    fn store(durability: Durability) -> Store {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .expect("in-memory database");
+        Store::new(db, durability)
+    }
+
+    fn committed(store: &Store) -> Vec<(String, CollectionId)> {
+        let txn = store.read().expect("read");
+        let Ok(table) = txn.open_table(COLLECTIONS) else {
+            return Vec::new();
+        };
+        table
+            .iter()
+            .expect("iter")
+            .map(|entry| {
+                let (name, id) = entry.expect("entry");
+                (name.value().to_owned(), id.value())
+            })
+            .collect()
+    }
+
+    /// A collection created while another thread's transaction is open is not in that
+    /// transaction: its commit must leave the newcomer pending for the next one. (Reached when
+    /// the open transaction carries an older pending collection, whose own commit had failed.)
+    #[test]
+    fn a_commit_leaves_pending_what_it_did_not_carry() {
+        let store = store(Durability::OnFlush);
+        store.pending().push(("older".to_owned(), 1));
+        let (txn, carried) = store.begin(redb::Durability::Immediate).expect("begin");
+        store.pending().push(("newer".to_owned(), 2));
+        txn.commit().expect("commit");
+        store.created(&carried);
+        assert_eq!(
+            *store.pending(),
+            [("newer".to_owned(), 2)],
+            "only what it carried"
+        );
+        store
+            .flush()
+            .expect("the next transaction carries the newer");
+        assert_eq!(
+            committed(&store),
+            [("newer".to_owned(), 2), ("older".to_owned(), 1)]
+        );
+        assert!(store.pending().is_empty());
+    }
+}
