@@ -11,7 +11,7 @@ use common::Kind;
 use storebench::binding::{Binding, Concurrency, Handle};
 use storebench::check::{
     Batch, CollectionName, CrashPoint, DocId, MAX_OPS, Mix, Op, Place, Planted, Scenario, Target,
-    Value, check_binding, check_planted,
+    Value, check_binding, check_concurrency, check_planted,
 };
 use storebench::{Collection, Durability, InMemoryBackend, StorageBackend};
 
@@ -299,8 +299,10 @@ fn two_threads_creating_one_collection_get_one_collection() {
 }
 
 /// A store that may be used by one thread at a time: every call from the thread that opened
-/// it, or it panics.
-struct OneThread;
+/// it, or it panics. Its binding says so, unless `claims` says otherwise.
+struct OneThread {
+    claims: Concurrency,
+}
 
 struct OneThreadStore {
     opener: std::thread::ThreadId,
@@ -348,16 +350,35 @@ impl Binding for OneThread {
         }))
     }
     fn concurrency(&self) -> Concurrency {
-        Concurrency::SingleThread
+        self.claims
     }
 }
+
+const ONE_THREAD: OneThread = OneThread {
+    claims: Concurrency::SingleThread,
+};
 
 /// A binding that allows one thread at a time is never raced.
 #[test]
 fn a_single_threaded_store_is_called_from_one_thread() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let scenario = Scenario::new(Durability::OnFlush, vec![upsert(1, 0, 7), upsert(2, 1, 8)]);
-    check_binding(&OneThread, &scenario, Place::Dir(dir.path())).expect("one thread only");
+    check_binding(&ONE_THREAD, &scenario, Place::Dir(dir.path())).expect("one thread only");
+}
+
+/// The concurrency check runs its threads only where the binding allows them: the store that
+/// allows one thread passes without running, and the same store said to allow many is caught
+/// at its first call from a second thread.
+#[test]
+fn the_concurrency_check_runs_threads_only_where_the_binding_allows_them() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    check_concurrency(&ONE_THREAD, Durability::OnFlush, dir.path()).expect("not run");
+    let claiming = OneThread {
+        claims: Concurrency::Shared,
+    };
+    let found = check_concurrency(&claiming, Durability::OnFlush, dir.path())
+        .expect_err("a store called from threads it does not allow");
+    assert!(found.what.contains("panicked"), "{found}");
 }
 
 /// The redb backend with a compaction that forgets a document of collection `"a"` first: what

@@ -126,14 +126,22 @@ fn hammer(store: &dyn StorageBackend) -> Result<(), String> {
             }
             Ok(())
         });
-        for writer in writers {
-            writer
+        // Every thread is joined before the first failure is returned: a thread left unjoined
+        // that panicked would make the scope itself panic instead of reporting it.
+        let mut outcomes: Vec<Result<(), String>> = writers
+            .into_iter()
+            .map(|writer| {
+                writer
+                    .join()
+                    .unwrap_or_else(|_| Err("a writer panicked".to_owned()))
+            })
+            .collect();
+        outcomes.push(
+            reader
                 .join()
-                .map_err(|_| "a writer panicked".to_owned())??;
-        }
-        reader
-            .join()
-            .map_err(|_| "the reader panicked".to_owned())?
+                .unwrap_or_else(|_| Err("the reader panicked".to_owned())),
+        );
+        outcomes.into_iter().collect()
     })
 }
 
