@@ -566,6 +566,141 @@ mod tests {
         assert_eq!(Heads::decode(&unsorted.encode()), None, "a head twice");
     }
 
+    /// Heads whose fields decode must also be ones the write path can continue from: each
+    /// field just past its bound is refused, and each field at its bound still reads.
+    #[test]
+    fn decode_keeps_every_field_within_its_bounds() {
+        let (a, b) = (ActorId::from(vec![1u8]), ActorId::from(vec![2u8]));
+        let sound = Heads {
+            snapshot_seq: 2,
+            last_seq: 5,
+            hashes: vec![ChangeHash([1; 32]), ChangeHash([2; 32])],
+            max_op: 9,
+            values: vec![legacy::OpId(3, a.clone()), legacy::OpId(3, b.clone())],
+            writer: Some((a.clone(), 4)),
+        };
+        let with = |edit: &dyn Fn(&mut Heads)| {
+            let mut heads = sound.clone();
+            edit(&mut heads);
+            heads
+        };
+        let reads = [
+            ("as written", sound.clone()),
+            ("no writer", with(&|h| h.writer = None)),
+            ("no value", with(&|h| h.values.clear())),
+            (
+                "one chunk",
+                with(&|h| (h.snapshot_seq, h.last_seq) = (1, 1)),
+            ),
+            (
+                "the last seq a chunk can take",
+                with(&|h| h.last_seq = HEADS_SEQ - 2),
+            ),
+            (
+                "the first op counter",
+                with(&|h| {
+                    h.max_op = 1;
+                    h.values = vec![legacy::OpId(1, a.clone())];
+                }),
+            ),
+            (
+                "the last op counter with room",
+                with(&|h| h.max_op = u64::MAX - 1),
+            ),
+            ("a value at the largest op", with(&|h| h.values[1].0 = 9)),
+            (
+                "the first writer seq",
+                with(&|h| h.writer = Some((b.clone(), 1))),
+            ),
+            (
+                "the last writer seq with room",
+                with(&|h| h.writer = Some((b.clone(), u64::MAX - 1))),
+            ),
+        ];
+        for (what, heads) in reads {
+            assert_eq!(Heads::decode(&heads.encode()), Some(heads), "{what}");
+        }
+        let refused = [
+            ("snapshot seq 0", with(&|h| h.snapshot_seq = 0)),
+            (
+                "snapshot after the last chunk",
+                with(&|h| h.snapshot_seq = 6),
+            ),
+            (
+                "no seq left for a chunk",
+                with(&|h| h.last_seq = HEADS_SEQ - 1),
+            ),
+            (
+                "op counter 0",
+                with(&|h| {
+                    h.max_op = 0;
+                    h.values.clear();
+                }),
+            ),
+            ("no head", with(&|h| h.hashes.clear())),
+            ("heads out of order", with(&|h| h.hashes.reverse())),
+            ("values out of Lamport order", with(&|h| h.values.reverse())),
+            (
+                "a value twice",
+                with(&|h| h.values[1] = h.values[0].clone()),
+            ),
+            ("a value at op 0", with(&|h| h.values[0].0 = 0)),
+            ("a value past the largest op", with(&|h| h.values[1].0 = 10)),
+            ("writer seq 0", with(&|h| h.writer = Some((b.clone(), 0)))),
+            (
+                "no writer seq left",
+                with(&|h| h.writer = Some((b.clone(), u64::MAX))),
+            ),
+        ];
+        for (what, heads) in refused {
+            assert_eq!(Heads::decode(&heads.encode()), None, "{what}");
+        }
+    }
+
+    /// A chain encoding must hold an actor: one cut right after the hash is refused, and the
+    /// shortest actor still reads.
+    #[test]
+    fn chain_heads_without_an_actor_are_refused() {
+        let mut bytes = vec![ENCODING_CHAIN];
+        for n in [1u64, 1, 1, 1] {
+            bytes.extend_from_slice(&n.to_le_bytes());
+        }
+        bytes.extend_from_slice(&[7; 32]);
+        assert_eq!(bytes.len(), CHAIN_FIXED_LEN);
+        assert_eq!(Heads::decode(&bytes), None, "no actor");
+        bytes.push(5);
+        let actor = ActorId::from(vec![5u8]);
+        assert_eq!(
+            Heads::decode(&bytes),
+            Some(Heads {
+                snapshot_seq: 1,
+                last_seq: 1,
+                hashes: vec![ChangeHash([7; 32])],
+                max_op: 1,
+                values: vec![legacy::OpId(1, actor.clone())],
+                writer: Some((actor, 1)),
+            })
+        );
+    }
+
+    /// A built change is stamped with the time it was made, as Automerge stamps its own: a
+    /// history viewer shows when each write happened.
+    #[test]
+    fn a_built_change_is_stamped_with_the_time_it_was_made() {
+        let before = now_millis();
+        let change = next_change(None, &ActorId::random(), Edit::Put(b"v".to_vec()));
+        let after = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after the epoch")
+            .as_millis();
+        assert!(before > 1_600_000_000_000, "{before} ms is not today");
+        assert!(
+            (before..=after as i64).contains(&change.timestamp()),
+            "stamped {} outside {before}..={after}",
+            change.timestamp()
+        );
+    }
+
     /// Heads written before replication (one chain, the last change a put) still read.
     #[test]
     fn chain_heads_from_before_replication_still_read() {
