@@ -410,6 +410,14 @@ mod tests {
             0,
             "no writer left arriving"
         );
+        let failed = group.write(begin(&db), |_| Err(Error::Closed), |_| {});
+        assert!(matches!(failed, Err(Error::Closed)), "its own error");
+        // Nobody else joined: an outcome kept for them would never be read, and a store that
+        // keeps failing would keep one per failure.
+        assert!(
+            group.rounds().outcomes.is_empty(),
+            "a lone writer's failures leave no outcome behind"
+        );
         group
             .write(begin(&db), insert(1), |_| {})
             .expect("the next write commits");
@@ -428,5 +436,8 @@ mod tests {
             group.write(begin(&db), insert(n), |_| {}).expect("write");
         }
         assert_eq!(rows(&db), 3);
+        let rounds = group.rounds();
+        assert!(rounds.outcomes.is_empty(), "no other member to tell");
+        assert_eq!(rounds.last_round, 1);
     }
 }
