@@ -237,5 +237,52 @@ mod tests {
         huge.extend_from_slice(&sum.to_le_bytes());
         let err = Message::decode(&huge).expect_err("a count past the end");
         assert!(err.to_string().contains("runs past the end"), "{err}");
+        // One document more than the bytes left could hold, at the least size of one.
+        let mut one_more = bytes[..bytes.len() - CHECKSUM_LEN].to_vec();
+        let left = one_more.len() - (at + 4);
+        let count = u32::try_from(left / 8 + 1).expect("a small message");
+        one_more[at..at + 4].copy_from_slice(&count.to_le_bytes());
+        let sum = fnv1a64(&one_more);
+        one_more.extend_from_slice(&sum.to_le_bytes());
+        let err = Message::decode(&one_more).expect_err("a count just past the end");
+        assert!(err.to_string().contains("runs past the end"), "{err}");
+    }
+
+    /// A message number of 0 or a flag bit no version sets is refused even when the checksum
+    /// matches (a sender with a bug, not damage in transit); both flags read back.
+    #[test]
+    fn fields_out_of_range_are_refused_under_a_matching_checksum() {
+        let flagged = Message {
+            done: true,
+            complete: true,
+            ..sample()
+        };
+        assert_eq!(Message::decode(&flagged.encode()).expect("reads"), flagged);
+        // The numbers and the flags, after magic, version and actor.
+        let (seq_at, flags_at) = (4 + 1 + 4 + 16, 4 + 1 + 4 + 16 + 4 + 4);
+        let rewritten = |at: usize, value: &[u8]| {
+            let mut bytes = sample().encode();
+            bytes.truncate(bytes.len() - CHECKSUM_LEN);
+            bytes[at..at + value.len()].copy_from_slice(value);
+            let sum = fnv1a64(&bytes);
+            bytes.extend_from_slice(&sum.to_le_bytes());
+            Message::decode(&bytes)
+        };
+        assert_eq!(
+            rewritten(seq_at, &7u32.to_le_bytes())
+                .expect("another number reads")
+                .seq,
+            7
+        );
+        for (what, at, value) in [
+            ("message number 0", seq_at, &0u32.to_le_bytes()[..]),
+            ("flag bit 2", flags_at, &[4u8][..]),
+        ] {
+            let err = rewritten(at, value).expect_err(what);
+            assert!(
+                err.to_string().contains("invalid flags or message number"),
+                "{what}: {err}"
+            );
+        }
     }
 }
