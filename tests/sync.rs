@@ -215,23 +215,50 @@ fn lost_and_repeated_messages_never_mark_a_document_the_peer_lacks() -> Result<(
         }
         let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
         let (mut sent, mut last) = (0, (None, None));
+        // Messages and bytes each side was handed, repeats included, and that it sent: (a, b).
+        let (mut handed, mut bytes) = ((0, 0), (0, 0));
+        let (mut made, mut made_bytes) = ((0, 0), (0, 0));
         for _ in 0..12 {
             let (ma, mb) = (sa.next_message(&a)?, sb.next_message(&b)?);
             for (m, from_a) in [(ma, true), (mb, false)] {
                 let Some(m) = m else { continue };
                 sent += 1;
+                let (n, len) = if from_a {
+                    (&mut made.0, &mut made_bytes.0)
+                } else {
+                    (&mut made.1, &mut made_bytes.1)
+                };
+                (*n, *len) = (*n + 1, *len + m.len() as u64);
                 let (to, at) = if from_a { (&mut sb, &b) } else { (&mut sa, &a) };
                 if sent == lost {
                     continue;
                 }
+                let (n, len) = if from_a {
+                    (&mut handed.1, &mut bytes.1)
+                } else {
+                    (&mut handed.0, &mut bytes.0)
+                };
                 to.receive(at, &m)?;
+                (*n, *len) = (*n + 1, *len + m.len() as u64);
                 let before = if from_a { &mut last.0 } else { &mut last.1 };
                 if let Some(again) = before.replace(m) {
                     to.receive(at, &again)?;
+                    (*n, *len) = (*n + 1, *len + again.len() as u64);
                 }
             }
         }
         assert!(sent >= 4, "{sent}");
+        for (side, stats, received, sent) in [
+            ("a", sa.stats(), (handed.0, bytes.0), (made.0, made_bytes.0)),
+            ("b", sb.stats(), (handed.1, bytes.1), (made.1, made_bytes.1)),
+        ] {
+            assert_eq!(
+                (stats.messages_received, stats.bytes_received),
+                received,
+                "{side}: every message handed to it counts, repeats included"
+            );
+            assert_eq!((stats.messages_sent, stats.bytes_sent), sent, "{side}");
+        }
         a.sync_with(&b)?;
         assert_converged(&[&a, &b], &ids)?;
     }
@@ -391,4 +418,42 @@ fn reordered_messages_never_mark_a_document_the_peer_lacks() -> Result<()> {
         "{delivered_late} messages arrived late"
     );
     Ok(())
+}
+
+#[test]
+fn a_session_is_done_only_once_it_has_completed_and_serves_only_its_backend() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", b"from a".to_vec())?;
+    b.collection(DOCS).upsert("y", b"from b".to_vec())?;
+    let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
+    assert!(!sa.is_done(), "a session that has sent nothing is not done");
+    let refused = sa.next_message(&b).expect_err("another backend's session");
+    assert!(matches!(refused, Error::Sync { .. }), "{refused}");
+    let hello = sa.next_message(&a)?.expect("a names itself first");
+    assert!(!sa.is_done(), "nor one that has heard nothing");
+    sb.receive(&b, &hello)?;
+    let mut rounds = 0;
+    loop {
+        let (ma, mb) = (sa.next_message(&a)?, sb.next_message(&b)?);
+        if ma.is_none() && mb.is_none() {
+            break;
+        }
+        if let Some(m) = ma {
+            sb.receive(&b, &m)?;
+        }
+        if let Some(m) = mb {
+            sa.receive(&a, &m)?;
+        }
+        rounds += 1;
+        assert!(rounds < 10, "settles in a few rounds");
+        if rounds == 1 {
+            assert!(
+                !sa.is_done() && !sb.is_done(),
+                "documents still on their way"
+            );
+        }
+    }
+    assert!(sa.is_done() && sb.is_done(), "both completed");
+    assert_converged(&[&a, &b], &["x".to_owned(), "y".to_owned()])
 }
