@@ -67,6 +67,8 @@ fn the_model_check_passes_a_sound_store() {
 #[test]
 fn crash_child_entry() {
     crash_child(&SnapshotBinding);
+    crash_child(&Strict);
+    crash_child(&Unopenable);
     crash_child(&Flawed::SkipFlush);
 }
 
@@ -86,7 +88,7 @@ fn the_crash_check_passes_a_sound_store() {
     for durability in [Durability::OnFlush, Durability::EveryWrite] {
         for seed in 0..4 {
             for death in [Death::Abort { step: 40 }, Death::Kill { after: 20 }] {
-                check_crash(&SnapshotBinding, seed, durability, death, child())
+                check_crash(&Strict, seed, durability, death, child())
                     .unwrap_or_else(|d| panic!("{durability:?} seed {seed} {death:?}: {d}"));
             }
         }
@@ -97,7 +99,7 @@ fn the_crash_check_passes_a_sound_store() {
 fn the_concurrency_check_passes_a_sound_store() {
     for durability in [Durability::OnFlush, Durability::EveryWrite] {
         let dir = tempfile::tempdir().expect("temp dir");
-        check_concurrency(&SnapshotBinding, durability, dir.path())
+        check_concurrency(&Strict, durability, dir.path())
             .unwrap_or_else(|d| panic!("{durability:?}: {d}"));
     }
 }
@@ -254,6 +256,49 @@ fn the_crash_check_catches_a_flush_that_does_nothing() {
     if let Some((seed, death)) = caught {
         check_crash(&SnapshotBinding, seed, Durability::OnFlush, death, child())
             .unwrap_or_else(|d| panic!("the sound store, seed {seed} {death:?}: {d}"));
+    }
+}
+
+/// A child whose store fails an operation is reported at that step, in the store's words.
+#[test]
+fn the_crash_check_reports_what_failed_in_the_child() {
+    let found = check_crash(
+        &Unopenable,
+        0,
+        Durability::OnFlush,
+        Death::Kill { after: 5 },
+        child(),
+    )
+    .expect_err("the child cannot open the store");
+    assert_eq!(found.step, 0);
+    assert_eq!(
+        found.what,
+        "an operation failed in the child with no fault injected: \
+         0 open: the `unopenable` store failed: no such device"
+    );
+}
+
+/// The sound store, opened only in a mode it offers, as [`Binding::open`] promises: a check
+/// that hands it another mode, or none, fails at the open instead of passing with a default.
+struct Strict;
+
+impl Binding for Strict {
+    fn name(&self) -> &str {
+        "strict-snapshot"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        SnapshotBinding.durabilities()
+    }
+    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        match durability {
+            Some(mode) if self.durabilities().contains(&mode) => {
+                SnapshotBinding.open(dir, durability)
+            }
+            other => Err(storebench::Error::backend(
+                "strict-snapshot",
+                format!("opened with {other:?}, which it does not offer"),
+            )),
+        }
     }
 }
 

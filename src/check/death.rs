@@ -225,7 +225,8 @@ pub fn check_crash(
                 return Err(diverged(
                     acked,
                     format!(
-                        "the child died by itself ({status}) before it was killed after                          {expected} operations; its stderr: {}",
+                        "the child died by itself ({status}) before it was killed after \
+                         {expected} operations; its stderr: {}",
                         tail(&stderr)
                     ),
                 ));
