@@ -55,13 +55,10 @@ fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("doc-{i:03}")).collect()
 }
 
-#[test]
-fn two_replicas_settle_on_automerges_merge_in_a_few_messages() -> Result<()> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
-    let ids = ids(20);
+/// Writes some documents only on `a`, some only on `b`, and some on both (concurrently:
+/// conflicts), each value naming its writer.
+fn write_apart(a: &AutomergeBackend, b: &AutomergeBackend, ids: &[String]) -> Result<()> {
     for (n, id) in ids.iter().enumerate() {
-        // Some only on a, some only on b, some on both (concurrently: conflicts).
         if n % 3 != 1 {
             a.collection(DOCS)
                 .upsert(id, format!("a{n}").into_bytes())?;
@@ -71,6 +68,15 @@ fn two_replicas_settle_on_automerges_merge_in_a_few_messages() -> Result<()> {
                 .upsert(id, format!("b{n}").into_bytes())?;
         }
     }
+    Ok(())
+}
+
+#[test]
+fn two_replicas_settle_on_automerges_merge_in_a_few_messages() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    let ids = ids(20);
+    write_apart(&a, &b, &ids)?;
     a.collection(DOCS).delete(&ids[0])?;
     let stats = a.sync_with(&b)?;
     assert_converged(&[&a, &b], &ids)?;
@@ -205,14 +211,7 @@ fn lost_and_repeated_messages_never_mark_a_document_the_peer_lacks() -> Result<(
         let dir = tempfile::tempdir().expect("temp dir");
         let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
         let ids = ids(9);
-        for (n, id) in ids.iter().enumerate() {
-            if n % 3 != 1 {
-                a.collection(DOCS).upsert(id, b"a".to_vec())?;
-            }
-            if n % 3 != 0 {
-                b.collection(DOCS).upsert(id, b"b".to_vec())?;
-            }
-        }
+        write_apart(&a, &b, &ids)?;
         let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
         let (mut sent, mut last) = (0, (None, None));
         // Messages and bytes each side was handed, repeats included, and that it sent: (a, b).
@@ -375,16 +374,7 @@ fn reordered_messages_never_mark_a_document_the_peer_lacks() -> Result<()> {
                 a.collection(DOCS).upsert(id, b"v0".to_vec())?;
             }
             a.sync_with(&b)?;
-            for (n, id) in ids.iter().enumerate() {
-                if n % 3 != 1 {
-                    a.collection(DOCS)
-                        .upsert(id, format!("a{n}").into_bytes())?;
-                }
-                if n % 3 != 0 {
-                    b.collection(DOCS)
-                        .upsert(id, format!("b{n}").into_bytes())?;
-                }
-            }
+            write_apart(&a, &b, &ids)?;
             let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
             let (mut sent, mut held_back) = (0, None);
             for _ in 0..16 {
