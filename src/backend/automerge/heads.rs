@@ -693,7 +693,10 @@ mod tests {
             .duration_since(UNIX_EPOCH)
             .expect("after the epoch")
             .as_millis();
-        assert!(before > 1_600_000_000_000, "{before} ms is not today");
+        assert!(
+            before > 1_600_000_000_000,
+            "{before} ms since the epoch is before 2020"
+        );
         assert!(
             (before..=after as i64).contains(&change.timestamp()),
             "stamped {} outside {before}..={after}",
