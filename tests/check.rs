@@ -54,8 +54,18 @@ fn every_corpus_and_regression_input_replays_clean() {
                     continue;
                 }
                 let data = std::fs::read(&path).expect("a readable input");
-                if let Err(violation) = target.run(&data) {
-                    panic!("{} {}: {violation}", target.name(), path.display());
+                let checked = target
+                    .run(&data)
+                    .unwrap_or_else(|v| panic!("{} {}: {v}", target.name(), path.display()));
+                // What a run reports checking is what `fuzz/run` counts as operations.
+                let mix = match target {
+                    Target::Differential => Some(Mix::Operations),
+                    Target::CrashRecovery => Some(Mix::Faults),
+                    Target::CorruptFile | Target::Convergence => None,
+                };
+                if let Some(mix) = mix {
+                    let ops = Scenario::from_bytes(&data, mix).map_or(0, |s| s.ops.len());
+                    assert_eq!(checked, ops, "{}", path.display());
                 }
                 replayed += 1;
             }

@@ -259,6 +259,22 @@ fn the_crash_check_catches_a_flush_that_does_nothing() {
     }
 }
 
+/// A user's one-line fuzz target (`fuzz_binding`) finds a flush that does nothing, and passes
+/// the sound store on the same input.
+#[test]
+fn fuzz_binding_finds_a_flush_that_does_nothing() {
+    let mut rng = storebench::workload::Rng::new(0x5eed, 0);
+    let found = (0..64).find_map(|_| {
+        let data: Vec<u8> = (0..512).map(|_| rng.next_u64() as u8).collect();
+        let caught = std::panic::catch_unwind(|| {
+            storebench::check::fuzz_binding(&Flawed::SkipFlush, &data);
+        });
+        caught.is_err().then_some(data)
+    });
+    let data = found.expect("no input showed the lost flush");
+    storebench::check::fuzz_binding(&Strict, &data);
+}
+
 /// A child whose store fails an operation is reported at that step, in the store's words.
 #[test]
 fn the_crash_check_reports_what_failed_in_the_child() {
