@@ -358,3 +358,25 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points inside [`without_points`] are passed over, and count again once it returns,
+    /// nested or left by a panic: a thread that stayed "holding" would never stop at a point
+    /// again, and every schedule through it would go unexplored.
+    #[test]
+    fn points_count_again_after_without_points() {
+        let holding = || HOLDING.with(Cell::get);
+        without_points(|| {
+            assert_eq!(holding(), 1);
+            without_points(|| assert_eq!(holding(), 2));
+            assert_eq!(holding(), 1);
+        });
+        assert_eq!(holding(), 0);
+        let unwound = std::panic::catch_unwind(|| without_points(|| panic!("inside")));
+        assert!(unwound.is_err());
+        assert_eq!(holding(), 0);
+    }
+}
