@@ -55,6 +55,11 @@ fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("doc-{i:03}")).collect()
 }
 
+/// Counts one message and its bytes.
+fn tally(count: &mut (u64, u64), message: &[u8]) {
+    *count = (count.0 + 1, count.1 + message.len() as u64);
+}
+
 /// Writes some documents only on `a`, some only on `b`, and some on both (concurrently:
 /// conflicts), each value naming its writer.
 fn write_apart(a: &AutomergeBackend, b: &AutomergeBackend, ids: &[String]) -> Result<()> {
@@ -214,49 +219,41 @@ fn lost_and_repeated_messages_never_mark_a_document_the_peer_lacks() -> Result<(
         write_apart(&a, &b, &ids)?;
         let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
         let (mut sent, mut last) = (0, (None, None));
-        // Messages and bytes each side was handed, repeats included, and that it sent: (a, b).
-        let (mut handed, mut bytes) = ((0, 0), (0, 0));
-        let (mut made, mut made_bytes) = ((0, 0), (0, 0));
+        // Per side (a, then b): messages and bytes it sent, and that it was handed, repeats
+        // included.
+        let (mut made, mut handed) = ([(0, 0); 2], [(0, 0); 2]);
         for _ in 0..12 {
             let (ma, mb) = (sa.next_message(&a)?, sb.next_message(&b)?);
             for (m, from_a) in [(ma, true), (mb, false)] {
                 let Some(m) = m else { continue };
                 sent += 1;
-                let (n, len) = if from_a {
-                    (&mut made.0, &mut made_bytes.0)
-                } else {
-                    (&mut made.1, &mut made_bytes.1)
-                };
-                (*n, *len) = (*n + 1, *len + m.len() as u64);
+                let (from, to_side) = if from_a { (0, 1) } else { (1, 0) };
+                tally(&mut made[from], &m);
                 let (to, at) = if from_a { (&mut sb, &b) } else { (&mut sa, &a) };
                 if sent == lost {
                     continue;
                 }
-                let (n, len) = if from_a {
-                    (&mut handed.1, &mut bytes.1)
-                } else {
-                    (&mut handed.0, &mut bytes.0)
-                };
                 to.receive(at, &m)?;
-                (*n, *len) = (*n + 1, *len + m.len() as u64);
+                tally(&mut handed[to_side], &m);
                 let before = if from_a { &mut last.0 } else { &mut last.1 };
                 if let Some(again) = before.replace(m) {
                     to.receive(at, &again)?;
-                    (*n, *len) = (*n + 1, *len + again.len() as u64);
+                    tally(&mut handed[to_side], &again);
                 }
             }
         }
         assert!(sent >= 4, "{sent}");
-        for (side, stats, received, sent) in [
-            ("a", sa.stats(), (handed.0, bytes.0), (made.0, made_bytes.0)),
-            ("b", sb.stats(), (handed.1, bytes.1), (made.1, made_bytes.1)),
-        ] {
+        for (side, stats) in [sa.stats(), sb.stats()].into_iter().enumerate() {
             assert_eq!(
                 (stats.messages_received, stats.bytes_received),
-                received,
-                "{side}: every message handed to it counts, repeats included"
+                handed[side],
+                "side {side}: every message handed to it counts, repeats included"
             );
-            assert_eq!((stats.messages_sent, stats.bytes_sent), sent, "{side}");
+            assert_eq!(
+                (stats.messages_sent, stats.bytes_sent),
+                made[side],
+                "side {side}"
+            );
         }
         a.sync_with(&b)?;
         assert_converged(&[&a, &b], &ids)?;
