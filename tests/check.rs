@@ -2,6 +2,7 @@
 //! the fuzz targets run), every committed corpus and regression input replayed, and proof that
 //! the checker catches planted bugs.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,8 +11,8 @@ use common::Kind;
 
 use storebench::binding::{Binding, Concurrency, Handle};
 use storebench::check::{
-    Batch, CollectionName, CrashPoint, DocId, MAX_OPS, Mix, Op, Place, Planted, Scenario, Target,
-    Value, check_binding, check_concurrency, check_planted,
+    Batch, Checked, CollectionName, CrashPoint, Damage, DocId, MAX_OPS, Mix, Op, Place, Planted,
+    Scenario, Target, Value, check_binding, check_concurrency, check_corrupt_file, check_planted,
 };
 use storebench::{Collection, Durability, InMemoryBackend, StorageBackend};
 
@@ -72,6 +73,55 @@ fn every_corpus_and_regression_input_replays_clean() {
         }
     }
     assert!(replayed > 0, "the committed corpus is empty");
+}
+
+/// The committed corrupt-file seeds reach every damage, on both kinds of file where it
+/// applies (a redb file has no change log), and each `identity-<file>-<n>` seed the identity
+/// damage it is named for: a damage no seed reaches is fuzzed only by chance.
+#[test]
+fn the_corrupt_file_seeds_reach_every_damage() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/corrupt_file");
+    let mut reached = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("the corrupt_file seeds") {
+        let path = entry.expect("a directory entry").path();
+        let data = std::fs::read(&path).expect("a readable seed");
+        let checked =
+            check_corrupt_file(&data).unwrap_or_else(|v| panic!("{}: {v}", path.display()));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some((file, how)) = name
+            .as_deref()
+            .and_then(|n| n.strip_prefix("identity-")?.split_once('-'))
+        {
+            let how: u8 = how.parse().expect("identity-<file>-<n>");
+            assert_eq!(
+                (checked.file, checked.damage),
+                (file, Damage::Identity(how)),
+                "{}",
+                path.display()
+            );
+        }
+        reached.insert(checked);
+    }
+    for file in ["automerge", "redb"] {
+        let mut damages = vec![
+            Damage::Refused,
+            Damage::Opened,
+            Damage::Value,
+            Damage::Count,
+            Damage::Orphan,
+            Damage::StrayDocuments,
+        ];
+        damages.extend((0..6).map(Damage::Identity));
+        if file == "automerge" {
+            damages.push(Damage::ChangeLog);
+        }
+        for damage in damages {
+            assert!(
+                reached.contains(&Checked { file, damage }),
+                "no seed damages a {file} file by {damage:?}; reached: {reached:?}"
+            );
+        }
+    }
 }
 
 /// The committed seeds of the scenario targets are scenarios of realistic length (20 to 64

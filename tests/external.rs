@@ -9,13 +9,15 @@ mod own_backend;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use own_backend::SnapshotBinding;
 use storebench::binding::{Binding, Bindings, Handle, Selected};
 use storebench::check::{
     CollectionName, Death, DocId, Mix, Op, Place, Scenario, Value, check_binding,
-    check_concurrency, check_crash, crash_child,
+    check_concurrency, check_crash, crash_child, crash_scenario,
 };
 use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
@@ -70,6 +72,7 @@ fn crash_child_entry() {
     crash_child(&Strict);
     crash_child(&Unopenable);
     crash_child(&Flawed::SkipFlush);
+    crash_child(&Flawed::LateFlush);
 }
 
 fn child() -> Command {
@@ -259,6 +262,47 @@ fn the_crash_check_catches_a_flush_that_does_nothing() {
     }
 }
 
+/// The steps of seed 0's crash scenario that flush after an upsert: where a flush that lands
+/// late shows.
+fn flushes_after_upserts() -> Vec<usize> {
+    let mut written = false;
+    let mut steps = Vec::new();
+    for (step, op) in crash_scenario(0).ops.iter().enumerate() {
+        match op {
+            Op::Upsert(..) | Op::UpsertMany(..) => written = true,
+            Op::Flush | Op::Compact | Op::Reopen => {
+                if written && *op != Op::Reopen {
+                    steps.push(step);
+                }
+                written = false;
+            }
+            _ => {}
+        }
+    }
+    assert!(!steps.is_empty(), "seed 0 never flushes after an upsert");
+    steps
+}
+
+/// A store whose flush returns at once and lands only when the next operation begins. Killed
+/// after acknowledging such a flush, while the next operation waits to land it, it comes back
+/// without the flush: the check by kill must not mistake that state for the one the
+/// operation in flight may leave.
+#[test]
+fn the_crash_check_by_kill_catches_a_flush_that_lands_late() {
+    let caught = flushes_after_upserts().into_iter().find(|&flush| {
+        let after = flush + 1;
+        check_crash(
+            &Flawed::LateFlush,
+            0,
+            Durability::OnFlush,
+            Death::Kill { after },
+            child(),
+        )
+        .is_err()
+    });
+    assert!(caught.is_some(), "no kill showed the late flush");
+}
+
 /// A user's one-line fuzz target (`fuzz_binding`) finds a flush that does nothing, and passes
 /// the sound store on the same input.
 #[test]
@@ -344,6 +388,8 @@ enum Flawed {
     SkipFlush,
     /// Every collection kept in one, under prefixed ids.
     PrefixKeys,
+    /// Flush returns at once and lands when the next call on the store begins.
+    LateFlush,
 }
 
 impl Binding for Flawed {
@@ -354,6 +400,7 @@ impl Binding for Flawed {
             Flawed::SlowWrites => "snapshot",
             Flawed::SkipFlush => "lazy-flush",
             Flawed::PrefixKeys => "prefix-keyed",
+            Flawed::LateFlush => "late-flush",
         }
     }
     fn durabilities(&self) -> &[Durability] {
@@ -364,6 +411,7 @@ impl Binding for Flawed {
             inner: SnapshotBinding.open(dir, durability)?,
             flaw: *self,
             names: Mutex::default(),
+            unflushed: AtomicBool::new(false),
         }))
     }
 }
@@ -374,10 +422,26 @@ struct Broken {
     /// PrefixKeys: the collection names handed out, since the one real collection cannot
     /// list them.
     names: Mutex<Vec<String>>,
+    /// LateFlush: a flush acknowledged and not yet done.
+    unflushed: AtomicBool,
+}
+
+impl Broken {
+    /// LateFlush: the flush acknowledged last lands now, after a pause long enough for a
+    /// kill that follows its acknowledgement to land first.
+    fn land_late_flush(&self) {
+        if self.unflushed.swap(false, Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(200));
+            self.inner
+                .flush()
+                .expect("the sound store flushes in a temporary dir");
+        }
+    }
 }
 
 impl StorageBackend for Broken {
     fn collection(&self, name: &str) -> Arc<dyn Collection> {
+        self.land_late_flush();
         match self.flaw {
             Flawed::PrefixKeys => {
                 let mut names = self.names.lock().expect("not poisoned");
@@ -394,10 +458,11 @@ impl StorageBackend for Broken {
                 inner: self.inner.collection(name),
                 flaw: self.flaw,
             }),
-            Flawed::SkipFlush => self.inner.collection(name),
+            Flawed::SkipFlush | Flawed::LateFlush => self.inner.collection(name),
         }
     }
     fn list_collections(&self) -> Vec<String> {
+        self.land_late_flush();
         match self.flaw {
             Flawed::PrefixKeys => self.names.lock().expect("not poisoned").clone(),
             _ => self.inner.list_collections(),
@@ -406,6 +471,11 @@ impl StorageBackend for Broken {
     fn flush(&self) -> Result<()> {
         match self.flaw {
             Flawed::SkipFlush => Ok(()),
+            Flawed::LateFlush => {
+                self.land_late_flush();
+                self.unflushed.store(true, Ordering::SeqCst);
+                Ok(())
+            }
             _ => self.inner.flush(),
         }
     }

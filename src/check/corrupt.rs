@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use redb::{ReadableTable, TableDefinition};
 
 use crate::fault::Disk;
-use crate::{AutomergeBackend, Error, OpenOptions, RedbBackend, StorageBackend};
+use crate::{AutomergeBackend, Error, Inconsistency, OpenOptions, RedbBackend, StorageBackend};
 
 // The tables as the file format defines them (see `backend/persistent/tables.rs`).
 const CHANGE_LOG: TableDefinition<(u64, &str, u64), &[u8]> =
@@ -108,6 +108,42 @@ impl Opened {
     }
 }
 
+/// What a corrupt-file input damaged, found handled as the contract wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Damage {
+    /// None: the input is empty, or too short for its damage.
+    None,
+    /// Any bytes, or bit flips of a valid file, that the open refused.
+    Refused,
+    /// Any bytes, or bit flips of a valid file, that opened: used without a panic.
+    Opened,
+    /// The file made to say it is something else (0: no mark, 1: another format version,
+    /// 2: a malformed one, 3: the other backend's name, 4: a collection number used twice),
+    /// or (5) opened as the other backend: refused with the error that says so.
+    Identity(u8),
+    /// A change-log chunk, or the heads after them: refused as corrupt naming the document,
+    /// or reported by `verify()`, or missed by the damage and still rebuilding to its value.
+    ChangeLog,
+    /// A value rewritten in place: named by `verify()` (in a redb file, where the value is all
+    /// there is, not reported).
+    Value,
+    /// A collection's stored count set one off: reported.
+    Count,
+    /// A value removed from under its change log: reported once.
+    Orphan,
+    /// Documents under a collection number no collection has: reported once.
+    StrayDocuments,
+}
+
+/// What [`check_corrupt_file`] checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Checked {
+    /// Whose file: `"automerge"` or `"redb"`.
+    pub file: &'static str,
+    /// What was damaged in it.
+    pub damage: Damage,
+}
+
 /// The valid image's collections, created in this order, so numbered 0 and 1.
 const IMAGE_COLLECTIONS: [&str; 2] = ["cells", "nodes"];
 
@@ -116,20 +152,23 @@ fn collection_name(id: u64) -> &'static str {
     IMAGE_COLLECTIONS[usize::from(id != 0)]
 }
 
-/// Runs one corrupt-file input. `Err` describes a contract violation (a panic is one too).
+/// Runs one corrupt-file input: what it damaged, found handled as the contract wants.
 ///
 /// # Errors
-/// The violation found.
-pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
+/// The contract violation found (a panic is one too).
+pub fn check_corrupt_file(data: &[u8]) -> Result<Checked, String> {
     let Some((&mode, rest)) = data.split_first() else {
-        return Ok(());
+        return Ok(Checked {
+            file: Kind::Automerge.name(),
+            damage: Damage::None,
+        });
     };
     let kind = if mode & 0x80 == 0 {
         Kind::Automerge
     } else {
         Kind::Redb
     };
-    match mode % 8 {
+    let damage = match mode % 8 {
         0 => open_and_use(kind, Disk::from_image(rest.to_vec())),
         1 => {
             let mut image = kind.valid_image().to_vec();
@@ -145,22 +184,31 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<(), String> {
             open_and_use(kind, Disk::from_image(image))
         }
         // A redb file has no change log: its inputs damage the Automerge file's.
-        2 => corrupt_chunk(rest),
+        2 => {
+            return corrupt_chunk(rest).map(|damage| Checked {
+                file: Kind::Automerge.name(),
+                damage,
+            });
+        }
         3 => rewrite_value(kind, rest),
         4 => miscount(kind, rest),
         5 => orphan(kind, rest),
         6 => stray_documents(kind, rest),
         _ => misidentify(kind, rest),
-    }
+    }?;
+    Ok(Checked {
+        file: kind.name(),
+        damage,
+    })
 }
 
 /// Makes the file say it is something else — no storebench mark, another format version, a
 /// malformed one, the other backend's, a collection number used twice — or opens it as the
 /// other backend: the open must refuse it with the error that says so.
-fn misidentify(kind: Kind, data: &[u8]) -> Result<(), String> {
+fn misidentify(kind: Kind, data: &[u8]) -> Result<Damage, String> {
     let (how, value) = match data {
         [how, rest @ ..] => (*how % 6, rest),
-        [] => return Ok(()),
+        [] => return Ok(Damage::None),
     };
     let disk = Disk::from_image(kind.valid_image().to_vec());
     // Any version but this build's: from the input, moved off this build's.
@@ -212,19 +260,8 @@ fn misidentify(kind: Kind, data: &[u8]) -> Result<(), String> {
         )
     };
     let refused = opened_as.open(&disk, OpenOptions::new()).err();
-    let right = match &refused {
-        Some(Error::NotADatabase { .. }) => wanted == "NotADatabase",
-        Some(Error::UnsupportedFormat { found, .. }) => {
-            wanted == "UnsupportedFormat" && *found == version
-        }
-        Some(Error::CorruptDatabase { .. }) => wanted == "CorruptDatabase",
-        Some(Error::WrongBackend { expected, .. }) => {
-            wanted == "WrongBackend" && *expected == opened_as.name()
-        }
-        _ => false,
-    };
-    if right {
-        Ok(())
+    if refused_as(refused.as_ref(), wanted, version, opened_as) {
+        Ok(Damage::Identity(how))
     } else {
         Err(format!(
             "a {} file damaged to be refused with {wanted} (damage {how}), opened as {}, gave \
@@ -235,13 +272,29 @@ fn misidentify(kind: Kind, data: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Whether `refused` is the refusal `wanted` (an `Error` variant's name), for a file of
+/// format `version` opened as `opened_as`.
+fn refused_as(refused: Option<&Error>, wanted: &str, version: u32, opened_as: Kind) -> bool {
+    match refused {
+        Some(Error::NotADatabase { .. }) => wanted == "NotADatabase",
+        Some(Error::UnsupportedFormat { found, .. }) => {
+            wanted == "UnsupportedFormat" && *found == version
+        }
+        Some(Error::CorruptDatabase { .. }) => wanted == "CorruptDatabase",
+        Some(Error::WrongBackend { expected, .. }) => {
+            wanted == "WrongBackend" && *expected == opened_as.name()
+        }
+        _ => false,
+    }
+}
+
 /// Rewrites one materialized value in place: the same length, other bytes. The change log
 /// still rebuilds the old value, so `verify()` must name the document; in a redb file, where
 /// the value is all there is, it must find nothing.
-fn rewrite_value(kind: Kind, data: &[u8]) -> Result<(), String> {
+fn rewrite_value(kind: Kind, data: &[u8]) -> Result<Damage, String> {
     let (pick, pattern) = match data {
         [pick, pattern @ ..] => (usize::from(*pick), pattern),
-        [] => return Ok(()),
+        [] => return Ok(Damage::None),
     };
     let disk = Disk::from_image(kind.valid_image().to_vec());
     let (collection, id) = damage(&disk, |txn| {
@@ -267,7 +320,17 @@ fn rewrite_value(kind: Kind, data: &[u8]) -> Result<(), String> {
     })?
     .ok_or("the valid image has no documents")?;
     let problems = verify_after(kind, &disk)?;
-    let name = collection_name(collection);
+    value_reported(kind, &problems, collection_name(collection), &id).map(|()| Damage::Value)
+}
+
+/// A value of `name`/`id` rewritten in place: `verify()` names it in an Automerge file, and
+/// reports nothing in a redb file.
+fn value_reported(
+    kind: Kind,
+    problems: &[Inconsistency],
+    name: &str,
+    id: &str,
+) -> Result<(), String> {
     if kind == Kind::Redb {
         return if problems.is_empty() {
             Ok(())
@@ -278,7 +341,7 @@ fn rewrite_value(kind: Kind, data: &[u8]) -> Result<(), String> {
         };
     }
     let named = problems.iter().any(|p| {
-        matches!(p, crate::Inconsistency::ValueMismatch { collection: c, id: i } if c == name && *i == id)
+        matches!(p, Inconsistency::ValueMismatch { collection: c, id: i } if c == name && i == id)
     });
     if named {
         Ok(())
@@ -291,9 +354,9 @@ fn rewrite_value(kind: Kind, data: &[u8]) -> Result<(), String> {
 }
 
 /// Sets one collection's stored count one off: `verify()` must report the count.
-fn miscount(kind: Kind, data: &[u8]) -> Result<(), String> {
+fn miscount(kind: Kind, data: &[u8]) -> Result<Damage, String> {
     let Some(&how) = data.first() else {
-        return Ok(());
+        return Ok(Damage::None);
     };
     let disk = Disk::from_image(kind.valid_image().to_vec());
     let collection = u64::from(how & 1);
@@ -310,10 +373,15 @@ fn miscount(kind: Kind, data: &[u8]) -> Result<(), String> {
         Ok(())
     })?;
     let problems = verify_after(kind, &disk)?;
-    let name = collection_name(collection);
-    if problems.iter().any(
-        |p| matches!(p, crate::Inconsistency::CountMismatch { collection: c, .. } if c == name),
-    ) {
+    count_reported(&problems, collection_name(collection)).map(|()| Damage::Count)
+}
+
+/// The count of `name` set one off: `verify()` reports it.
+fn count_reported(problems: &[Inconsistency], name: &str) -> Result<(), String> {
+    if problems
+        .iter()
+        .any(|p| matches!(p, Inconsistency::CountMismatch { collection: c, .. } if c == name))
+    {
         Ok(())
     } else {
         Err(format!(
@@ -324,9 +392,9 @@ fn miscount(kind: Kind, data: &[u8]) -> Result<(), String> {
 
 /// Removes one document's materialized value and keeps its change log and the count:
 /// `verify()` must name the orphaned log, or, in a redb file, the count.
-fn orphan(kind: Kind, data: &[u8]) -> Result<(), String> {
+fn orphan(kind: Kind, data: &[u8]) -> Result<Damage, String> {
     let Some(&pick) = data.first() else {
-        return Ok(());
+        return Ok(Damage::None);
     };
     let disk = Disk::from_image(kind.valid_image().to_vec());
     let (collection, id) = damage(&disk, |txn| {
@@ -343,18 +411,28 @@ fn orphan(kind: Kind, data: &[u8]) -> Result<(), String> {
     })?
     .ok_or("the valid image has no documents")?;
     let problems = verify_after(kind, &disk)?;
-    let name = collection_name(collection);
+    orphan_reported(kind, &problems, collection_name(collection), &id).map(|()| Damage::Orphan)
+}
+
+/// The value of `name`/`id` removed, its change log and the count kept: `verify()` names the
+/// orphaned log once, or, in a redb file, the count.
+fn orphan_reported(
+    kind: Kind,
+    problems: &[Inconsistency],
+    name: &str,
+    id: &str,
+) -> Result<(), String> {
     let reports = problems
         .iter()
         .filter(|p| match (kind, p) {
             (
                 Kind::Automerge,
-                crate::Inconsistency::OrphanChangeLog {
+                Inconsistency::OrphanChangeLog {
                     collection: c,
                     id: i,
                 },
-            ) => c == name && *i == id,
-            (Kind::Redb, crate::Inconsistency::CountMismatch { collection: c, .. }) => c == name,
+            ) => c == name && i == id,
+            (Kind::Redb, Inconsistency::CountMismatch { collection: c, .. }) => c == name,
             _ => false,
         })
         .count();
@@ -371,7 +449,7 @@ fn orphan(kind: Kind, data: &[u8]) -> Result<(), String> {
 
 /// Stores three documents under a collection number no collection has: `verify()` must report
 /// that number, once.
-fn stray_documents(kind: Kind, data: &[u8]) -> Result<(), String> {
+fn stray_documents(kind: Kind, data: &[u8]) -> Result<Damage, String> {
     let stray = 1000 + u64::from(data.first().copied().unwrap_or(0));
     let disk = Disk::from_image(kind.valid_image().to_vec());
     damage(&disk, |txn| {
@@ -382,10 +460,16 @@ fn stray_documents(kind: Kind, data: &[u8]) -> Result<(), String> {
         Ok(())
     })?;
     let problems = verify_after(kind, &disk)?;
+    stray_reported(&problems, stray).map(|()| Damage::StrayDocuments)
+}
+
+/// Documents stored under collection number `stray`, which no collection has: `verify()`
+/// reports the number once.
+fn stray_reported(problems: &[Inconsistency], stray: u64) -> Result<(), String> {
     let reports = problems
         .iter()
         .filter(|p| {
-            matches!(p, crate::Inconsistency::UnknownCollection { collection_id } if *collection_id == stray)
+            matches!(p, Inconsistency::UnknownCollection { collection_id } if *collection_id == stray)
         })
         .count();
     if reports == 1 {
@@ -413,7 +497,7 @@ fn damage<T>(
 }
 
 /// Opens the damaged database and runs `verify()`: the problems it reports.
-fn verify_after(kind: Kind, disk: &Disk) -> Result<Vec<crate::Inconsistency>, String> {
+fn verify_after(kind: Kind, disk: &Disk) -> Result<Vec<Inconsistency>, String> {
     let store = kind
         .open(disk, OpenOptions::new())
         .map_err(|e| format!("a sound redb file with a damaged value must open: {e}"))?;
@@ -430,10 +514,10 @@ fn verify_after(kind: Kind, disk: &Disk) -> Result<Vec<crate::Inconsistency>, St
 
 /// Opens the image, checking integrity as one does for untrusted files, and uses whatever
 /// opens. Errors are fine; panics are not.
-fn open_and_use(kind: Kind, disk: Disk) -> Result<(), String> {
+fn open_and_use(kind: Kind, disk: Disk) -> Result<Damage, String> {
     let options = OpenOptions::new().check_integrity(true);
     let Ok(store) = kind.open(&disk, options) else {
-        return Ok(());
+        return Ok(Damage::Refused);
     };
     for name in store.store().list_collections() {
         let c = store.store().collection(&name);
@@ -444,14 +528,14 @@ fn open_and_use(kind: Kind, disk: Disk) -> Result<(), String> {
     }
     let _ = store.verify();
     let _ = store.store().flush();
-    Ok(())
+    Ok(Damage::Opened)
 }
 
 /// Damages one change-log entry (a chunk, or the heads after them) of the valid image through
 /// redb, so the file stays a sound redb database whose Automerge state is wrong.
-fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
+fn corrupt_chunk(data: &[u8]) -> Result<Damage, String> {
     let Some((&pick, flips)) = data.split_first() else {
-        return Ok(());
+        return Ok(Damage::None);
     };
     let disk = Disk::from_image(Kind::Automerge.valid_image().to_vec());
     let target = {
@@ -516,8 +600,10 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
         // Writing on from damaged heads is refused as corrupt or lands; it never panics.
         let docs = store.collection(collection);
         return match docs.upsert(id, b"after".to_vec()) {
-            Err(Error::Corrupt { .. }) => Ok(()),
-            Ok(()) if docs.get(id).map_err(|e| e.to_string())? == Some(b"after".to_vec()) => Ok(()),
+            Err(Error::Corrupt { .. }) => Ok(Damage::ChangeLog),
+            Ok(()) if docs.get(id).map_err(|e| e.to_string())? == Some(b"after".to_vec()) => {
+                Ok(Damage::ChangeLog)
+            }
             Ok(()) => Err(format!("an upsert of {collection:?}/{id:?} did not land")),
             Err(other) => Err(format!(
                 "an upsert on damaged heads must land or give Error::Corrupt, got {other:?}"
@@ -533,7 +619,7 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
             collection: c,
             id: i,
             ..
-        }) if c == collection && i == id => Ok(()),
+        }) if c == collection && i == id => Ok(Damage::ChangeLog),
         Err(other) => Err(format!(
             "a bad chunk must give Error::Corrupt naming {collection:?}/{id:?}, got {other:?}"
         )),
@@ -552,7 +638,7 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
             });
             let clean = store.verify().map_err(|e| e.to_string())?.is_clean();
             if (rebuilt == materialized) == clean {
-                Ok(())
+                Ok(Damage::ChangeLog)
             } else {
                 Err(format!(
                     "verify says clean={clean} but the rebuilt value matches={}",
@@ -560,5 +646,130 @@ fn corrupt_chunk(data: &[u8]) -> Result<(), String> {
                 ))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mismatch(collection: &str, id: &str) -> Inconsistency {
+        Inconsistency::ValueMismatch {
+            collection: collection.into(),
+            id: id.into(),
+        }
+    }
+
+    fn count(collection: &str) -> Inconsistency {
+        Inconsistency::CountMismatch {
+            collection: collection.into(),
+            stored: 7,
+            actual: 6,
+        }
+    }
+
+    fn orphaned(collection: &str, id: &str) -> Inconsistency {
+        Inconsistency::OrphanChangeLog {
+            collection: collection.into(),
+            id: id.into(),
+        }
+    }
+
+    fn unknown(collection_id: u64) -> Inconsistency {
+        Inconsistency::UnknownCollection { collection_id }
+    }
+
+    /// Each verdict holds `verify()` to the damage made: it fails on a report that misses it,
+    /// names another document or collection, or (where the damage is one problem) repeats it.
+    /// The seeds show the sound stores pass; these show a store that fails would not.
+    #[test]
+    fn a_verdict_fails_unless_verify_reports_the_damage_made() {
+        use Kind::{Automerge, Redb};
+        let (c, d) = ("cells", "d1");
+        assert!(value_reported(Automerge, &[mismatch(c, d)], c, d).is_ok());
+        for wrong in [vec![], vec![mismatch("nodes", d)], vec![mismatch(c, "d2")]] {
+            assert!(
+                value_reported(Automerge, &wrong, c, d).is_err(),
+                "{wrong:?}"
+            );
+        }
+        assert!(value_reported(Redb, &[], c, d).is_ok());
+        assert!(value_reported(Redb, &[mismatch(c, d)], c, d).is_err());
+
+        assert!(count_reported(&[count(c)], c).is_ok());
+        assert!(count_reported(&[], c).is_err());
+        assert!(count_reported(&[count("nodes")], c).is_err());
+
+        assert!(orphan_reported(Automerge, &[orphaned(c, d)], c, d).is_ok());
+        for wrong in [
+            vec![],
+            vec![orphaned(c, d), orphaned(c, d)],
+            vec![orphaned("nodes", d)],
+            vec![orphaned(c, "d2")],
+            vec![count(c)],
+        ] {
+            assert!(
+                orphan_reported(Automerge, &wrong, c, d).is_err(),
+                "{wrong:?}"
+            );
+        }
+        assert!(orphan_reported(Redb, &[count(c)], c, d).is_ok());
+        for wrong in [
+            vec![orphaned(c, d)],
+            vec![count("nodes")],
+            vec![count(c), count(c)],
+        ] {
+            assert!(orphan_reported(Redb, &wrong, c, d).is_err(), "{wrong:?}");
+        }
+
+        assert!(stray_reported(&[unknown(1003)], 1003).is_ok());
+        for wrong in [
+            vec![],
+            vec![unknown(1004)],
+            vec![unknown(1003), unknown(1003)],
+        ] {
+            assert!(stray_reported(&wrong, 1003).is_err(), "{wrong:?}");
+        }
+    }
+
+    /// A file damaged to be refused one way passes only when refused that way: the right
+    /// variant, the format version found, the backend that tried to open it.
+    #[test]
+    fn a_refusal_counts_only_as_the_one_wanted() {
+        use Kind::{Automerge, Redb};
+        let not_a_database = Error::NotADatabase {
+            path: None,
+            reason: "no mark".into(),
+        };
+        let unsupported = Error::UnsupportedFormat {
+            path: None,
+            found: 1,
+            supported: FORMAT_VERSION,
+        };
+        let corrupt = Error::CorruptDatabase {
+            path: None,
+            detail: "a collection number used twice".into(),
+            source: None,
+        };
+        let wrong_backend = Error::WrongBackend {
+            path: None,
+            found: "redb".into(),
+            expected: "automerge",
+        };
+        let right =
+            |e: &Error, wanted, version, opened_as| refused_as(Some(e), wanted, version, opened_as);
+        assert!(right(&not_a_database, "NotADatabase", 1, Automerge));
+        assert!(!right(&not_a_database, "CorruptDatabase", 1, Automerge));
+        assert!(right(&unsupported, "UnsupportedFormat", 1, Automerge));
+        assert!(!right(&unsupported, "UnsupportedFormat", 3, Automerge));
+        assert!(!right(&unsupported, "NotADatabase", 1, Automerge));
+        assert!(right(&corrupt, "CorruptDatabase", 1, Redb));
+        assert!(!right(&corrupt, "WrongBackend", 1, Redb));
+        assert!(right(&wrong_backend, "WrongBackend", 1, Automerge));
+        assert!(!right(&wrong_backend, "WrongBackend", 1, Redb));
+        assert!(!right(&wrong_backend, "CorruptDatabase", 1, Automerge));
+        let other = Error::backend("automerge", "some other failure");
+        assert!(!right(&other, "CorruptDatabase", 1, Automerge));
+        assert!(!refused_as(None, "NotADatabase", 1, Automerge));
     }
 }

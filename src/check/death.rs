@@ -26,6 +26,12 @@ const FAILED: &str = "storebench-crash-failed";
 /// Bytes a seed is expanded to: scenarios of up to [`MAX_OPS`](super::MAX_OPS) operations.
 const SCENARIO_BYTES: usize = 1024;
 
+/// The scenario [`check_crash`] runs for `seed`: the operations a [`Divergence`]'s step
+/// counts, and [`Death`]'s steps and acknowledgements index.
+pub fn crash_scenario(seed: u64) -> Scenario {
+    Scenario::from_seed(seed, SCENARIO_BYTES, Mix::NoFaults)
+}
+
 /// How the child dies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Death {
@@ -66,7 +72,7 @@ pub fn crash_child(binding: &dyn Binding) {
         _ => None,
     };
     let abort_at: Option<usize> = var(ENV_ABORT_AT).and_then(|s| s.parse().ok());
-    let scenario = Scenario::from_seed(seed, SCENARIO_BYTES, Mix::NoFaults);
+    let scenario = crash_scenario(seed);
     let mut out = std::io::stdout().lock();
     let fail = |out: &mut std::io::StdoutLock<'_>, step: usize, what: String| -> ! {
         let _ = writeln!(out, "{FAILED} {step} {what}");
@@ -125,7 +131,7 @@ pub fn check_crash(
     death: Death,
     mut child: Command,
 ) -> Result<(), Divergence> {
-    let scenario = Scenario::from_seed(seed, SCENARIO_BYTES, Mix::NoFaults);
+    let scenario = crash_scenario(seed);
     let durability = durability_for(binding, durability);
     let diverged = |step: usize, what: String| Divergence {
         step,

@@ -53,7 +53,7 @@ impl Target {
     pub fn run(self, data: &[u8]) -> Result<usize, String> {
         let mix = match self {
             #[cfg(feature = "automerge-backend")]
-            Target::CorruptFile => return super::check_corrupt_file(data).map(|()| 1),
+            Target::CorruptFile => return super::check_corrupt_file(data).map(|_| 1),
             #[cfg(feature = "automerge-backend")]
             Target::Convergence => return super::check_convergence(data),
             #[cfg(not(feature = "automerge-backend"))]

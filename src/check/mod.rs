@@ -21,8 +21,8 @@ pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]
 pub use convergence::{MAX_STEPS, check_convergence};
 #[cfg(feature = "automerge-backend")]
-pub use corrupt::check_corrupt_file;
-pub use death::{Death, check_crash, crash_child};
+pub use corrupt::{Checked, Damage, check_corrupt_file};
+pub use death::{Death, check_crash, crash_child, crash_scenario};
 pub use fuzz::{Target, fuzz_binding};
 pub use op::{
     Batch, COLLECTIONS, CollectionName, CrashPoint, DocId, IDS, MAX_BATCH, MAX_OPS, Mix, Op,

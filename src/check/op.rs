@@ -449,6 +449,156 @@ mod tests {
         }
     }
 
+    /// One input of every operation, its arguments set in every field the encoding has, and
+    /// out of range where the encoding takes them modulo: decoded field by field.
+    #[test]
+    fn an_input_decodes_as_the_encoding_says() {
+        #[rustfmt::skip]
+        let input = [
+            0b0000_0111,            // subject 3, EveryWrite
+            0x30, 5 | 9 << 3, 0x11, // upsert in collection 3: id 5, class 9, fill 0x11
+            0x72, 10, 6 | 15 << 3, 0x22, // batch in collection 7 % 5, of 10 % 9 documents
+            0x13, 0xfb,             // get in collection 1, id 0xfb & 7
+            0x45, 0x0e,             // delete, id 6
+            0x06,                   // scan
+            0x27, 0x09,             // scan_prefix, id 1
+            0x38, 2 | 6 << 3,       // scan_range from id 2, limit 6
+            0x19, 0xab,             // find first byte 0xab
+            0x2a, 0x0b, 0x0c, 0xcc, 0x0d, // count, list, flush, compact, reopen
+            0x0e, 0xa5, 5 << 1 | 1, // power loss: mask 0xa5, the rest kept, tear 5
+            0x0f, 40,               // fail in 40 % 32
+        ];
+        let decoded = Scenario::from_bytes(&input, Mix::Operations).expect("a header");
+        let doc = |id, class, fill| (DocId(id), Value { class, fill });
+        assert_eq!(decoded.subject, 3);
+        assert_eq!(decoded.durability, Durability::EveryWrite);
+        assert_eq!(
+            decoded.ops,
+            [
+                Op::Upsert(
+                    CollectionName(3),
+                    DocId(5),
+                    Value {
+                        class: 9,
+                        fill: 0x11
+                    }
+                ),
+                Op::UpsertMany(CollectionName(2), Batch(vec![doc(6, 15, 0x22)])),
+                Op::Get(CollectionName(1), DocId(3)),
+                Op::Delete(CollectionName(4), DocId(6)),
+                Op::Scan(CollectionName(0)),
+                Op::ScanPrefix(CollectionName(2), DocId(1)),
+                Op::ScanRange(CollectionName(3), DocId(2), 6),
+                Op::Find(CollectionName(1), 0xab),
+                Op::Count(CollectionName(2)),
+                Op::ListCollections,
+                Op::Flush,
+                Op::Compact,
+                Op::Reopen,
+                Op::Crash(CrashPoint {
+                    keep: 0xa5a5_a5a5_a5a5_a5a5,
+                    keep_rest: true,
+                    tear: 5,
+                }),
+                Op::FailIn(8),
+            ]
+        );
+        // Encoded, indexes out of range come back modulo their ranges.
+        let wide = Scenario::new(
+            Durability::OnFlush,
+            vec![
+                Op::Upsert(
+                    CollectionName(12),
+                    DocId(13),
+                    Value {
+                        class: 250,
+                        fill: 1,
+                    },
+                ),
+                Op::Get(CollectionName(0), DocId(250)),
+                Op::ScanRange(CollectionName(9), DocId(10), 250),
+                Op::FailIn(240),
+            ],
+        );
+        let narrow = Scenario::new(
+            Durability::OnFlush,
+            vec![
+                Op::Upsert(CollectionName(2), DocId(5), Value { class: 10, fill: 1 }),
+                Op::Get(CollectionName(0), DocId(2)),
+                Op::ScanRange(CollectionName(4), DocId(2), 2),
+                Op::FailIn(16),
+            ],
+        );
+        assert_eq!(
+            Scenario::from_bytes(&wide.to_bytes(Mix::Operations), Mix::Operations),
+            Some(narrow)
+        );
+    }
+
+    /// Lengths 0 to 39 bytes by threes, then 1 KB and 20 KB (several of redb's 4 KiB pages),
+    /// the class taken modulo 16. Bytes vary along the value, so that a store that keeps a
+    /// value's length and garbles its content is caught.
+    #[test]
+    fn a_value_class_picks_its_length_and_the_fill_its_bytes() {
+        let lengths: Vec<usize> = (0..=16u8)
+            .map(|class| Value { class, fill: 0 }.bytes().len())
+            .collect();
+        assert_eq!(
+            lengths,
+            [
+                0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 1000, 20_000, 0
+            ]
+        );
+        assert_eq!(
+            Value { class: 2, fill: 5 }.bytes(),
+            [5, 36, 67, 98, 129, 160]
+        );
+    }
+
+    /// The header's top seven bits spread scenarios evenly over a target's bindings.
+    #[test]
+    fn the_subject_picks_each_binding_in_turn() {
+        let picks = |n| -> Vec<usize> {
+            (0..128u8)
+                .map(|subject| {
+                    Scenario {
+                        subject,
+                        ..Scenario::new(Durability::OnFlush, vec![])
+                    }
+                    .pick(n)
+                })
+                .collect()
+        };
+        for n in 1..=4 {
+            let picks = picks(n);
+            for binding in 0..n {
+                let count = picks.iter().filter(|p| **p == binding).count();
+                assert!(
+                    count == 128 / n || count == 128 / n + 1,
+                    "binding {binding} of {n}: {count} of 128"
+                );
+            }
+            assert!(picks.is_sorted(), "{picks:?}");
+        }
+        let decoded = Scenario::from_bytes(&[0xff], Mix::Operations).expect("a header");
+        assert_eq!(decoded.pick(2), 1);
+    }
+
+    /// A flush's tag with [`COMPACT_BITS`] set is a compaction; with any other top bits, a
+    /// flush.
+    #[test]
+    fn a_flush_tag_with_the_compact_bits_is_a_compaction() {
+        let flush = Mix::Operations.slot(Kind::Flush).expect("a flush slot");
+        let ops = |high: u8| {
+            Scenario::from_bytes(&[0, flush | high], Mix::Operations)
+                .expect("a header")
+                .ops
+        };
+        assert_eq!(ops(0), [Op::Flush]);
+        assert_eq!(ops(0b0100_0000), [Op::Flush]);
+        assert_eq!(ops(COMPACT_BITS), [Op::Compact]);
+    }
+
     #[test]
     fn an_operation_costs_a_few_bytes() {
         let scenario = Scenario::from_seed(7, 400, Mix::Operations);

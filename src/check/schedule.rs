@@ -379,4 +379,27 @@ mod tests {
         assert!(unwound.is_err());
         assert_eq!(holding(), 0);
     }
+
+    /// A thread that waits for a wake-up nobody sends is a deadlock, reported once every live
+    /// thread has been blocked for [`DEADLOCK`], with the phases and the points passed.
+    #[test]
+    fn a_wake_up_never_sent_is_reported_as_a_deadlock() {
+        let found = explore(
+            1,
+            1,
+            || Mutex::new(std::sync::mpsc::channel::<()>()),
+            |channel, _| {
+                let channel = channel.lock().unwrap_or_else(PoisonError::into_inner);
+                blocking();
+                // Its own sender stays alive: this waits for ever (the thread leaks).
+                let _ = channel.1.recv();
+            },
+            |_| Ok(()),
+        )
+        .expect_err("the thread never wakes");
+        assert_eq!(
+            found,
+            "schedule 1: no thread can go on for 5s: [Blocked]; points passed: [\"0: start\"]"
+        );
+    }
 }
