@@ -11,8 +11,9 @@ use common::Kind;
 
 use storebench::binding::{Binding, Concurrency, Handle};
 use storebench::check::{
-    Batch, Checked, CollectionName, CrashPoint, Damage, DocId, MAX_OPS, Mix, Op, Place, Planted,
-    Scenario, Target, Value, check_binding, check_concurrency, check_corrupt_file, check_planted,
+    Batch, Checked, CollectionName, Converged, CrashPoint, Damage, DocId, MAX_OPS, MAX_STEPS, Mix,
+    Op, Place, Planted, Scenario, Target, Value, check_binding, check_concurrency,
+    check_convergence, check_corrupt_file, check_planted,
 };
 use storebench::{Collection, Durability, InMemoryBackend, StorageBackend};
 
@@ -121,6 +122,42 @@ fn the_corrupt_file_seeds_reach_every_damage() {
                 "no seed damages a {file} file by {damage:?}; reached: {reached:?}"
             );
         }
+    }
+}
+
+/// The committed convergence seeds run every step they hold, and together reach two, three
+/// and four replicas, durable and not, and every kind of step: writes, messages sent,
+/// delivered, lost, repeated and damaged, power losses and injected failures.
+#[test]
+fn the_convergence_seeds_reach_every_kind_of_step() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/convergence");
+    let mut runs = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("the convergence seeds") {
+        let path = entry.expect("a directory entry").path();
+        let data = std::fs::read(&path).expect("a readable seed");
+        let ran = check_convergence(&data).unwrap_or_else(|v| panic!("{}: {v}", path.display()));
+        let steps = ((data.len() - 1) / 2).min(MAX_STEPS);
+        assert_eq!(ran.steps, steps, "{}", path.display());
+        runs.push(ran);
+    }
+    let replicas: BTreeSet<usize> = runs.iter().map(|r| r.durable.len()).collect();
+    assert_eq!(replicas, BTreeSet::from([2, 3, 4]));
+    let durable: BTreeSet<bool> = runs.iter().flat_map(|r| r.durable.clone()).collect();
+    assert_eq!(durable, BTreeSet::from([false, true]));
+    type Count = fn(&Converged) -> usize;
+    let kinds: [(&str, Count); 8] = [
+        ("writes", |r| r.writes),
+        ("messages sent", |r| r.sent),
+        ("delivered", |r| r.delivered),
+        ("lost", |r| r.lost),
+        ("repeated", |r| r.repeated),
+        ("damaged", |r| r.refused),
+        ("power losses", |r| r.crashes),
+        ("injected failures", |r| r.failed),
+    ];
+    for (kind, count) in kinds {
+        let total: usize = runs.iter().map(count).sum();
+        assert!(total > 0, "no seed reaches {kind}");
     }
 }
 

@@ -24,6 +24,43 @@ pub const MAX_STEPS: usize = 64;
 const DOCS: [&str; 4] = ["d0", "d1", "d2", "d3"];
 const COLLECTION: &str = "shared";
 
+/// What a convergence input ran, found converged: the replicas, and the steps by what they did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Converged {
+    /// Per replica, whether it writes durably (`EveryWrite`).
+    pub durable: Vec<bool>,
+    /// Steps run.
+    pub steps: usize,
+    /// Local puts and deletes that returned.
+    pub writes: usize,
+    /// Messages a sync session put on a wire.
+    pub sent: usize,
+    /// Messages delivered (and taken off the wire).
+    pub delivered: usize,
+    /// Messages lost.
+    pub lost: usize,
+    /// Messages delivered and kept on the wire to arrive again.
+    pub repeated: usize,
+    /// Damaged messages, refused whole.
+    pub refused: usize,
+    /// Power losses, asked for or after an injected failure.
+    pub crashes: usize,
+    /// Operations an injected failure failed (the replica then went down).
+    pub failed: usize,
+}
+
+impl Converged {
+    fn count(&mut self, delivery: Delivery) {
+        match delivery {
+            Delivery::None => {}
+            Delivery::Delivered => self.delivered += 1,
+            Delivery::Lost => self.lost += 1,
+            Delivery::Repeated => self.repeated += 1,
+            Delivery::Refused => self.refused += 1,
+        }
+    }
+}
+
 struct Replica {
     disk: Disk,
     store: AutomergeBackend,
@@ -49,13 +86,13 @@ impl Link {
     }
 }
 
-/// Runs one input; the number of steps it ran.
+/// Runs one input: what it ran, found converged.
 ///
 /// # Errors
 /// The violation found.
-pub fn check_convergence(data: &[u8]) -> Result<usize, String> {
+pub fn check_convergence(data: &[u8]) -> Result<Converged, String> {
     let Some((&header, steps)) = data.split_first() else {
-        return Ok(0);
+        return Ok(Converged::default());
     };
     let count = 2 + usize::from(header & 3) % 3;
     let mut replicas = Vec::with_capacity(count);
@@ -70,22 +107,30 @@ pub fn check_convergence(data: &[u8]) -> Result<usize, String> {
             acked: Vec::new(),
         });
     }
+    let mut ran = Converged {
+        durable: replicas.iter().map(|r| r.durable).collect(),
+        ..Converged::default()
+    };
     let mut links: Vec<Link> = Vec::new();
-    let mut ran = 0;
     for step in steps.chunks_exact(2).take(MAX_STEPS) {
         let (tag, arg) = (step[0], step[1]);
         let (kind, which) = (tag & 15, usize::from(tag >> 4));
         let r = which % count;
-        ran += 1;
+        ran.steps += 1;
         let doc = DOCS[usize::from(arg & 3)];
         let outcome = match kind {
-            0..=2 => write(&mut replicas[r], r, doc, Some(vec![arg >> 2])),
-            3 => write(&mut replicas[r], r, doc, None),
-            4..=7 => send(&mut links, &replicas, which, arg),
-            8..=12 => deliver(&mut links, &replicas, which, arg),
+            0..=2 => write(&mut replicas[r], r, doc, Some(vec![arg >> 2])).map(|()| {
+                ran.writes += 1;
+            }),
+            3 => write(&mut replicas[r], r, doc, None).map(|()| ran.writes += 1),
+            4..=7 => send(&mut links, &replicas, which, arg).map(|sent| {
+                ran.sent += usize::from(sent);
+            }),
+            8..=12 => deliver(&mut links, &replicas, which, arg).map(|d| ran.count(d)),
             13 | 14 => exchange(&mut links, &replicas, which),
             _ if arg & 1 == 0 => {
                 crash(&mut replicas, &mut links, r, arg >> 1)?;
+                ran.crashes += 1;
                 Ok(())
             }
             _ => {
@@ -104,6 +149,8 @@ pub fn check_convergence(data: &[u8]) -> Result<usize, String> {
                 ));
             }
             crash(&mut replicas, &mut links, on, arg)?;
+            ran.failed += 1;
+            ran.crashes += 1;
         }
     }
     settle(&mut replicas)?;
@@ -180,13 +227,13 @@ fn link<'a>(links: &'a mut Vec<Link>, replicas: &[Replica], which: usize) -> &'a
 }
 
 /// One side of a link (the other, if that one has nothing to say) puts its next message on
-/// the wire.
+/// the wire; whether either had one.
 fn send(
     links: &mut Vec<Link>,
     replicas: &[Replica],
     which: usize,
     arg: u8,
-) -> Result<(), StepError> {
+) -> Result<bool, StepError> {
     let link = link(links, replicas, which);
     for from_a in [arg & 1 == 0, arg & 1 == 1] {
         let (side, replica) = link.end(!from_a);
@@ -195,43 +242,56 @@ fn send(
             .map_err(|e| StepError::Failed(replica, e))?
         {
             link.wire.push((from_a, message));
-            break;
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(false)
+}
+
+/// What became of a message [`deliver`] took from a wire.
+enum Delivery {
+    /// The wire was empty.
+    None,
+    Delivered,
+    Lost,
+    /// Delivered and kept to arrive again.
+    Repeated,
+    /// Damaged on the way and refused whole.
+    Refused,
 }
 
 /// A message on a link's wire (any of them, not only the oldest) is delivered, or lost, or
-/// delivered and kept to arrive again.
+/// delivered and kept to arrive again, or damaged.
 fn deliver(
     links: &mut Vec<Link>,
     replicas: &[Replica],
     which: usize,
     arg: u8,
-) -> Result<(), StepError> {
+) -> Result<Delivery, StepError> {
     let link = link(links, replicas, which);
     if link.wire.is_empty() {
-        return Ok(());
+        return Ok(Delivery::None);
     }
     let at = usize::from(arg >> 3) % link.wire.len();
-    let (to_b, message) = match arg & 7 {
-        0..=4 => link.wire.remove(at),
+    let (delivery, (to_b, message)) = match arg & 7 {
+        0..=4 => (Delivery::Delivered, link.wire.remove(at)),
         5 => {
             link.wire.remove(at);
-            return Ok(());
+            return Ok(Delivery::Lost);
         }
-        6 => link.wire[at].clone(),
+        6 => (Delivery::Repeated, link.wire[at].clone()),
         _ => {
             let (to_b, mut message) = link.wire.remove(at);
             let flip = (usize::from(arg) * 31) % message.len();
             message[flip] ^= 0x5a;
-            return damaged(link, replicas, to_b, &message);
+            return damaged(link, replicas, to_b, &message).map(|()| Delivery::Refused);
         }
     };
     let (side, replica) = link.end(to_b);
     link.sessions[side]
         .receive(&replicas[replica].store, &message)
-        .map_err(|e| StepError::Failed(replica, e))
+        .map_err(|e| StepError::Failed(replica, e))?;
+    Ok(delivery)
 }
 
 /// A damaged message must be refused whole, storing nothing; the session is then over, and
@@ -425,4 +485,93 @@ fn reopen_clean(r: usize, replica: Replica) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One input of every kind of step, each where its outcome is certain: decoded and counted
+    /// as the encoding says.
+    #[test]
+    fn an_input_runs_as_the_encoding_says() {
+        #[rustfmt::skip]
+        let input = [
+            0b0000_1001,            // three replicas (1 % 3 + 2); replica 1 durable (bit 3)
+            0x10, 1 | 5 << 2,       // put on replica 1: d1 = [5]
+            0x03, 2,                // delete on replica 0: d2
+            0x04, 0, 0x05, 1,       // link 0 (replicas 0 and 1): each side's first message
+            0x08, 7,                // the first damaged: refused, the link starts anew
+            0x04, 0, 0x04, 1,       // each side's first message again
+            0x08, 6, 0x08, 5,       // the first delivered and kept, then lost
+            0x08, 0, 0x08, 0,       // the second delivered; then the wire is empty
+            0x2f, 1 << 1,           // power loss on replica 2
+            0x1f, 1,                // replica 1's disk fails its next mutating call,
+            0x10, 0,                // which a durable put makes: it goes down
+            0x0d, 0,                // both sides of link 0 send and receive
+        ];
+        let ran = check_convergence(&input).expect("the replicas converge");
+        assert_eq!(
+            ran,
+            Converged {
+                durable: vec![false, true, false],
+                steps: 15,
+                writes: 2,
+                sent: 4,
+                delivered: 1,
+                lost: 1,
+                repeated: 1,
+                refused: 1,
+                crashes: 2,
+                failed: 1,
+            }
+        );
+    }
+
+    fn replicas(values: &[Option<u8>]) -> Vec<Replica> {
+        values
+            .iter()
+            .map(|value| {
+                let disk = Disk::new();
+                let store = open(&disk, false).expect("an in-memory disk opens");
+                if let Some(v) = value {
+                    let docs = store.collection(COLLECTION);
+                    docs.upsert("d0", vec![*v]).expect("a write");
+                }
+                Replica {
+                    disk,
+                    store,
+                    durable: false,
+                    acked: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// The verdict after settling fails on replicas that show other values, or that lost a
+    /// write one of them acknowledged as durable.
+    #[test]
+    fn replicas_that_differ_or_lost_a_durable_write_are_caught() {
+        let apart = replicas(&[Some(1), None]);
+        let found = check_converged(&apart).expect_err("replica 1 never saw d0");
+        assert_eq!(
+            found,
+            "replica 1 shows None for d0, Automerge's merge Some([1])"
+        );
+        let mut synced = replicas(&[Some(1), Some(2)]);
+        settle(&mut synced).expect("a reliable link settles");
+        check_converged(&synced).expect("settled replicas agree");
+        // A change hash no replica has, as a write lost after it was acknowledged leaves.
+        use automerge::transaction::Transactable;
+        let mut other = AutoCommit::new();
+        other
+            .put(automerge::ROOT, "data", ScalarValue::Bytes(vec![9]))
+            .expect("a put");
+        synced[0].acked.push(("d0", other.get_heads()));
+        let found = check_converged(&synced).expect_err("the acknowledged write is gone");
+        assert_eq!(
+            found,
+            "replica 0 acknowledged a durable write to d0 that no replica has"
+        );
+    }
 }

@@ -55,7 +55,7 @@ impl Target {
             #[cfg(feature = "automerge-backend")]
             Target::CorruptFile => return super::check_corrupt_file(data).map(|_| 1),
             #[cfg(feature = "automerge-backend")]
-            Target::Convergence => return super::check_convergence(data),
+            Target::Convergence => return super::check_convergence(data).map(|ran| ran.steps),
             #[cfg(not(feature = "automerge-backend"))]
             Target::CorruptFile | Target::Convergence => return Ok(0),
             Target::Differential => Mix::Operations,

@@ -19,7 +19,7 @@ pub(crate) mod schedule;
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
 pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]
-pub use convergence::{MAX_STEPS, check_convergence};
+pub use convergence::{Converged, MAX_STEPS, check_convergence};
 #[cfg(feature = "automerge-backend")]
 pub use corrupt::{Checked, Damage, check_corrupt_file};
 pub use death::{Death, check_crash, crash_child, crash_scenario};
