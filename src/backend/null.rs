@@ -92,8 +92,18 @@ mod tests {
         assert_eq!(collection.count().expect("count"), 0);
         assert!(collection.scan().expect("scan").is_empty());
         assert!(collection.scan_prefix("").expect("scan_prefix").is_empty());
-        assert!(collection.scan_range("", 10).expect("scan_range").is_empty());
-        assert!(collection.find(Box::new(|_| true)).expect("find").is_empty());
+        assert!(
+            collection
+                .scan_range("", 10)
+                .expect("scan_range")
+                .is_empty()
+        );
+        assert!(
+            collection
+                .find(Box::new(|_| true))
+                .expect("find")
+                .is_empty()
+        );
         assert!(store.list_collections().is_empty(), "no collection is kept");
         store.flush().expect("flush");
         store.close().expect("close");

@@ -380,6 +380,35 @@ mod tests {
         assert_eq!(holding(), 0);
     }
 
+    /// A thread's panic fails the schedule in the panic's own words, a formatted message or
+    /// a plain one.
+    #[test]
+    fn a_panic_is_reported_in_its_own_words() {
+        let explore_panic = |formatted: bool| {
+            explore(
+                1,
+                1,
+                || (),
+                move |(), thread| {
+                    if formatted {
+                        panic!("thread {thread} fell over");
+                    }
+                    panic!("fell over");
+                },
+                |()| Ok(()),
+            )
+            .expect_err("the thread panics")
+        };
+        assert_eq!(
+            explore_panic(true),
+            "schedule 1: a thread panicked: thread 0 fell over; points passed: [\"0: start\"]"
+        );
+        assert_eq!(
+            explore_panic(false),
+            "schedule 1: a thread panicked: fell over; points passed: [\"0: start\"]"
+        );
+    }
+
     /// A thread that waits for a wake-up nobody sends is a deadlock, reported once every live
     /// thread has been blocked for [`DEADLOCK`], with the phases and the points passed.
     #[test]
