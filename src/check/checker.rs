@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::group;
 use super::op::{Op, Scenario};
-use super::planted::{Planted, PlantedBug};
+use super::planted::{Bug, Planted};
 use super::race::{self, Raced};
 use crate::binding::{Binding, Concurrency, Handle};
 use crate::error::with_causes;
@@ -111,7 +111,7 @@ fn run_on(
 struct Run<'s> {
     binding: &'s dyn Binding,
     durability: Option<Durability>,
-    planted: Planted,
+    bug: Bug,
     /// The store's directory, or `None` for the fault-injecting disk.
     dir: Option<&'s Path>,
     disk: Disk,
@@ -133,7 +133,7 @@ impl<'s> Run<'s> {
         let mut run = Run {
             binding,
             durability: durability_for(binding, scenario.durability),
-            planted,
+            bug: Bug::new(planted),
             dir: match place {
                 Place::Disk => None,
                 Place::Dir(dir) => Some(dir),
@@ -253,8 +253,7 @@ impl<'s> Run<'s> {
                     Op::Compact => self.subject().compact(),
                     _ => None,
                 };
-                let flushed = compacted
-                    .unwrap_or_else(|| PlantedBug::flush(self.planted, self.subject().store()));
+                let flushed = compacted.unwrap_or_else(|| self.bug.flush(self.subject().store()));
                 let failed = self.disk.failures() > failures;
                 match flushed {
                     Ok(()) if !failed => {
@@ -281,7 +280,7 @@ impl<'s> Run<'s> {
                 {
                     return self.write_twice(op, failures, raced);
                 }
-                let got = apply(&PlantedBug::new(self.planted, self.subject().store()), op);
+                let got = apply(&self.bug.in_store(self.subject().store()), op);
                 let failed = self.disk.failures() > failures;
                 match got {
                     Ok(got) => {
@@ -353,7 +352,7 @@ impl<'s> Run<'s> {
             .take()
             .expect("the subject is open between steps");
         let disk = self.dir.is_none().then_some(&self.disk);
-        let (subject, written) = group::write_at_once(subject, op, self.planted, disk);
+        let (subject, written) = group::write_at_once(subject, op, &self.bug, disk);
         self.subject = subject;
         let written =
             written.map_err(|e| self.diverged(format!("two threads writing at once: {e}")))?;

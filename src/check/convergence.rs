@@ -497,7 +497,7 @@ mod tests {
     fn an_input_runs_as_the_encoding_says() {
         #[rustfmt::skip]
         let input = [
-            0b0000_1001,            // three replicas (1 % 3 + 2); replica 1 durable (bit 3)
+            0b0000_1010,            // four replicas (2 % 3 + 2); replica 1 durable (bit 3)
             0x10, 1 | 5 << 2,       // put on replica 1: d1 = [5]
             0x03, 2,                // delete on replica 0: d2
             0x04, 0, 0x05, 1,       // link 0 (replicas 0 and 1): each side's first message
@@ -514,7 +514,7 @@ mod tests {
         assert_eq!(
             ran,
             Converged {
-                durable: vec![false, true, false],
+                durable: vec![false, true, false, false],
                 steps: 15,
                 writes: 2,
                 sent: 4,

@@ -11,7 +11,7 @@
 
 use super::checker::apply;
 use super::op::Op;
-use super::planted::{Planted, PlantedBug};
+use super::planted::Bug;
 use super::schedule::run_schedule_on;
 use crate::binding::Handle;
 use crate::fault::Disk;
@@ -32,7 +32,7 @@ pub(crate) struct Written {
     pub(crate) durable_at_return: Option<Vec<u8>>,
 }
 
-/// Runs `op` from two threads at once on `handle`'s store (with `planted` in it), watching
+/// Runs `op` from two threads at once on `handle`'s store (with `bug` in it), watching
 /// `disk` when the store is on it. The handle comes back unless a thread kept it (after a
 /// deadlock, whose threads stay blocked).
 ///
@@ -41,13 +41,13 @@ pub(crate) struct Written {
 pub(crate) fn write_at_once(
     handle: Handle,
     op: &Op,
-    planted: Planted,
+    bug: &Bug,
     disk: Option<&Disk>,
 ) -> (Option<Handle>, std::result::Result<Vec<Written>, String>) {
-    let (op, disk) = (op.clone(), disk.cloned());
+    let (op, disk, bug) = (op.clone(), disk.cloned(), bug.clone());
     run_schedule_on(&BOTH_JOIN, 2, handle, move |handle, _| {
         let syncs = disk.as_ref().map(Disk::syncs);
-        let result = apply(&PlantedBug::new(planted, handle.store()), &op).map(drop);
+        let result = apply(&bug.in_store(handle.store()), &op).map(drop);
         // At once, before the other thread can sync what this one left unsynced. A write
         // that left nothing unsynced and saw a sync reached the durable image; any other
         // must be looked for there.

@@ -19,23 +19,40 @@ pub enum Planted {
     AcknowledgeFailedUpserts,
 }
 
-static UPSERTS: AtomicU64 = AtomicU64::new(0);
-static FAILED_UPSERTS: AtomicU64 = AtomicU64::new(0);
-
-/// A view of a backend with the bug in it.
-pub(crate) struct PlantedBug<'a> {
+/// A planted bug as one run carries it: which bug, and the upserts it has seen since the run
+/// began, so that the ones it drops or acknowledges are counted from there, whatever else runs
+/// in the process.
+#[derive(Debug, Clone)]
+pub(crate) struct Bug {
     planted: Planted,
-    inner: &'a dyn StorageBackend,
+    seen: Arc<Seen>,
 }
 
-impl<'a> PlantedBug<'a> {
-    pub(crate) fn new(planted: Planted, inner: &'a dyn StorageBackend) -> Self {
-        Self { planted, inner }
+#[derive(Debug, Default)]
+struct Seen {
+    upserts: AtomicU64,
+    failed_upserts: AtomicU64,
+}
+
+impl Bug {
+    pub(crate) fn new(planted: Planted) -> Self {
+        Self {
+            planted,
+            seen: Arc::default(),
+        }
+    }
+
+    /// `inner` with the bug in it.
+    pub(crate) fn in_store<'a>(&self, inner: &'a dyn StorageBackend) -> PlantedBug<'a> {
+        PlantedBug {
+            bug: self.clone(),
+            inner,
+        }
     }
 
     /// The backend's flush, or none with [`Planted::SkipFlush`].
-    pub(crate) fn flush(planted: Planted, inner: &dyn StorageBackend) -> Result<()> {
-        if planted == Planted::SkipFlush {
+    pub(crate) fn flush(&self, inner: &dyn StorageBackend) -> Result<()> {
+        if self.planted == Planted::SkipFlush {
             Ok(())
         } else {
             inner.flush()
@@ -43,14 +60,20 @@ impl<'a> PlantedBug<'a> {
     }
 }
 
+/// A view of a backend with the bug in it.
+pub(crate) struct PlantedBug<'a> {
+    bug: Bug,
+    inner: &'a dyn StorageBackend,
+}
+
 impl StorageBackend for PlantedBug<'_> {
     fn collection(&self, name: &str) -> Arc<dyn Collection> {
         let inner = self.inner.collection(name);
-        match self.planted {
+        match self.bug.planted {
             Planted::DropEveryThirdUpsert | Planted::AcknowledgeFailedUpserts => {
                 Arc::new(PlantedCollection {
                     inner,
-                    planted: self.planted,
+                    bug: self.bug.clone(),
                 })
             }
             Planted::None | Planted::SkipFlush => inner,
@@ -62,7 +85,7 @@ impl StorageBackend for PlantedBug<'_> {
     }
 
     fn flush(&self) -> Result<()> {
-        Self::flush(self.planted, self.inner)
+        self.bug.flush(self.inner)
     }
 
     fn close(self) -> Result<()> {
@@ -73,7 +96,7 @@ impl StorageBackend for PlantedBug<'_> {
 /// A collection with a planted bug in its upserts.
 struct PlantedCollection {
     inner: Arc<dyn Collection>,
-    planted: Planted,
+    bug: Bug,
 }
 
 impl Collection for PlantedCollection {
@@ -81,12 +104,15 @@ impl Collection for PlantedCollection {
         self.inner.name()
     }
     fn upsert(&self, doc_id: &str, data: Vec<u8>) -> Result<()> {
-        match self.planted {
-            Planted::DropEveryThirdUpsert if UPSERTS.fetch_add(1, Ordering::Relaxed) % 3 == 2 => {
+        let seen = &self.bug.seen;
+        match self.bug.planted {
+            Planted::DropEveryThirdUpsert
+                if seen.upserts.fetch_add(1, Ordering::Relaxed) % 3 == 2 =>
+            {
                 Ok(())
             }
             Planted::AcknowledgeFailedUpserts => match self.inner.upsert(doc_id, data) {
-                Err(_) if FAILED_UPSERTS.fetch_add(1, Ordering::Relaxed) % 2 == 1 => Ok(()),
+                Err(_) if seen.failed_upserts.fetch_add(1, Ordering::Relaxed) % 2 == 1 => Ok(()),
                 other => other,
             },
             _ => self.inner.upsert(doc_id, data),
