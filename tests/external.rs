@@ -338,6 +338,31 @@ fn the_crash_check_reports_what_failed_in_the_child() {
     );
 }
 
+/// A child that never reaches `crash_child` is reported with the end of what it wrote to
+/// stderr (its last 600 bytes), which says why.
+#[cfg(unix)]
+#[test]
+fn a_child_that_does_not_run_the_scenario_is_reported_with_its_stderr() {
+    let mut not_a_child = Command::new("sh");
+    not_a_child.args(["-c", "printf 'x%0699d' 0 >&2"]);
+    let found = check_crash(
+        &Strict,
+        0,
+        Durability::OnFlush,
+        Death::Abort { step: 3 },
+        not_a_child,
+    )
+    .expect_err("the child exits at once");
+    assert_eq!(
+        found.what,
+        format!(
+            "the child did not run the scenario and die (exit status: 0); does its entry call \
+             crash_child? Its stderr: {}",
+            "0".repeat(600)
+        )
+    );
+}
+
 /// The sound store, opened only in a mode it offers, as [`Binding::open`] promises: a check
 /// that hands it another mode, or none, fails at the open instead of passing with a default.
 struct Strict;
