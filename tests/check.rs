@@ -268,8 +268,8 @@ fn a_backend_that_drops_writes_is_caught_at_the_read_that_shows_it() {
     );
     for kind in persistent() {
         check(&kind, &scenario).expect("the real backend keeps the contract");
-        let found = planted(&kind, &scenario, Planted::DropEveryThirdUpsert)
-            .expect_err("a dropped write");
+        let found =
+            planted(&kind, &scenario, Planted::DropEveryThirdUpsert).expect_err("a dropped write");
         assert_eq!(
             (found.step, found.op),
             (13, Some(Op::Get(c, DocId(4)))),
