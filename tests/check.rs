@@ -105,8 +105,10 @@ fn the_corrupt_file_seeds_reach_every_damage() {
     }
     for file in ["automerge", "redb"] {
         let mut damages = vec![
-            Damage::Refused,
-            Damage::Opened,
+            Damage::Bytes { opened: false },
+            Damage::Bytes { opened: true },
+            Damage::Flips { opened: false },
+            Damage::Flips { opened: true },
             Damage::Value,
             Damage::Count,
             Damage::Orphan,

@@ -113,10 +113,17 @@ impl Opened {
 pub enum Damage {
     /// None: the input is empty, or too short for its damage.
     None,
-    /// Any bytes, or bit flips of a valid file, that the open refused.
-    Refused,
-    /// Any bytes, or bit flips of a valid file, that opened: used without a panic.
-    Opened,
+    /// Any bytes opened as a database (an empty file makes a new one): refused, or opened and
+    /// used without a panic.
+    Bytes {
+        /// Whether it opened.
+        opened: bool,
+    },
+    /// Bit flips in a valid file: refused, or opened and used without a panic.
+    Flips {
+        /// Whether it opened.
+        opened: bool,
+    },
     /// The file made to say it is something else (0: no mark, 1: another format version,
     /// 2: a malformed one, 3: the other backend's name, 4: a collection number used twice),
     /// or (5) opened as the other backend: refused with the error that says so.
@@ -169,7 +176,8 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<Checked, String> {
         Kind::Redb
     };
     let damage = match mode % 8 {
-        0 => open_and_use(kind, Disk::from_image(rest.to_vec())),
+        0 => open_and_use(kind, Disk::from_image(rest.to_vec()))
+            .map(|opened| Damage::Bytes { opened }),
         1 => {
             let mut image = kind.valid_image().to_vec();
             for mutation in rest.chunks_exact(5) {
@@ -181,7 +189,7 @@ pub fn check_corrupt_file(data: &[u8]) -> Result<Checked, String> {
                     image[at] ^= mutation[4];
                 }
             }
-            open_and_use(kind, Disk::from_image(image))
+            open_and_use(kind, Disk::from_image(image)).map(|opened| Damage::Flips { opened })
         }
         // A redb file has no change log: its inputs damage the Automerge file's.
         2 => {
@@ -225,8 +233,9 @@ fn misidentify(kind: Kind, data: &[u8]) -> Result<Damage, String> {
         Kind::Automerge => Kind::Redb,
         Kind::Redb => Kind::Automerge,
     };
-    let (opened_as, wanted) = if how == 5 {
-        (other, "WrongBackend")
+    let wanted = REFUSALS[usize::from(how)];
+    let opened_as = if how == 5 {
+        other
     } else {
         damage(&disk, |txn| {
             let mut meta = txn.open_table(META)?;
@@ -245,26 +254,14 @@ fn misidentify(kind: Kind, data: &[u8]) -> Result<Damage, String> {
             }
             Ok(())
         })?;
-        let wanted = [
-            "NotADatabase",
-            "UnsupportedFormat",
-            "CorruptDatabase",
-            "WrongBackend",
-        ];
-        (
-            kind,
-            wanted
-                .get(usize::from(how))
-                .copied()
-                .unwrap_or("CorruptDatabase"),
-        )
+        kind
     };
     let refused = opened_as.open(&disk, OpenOptions::new()).err();
     if refused_as(refused.as_ref(), wanted, version, opened_as) {
         Ok(Damage::Identity(how))
     } else {
         Err(format!(
-            "a {} file damaged to be refused with {wanted} (damage {how}), opened as {}, gave \
+            "a {} file damaged to be refused with {wanted:?} (damage {how}), opened as {}, gave \
              {refused:?}",
             kind.name(),
             opened_as.name()
@@ -272,17 +269,41 @@ fn misidentify(kind: Kind, data: &[u8]) -> Result<Damage, String> {
     }
 }
 
-/// Whether `refused` is the refusal `wanted` (an `Error` variant's name), for a file of
-/// format `version` opened as `opened_as`.
-fn refused_as(refused: Option<&Error>, wanted: &str, version: u32, opened_as: Kind) -> bool {
-    match refused {
-        Some(Error::NotADatabase { .. }) => wanted == "NotADatabase",
-        Some(Error::UnsupportedFormat { found, .. }) => {
-            wanted == "UnsupportedFormat" && *found == version
+/// The error an open must refuse a file with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    NotADatabase,
+    /// Naming the format version found.
+    UnsupportedFormat,
+    /// Its detail saying this.
+    CorruptDatabase(&'static str),
+    /// Naming the backend that tried to open it.
+    WrongBackend,
+}
+
+/// The refusal each identity damage must meet, by its number (see [`Damage::Identity`]).
+const REFUSALS: [Refusal; 6] = [
+    Refusal::NotADatabase,
+    Refusal::UnsupportedFormat,
+    Refusal::CorruptDatabase("format version"),
+    Refusal::WrongBackend,
+    Refusal::CorruptDatabase("used twice"),
+    Refusal::WrongBackend,
+];
+
+/// Whether `refused` is the refusal `wanted`, for a file of format `version` opened as
+/// `opened_as`.
+fn refused_as(refused: Option<&Error>, wanted: Refusal, version: u32, opened_as: Kind) -> bool {
+    match (refused, wanted) {
+        (Some(Error::NotADatabase { .. }), Refusal::NotADatabase) => true,
+        (Some(Error::UnsupportedFormat { found, .. }), Refusal::UnsupportedFormat) => {
+            *found == version
         }
-        Some(Error::CorruptDatabase { .. }) => wanted == "CorruptDatabase",
-        Some(Error::WrongBackend { expected, .. }) => {
-            wanted == "WrongBackend" && *expected == opened_as.name()
+        (Some(Error::CorruptDatabase { detail, .. }), Refusal::CorruptDatabase(what)) => {
+            detail.contains(what)
+        }
+        (Some(Error::WrongBackend { expected, .. }), Refusal::WrongBackend) => {
+            *expected == opened_as.name()
         }
         _ => false,
     }
@@ -513,11 +534,11 @@ fn verify_after(kind: Kind, disk: &Disk) -> Result<Vec<Inconsistency>, String> {
 }
 
 /// Opens the image, checking integrity as one does for untrusted files, and uses whatever
-/// opens. Errors are fine; panics are not.
-fn open_and_use(kind: Kind, disk: Disk) -> Result<Damage, String> {
+/// opens. Errors are fine; panics are not. Whether it opened.
+fn open_and_use(kind: Kind, disk: Disk) -> Result<bool, String> {
     let options = OpenOptions::new().check_integrity(true);
     let Ok(store) = kind.open(&disk, options) else {
-        return Ok(Damage::Refused);
+        return Ok(false);
     };
     for name in store.store().list_collections() {
         let c = store.store().collection(&name);
@@ -528,7 +549,7 @@ fn open_and_use(kind: Kind, disk: Disk) -> Result<Damage, String> {
     }
     let _ = store.verify();
     let _ = store.store().flush();
-    Ok(Damage::Opened)
+    Ok(true)
 }
 
 /// Damages one change-log entry (a chunk, or the heads after them) of the valid image through
@@ -733,7 +754,8 @@ mod tests {
     }
 
     /// A file damaged to be refused one way passes only when refused that way: the right
-    /// variant, the format version found, the backend that tried to open it.
+    /// variant, the format version found, what a corrupt database's detail names, the backend
+    /// that tried to open it.
     #[test]
     fn a_refusal_counts_only_as_the_one_wanted() {
         use Kind::{Automerge, Redb};
@@ -748,7 +770,7 @@ mod tests {
         };
         let corrupt = Error::CorruptDatabase {
             path: None,
-            detail: "a collection number used twice".into(),
+            detail: "collection number 0 is invalid or used twice".into(),
             source: None,
         };
         let wrong_backend = Error::WrongBackend {
@@ -758,18 +780,35 @@ mod tests {
         };
         let right =
             |e: &Error, wanted, version, opened_as| refused_as(Some(e), wanted, version, opened_as);
-        assert!(right(&not_a_database, "NotADatabase", 1, Automerge));
-        assert!(!right(&not_a_database, "CorruptDatabase", 1, Automerge));
-        assert!(right(&unsupported, "UnsupportedFormat", 1, Automerge));
-        assert!(!right(&unsupported, "UnsupportedFormat", 3, Automerge));
-        assert!(!right(&unsupported, "NotADatabase", 1, Automerge));
-        assert!(right(&corrupt, "CorruptDatabase", 1, Redb));
-        assert!(!right(&corrupt, "WrongBackend", 1, Redb));
-        assert!(right(&wrong_backend, "WrongBackend", 1, Automerge));
-        assert!(!right(&wrong_backend, "WrongBackend", 1, Redb));
-        assert!(!right(&wrong_backend, "CorruptDatabase", 1, Automerge));
+        let twice = Refusal::CorruptDatabase("used twice");
+        assert!(right(&not_a_database, Refusal::NotADatabase, 1, Automerge));
+        assert!(!right(&not_a_database, twice, 1, Automerge));
+        assert!(right(
+            &unsupported,
+            Refusal::UnsupportedFormat,
+            1,
+            Automerge
+        ));
+        assert!(!right(
+            &unsupported,
+            Refusal::UnsupportedFormat,
+            3,
+            Automerge
+        ));
+        assert!(!right(&unsupported, Refusal::NotADatabase, 1, Automerge));
+        assert!(right(&corrupt, twice, 1, Redb));
+        assert!(!right(
+            &corrupt,
+            Refusal::CorruptDatabase("format version"),
+            1,
+            Redb
+        ));
+        assert!(!right(&corrupt, Refusal::WrongBackend, 1, Redb));
+        assert!(right(&wrong_backend, Refusal::WrongBackend, 1, Automerge));
+        assert!(!right(&wrong_backend, Refusal::WrongBackend, 1, Redb));
+        assert!(!right(&wrong_backend, twice, 1, Automerge));
         let other = Error::backend("automerge", "some other failure");
-        assert!(!right(&other, "CorruptDatabase", 1, Automerge));
-        assert!(!refused_as(None, "NotADatabase", 1, Automerge));
+        assert!(!right(&other, twice, 1, Automerge));
+        assert!(!refused_as(None, Refusal::NotADatabase, 1, Automerge));
     }
 }
