@@ -127,7 +127,10 @@ pub fn check_convergence(data: &[u8]) -> Result<Converged, String> {
                 ran.sent += usize::from(sent);
             }),
             8..=12 => deliver(&mut links, &replicas, which, arg).map(|d| ran.count(d)),
-            13 | 14 => exchange(&mut links, &replicas, which),
+            13 | 14 => exchange(&mut links, &replicas, which).map(|(sent, delivered)| {
+                ran.sent += sent;
+                ran.delivered += delivered;
+            }),
             _ if arg & 1 == 0 => {
                 crash(&mut replicas, &mut links, r, arg >> 1)?;
                 ran.crashes += 1;
@@ -336,19 +339,26 @@ fn damaged(
     Ok(())
 }
 
-/// Both sides of a link send their next message, and it arrives.
-fn exchange(links: &mut Vec<Link>, replicas: &[Replica], which: usize) -> Result<(), StepError> {
+/// Both sides of a link send their next message, and it arrives: how many were sent, and how
+/// many delivered.
+fn exchange(
+    links: &mut Vec<Link>,
+    replicas: &[Replica],
+    which: usize,
+) -> Result<(usize, usize), StepError> {
+    let (mut sent, mut delivered) = (0, 0);
     for arg in [0, 1] {
-        send(links, replicas, which, arg)?;
+        sent += usize::from(send(links, replicas, which, arg)?);
         let link = link(links, replicas, which);
         if let Some((to_b, message)) = link.wire.pop() {
             let (side, replica) = link.end(to_b);
             link.sessions[side]
                 .receive(&replicas[replica].store, &message)
                 .map_err(|e| StepError::Failed(replica, e))?;
+            delivered += 1;
         }
     }
-    Ok(())
+    Ok((sent, delivered))
 }
 
 /// Power loss on replica `r`, keeping the unsynced writes `arg` picks, and a reopen. Every
@@ -508,7 +518,7 @@ mod tests {
             0x2f, 1 << 1,           // power loss on replica 2
             0x1f, 1,                // replica 1's disk fails its next mutating call,
             0x10, 0,                // which a durable put makes: it goes down
-            0x0d, 0,                // both sides of link 0 send and receive
+            0x0d, 0,                // link 0 anew (replica 1 went down): both first messages cross
         ];
         let ran = check_convergence(&input).expect("the replicas converge");
         assert_eq!(
@@ -517,8 +527,8 @@ mod tests {
                 durable: vec![false, true, false, false],
                 steps: 15,
                 writes: 2,
-                sent: 4,
-                delivered: 1,
+                sent: 6,
+                delivered: 3,
                 lost: 1,
                 repeated: 1,
                 refused: 1,
@@ -546,6 +556,18 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// A replica that comes back from close and reopen with other values is caught: here its
+    /// store was on one disk and it reopens from another, empty one.
+    #[test]
+    fn a_replica_that_reopens_without_its_values_is_caught() {
+        let mut moved = replicas(&[Some(1)]).remove(0);
+        moved.disk = Disk::new();
+        let found = reopen_clean(0, moved).expect_err("the other disk is empty");
+        assert_eq!(found, "replica 0: d0 was Some([1]), after reopen None");
+        let kept = replicas(&[Some(1)]).remove(0);
+        reopen_clean(0, kept).expect("a close keeps what was written");
     }
 
     /// The verdict after settling fails on replicas that show other values, or that lost a
