@@ -3,7 +3,7 @@
 //! the checker catches planted bugs.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod common;
@@ -76,16 +76,28 @@ fn every_corpus_and_regression_input_replays_clean() {
     assert!(replayed > 0, "the committed corpus is empty");
 }
 
+/// The committed seeds of a fuzz target: each file's path and bytes.
+fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
+    std::fs::read_dir(&dir)
+        .expect("the seeds directory")
+        .map(|entry| {
+            let path = entry.expect("a directory entry").path();
+            let data = std::fs::read(&path).expect("a readable seed");
+            (path, data)
+        })
+        .collect()
+}
+
 /// The committed corrupt-file seeds reach every damage, on both kinds of file where it
 /// applies (a redb file has no change log), and each `identity-<file>-<n>` seed the identity
 /// damage it is named for: a damage no seed reaches is fuzzed only by chance.
 #[test]
 fn the_corrupt_file_seeds_reach_every_damage() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/corrupt_file");
     let mut reached = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("the corrupt_file seeds") {
-        let path = entry.expect("a directory entry").path();
-        let data = std::fs::read(&path).expect("a readable seed");
+    for (path, data) in seeds("corrupt_file") {
         let checked =
             check_corrupt_file(&data).unwrap_or_else(|v| panic!("{}: {v}", path.display()));
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -132,11 +144,8 @@ fn the_corrupt_file_seeds_reach_every_damage() {
 /// delivered, lost, repeated and damaged, power losses and injected failures.
 #[test]
 fn the_convergence_seeds_reach_every_kind_of_step() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/convergence");
     let mut runs = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("the convergence seeds") {
-        let path = entry.expect("a directory entry").path();
-        let data = std::fs::read(&path).expect("a readable seed");
+    for (path, data) in seeds("convergence") {
         let ran = check_convergence(&data).unwrap_or_else(|v| panic!("{}: {v}", path.display()));
         let steps = ((data.len() - 1) / 2).min(MAX_STEPS);
         assert_eq!(ran.steps, steps, "{}", path.display());
