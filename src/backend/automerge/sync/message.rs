@@ -212,6 +212,23 @@ mod tests {
         }
     }
 
+    // Where fields start, after magic, version and actor: the message number, the flags, the
+    // document count.
+    const SEQ_AT: usize = 4 + 1 + 4 + 16;
+    const FLAGS_AT: usize = SEQ_AT + 4 + 4;
+    const COUNT_AT: usize = FLAGS_AT + 1;
+
+    /// [`sample`] with `value` written at byte `at` under a checksum that matches, decoded:
+    /// what a sender with a bug would send, not damage in transit.
+    fn rewritten(at: usize, value: &[u8]) -> Result<Message> {
+        let mut bytes = sample().encode();
+        bytes.truncate(bytes.len() - CHECKSUM_LEN);
+        bytes[at..at + value.len()].copy_from_slice(value);
+        let sum = fnv1a64(&bytes);
+        bytes.extend_from_slice(&sum.to_le_bytes());
+        Message::decode(&bytes)
+    }
+
     #[test]
     fn a_message_reads_back_and_every_cut_or_extension_is_refused() {
         let bytes = sample().encode();
@@ -228,24 +245,17 @@ mod tests {
             damaged[at] ^= 0x20;
             assert!(Message::decode(&damaged).is_err(), "byte {at} flipped");
         }
-        // A count past the end, under a checksum that matches: refused without allocating.
-        let mut huge = bytes[..bytes.len() - CHECKSUM_LEN].to_vec();
-        // The document count, after magic, version, actor, numbers and flags.
-        let at = 4 + 1 + 4 + 16 + 4 + 4 + 1;
-        huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-        let sum = fnv1a64(&huge);
-        huge.extend_from_slice(&sum.to_le_bytes());
-        let err = Message::decode(&huge).expect_err("a count past the end");
-        assert!(err.to_string().contains("runs past the end"), "{err}");
-        // One document more than the bytes left could hold, at the least size of one.
-        let mut one_more = bytes[..bytes.len() - CHECKSUM_LEN].to_vec();
-        let left = one_more.len() - (at + 4);
-        let count = u32::try_from(left / 8 + 1).expect("a small message");
-        one_more[at..at + 4].copy_from_slice(&count.to_le_bytes());
-        let sum = fnv1a64(&one_more);
-        one_more.extend_from_slice(&sum.to_le_bytes());
-        let err = Message::decode(&one_more).expect_err("a count just past the end");
-        assert!(err.to_string().contains("runs past the end"), "{err}");
+        // A count past the end, under a checksum that matches: refused without allocating;
+        // and one document more than the bytes left could hold, at the least size of one.
+        let left = bytes.len() - CHECKSUM_LEN - (COUNT_AT + 4);
+        let one_more = u32::try_from(left / 8 + 1).expect("a small message");
+        for count in [u32::MAX, one_more] {
+            let err = rewritten(COUNT_AT, &count.to_le_bytes()).expect_err("a count past the end");
+            assert!(
+                err.to_string().contains("runs past the end"),
+                "{count}: {err}"
+            );
+        }
     }
 
     /// A message number of 0 or a flag bit no version sets is refused even when the checksum
@@ -258,25 +268,15 @@ mod tests {
             ..sample()
         };
         assert_eq!(Message::decode(&flagged.encode()).expect("reads"), flagged);
-        // The numbers and the flags, after magic, version and actor.
-        let (seq_at, flags_at) = (4 + 1 + 4 + 16, 4 + 1 + 4 + 16 + 4 + 4);
-        let rewritten = |at: usize, value: &[u8]| {
-            let mut bytes = sample().encode();
-            bytes.truncate(bytes.len() - CHECKSUM_LEN);
-            bytes[at..at + value.len()].copy_from_slice(value);
-            let sum = fnv1a64(&bytes);
-            bytes.extend_from_slice(&sum.to_le_bytes());
-            Message::decode(&bytes)
-        };
         assert_eq!(
-            rewritten(seq_at, &7u32.to_le_bytes())
+            rewritten(SEQ_AT, &7u32.to_le_bytes())
                 .expect("another number reads")
                 .seq,
             7
         );
         for (what, at, value) in [
-            ("message number 0", seq_at, &0u32.to_le_bytes()[..]),
-            ("flag bit 2", flags_at, &[4u8][..]),
+            ("message number 0", SEQ_AT, &0u32.to_le_bytes()[..]),
+            ("flag bit 2", FLAGS_AT, &[4u8][..]),
         ] {
             let err = rewritten(at, value).expect_err(what);
             assert!(
