@@ -9,6 +9,11 @@ use storebench::{
     Collection, Document, DocumentPredicate, Durability, Error, Result, StorageBackend,
 };
 
+/// Documents live in a rowid table, their (collection, id) key in the index its primary key
+/// makes. A document of a kilobyte fits a table page's cell whole, but not an index page's
+/// (at most about a quarter page): in a table keyed by (collection, id) `WITHOUT ROWID`,
+/// each spilled to an overflow page that every read and update of it then visits too
+/// (README.md has the measurements).
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS collections (
         id INTEGER PRIMARY KEY,
@@ -19,8 +24,24 @@ const SCHEMA: &str = "
         id BLOB NOT NULL,
         data BLOB NOT NULL,
         PRIMARY KEY (collection, id)
-    ) WITHOUT ROWID;
+    );
 ";
+
+/// The statements of the documents' operations, each found through the (collection, id)
+/// index (the tests below hold them to it). The upsert rewrites the document in its row:
+/// `INSERT OR REPLACE` would delete the row and its index entry and insert both again.
+const UPSERT: &str = "INSERT INTO documents (collection, id, data) VALUES (?1, ?2, ?3) \
+                      ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data";
+const GET: &str = "SELECT data FROM documents WHERE collection = ?1 AND id = ?2";
+const DELETE: &str = "DELETE FROM documents WHERE collection = ?1 AND id = ?2";
+const COUNT: &str = "SELECT count(*) FROM documents WHERE collection = ?1";
+/// Documents of a collection in id order, all, from an id on, and a number of them from an id
+/// on: their first parameter is the collection id, their columns id and data.
+const SCAN: &str = "SELECT id, data FROM documents WHERE collection = ?1 ORDER BY id";
+const SCAN_FROM: &str =
+    "SELECT id, data FROM documents WHERE collection = ?1 AND id >= ?2 ORDER BY id";
+const SCAN_RANGE: &str =
+    "SELECT id, data FROM documents WHERE collection = ?1 AND id >= ?2 ORDER BY id LIMIT ?3";
 
 /// Names and ids are stored as BLOBs: SQLite compares BLOBs byte by byte, which is the order
 /// the storage contract asks for (UTF-8 byte order), and keeps an embedded NUL.
@@ -290,8 +311,8 @@ struct SqliteCollection {
 }
 
 impl SqliteCollection {
-    /// Documents of this collection from `sql`, whose first parameter is the collection id
-    /// and whose columns are id and data.
+    /// Documents of this collection from `sql` ([`SCAN`] and the like), in order while `keep`
+    /// says so.
     fn documents(
         &self,
         sql: &str,
@@ -327,7 +348,7 @@ impl Collection for SqliteCollection {
 
     fn upsert(&self, doc_id: &str, data: Vec<u8>) -> Result<()> {
         self.shared.write(&self.name, |conn, c| {
-            conn.prepare_cached("INSERT OR REPLACE INTO documents VALUES (?1, ?2, ?3)")?
+            conn.prepare_cached(UPSERT)?
                 .execute(params![c, doc_id.as_bytes(), data])?;
             Ok(())
         })
@@ -335,8 +356,7 @@ impl Collection for SqliteCollection {
 
     fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
         self.shared.write(&self.name, |conn, c| {
-            let mut insert =
-                conn.prepare_cached("INSERT OR REPLACE INTO documents VALUES (?1, ?2, ?3)")?;
+            let mut insert = conn.prepare_cached(UPSERT)?;
             for (id, data) in &docs {
                 insert.execute(params![c, id.as_bytes(), data])?;
             }
@@ -349,7 +369,7 @@ impl Collection for SqliteCollection {
             let Some(&c) = collections.get(&self.name) else {
                 return Ok(None);
             };
-            conn.prepare_cached("SELECT data FROM documents WHERE collection = ?1 AND id = ?2")?
+            conn.prepare_cached(GET)?
                 .query_row(params![c, doc_id.as_bytes()], |row| row.get(0))
                 .optional()
         })
@@ -357,28 +377,26 @@ impl Collection for SqliteCollection {
 
     fn delete(&self, doc_id: &str) -> Result<()> {
         self.shared.write(&self.name, |conn, c| {
-            conn.prepare_cached("DELETE FROM documents WHERE collection = ?1 AND id = ?2")?
+            conn.prepare_cached(DELETE)?
                 .execute(params![c, doc_id.as_bytes()])?;
             Ok(())
         })
     }
 
     fn scan(&self) -> Result<Vec<Document>> {
-        let sql = "SELECT id, data FROM documents WHERE collection = ?1 ORDER BY id";
-        self.documents(sql, &[], |_, _| true)
+        self.documents(SCAN, &[], |_, _| true)
     }
 
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<Document>> {
         // Ids from the prefix on, in order, until one no longer starts with it.
-        let sql = "SELECT id, data FROM documents WHERE collection = ?1 AND id >= ?2 ORDER BY id";
-        self.documents(sql, &[&prefix.as_bytes()], |id, _| id.starts_with(prefix))
+        self.documents(SCAN_FROM, &[&prefix.as_bytes()], |id, _| {
+            id.starts_with(prefix)
+        })
     }
 
     fn scan_range(&self, start: &str, limit: usize) -> Result<Vec<Document>> {
-        let sql = "SELECT id, data FROM documents WHERE collection = ?1 AND id >= ?2 \
-                   ORDER BY id LIMIT ?3";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.documents(sql, &[&start.as_bytes(), &limit], |_, _| true)
+        self.documents(SCAN_RANGE, &[&start.as_bytes(), &limit], |_, _| true)
     }
 
     fn find(&self, predicate: DocumentPredicate) -> Result<Vec<Document>> {
@@ -395,9 +413,83 @@ impl Collection for SqliteCollection {
                 return Ok(0);
             };
             let n: i64 = conn
-                .prepare_cached("SELECT count(*) FROM documents WHERE collection = ?1")?
+                .prepare_cached(COUNT)?
                 .query_row([c], |row| row.get(0))?;
             Ok(usize::try_from(n).unwrap_or(0))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How SQLite runs `sql` on the schema: one line per step of its plan.
+    fn plan(sql: &str) -> rusqlite::Result<Vec<String>> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(SCHEMA)?;
+        let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let count = explain.parameter_count();
+        let params = vec![rusqlite::types::Value::Null; count];
+        explain
+            .query_map(rusqlite::params_from_iter(params), |row| row.get(3))?
+            .collect()
+    }
+
+    #[test]
+    fn every_operation_goes_through_the_key_index() -> rusqlite::Result<()> {
+        for sql in [GET, DELETE, COUNT, SCAN, SCAN_FROM, SCAN_RANGE] {
+            let plan = plan(sql)?;
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("sqlite_autoindex_documents_1")),
+                "{sql}: {plan:?}"
+            );
+            // Neither a full scan nor a sort: the index gives id order.
+            assert!(
+                !plan
+                    .iter()
+                    .any(|step| step.starts_with("SCAN") || step.contains("TEMP")),
+                "{sql}: {plan:?}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn ids_are_kept_as_bytes_and_scanned_in_byte_order() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::backend("tempdir", e))?;
+        let store = SqliteStore::open(&dir.path().join("docs.sqlite"), Durability::OnFlush)?;
+        let cells = store.collection("cells");
+        for id in ["é", "b", "a\u{0}b", "a", "Z"] {
+            cells.upsert(id, id.as_bytes().to_vec())?;
+        }
+        store.collection("other").upsert("a", Vec::new())?;
+        let ids: Vec<String> = cells.scan()?.into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["Z", "a", "a\u{0}b", "b", "é"]);
+        assert_eq!(cells.count()?, 5);
+        let stored: String = store.shared.read(|conn, _| {
+            conn.query_row("SELECT DISTINCT typeof(id) FROM documents", [], |row| {
+                row.get(0)
+            })
+        })?;
+        assert_eq!(stored, "blob");
+        Ok(())
+    }
+
+    #[test]
+    fn an_upsert_rewrites_the_row_it_finds() -> rusqlite::Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(SCHEMA)?;
+        let mut upsert = conn.prepare(UPSERT)?;
+        upsert.execute(params![1, b"d1", b"old"])?;
+        let before: i64 = conn.query_row("SELECT rowid FROM documents", [], |row| row.get(0))?;
+        upsert.execute(params![1, b"d1", b"new"])?;
+        let (rowid, data): (i64, Vec<u8>) =
+            conn.query_row("SELECT rowid, data FROM documents", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+        assert_eq!((rowid, data.as_slice()), (before, &b"new"[..]));
+        Ok(())
     }
 }
