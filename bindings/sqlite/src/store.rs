@@ -27,6 +27,11 @@ const SCHEMA: &str = "
     );
 ";
 
+/// How many statements a connection keeps prepared: the dozen or so the operations and their
+/// transactions run ([`prepare_cached`](Connection::prepare_cached)), with room to spare so
+/// that none is evicted and parsed again.
+const STATEMENTS: usize = 32;
+
 /// The statements of the documents' operations, each found through the (collection, id)
 /// index (the tests below hold them to it). The upsert rewrites the document in its row:
 /// `INSERT OR REPLACE` would delete the row and its index entry and insert both again.
@@ -87,6 +92,7 @@ impl SqliteStore {
     /// database.
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
         let conn = Connection::open(path).map_err(sqlite)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS);
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(sqlite)?;
@@ -101,7 +107,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
         let collections = load_collections(&conn).map_err(sqlite)?;
         if durability == Durability::OnFlush {
-            conn.execute_batch("BEGIN").map_err(sqlite)?;
+            run(&conn, "BEGIN").map_err(sqlite)?;
         }
         let db = Db {
             conn: Some(conn),
@@ -199,13 +205,13 @@ impl Shared {
         if self.durability == Durability::OnFlush && conn.is_autocommit() {
             // The transaction a failed flush ended: without it the savepoint's release
             // would commit on its own.
-            conn.execute_batch("BEGIN").map_err(sqlite)?;
+            run(conn, "BEGIN").map_err(sqlite)?;
         }
-        conn.execute_batch(begin).map_err(sqlite)?;
+        run(conn, begin).map_err(sqlite)?;
         let created = !collections.contains_key(collection);
         let done = ensure(conn, collections, collection)
             .and_then(|id| write(conn, id))
-            .and_then(|()| conn.execute_batch(commit));
+            .and_then(|()| run(conn, commit));
         if let Err(e) = done {
             let _ = conn.execute_batch(rollback);
             if created {
@@ -220,7 +226,7 @@ impl Shared {
     fn flush(&self) -> Result<()> {
         let mut db = self.lock();
         let conn = Self::commit(&mut db)?;
-        conn.execute_batch("BEGIN").map_err(sqlite)
+        run(conn, "BEGIN").map_err(sqlite)
     }
 
     /// Commits what is open (`OnFlush`), then `VACUUM`, which SQLite runs outside any
@@ -230,7 +236,7 @@ impl Shared {
         let conn = Self::commit(&mut db)?;
         let vacuumed = conn.execute_batch("VACUUM").map_err(sqlite);
         if self.durability == Durability::OnFlush {
-            conn.execute_batch("BEGIN").map_err(sqlite)?;
+            run(conn, "BEGIN").map_err(sqlite)?;
         }
         vacuumed
     }
@@ -242,7 +248,7 @@ impl Shared {
         let committed = if conn.is_autocommit() {
             Ok(())
         } else {
-            conn.execute_batch("COMMIT")
+            run(conn, "COMMIT")
         };
         if committed.is_err() && conn.is_autocommit() {
             // SQLite rolled the transaction back, and with it the collections it created.
@@ -251,6 +257,12 @@ impl Shared {
         committed.map_err(sqlite)?;
         Ok(conn)
     }
+}
+
+/// Runs `sql`, one statement that returns no rows, kept prepared: the transaction control
+/// each write and flush runs, which `execute_batch` would parse again every time.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// The id of `name`, inserting the collection when it is new.
