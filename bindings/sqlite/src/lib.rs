@@ -9,9 +9,11 @@
 //!   durable when the call returns.
 //!
 //! One connection serves every thread, behind a lock: SQLite connections are not shared
-//! between threads, and one writer at a time is what SQLite allows anyway.
+//! between threads, and one writer at a time is what SQLite allows anyway. That connection
+//! holds the database exclusively while the store is open, as redb holds its file.
 
 mod binding;
+mod pragmas;
 mod store;
 
 pub use binding::SqliteBinding;

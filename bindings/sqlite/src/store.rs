@@ -9,6 +9,8 @@ use storebench::{
     Collection, Document, DocumentPredicate, Durability, Error, Result, StorageBackend,
 };
 
+use crate::pragmas;
+
 /// Documents live in a rowid table, their (collection, id) key in the index its primary key
 /// makes. A document of a kilobyte fits a table page's cell whole, but not an index page's
 /// (at most about a quarter page): in a table keyed by (collection, id) `WITHOUT ROWID`,
@@ -85,25 +87,18 @@ fn sqlite(e: rusqlite::Error) -> Error {
 }
 
 impl SqliteStore {
-    /// Opens the database at `path`, creating it when there is none.
+    /// Opens the database at `path`, creating it when there is none, configured for
+    /// `durability` (README.md lists the pragmas). The store holds the database exclusively
+    /// until it closes: no other connection, in this process or another, can read it
+    /// meanwhile.
     ///
     /// # Errors
-    /// [`Error::Backend`] with SQLite's error when the file cannot be opened or is not a
-    /// database.
+    /// [`Error::Backend`] with SQLite's error when the file cannot be opened, is not a
+    /// database or is held by another connection, or when it cannot be put in WAL mode.
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
         let conn = Connection::open(path).map_err(sqlite)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(sqlite)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::backend(
-                "sqlite",
-                format!("journal mode {mode}, not WAL"),
-            ));
-        }
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(sqlite)?;
+        pragmas::configure(&conn, durability)?;
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
         let collections = load_collections(&conn).map_err(sqlite)?;
         if durability == Durability::OnFlush {
@@ -311,7 +306,10 @@ impl StorageBackend for SqliteStore {
         self.flush()?;
         let conn = self.shared.lock().conn.take();
         match conn {
-            Some(conn) => conn.close().map_err(|(_, e)| sqlite(e)),
+            Some(conn) => {
+                pragmas::checkpoint(&conn)?;
+                conn.close().map_err(|(_, e)| sqlite(e))
+            }
             None => Ok(()),
         }
     }
@@ -487,6 +485,22 @@ mod tests {
         })?;
         assert_eq!(stored, "blob");
         Ok(())
+    }
+
+    #[test]
+    fn an_open_store_holds_its_database_alone() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::backend("tempdir", e))?;
+        let path = dir.path().join("docs.sqlite");
+        let store = SqliteStore::open(&path, Durability::EveryWrite)?;
+        store.collection("cells").upsert("c1", b"alive".to_vec())?;
+        assert!(SqliteStore::open(&path, Durability::EveryWrite).is_err());
+        store.close()?;
+        let store = SqliteStore::open(&path, Durability::EveryWrite)?;
+        assert_eq!(
+            store.collection("cells").get("c1")?,
+            Some(b"alive".to_vec())
+        );
+        store.close()
     }
 
     #[test]
