@@ -1,7 +1,10 @@
-//! How a connection is configured and checkpointed: the pragmas a store sets when it opens.
-//! README.md says why each value was chosen.
+//! How a connection is configured and checkpointed: the pragmas a store sets when it opens,
+//! and the values SQLite reports for them afterwards. README.md says why each value was
+//! chosen.
 
 use rusqlite::Connection;
+use rusqlite::types::Value;
+use storebench::binding::Settings;
 use storebench::{Durability, Error, Result};
 
 /// The page cache, in KiB (a negative `cache_size` is a size, not a page count): the 64 MiB
@@ -15,6 +18,19 @@ const MMAP_BYTES: i64 = 1 << 30;
 /// WAL pages after which a commit checkpoints them into the database: SQLite's default,
 /// about 4 MiB, set here so that the choice is visible.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
+
+/// The pragmas a store reports: those [`configure`] sets, and the page size it leaves at
+/// SQLite's default.
+const REPORTED: [&str; 8] = [
+    "locking_mode",
+    "journal_mode",
+    "synchronous",
+    "cache_size",
+    "mmap_size",
+    "temp_store",
+    "wal_autocheckpoint",
+    "page_size",
+];
 
 fn sqlite(e: rusqlite::Error) -> Error {
     Error::backend("sqlite", e)
@@ -79,4 +95,55 @@ pub(crate) fn checkpoint(conn: &Connection) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Each reported pragma with the value SQLite gives for it now, spelt as SQLite's
+/// documentation spells the setting (`synchronous` reads back as `2`, which is `FULL`), and
+/// whether the documents' table has rowids.
+///
+/// # Errors
+/// [`Error::Backend`] with SQLite's error, when a pragma cannot be read.
+pub(crate) fn read_back(conn: &Connection) -> Result<Settings> {
+    let mut settings = Settings::new();
+    for pragma in REPORTED {
+        let value = conn
+            .pragma_query_value(None, pragma, |row| row.get::<_, Value>(0))
+            .map_err(sqlite)?;
+        let value = match value {
+            Value::Integer(n) => named(pragma, n),
+            Value::Text(text) => text,
+            Value::Null => String::new(),
+            Value::Real(x) => x.to_string(),
+            Value::Blob(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        settings.insert(pragma.to_owned(), value);
+    }
+    let without_rowid: bool = conn
+        .query_row(
+            "SELECT wr FROM pragma_table_list WHERE name = 'documents'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sqlite)?;
+    let table = if without_rowid {
+        "without rowid"
+    } else {
+        "rowid"
+    };
+    settings.insert("documents_table".to_owned(), table.to_owned());
+    Ok(settings)
+}
+
+/// The name SQLite's documentation gives the number `n` that `pragma` reads back as, for the
+/// pragmas set by name; the number itself for the others.
+fn named(pragma: &str, n: i64) -> String {
+    let names: &[&str] = match pragma {
+        "synchronous" => &["OFF", "NORMAL", "FULL", "EXTRA"],
+        "temp_store" => &["DEFAULT", "FILE", "MEMORY"],
+        _ => &[],
+    };
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| names.get(i))
+        .map_or_else(|| n.to_string(), |name| (*name).to_owned())
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, params};
+use storebench::binding::Settings;
 use storebench::{
     Collection, Document, DocumentPredicate, Durability, Error, Result, StorageBackend,
 };
@@ -114,6 +115,18 @@ impl SqliteStore {
                 db: Mutex::new(db),
             }),
         })
+    }
+
+    /// The pragmas that shape its performance and durability, as SQLite reports them now
+    /// (`synchronous` → `FULL`, `cache_size` → `-65536`), and whether documents live in a
+    /// rowid table (`documents_table`).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] with SQLite's error, or [`Error::Closed`].
+    pub fn settings(&self) -> Result<Settings> {
+        let db = self.shared.lock();
+        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
+        pragmas::read_back(conn)
     }
 
     /// Makes every write durable, then rewrites the database without its free pages

@@ -95,7 +95,8 @@ fn the_runner_measures_it_in_each_mode() -> storebench::Result<()> {
             .sum();
         assert_eq!(failed, 0, "{name}");
         assert!(outcome.file_bytes.is_some_and(|b| b > 0));
-        assert_eq!(outcome.settings["journal_mode"], "WAL");
+        assert_eq!(outcome.settings["journal_mode"], "wal");
+        assert_eq!(outcome.settings["synchronous"], "FULL");
     }
     Ok(())
 }
