@@ -114,6 +114,14 @@ pub enum Error {
         may_be_durable: bool,
     },
     #[cfg(feature = "redb-backend")]
+    /// A write failed part-way through the open batch of `OnFlush` writes, which cannot lose
+    /// one write alone: every write since the last successful flush was dropped, and every
+    /// operation fails with this until the database is reopened, at the state of that flush.
+    BatchLost {
+        /// What failed.
+        reason: String,
+    },
+    #[cfg(feature = "redb-backend")]
     /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
     /// leaves the database unusable until it is reopened. A write that fails this way may or
     /// may not be durable (a failed flush leaves the state before it or after it).
@@ -227,6 +235,12 @@ impl fmt::Display for Error {
                     "the database was closed; open it again to use its collections"
                 )
             }
+            #[cfg(feature = "redb-backend")]
+            Error::BatchLost { reason } => write!(
+                f,
+                "the writes since the last flush were lost: {reason}; reopen the database, \
+                 which holds the state of the last successful flush"
+            ),
             #[cfg(feature = "redb-backend")]
             Error::Storage(_) => write!(
                 f,

@@ -101,8 +101,10 @@ impl WritePath for RawWrites {
         collection: &CollectionRef,
         docs: Vec<Document>,
     ) -> Result<()> {
-        store.write(|txn| {
+        let bytes = docs.iter().map(|(id, data)| id.len() + data.len()).sum();
+        store.write(bytes, |txn, progress| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
+            progress.writing();
             for (id, data) in &docs {
                 materialized.put(id, data)?;
             }
@@ -111,8 +113,9 @@ impl WritePath for RawWrites {
     }
 
     fn delete(&self, store: &Store, collection: &CollectionRef, id: &str) -> Result<()> {
-        store.write(|txn| {
+        store.write(id.len(), |txn, progress| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
+            progress.writing();
             materialized.remove(id)?;
             materialized.finish()
         })

@@ -192,6 +192,7 @@ mod persistent {
                 "check_integrity".to_owned(),
                 options.check_integrity.to_string(),
             ),
+            ("batch_bytes".to_owned(), options.batch_bytes.to_string()),
         ])
     }
 

@@ -126,7 +126,7 @@ impl AutomergeBackend {
     pub fn compact(&self) -> Result<()> {
         let collections = self.inner.collection_refs();
         let store = self.inner.store();
-        store.write(|txn| {
+        store.write_alone(|txn| {
             // Every document, deleted ones too, has heads after its chunks.
             let mut unfolded: Vec<(u64, String)> = Vec::new();
             for entry in redb::ReadableTable::iter(&txn.open_table(CHANGE_LOG)?)? {

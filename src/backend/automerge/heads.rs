@@ -300,6 +300,40 @@ pub(crate) fn read_to_write(
     Ok(stored)
 }
 
+/// A document's heads before this database appends its own change, read with its newest
+/// chunk in one descent of the change log; `None` for a new document. Everything that can
+/// refuse a local write is checked here, before the write changes anything.
+///
+/// # Errors
+/// As [`read_to_write`], and [`Error::Corrupt`](crate::Error::Corrupt) when a chunk lies past
+/// the heads' last seq: the change appended next would land on it.
+pub(crate) fn read_to_append(
+    log: &impl ChangeLogRead,
+    collection: CollectionId,
+    collection_name: &str,
+    id: &str,
+) -> Result<Option<Heads>> {
+    let mut newest = log
+        .range((collection, id, 0)..=(collection, id, HEADS_SEQ))?
+        .rev();
+    let Some(last) = newest.next() else {
+        return Ok(None);
+    };
+    let (key, stored) = last?;
+    let damaged = |detail| corrupt(collection_name, id, detail, None);
+    if key.value().2 != HEADS_SEQ {
+        return Err(damaged("its change log has no heads"));
+    }
+    let heads = Heads::decode(stored.value())
+        .ok_or_else(|| damaged("its change-log heads are malformed"))?;
+    if let Some(chunk) = newest.next()
+        && chunk?.0.value().2 > heads.last_seq
+    {
+        return Err(damaged("its heads are behind its change log"));
+    }
+    Ok(Some(heads))
+}
+
 /// Stores a document's heads.
 pub(crate) fn write(
     log: &mut ChangeLogTable<'_>,

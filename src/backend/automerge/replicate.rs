@@ -130,7 +130,7 @@ impl AutomergeBackend {
         let collection = self.inner.target(collection);
         let mut applied = Applied::default();
         let mut refused = None;
-        self.inner.store().write(|txn| {
+        self.inner.store().write_alone(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
             match apply::plan(&log, &collection, id, checked) {

@@ -2,8 +2,14 @@
 //! and appended to its change log beside the new materialized value, in one transaction. No
 //! document is loaded, so the cost does not depend on the history, hot or cold, merged or not,
 //! and nothing of a document stays in memory.
+//!
+//! A write is planned first (every heads read, every change built) and made after: a damaged
+//! document refuses the write before it changes anything, so the batch of unflushed writes it
+//! would have joined stays whole.
 
-use automerge::ActorId;
+use std::collections::HashMap;
+
+use automerge::{ActorId, Change};
 
 use super::super::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter, Store, WritePath};
 use super::change_log::{self, ChangeLogTable};
@@ -18,6 +24,16 @@ pub(crate) struct AutomergeWrites {
     actor: ActorId,
     /// Which documents changed since each peer last synced.
     journal: Journal,
+}
+
+/// One document's write, planned: the change to append at `seq` and the heads after it.
+struct Planned {
+    id: String,
+    /// The new value; `None` for a delete.
+    value: Option<Vec<u8>>,
+    seq: u64,
+    change: Change,
+    heads: Heads,
 }
 
 impl AutomergeWrites {
@@ -46,18 +62,37 @@ impl WritePath for AutomergeWrites {
         collection: &CollectionRef,
         docs: Vec<Document>,
     ) -> Result<()> {
+        let bytes = docs.iter().map(|(id, data)| id.len() + data.len()).sum();
         // Kept for the journal, which asks whether it records only after the commit: a sync
         // session that starts recording while this write is in flight gets it stamped. A
         // failed write is stamped too (a failed commit may be durable); an extra offer of an
         // unchanged document costs a line of heads.
         let mut ids = Vec::with_capacity(docs.len());
-        let written = store.write(|txn| {
-            let mut materialized = MaterializedWriter::open(txn, collection.id)?;
+        let written = store.write(bytes, |txn, progress| {
             let mut log = txn.open_table(CHANGE_LOG)?;
+            // A later value for an id earlier in the batch follows that one's change.
+            let mut planned: Vec<Planned> = Vec::with_capacity(docs.len());
+            let mut latest: HashMap<String, usize> = HashMap::new();
+            let repeats_possible = docs.len() > 1;
             for (id, data) in docs {
-                materialized.put(&id, &data)?;
-                self.append(&mut log, collection, &id, Edit::Put(data))?;
-                ids.push(id);
+                let previous = match latest.get(&id) {
+                    Some(&at) => Some(planned[at].heads.clone()),
+                    None => heads::read_to_append(&log, collection.id, &collection.name, &id)?,
+                };
+                let next = self.plan(previous.as_ref(), id, Some(data));
+                if repeats_possible {
+                    latest.insert(next.id.clone(), planned.len());
+                }
+                planned.push(next);
+            }
+            progress.writing();
+            let mut materialized = MaterializedWriter::open(txn, collection.id)?;
+            for write in planned {
+                if let Some(value) = &write.value {
+                    materialized.put(&write.id, value)?;
+                }
+                self.append(&mut log, collection, &write)?;
+                ids.push(write.id);
             }
             materialized.finish()
         });
@@ -68,15 +103,20 @@ impl WritePath for AutomergeWrites {
 
     fn delete(&self, store: &Store, collection: &CollectionRef, id: &str) -> Result<()> {
         let mut deleted = false;
-        let written = store.write(|txn| {
+        let written = store.write(id.len(), |txn, progress| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
-            if materialized.remove(id)? {
-                // A tombstone: the history stays, so a replica syncing from one that never saw
-                // the delete does not bring the document back.
-                let mut log = txn.open_table(CHANGE_LOG)?;
-                deleted = true;
-                self.append(&mut log, collection, id, Edit::Delete)?;
+            if !materialized.contains(id)? {
+                return Ok(());
             }
+            // A tombstone: the history stays, so a replica syncing from one that never saw
+            // the delete does not bring the document back.
+            let mut log = txn.open_table(CHANGE_LOG)?;
+            let previous = heads::read_to_append(&log, collection.id, &collection.name, id)?;
+            let tombstone = self.plan(previous.as_ref(), id.to_owned(), None);
+            progress.writing();
+            materialized.remove(id)?;
+            self.append(&mut log, collection, &tombstone)?;
+            deleted = true;
             materialized.finish()
         });
         if deleted {
@@ -87,20 +127,39 @@ impl WritePath for AutomergeWrites {
 }
 
 impl AutomergeWrites {
-    /// Appends the change that makes `edit` to the document's change log, and its heads.
+    /// The change that puts `value` (or, for `None`, deletes) on top of `previous`.
+    fn plan(&self, previous: Option<&Heads>, id: String, value: Option<Vec<u8>>) -> Planned {
+        let edit = match &value {
+            Some(data) => Edit::Put(data.clone()),
+            None => Edit::Delete,
+        };
+        let change = heads::next_change(previous, &self.actor, edit);
+        let seq = previous.map_or(1, |p| p.last_seq + 1);
+        let heads = Heads::after_local(previous, &change, seq, value.is_some());
+        Planned {
+            id,
+            value,
+            seq,
+            change,
+            heads,
+        }
+    }
+
+    /// Appends a planned change to the document's change log, and its heads.
     fn append(
         &self,
         log: &mut ChangeLogTable<'_>,
         collection: &CollectionRef,
-        id: &str,
-        edit: Edit,
+        write: &Planned,
     ) -> Result<()> {
-        let previous = heads::read_to_write(log, collection.id, &collection.name, id)?;
-        let put = matches!(edit, Edit::Put(_));
-        let change = heads::next_change(previous.as_ref(), &self.actor, edit);
-        let seq = previous.as_ref().map_or(1, |p| p.last_seq + 1);
-        change_log::append(log, collection.id, &collection.name, id, seq, &change)?;
-        let next = Heads::after_local(previous.as_ref(), &change, seq, put);
-        heads::write(log, collection.id, id, &next)
+        change_log::append(
+            log,
+            collection.id,
+            &collection.name,
+            &write.id,
+            write.seq,
+            &write.change,
+        )?;
+        heads::write(log, collection.id, &write.id, &write.heads)
     }
 }

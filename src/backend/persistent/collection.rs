@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::materialized;
 use super::store::Store;
+use super::view::with_view;
 use super::write_path::{CollectionRef, WritePath};
 use crate::{Collection, Document, DocumentPredicate, Result};
 
@@ -47,7 +48,8 @@ impl<W: WritePath> Collection for PersistentCollection<W> {
     }
 
     fn get(&self, doc_id: &str) -> Result<Option<Vec<u8>>> {
-        materialized::get(&self.store.read()?, self.target.id, doc_id)
+        let view = self.store.view()?;
+        with_view!(view, |txn| materialized::get(txn, self.target.id, doc_id))
     }
 
     fn delete(&self, doc_id: &str) -> Result<()> {
@@ -55,42 +57,45 @@ impl<W: WritePath> Collection for PersistentCollection<W> {
     }
 
     fn scan(&self) -> Result<Vec<Document>> {
-        materialized::collect(
-            &self.store.read()?,
-            self.target.id,
-            "",
-            usize::MAX,
-            |_, _| Some(true),
-        )
+        self.collect("", usize::MAX, |_, _| Some(true))
     }
 
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<Document>> {
-        materialized::collect(
-            &self.store.read()?,
-            self.target.id,
-            prefix,
-            usize::MAX,
-            |id, _| id.starts_with(prefix).then_some(true),
-        )
-    }
-
-    fn scan_range(&self, start: &str, limit: usize) -> Result<Vec<Document>> {
-        materialized::collect(&self.store.read()?, self.target.id, start, limit, |_, _| {
-            Some(true)
+        self.collect(prefix, usize::MAX, |id, _| {
+            id.starts_with(prefix).then_some(true)
         })
     }
 
+    fn scan_range(&self, start: &str, limit: usize) -> Result<Vec<Document>> {
+        self.collect(start, limit, |_, _| Some(true))
+    }
+
+    /// The predicate runs while the store is read: it must not use the store itself.
     fn find(&self, predicate: DocumentPredicate) -> Result<Vec<Document>> {
-        materialized::collect(
-            &self.store.read()?,
-            self.target.id,
-            "",
-            usize::MAX,
-            |_, data| Some(predicate(data)),
-        )
+        self.collect("", usize::MAX, |_, data| Some(predicate(data)))
     }
 
     fn count(&self) -> Result<usize> {
-        materialized::count(&self.store.read()?, self.target.id)
+        let view = self.store.view()?;
+        with_view!(view, |txn| materialized::count(txn, self.target.id))
+    }
+}
+
+impl<W: WritePath> PersistentCollection<W> {
+    /// [`materialized::collect`] over every completed write.
+    fn collect(
+        &self,
+        start: &str,
+        limit: usize,
+        keep: impl FnMut(&str, &[u8]) -> Option<bool>,
+    ) -> Result<Vec<Document>> {
+        let view = self.store.view()?;
+        with_view!(view, |txn| materialized::collect(
+            txn,
+            self.target.id,
+            start,
+            limit,
+            keep
+        ))
     }
 }

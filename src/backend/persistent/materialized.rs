@@ -4,24 +4,25 @@
 
 use std::ops::ControlFlow;
 
-use redb::{ReadTransaction, ReadableTable, Table, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::tables::{COUNTS, CollectionId, MATERIALIZED};
+use super::view::Snapshot;
 use crate::{Document, Result};
 
 /// The value of `id` in `collection`.
 pub(crate) fn get(
-    txn: &ReadTransaction,
+    txn: &impl Snapshot,
     collection: CollectionId,
     id: &str,
 ) -> Result<Option<Vec<u8>>> {
-    let table = txn.open_table(MATERIALIZED)?;
+    let table = txn.table(MATERIALIZED)?;
     Ok(table.get((collection, id))?.map(|v| v.value().to_vec()))
 }
 
 /// The number of live documents in `collection`.
-pub(crate) fn count(txn: &ReadTransaction, collection: CollectionId) -> Result<usize> {
-    let table = txn.open_table(COUNTS)?;
+pub(crate) fn count(txn: &impl Snapshot, collection: CollectionId) -> Result<usize> {
+    let table = txn.table(COUNTS)?;
     let count = table.get(collection)?.map_or(0, |v| v.value());
     // A count beyond usize cannot be held in memory; saturate rather than wrap.
     Ok(usize::try_from(count).unwrap_or(usize::MAX))
@@ -29,12 +30,12 @@ pub(crate) fn count(txn: &ReadTransaction, collection: CollectionId) -> Result<u
 
 /// Visits the documents of `collection` with ids `>= start`, in id order, until `visit` breaks.
 pub(crate) fn visit(
-    txn: &ReadTransaction,
+    txn: &impl Snapshot,
     collection: CollectionId,
     start: &str,
     mut visit: impl FnMut(&str, &[u8]) -> ControlFlow<()>,
 ) -> Result<()> {
-    let table = txn.open_table(MATERIALIZED)?;
+    let table = txn.table(MATERIALIZED)?;
     // Collection ids are handed out below u64::MAX, so `collection + 1` is the next one.
     for entry in table.range((collection, start)..(collection + 1, ""))? {
         let (key, value) = entry?;
@@ -48,7 +49,7 @@ pub(crate) fn visit(
 /// Collects the documents of `collection` from `start` on that `keep` accepts, stopping after
 /// `limit` or at the first `None`.
 pub(crate) fn collect(
-    txn: &ReadTransaction,
+    txn: &impl Snapshot,
     collection: CollectionId,
     start: &str,
     limit: usize,
@@ -99,6 +100,11 @@ impl<'txn> MaterializedWriter<'txn> {
             self.delta += 1;
         }
         Ok(())
+    }
+
+    /// Whether `id` has a value.
+    pub(crate) fn contains(&self, id: &str) -> Result<bool> {
+        Ok(self.values.get((self.collection, id))?.is_some())
     }
 
     /// Removes `id`; returns whether it had a value.

@@ -2,6 +2,7 @@
 //! materialized values that serve every read, and durability.
 
 mod backend;
+mod batch;
 mod collection;
 mod group_commit;
 mod materialized;
@@ -10,6 +11,7 @@ mod options;
 mod store;
 mod tables;
 mod verify;
+mod view;
 mod write_path;
 
 // Parts only the Automerge backend uses are compiled out with it; the rest is shared.
@@ -26,4 +28,5 @@ pub(crate) use store::Store;
 #[cfg(feature = "automerge-backend")]
 pub(crate) use tables::{CHANGE_LOG, CollectionId, MATERIALIZED};
 pub(crate) use verify::verify_materialized;
+pub(crate) use view::View;
 pub(crate) use write_path::{CollectionRef, WritePath};

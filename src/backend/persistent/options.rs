@@ -26,6 +26,14 @@ pub struct OpenOptions {
     /// damaged inside a cleanly closed file is trusted, and reading it may return wrong data
     /// or fail inside redb.
     pub check_integrity: bool,
+    /// Bytes of `OnFlush` writes (ids and values, as written) the open transaction holds
+    /// before it commits them without a sync. By default, 4 MiB.
+    ///
+    /// `OnFlush` writes share one open transaction until the next flush rather than paying a
+    /// commit each. This bounds what that transaction holds in memory (redb keeps the pages it
+    /// changed until they commit) and how long the write that reaches it takes to commit. The
+    /// commit it makes is not durable: a crash still reopens at the last flush.
+    pub batch_bytes: usize,
 }
 
 impl Default for OpenOptions {
@@ -34,6 +42,7 @@ impl Default for OpenOptions {
             durability: Durability::OnFlush,
             page_cache_bytes: 64 << 20,
             check_integrity: true,
+            batch_bytes: 4 << 20,
         }
     }
 }
@@ -61,6 +70,13 @@ impl OpenOptions {
         self.check_integrity = check;
         self
     }
+
+    /// Sets the bytes of `OnFlush` writes held in the open transaction before it commits
+    /// without a sync (at least one write is always held).
+    pub fn batch_bytes(mut self, bytes: usize) -> Self {
+        self.batch_bytes = bytes;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -73,10 +89,12 @@ mod tests {
         let set = OpenOptions::new()
             .durability(Durability::EveryWrite)
             .page_cache_bytes(1 << 20)
-            .check_integrity(false);
+            .check_integrity(false)
+            .batch_bytes(1 << 10);
         assert_eq!(set.durability, Durability::EveryWrite);
         assert_eq!(set.page_cache_bytes, 1 << 20);
         assert!(!set.check_integrity);
+        assert_eq!(set.batch_bytes, 1 << 10);
         assert_eq!(
             OpenOptions::new().check_integrity(false).page_cache_bytes,
             default.page_cache_bytes

@@ -113,7 +113,7 @@ impl SyncSession {
         let mut stored: Vec<(DocKey, bool, Option<u64>)> = Vec::new();
         let mut refused = None;
         let (mut applied, mut merged) = (0, 0);
-        inner.store().write(|txn| {
+        inner.store().write_alone(|txn| {
             let mut log = txn.open_table(CHANGE_LOG)?;
             for (((entry, checked), target), before) in
                 batches.into_iter().zip(&targets).zip(&before)
