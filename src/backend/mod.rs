@@ -13,6 +13,8 @@ mod redb;
 pub use self::automerge::{Applied, AutomergeBackend, Refusal, SyncSession, SyncStats};
 pub use self::memory::InMemoryBackend;
 pub use self::null::NullBackend;
+#[cfg(all(feature = "redb-backend", feature = "check"))]
+pub use self::persistent::BatchBug;
 #[cfg(feature = "redb-backend")]
 pub use self::persistent::{Inconsistency, OpenOptions, VerifyReport};
 #[cfg(feature = "redb-backend")]

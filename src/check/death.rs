@@ -19,6 +19,8 @@ const ENV_DIR: &str = "STOREBENCH_CRASH_DIR";
 const ENV_SEED: &str = "STOREBENCH_CRASH_SEED";
 const ENV_DURABILITY: &str = "STOREBENCH_CRASH_DURABILITY";
 const ENV_ABORT_AT: &str = "STOREBENCH_CRASH_ABORT_AT";
+const ENV_POINT: &str = "STOREBENCH_CRASH_POINT";
+const ENV_POINT_NTH: &str = "STOREBENCH_CRASH_POINT_NTH";
 /// The child prints this and the step number once a step's operation has returned.
 const ACK: &str = "storebench-crash-ack";
 /// The child prints this when an operation failed, which no fault explains.
@@ -47,6 +49,17 @@ pub enum Death {
         /// Operations acknowledged first.
         after: usize,
     },
+    /// The child aborts the `nth` time (from 1) a thread of its store reaches the crash point
+    /// `point`, inside whatever operation is running: a death placed where a kill lands only
+    /// by chance. The built-in stores mark `"batch: before commit"` and `"batch: after
+    /// commit"`, around every commit of their batch of `OnFlush` writes. A child that never
+    /// gets there is a divergence, so that the check cannot pass without dying where it says.
+    AtPoint {
+        /// The crash point's label.
+        point: &'static str,
+        /// Which time it is reached.
+        nth: usize,
+    },
 }
 
 /// The child's side of [`check_crash`]. Call it first thing in the entry point the parent's
@@ -72,6 +85,10 @@ pub fn crash_child(binding: &dyn Binding) {
         _ => None,
     };
     let abort_at: Option<usize> = var(ENV_ABORT_AT).and_then(|s| s.parse().ok());
+    if let Some(point) = var(ENV_POINT) {
+        let nth = var(ENV_POINT_NTH).and_then(|s| s.parse().ok()).unwrap_or(1);
+        crate::schedule::arm_crash_point(point, nth);
+    }
     let scenario = crash_scenario(seed);
     let mut out = std::io::stdout().lock();
     let fail = |out: &mut std::io::StdoutLock<'_>, step: usize, what: String| -> ! {
@@ -155,8 +172,16 @@ pub fn check_crash(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Death::Abort { step } = death {
-        child.env(ENV_ABORT_AT, step.to_string());
+    match death {
+        Death::Abort { step } => {
+            child.env(ENV_ABORT_AT, step.to_string());
+        }
+        Death::AtPoint { point, nth } => {
+            child
+                .env(ENV_POINT, point)
+                .env(ENV_POINT_NTH, nth.to_string());
+        }
+        Death::Kill { .. } => {}
     }
     let mut process = child
         .spawn()
@@ -171,6 +196,7 @@ pub fn check_crash(
     });
     let mut acked = 0usize;
     let mut failed = None;
+    let mut at_point = false;
     if let Some(stdout) = process.stdout.take() {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
@@ -180,6 +206,8 @@ pub fn check_crash(
                 if death == (Death::Kill { after: acked }) {
                     let _ = process.kill();
                 }
+            } else if line.contains(crate::schedule::CRASH_POINT_REACHED) {
+                at_point = true;
             } else if let Some(at) = line.find(FAILED) {
                 failed = Some(line[at + FAILED.len()..].trim().to_owned());
             }
@@ -222,6 +250,18 @@ pub fn check_crash(
                 ));
             }
             false
+        }
+        Death::AtPoint { point, nth } => {
+            if !at_point {
+                return Err(diverged(
+                    acked,
+                    format!(
+                        "the child never reached crash point {point:?} a {nth}th time: it ran \
+                         {acked} operations and died ({status}); does the store mark it?"
+                    ),
+                ));
+            }
+            true
         }
         Death::Kill { after } => {
             // Acknowledgements still in the pipe when the kill lands are read too, so more

@@ -16,6 +16,10 @@ mod planted;
 mod race;
 pub(crate) mod schedule;
 
+/// Bugs planted in the built-in stores' batch of `OnFlush` writes (`OpenOptions::planted`).
+#[cfg(feature = "redb-backend")]
+#[doc(hidden)]
+pub use crate::backend::BatchBug;
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
 pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]

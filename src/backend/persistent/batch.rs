@@ -30,6 +30,20 @@ use redb::WriteTransaction;
 use super::group_commit::Carried;
 use crate::{Error, Result};
 
+/// A bug to plant in the batch, to prove the checks find what it breaks (feature `check`,
+/// through [`OpenOptions`](super::OpenOptions)' `planted`).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Only the feature `check` constructs one.
+#[cfg_attr(not(feature = "check"), allow(dead_code))]
+pub enum BatchBug {
+    /// `flush()` commits the batch without a sync: it returns before the writes are durable.
+    FlushWithoutSync,
+    /// The batch commits with a sync when it reaches its bound: a crash then keeps part of
+    /// the writes since the last flush, half a batch.
+    SyncAtBound,
+}
+
 /// How the store runs the transactions a batch is made of.
 pub(crate) trait Transactions {
     /// Begins a write transaction committed with `durability`, carrying every pending
@@ -73,6 +87,7 @@ pub(crate) struct Batch {
     dirty: AtomicBool,
     /// Bytes of writes past which the batch commits without a sync.
     limit: usize,
+    planted: Option<BatchBug>,
 }
 
 #[derive(Default)]
@@ -134,11 +149,23 @@ impl BatchGuard<'_> {
 }
 
 impl Batch {
-    pub(crate) fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize, planted: Option<BatchBug>) -> Self {
         Self {
             slot: Mutex::default(),
             dirty: AtomicBool::new(false),
             limit,
+            planted,
+        }
+    }
+
+    /// The durability of a commit that should have `wanted`, with a planted bug.
+    fn planted(&self, wanted: redb::Durability) -> redb::Durability {
+        match (self.planted, wanted) {
+            (Some(BatchBug::FlushWithoutSync), redb::Durability::Immediate) => {
+                redb::Durability::None
+            }
+            (Some(BatchBug::SyncAtBound), redb::Durability::None) => redb::Durability::Immediate,
+            _ => wanted,
         }
     }
 
@@ -197,7 +224,8 @@ impl Batch {
         if open.bytes >= self.limit {
             // Not durable: this only bounds what the open transaction holds.
             crate::schedule::point("batch: full");
-            self.commit(&mut slot, store, redb::Durability::None)?;
+            let durability = self.planted(redb::Durability::None);
+            self.commit(&mut slot, store, durability)?;
         }
         Ok(())
     }
@@ -265,7 +293,8 @@ impl Batch {
             });
         }
         crate::schedule::point("batch: syncing");
-        self.commit(slot, store, redb::Durability::Immediate)
+        let durability = self.planted(redb::Durability::Immediate);
+        self.commit(slot, store, durability)
     }
 
     /// Commits the open batch, if any. A commit that fails leaves the batch's writes neither
@@ -281,7 +310,9 @@ impl Batch {
         };
         let committed = panic::catch_unwind(AssertUnwindSafe(move || -> Result<Carried> {
             open.txn.set_durability(durability)?;
+            crate::schedule::crash_point("batch: before commit");
             open.txn.commit()?;
+            crate::schedule::crash_point("batch: after commit");
             Ok(open.carried)
         }));
         match committed {

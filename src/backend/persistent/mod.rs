@@ -16,6 +16,8 @@ mod write_path;
 
 // Parts only the Automerge backend uses are compiled out with it; the rest is shared.
 
+#[cfg(feature = "check")]
+pub use batch::BatchBug;
 pub use options::OpenOptions;
 pub use verify::{Inconsistency, VerifyReport};
 

@@ -65,7 +65,7 @@ pub(crate) fn open_storage(
         check_or_initialise(&db, backend, &path)?;
         let collections = load_collections(&db, &path)?;
         Ok(Opened {
-            store: Store::new(db, options.durability, options.batch_bytes),
+            store: Store::new(db, options),
             collections,
         })
     }));

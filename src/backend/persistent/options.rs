@@ -1,5 +1,6 @@
 //! How a persistent backend is opened: durability and cache sizes.
 
+use super::batch::BatchBug;
 use crate::Durability;
 
 /// Options for opening a persistent backend.
@@ -34,6 +35,10 @@ pub struct OpenOptions {
     /// changed until they commit) and how long the write that reaches it takes to commit. The
     /// commit it makes is not durable: a crash still reopens at the last flush.
     pub batch_bytes: usize,
+    /// A bug planted in the batch of `OnFlush` writes, for the checks' own tests.
+    #[cfg(feature = "check")]
+    #[doc(hidden)]
+    pub planted: Option<BatchBug>,
 }
 
 impl Default for OpenOptions {
@@ -43,6 +48,8 @@ impl Default for OpenOptions {
             page_cache_bytes: 64 << 20,
             check_integrity: true,
             batch_bytes: 4 << 20,
+            #[cfg(feature = "check")]
+            planted: None,
         }
     }
 }
@@ -69,6 +76,14 @@ impl OpenOptions {
     pub fn check_integrity(mut self, check: bool) -> Self {
         self.check_integrity = check;
         self
+    }
+
+    /// The bug planted in the batch, if any (only the feature `check` plants one).
+    pub(crate) fn planted(&self) -> Option<BatchBug> {
+        #[cfg(feature = "check")]
+        return self.planted;
+        #[cfg(not(feature = "check"))]
+        None
     }
 
     /// Sets the bytes of `OnFlush` writes held in the open transaction before it commits

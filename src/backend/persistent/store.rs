@@ -6,6 +6,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use super::batch::{Batch, Progress, Transactions};
 use super::group_commit::{Carried, GroupCommit};
+use super::options::OpenOptions;
 use super::tables::{COLLECTIONS, CollectionId};
 use super::view::View;
 use crate::{Durability, Error, Result};
@@ -29,12 +30,12 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(db: Database, durability: Durability, batch_bytes: usize) -> Self {
+    pub(crate) fn new(db: Database, options: &OpenOptions) -> Self {
         Self {
             db: RwLock::new(Some(db)),
-            durability,
+            durability: options.durability,
             pending_collections: Mutex::default(),
-            batch: Batch::new(batch_bytes),
+            batch: Batch::new(options.batch_bytes, options.planted()),
             group: GroupCommit::default(),
         }
     }
@@ -243,7 +244,7 @@ mod tests {
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .expect("in-memory database");
-        Store::new(db, durability, 1 << 20)
+        Store::new(db, &OpenOptions::new().durability(durability))
     }
 
     fn committed(store: &Store) -> Vec<(String, CollectionId)> {
@@ -339,7 +340,7 @@ mod tests {
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .expect("in-memory database");
-        let store = Store::new(db, Durability::OnFlush, 16);
+        let store = Store::new(db, &OpenOptions::new().batch_bytes(16));
         store.write(8, put(1)).expect("write");
         assert!(reads_through_the_batch(&store));
         store.write(8, put(2)).expect("write");
