@@ -81,6 +81,31 @@ struct Db {
     /// Collection ids by name, as the database has them (committed or in the open
     /// transaction).
     collections: BTreeMap<String, i64>,
+    /// Set once SQLite ended the open `OnFlush` transaction by itself: after an I/O error, a
+    /// full disk or running out of memory it may roll the whole transaction back, and with
+    /// it every write since the last flush. From then on every operation fails, rather than
+    /// reading a state older than one it has shown or beginning a new transaction that a
+    /// later flush would commit without them; reopening gives the last flush.
+    lost: bool,
+}
+
+impl Db {
+    /// The connection, when the store is open and has lost nothing; with `OnFlush` it is
+    /// inside its transaction here, or SQLite has rolled it back.
+    fn usable(&mut self, durability: Durability) -> Result<&Connection> {
+        let conn = self.conn.as_ref().ok_or(Error::Closed)?;
+        if durability == Durability::OnFlush && conn.is_autocommit() {
+            self.lost = true;
+        }
+        if self.lost {
+            return Err(Error::backend(
+                "sqlite",
+                "SQLite rolled back the open transaction after an error, and with it every \
+                 write since the last flush; reopen the store, which holds the last flush",
+            ));
+        }
+        Ok(conn)
+    }
 }
 
 fn sqlite(e: rusqlite::Error) -> Error {
@@ -108,6 +133,7 @@ impl SqliteStore {
         let db = Db {
             conn: Some(conn),
             collections,
+            lost: false,
         };
         Ok(Self {
             shared: Arc::new(Shared {
@@ -186,9 +212,13 @@ impl Shared {
         &self,
         read: impl FnOnce(&Connection, &BTreeMap<String, i64>) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        let db = self.lock();
-        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
-        read(conn, &db.collections).map_err(sqlite)
+        let mut db = self.lock();
+        db.usable(self.durability)?;
+        let Db {
+            conn, collections, ..
+        } = &*db;
+        let conn = conn.as_ref().ok_or(Error::Closed)?;
+        read(conn, collections).map_err(sqlite)
     }
 
     /// Runs `write` on `collection` (created first if it is new) as one atomic unit: its own
@@ -200,7 +230,12 @@ impl Shared {
         write: impl FnOnce(&Connection, i64) -> rusqlite::Result<()>,
     ) -> Result<()> {
         let mut db = self.lock();
-        let Db { conn, collections } = &mut *db;
+        db.usable(self.durability)?;
+        let Db {
+            conn,
+            collections,
+            lost,
+        } = &mut *db;
         let conn = conn.as_ref().ok_or(Error::Closed)?;
         let (begin, commit, rollback) = match self.durability {
             Durability::EveryWrite => ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"),
@@ -210,11 +245,6 @@ impl Shared {
                 "ROLLBACK TO write; RELEASE write",
             ),
         };
-        if self.durability == Durability::OnFlush && conn.is_autocommit() {
-            // The transaction a failed flush ended: without it the savepoint's release
-            // would commit on its own.
-            run(conn, "BEGIN").map_err(sqlite)?;
-        }
         run(conn, begin).map_err(sqlite)?;
         let created = !collections.contains_key(collection);
         let done = ensure(conn, collections, collection)
@@ -225,6 +255,10 @@ impl Shared {
             if created {
                 collections.remove(collection);
             }
+            if self.durability == Durability::OnFlush && conn.is_autocommit() {
+                // The error ended the open transaction, not just this write's savepoint.
+                *lost = true;
+            }
             return Err(sqlite(e));
         }
         Ok(())
@@ -233,7 +267,8 @@ impl Shared {
     /// Commits the open transaction (`OnFlush`) and begins the next.
     fn flush(&self) -> Result<()> {
         let mut db = self.lock();
-        let conn = Self::commit(&mut db)?;
+        self.commit(&mut db)?;
+        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
         run(conn, "BEGIN").map_err(sqlite)
     }
 
@@ -241,7 +276,8 @@ impl Shared {
     /// transaction, then begins the next (`OnFlush`).
     fn compact(&self) -> Result<()> {
         let mut db = self.lock();
-        let conn = Self::commit(&mut db)?;
+        self.commit(&mut db)?;
+        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
         let vacuumed = conn.execute_batch("VACUUM").map_err(sqlite);
         if self.durability == Durability::OnFlush {
             run(conn, "BEGIN").map_err(sqlite)?;
@@ -250,20 +286,22 @@ impl Shared {
     }
 
     /// Commits the open transaction, if any; the connection, in autocommit mode.
-    fn commit(db: &mut Db) -> Result<&Connection> {
-        let Db { conn, collections } = db;
-        let conn = conn.as_ref().ok_or(Error::Closed)?;
+    fn commit(&self, db: &mut Db) -> Result<()> {
+        if self.durability == Durability::OnFlush {
+            db.usable(self.durability)?;
+        }
+        let conn = db.conn.as_ref().ok_or(Error::Closed)?;
         let committed = if conn.is_autocommit() {
             Ok(())
         } else {
             run(conn, "COMMIT")
         };
         if committed.is_err() && conn.is_autocommit() {
-            // SQLite rolled the transaction back, and with it the collections it created.
-            *collections = load_collections(conn).map_err(sqlite)?;
+            // SQLite rolled the transaction back: a failed flush leaves the state before it,
+            // which no longer holds what was read since.
+            db.lost = true;
         }
-        committed.map_err(sqlite)?;
-        Ok(conn)
+        committed.map_err(sqlite)
     }
 }
 
@@ -529,6 +567,41 @@ mod tests {
                 Ok((row.get(0)?, row.get(1)?))
             })?;
         assert_eq!((rowid, data.as_slice()), (before, &b"new"[..]));
+        Ok(())
+    }
+
+    /// SQLite may roll the whole open transaction back after an I/O error, a full disk or
+    /// running out of memory. The writes since the last flush are gone then: the store must
+    /// say so on every later operation, not read an older state nor let a later flush commit
+    /// a new transaction without them.
+    #[test]
+    fn a_transaction_sqlite_rolled_back_fails_every_later_operation() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::backend("sqlite", e))?;
+        let path = dir.path().join("store.sqlite");
+        let store = SqliteStore::open(&path, Durability::OnFlush)?;
+        let docs = store.collection("docs");
+        docs.upsert("flushed", b"1".to_vec())?;
+        store.flush()?;
+        docs.upsert("unflushed", b"2".to_vec())?;
+        // What SQLite does to the transaction after such an error.
+        store
+            .shared
+            .lock()
+            .conn
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .execute_batch("ROLLBACK")
+            .map_err(sqlite)?;
+        assert!(docs.get("flushed").is_err(), "a read of the older state");
+        assert!(docs.upsert("later", b"3".to_vec()).is_err());
+        assert!(store.flush().is_err(), "a flush without the lost writes");
+        drop(docs);
+        drop(store);
+        let store = SqliteStore::open(&path, Durability::OnFlush)?;
+        let docs = store.collection("docs");
+        assert_eq!(docs.get("flushed")?, Some(b"1".to_vec()));
+        assert_eq!(docs.get("unflushed")?, None);
+        assert_eq!(docs.get("later")?, None);
         Ok(())
     }
 }
