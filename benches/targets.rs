@@ -195,7 +195,12 @@ impl Runner<'_> {
 
     /// Runs `workload` on `backend` and on its redb counterpart; see [`versus`](Self::versus).
     fn pair(&self, workload: &str, backend: &str, ops: u64) -> Result<[Report; 2], String> {
-        self.versus(workload, backend, &backend.replace("automerge", "redb"), ops)
+        self.versus(
+            workload,
+            backend,
+            &backend.replace("automerge", "redb"),
+            ops,
+        )
     }
 
     /// Runs `workload` on `ours` and on `theirs`, `repeat` times each, taking turns (and
@@ -350,7 +355,10 @@ fn writes(runner: &Runner) -> Result<Vec<Row>, String> {
     let run = |ops: u64| runner.run("ycsb-a", "automerge", &["--ops", &ops.to_string()]);
     let (short, long) = (run(ops)?, run(ops * 20)?);
     let flat = Row {
-        target: format!("2 writes: ycsb-a automerge throughput, {} / {ops} operations", ops * 20),
+        target: format!(
+            "2 writes: ycsb-a automerge throughput, {} / {ops} operations",
+            ops * 20
+        ),
         measured: long.run.throughput_ops_per_sec / short.run.throughput_ops_per_sec,
         goal: Goal::AtLeast(0.9),
         detail: format!(
@@ -365,7 +373,10 @@ fn writes(runner: &Runner) -> Result<Vec<Row>, String> {
 }
 
 fn mib(bytes: Option<u64>) -> String {
-    bytes.map_or_else(|| "?".to_owned(), |b| format!("{:.1} MiB", b as f64 / 1048576.0))
+    bytes.map_or_else(
+        || "?".to_owned(),
+        |b| format!("{:.1} MiB", b as f64 / 1048576.0),
+    )
 }
 
 fn value(seed: u64) -> Vec<u8> {
