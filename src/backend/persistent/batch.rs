@@ -223,7 +223,6 @@ impl Batch {
         open.bytes = open.bytes.saturating_add(bytes);
         if open.bytes >= self.limit {
             // Not durable: this only bounds what the open transaction holds.
-            crate::schedule::point("batch: full");
             let durability = self.planted(redb::Durability::None);
             self.commit(&mut slot, store, durability)?;
         }
@@ -292,7 +291,6 @@ impl Batch {
                 bytes: 0,
             });
         }
-        crate::schedule::point("batch: syncing");
         let durability = self.planted(redb::Durability::Immediate);
         self.commit(slot, store, durability)
     }
