@@ -166,12 +166,13 @@ fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
     let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
     a.collection(DOCS).upsert("x", b"v".to_vec())?;
+    let change = a.changes_since(DOCS, "x", &[])?[0].raw_bytes().to_vec();
     // A real exchange up to the message carrying a's change.
     let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
     let mut carrying = None;
     for _ in 0..6 {
         if let Some(m) = sa.next_message(&a)? {
-            if m.len() > 100 {
+            if m.windows(change.len()).any(|w| w == change) {
                 carrying = Some(m.clone());
                 break;
             }
@@ -440,4 +441,60 @@ fn a_session_is_done_only_once_it_has_completed_and_serves_only_its_backend() ->
     }
     assert!(sa.is_done() && sb.is_done(), "both completed");
     assert_converged(&[&a, &b], &["x".to_owned(), "y".to_owned()])
+}
+
+/// Drives two sessions until neither has a message; returns the messages `b`'s side sent.
+fn drive(
+    (a, sa): (&AutomergeBackend, &mut storebench::SyncSession),
+    (b, sb): (&AutomergeBackend, &mut storebench::SyncSession),
+) -> Result<Vec<Vec<u8>>> {
+    let mut from_b = Vec::new();
+    for _ in 0..16 {
+        let (ma, mb) = (sa.next_message(a)?, sb.next_message(b)?);
+        if ma.is_none() && mb.is_none() {
+            break;
+        }
+        if let Some(m) = ma {
+            sb.receive(b, &m)?;
+        }
+        if let Some(m) = mb {
+            sa.receive(a, &m)?;
+            from_b.push(m);
+        }
+    }
+    Ok(from_b)
+}
+
+#[test]
+fn a_message_of_another_session_is_never_taken_as_an_answer() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("seed", b"seed".to_vec())?;
+    let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
+    let first_session = drive((&a, &mut sa), (&b, &mut sb))?;
+    assert!(sa.is_done() && sb.is_done(), "session 1 completed");
+    a.collection(DOCS).upsert("x", b"x".to_vec())?;
+    // Session 2: the hellos cross, and a's next message, offering x, is lost.
+    let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
+    let (hello_a, hello_b) = (sa.next_message(&a)?, sb.next_message(&b)?);
+    sb.receive(&b, &hello_a.expect("a names itself"))?;
+    sa.receive(&a, &hello_b.expect("b names itself"))?;
+    assert!(sa.next_message(&a)?.is_some(), "a offers x: lost");
+    // b's last message of session 1 arrives late. Its acknowledgement and `done` answer
+    // session 1's messages: taken as an answer here, a would mark x as held by b.
+    let late = first_session.last().expect("b spoke in session 1");
+    let outcome = sa.receive(&a, late);
+    assert!(!sa.is_done(), "a has not completed session 2");
+    // Nor is a first message b sends in another session taken for this session's.
+    let elsewhere = b.sync_session().next_message(&b)?.expect("b names itself");
+    let refused = sa.receive(&a, &elsewhere).expect_err("another session's");
+    assert!(matches!(refused, Error::Sync { .. }), "{refused}");
+    a.sync_with(&b)?;
+    a.sync_with(&b)?;
+    assert_eq!(b.heads(DOCS, "x")?, a.heads(DOCS, "x")?, "b got x");
+    assert!(
+        matches!(&outcome, Err(Error::Sync { detail }) if detail.contains("another session")),
+        "{outcome:?}"
+    );
+    assert_converged(&[&a, &b], &["seed".to_owned(), "x".to_owned()])
 }

@@ -1,9 +1,11 @@
-//! The bytes a sync session sends: who sends, which of the peer's messages it has processed,
-//! and per document its heads and the changes the peer lacks.
+//! The bytes a sync session sends: who sends, in which session, which of the peer's messages it
+//! has processed, and per document its heads and the changes the peer lacks.
 //!
 //! Layout (integers little-endian): the magic `SBSY`, a version byte, the sender's actor
-//! (u32 length, bytes), the message's number and the last of the peer's numbers received
-//! with all before it (u32 each), a flags byte (bit 0: done, bit 1: complete), then a u32
+//! (u32 length, bytes), the sender's session and the receiver's session as the sender knows it
+//! (u128 each, 0 before the sender has heard from it), the message's number and the last of the
+//! peer's numbers received with all before it (u32 each), a flags byte (bit 0: done, bit 1:
+//! complete), then a u32
 //! count of documents, each: collection and id (u32 length, UTF-8), a u32 count of heads of
 //! 32 bytes, a u32 count of changes (u32 length, Automerge's bytes); last, the FNV-1a hash of
 //! everything before it (u64), so that a message damaged in transit is refused whole.
@@ -14,14 +16,19 @@ use super::super::checksum::fnv1a64;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"SBSY";
-/// 2: with the checksum.
-const VERSION: u8 = 2;
+/// 2: with the checksum; 3: with both sides' sessions.
+const VERSION: u8 = 3;
 const CHECKSUM_LEN: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Message {
     /// The sender's actor in its current open: who the peer is, and which of its opens.
     pub(crate) from: Vec<u8>,
+    /// The sender's session: numbers and acknowledgements count within it alone.
+    pub(crate) session: u128,
+    /// The receiver's session this message answers; 0 in a first message sent before the
+    /// sender heard from the receiver (only a first message can be sent then).
+    pub(crate) to_session: u128,
     /// This message's number, from 1.
     pub(crate) seq: u32,
     /// Every message of the peer up to this number has been processed (0: none).
@@ -50,6 +57,8 @@ impl Message {
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         put_bytes(&mut out, &self.from);
+        out.extend_from_slice(&self.session.to_le_bytes());
+        out.extend_from_slice(&self.to_session.to_le_bytes());
         out.extend_from_slice(&self.seq.to_le_bytes());
         out.extend_from_slice(&self.ack.to_le_bytes());
         out.push(u8::from(self.done) | u8::from(self.complete) << 1);
@@ -93,10 +102,17 @@ impl Message {
             )));
         }
         let from = r.bytes()?.to_vec();
+        let (session, to_session) = (r.u128()?, r.u128()?);
         let (seq, ack) = (r.u32()?, r.u32()?);
         let flags = r.take(1)?[0];
         if flags > 3 || seq == 0 {
             return Err(malformed("invalid flags or message number"));
+        }
+        // A sender sends nothing after its first message until it has heard from the peer.
+        if session == 0 || (to_session == 0 && seq != 1) {
+            return Err(malformed(
+                "no session, or a later message naming no peer's session",
+            ));
         }
         let mut docs = Vec::new();
         for _ in 0..r.count(8)? {
@@ -120,6 +136,8 @@ impl Message {
         }
         Ok(Message {
             from,
+            session,
+            to_session,
             seq,
             ack,
             done: flags & 1 != 0,
@@ -167,6 +185,12 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    fn u128(&mut self) -> Result<u128> {
+        Ok(u128::from_le_bytes(
+            self.take(16)?.try_into().expect("sixteen bytes"),
+        ))
+    }
+
     /// A count of items of at least `min_size` bytes each, no more than the bytes left hold:
     /// a damaged count never makes a large allocation.
     fn count(&mut self, min_size: usize) -> Result<usize> {
@@ -199,6 +223,8 @@ mod tests {
     fn sample() -> Message {
         Message {
             from: vec![7; 16],
+            session: 11,
+            to_session: 12,
             seq: 3,
             ack: 2,
             done: false,
@@ -212,9 +238,11 @@ mod tests {
         }
     }
 
-    // Where fields start, after magic, version and actor: the message number, the flags, the
-    // document count.
-    const SEQ_AT: usize = 4 + 1 + 4 + 16;
+    // Where fields start, after magic, version and actor: the two sessions, the message
+    // number, the flags, the document count.
+    const SESSION_AT: usize = 4 + 1 + 4 + 16;
+    const TO_SESSION_AT: usize = SESSION_AT + 16;
+    const SEQ_AT: usize = TO_SESSION_AT + 16;
     const FLAGS_AT: usize = SEQ_AT + 4 + 4;
     const COUNT_AT: usize = FLAGS_AT + 1;
 
@@ -258,8 +286,9 @@ mod tests {
         }
     }
 
-    /// A message number of 0 or a flag bit no version sets is refused even when the checksum
-    /// matches (a sender with a bug, not damage in transit); both flags read back.
+    /// A message number of 0, a flag bit no version sets, no session, or a message after the
+    /// first naming no session of the receiver's is refused even when the checksum matches (a
+    /// sender with a bug, not damage in transit); both flags and both sessions read back.
     #[test]
     fn fields_out_of_range_are_refused_under_a_matching_checksum() {
         let flagged = Message {
@@ -283,6 +312,24 @@ mod tests {
                 err.to_string().contains("invalid flags or message number"),
                 "{what}: {err}"
             );
+        }
+        let read = rewritten(SESSION_AT, &u128::MAX.to_le_bytes()).expect("another session");
+        assert_eq!((read.session, read.to_session), (u128::MAX, 12));
+        let first = Message {
+            seq: 1,
+            to_session: 0,
+            ..sample()
+        };
+        assert_eq!(
+            Message::decode(&first.encode()).expect("a first message"),
+            first
+        );
+        for (what, at, value) in [
+            ("no session", SESSION_AT, 0u128),
+            ("message 3 naming no session", TO_SESSION_AT, 0),
+        ] {
+            let err = rewritten(at, &value.to_le_bytes()).expect_err(what);
+            assert!(err.to_string().contains("session"), "{what}: {err}");
         }
     }
 }

@@ -12,6 +12,11 @@
 //! it, says it has nothing more to send: only then does it mark the documents it offered as
 //! held by the peer. A lost, repeated or reordered message can stall a session but never marks
 //! a document the peer was not shown; a stalled session is dropped and a new one started.
+//!
+//! Each side picks a random session number and every message carries both, the sender's and
+//! the one it answers: message numbers and acknowledgements mean something only within their
+//! session, so a late message of a stalled session, or one the peer meant for another, is
+//! refused rather than taken as an answer.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -23,7 +28,11 @@ use crate::{Error, Result};
 pub struct SyncSession {
     /// The actor of the backend's open this session belongs to, which names it to the peer.
     pub(super) me: Vec<u8>,
+    /// This side's session number, random and never 0.
+    pub(super) id: u128,
+    /// The peer's actor and session number, from its first message.
     pub(super) peer: Option<Vec<u8>>,
+    pub(super) peer_session: u128,
     /// The number of the last message sent, and of the last that carried documents.
     pub(super) sent: u32,
     pub(super) last_with_docs: u32,
@@ -80,7 +89,9 @@ impl AutomergeBackend {
     pub fn sync_session(&self) -> SyncSession {
         SyncSession {
             me: self.inner.writer().actor().to_bytes().to_vec(),
+            id: session_id(),
             peer: None,
+            peer_session: 0,
             sent: 0,
             last_with_docs: 0,
             received: Received::default(),
@@ -179,7 +190,9 @@ impl SyncSession {
     /// # Errors
     /// [`Error::Sync`] for bytes that are not a sync message (or were damaged in transit), a
     /// message from another peer than the first, a `backend` other than the session's, or more
-    /// than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages;
+    /// than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages; and for a message of another session
+    /// (a late one of a session before, or one the peer meant for another replica), which
+    /// leaves this session as it was: it may go on;
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
     /// that this store cannot show; [`Error::Corrupt`](crate::Error::Corrupt) or storage
     /// errors. Then nothing of the message is stored, with one exception: a change Automerge
@@ -190,13 +203,27 @@ impl SyncSession {
         let message = Message::decode(bytes)?;
         self.stats.messages_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
+        let another_session = || Error::Sync {
+            detail: "a message of another session (a late one of an earlier session, or one \
+                     meant for another replica); this session is unchanged and may go on"
+                .into(),
+        };
+        // Only a first message, sent before its sender heard from this side, names no session
+        // of this side's.
+        if message.to_session != 0 && message.to_session != self.id {
+            return Err(another_session());
+        }
         match &self.peer {
-            None => self.peer = Some(message.from.clone()),
+            None => {
+                self.peer = Some(message.from.clone());
+                self.peer_session = message.session;
+            }
             Some(peer) if *peer != message.from => {
                 return Err(Error::Sync {
                     detail: "a message from another peer, or another open of it".into(),
                 });
             }
+            Some(_) if self.peer_session != message.session => return Err(another_session()),
             Some(_) => {}
         }
         if !self.received.insert(message.seq) {
@@ -251,6 +278,8 @@ impl SyncSession {
         self.stats.changes_sent += docs.iter().map(|d| d.changes.len() as u64).sum::<u64>();
         let bytes = Message {
             from: self.me.clone(),
+            session: self.id,
+            to_session: self.peer_session,
             seq: self.sent,
             ack: self.received.all_up_to(),
             done,
@@ -262,6 +291,13 @@ impl SyncSession {
         self.stats.bytes_sent += bytes.len() as u64;
         bytes
     }
+}
+
+/// A random session number, never 0 (which stands for a session not known yet).
+fn session_id() -> u128 {
+    let random = automerge::ActorId::random();
+    let id = (random.to_bytes().iter()).fold(0u128, |id, byte| id << 8 | u128::from(*byte));
+    id.max(1)
 }
 
 /// The numbers of the messages received: all of them up to `contiguous`, and any after.
@@ -309,6 +345,8 @@ mod tests {
         for seq in 1..=SyncSession::MAX_MESSAGES + 1 {
             let talk = Message {
                 from: vec![1; 16],
+                session: 1,
+                to_session: session.id,
                 seq,
                 ack: 0,
                 done: false,
@@ -327,6 +365,8 @@ mod tests {
         }
         let stranger = Message {
             from: vec![2; 16],
+            session: 1,
+            to_session: session.id,
             seq: 1,
             ack: 0,
             done: false,
