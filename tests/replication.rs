@@ -445,3 +445,66 @@ fn a_change_from_far_back_sent_again_is_known() -> Result<()> {
     assert!(a.verify()?.is_clean());
     Ok(())
 }
+
+/// `changes` with one byte of the last one's data flipped under its chunk header, where the
+/// damaged bytes still parse as a change (Automerge's parse does not check the chunk's
+/// checksum; its load does).
+fn damaged_under_its_checksum(changes: &[Change]) -> Vec<Change> {
+    let (last, rest) = changes.split_last().expect("a change");
+    let bytes = last.raw_bytes();
+    // The value is at the end of a change's bytes: flip from there back.
+    let damaged = (8..bytes.len())
+        .rev()
+        .find_map(|at| {
+            let mut damaged = bytes.to_vec();
+            damaged[at] ^= 0x01;
+            Change::try_from(damaged.as_slice()).ok()
+        })
+        .expect("a flip that still parses");
+    assert_ne!(damaged.hash(), last.hash());
+    [rest, &[damaged]].concat()
+}
+
+/// What a refused change must leave: nothing of it stored, `verify()` clean, the document
+/// writable and readable by Automerge.
+fn assert_untouched(
+    store: &AutomergeBackend,
+    id: &str,
+    heads: &[automerge::ChangeHash],
+) -> Result<()> {
+    assert_eq!(store.heads(DOCS, id)?, heads, "nothing stored");
+    let report = store.verify()?;
+    assert!(report.is_clean(), "{:?}", report.problems);
+    store
+        .collection(DOCS)
+        .upsert(id, b"still writable".to_vec())?;
+    assert!(store.document(DOCS, id)?.is_some(), "Automerge loads it");
+    let report = store.verify()?;
+    assert!(report.is_clean(), "{:?}", report.problems);
+    Ok(())
+}
+
+#[test]
+fn a_change_damaged_under_its_chunk_checksum_is_refused() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", vec![1; 3])?;
+    send(&a, &b, "x")?;
+    a.collection(DOCS).upsert("x", vec![2; 3])?;
+    // A new document, and one more change to a document b has (the heads fast path).
+    for (id, have) in [("new", Vec::new()), ("x", b.heads(DOCS, "x")?)] {
+        if id == "new" {
+            a.collection(DOCS).upsert(id, vec![3; 3])?;
+        }
+        let changes = damaged_under_its_checksum(&a.changes_since(DOCS, id, &have)?);
+        let err = b
+            .apply_changes(DOCS, id, changes)
+            .expect_err("a damaged change");
+        assert!(
+            matches!(&err, Error::ChangeRefused { reason: Refusal::Malformed { detail }, .. } if detail.contains("checksum")),
+            "{id}: {err}"
+        );
+        assert_untouched(&b, id, &have)?;
+    }
+    Ok(())
+}

@@ -161,28 +161,59 @@ fn three_replicas_in_a_ring_converge() -> Result<()> {
     assert_converged(&refs, &ids)
 }
 
+/// A real exchange from `a` to `b` up to the message of `a`'s that carries `change`: `b`'s
+/// session, and that message.
+fn exchange_up_to(
+    a: &AutomergeBackend,
+    b: &AutomergeBackend,
+    change: &[u8],
+) -> Result<(storebench::SyncSession, Vec<u8>)> {
+    let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
+    for _ in 0..6 {
+        if let Some(m) = sa.next_message(a)? {
+            if m.windows(change.len()).any(|w| w == change) {
+                return Ok((sb, m));
+            }
+            sb.receive(b, &m)?;
+        }
+        if let Some(m) = sb.next_message(b)? {
+            sa.receive(a, &m)?;
+        }
+    }
+    panic!("a never sent its change");
+}
+
+/// `message` with `from` replaced by `to`, under a checksum that matches again (FNV-1a over
+/// everything before its last eight bytes): what a sender with a bug would send.
+fn resealed(message: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = message
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("in the message");
+    let mut body = [
+        &message[..at],
+        to,
+        &message[at + from.len()..message.len() - 8],
+    ]
+    .concat();
+    let sum = body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    body.extend_from_slice(&sum.to_le_bytes());
+    body
+}
+
 #[test]
 fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    let (a, b, c) = (
+        replica(&dir, "a")?,
+        replica(&dir, "b")?,
+        replica(&dir, "c")?,
+    );
     a.collection(DOCS).upsert("x", b"v".to_vec())?;
     let change = a.changes_since(DOCS, "x", &[])?[0].raw_bytes().to_vec();
-    // A real exchange up to the message carrying a's change.
-    let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
-    let mut carrying = None;
-    for _ in 0..6 {
-        if let Some(m) = sa.next_message(&a)? {
-            if m.windows(change.len()).any(|w| w == change) {
-                carrying = Some(m.clone());
-                break;
-            }
-            sb.receive(&b, &m)?;
-        }
-        if let Some(m) = sb.next_message(&b)? {
-            sa.receive(&a, &m)?;
-        }
-    }
-    let carrying = carrying.expect("a sends its change");
+    let (mut sb, carrying) = exchange_up_to(&a, &b, &change)?;
     let mut damaged_change = carrying.clone();
     let last = damaged_change.len() - 1;
     damaged_change[last] ^= 0xff;
@@ -201,6 +232,27 @@ fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
         );
         assert_eq!(b.heads(DOCS, "x")?, vec![], "{what}: nothing stored");
     }
+    // A change damaged under its chunk header, in a message whose own checksum matches: the
+    // change still parses, but Automerge would not load it.
+    let (mut sc, carrying_to_c) = exchange_up_to(&a, &c, &change)?;
+    let damaged = (8..change.len())
+        .rev()
+        .map(|at| {
+            let mut damaged = change.clone();
+            damaged[at] ^= 0x01;
+            damaged
+        })
+        .find(|d| automerge::Change::try_from(d.as_slice()).is_ok())
+        .expect("a flip that still parses");
+    let err = sc
+        .receive(&c, &resealed(&carrying_to_c, &change, &damaged))
+        .expect_err("a damaged change");
+    assert!(
+        matches!(&err, Error::ChangeRefused { reason: storebench::Refusal::Malformed { detail }, .. } if detail.contains("checksum")),
+        "{err}"
+    );
+    assert_eq!(c.heads(DOCS, "x")?, vec![], "nothing stored");
+    assert!(c.verify()?.is_clean());
     // The real message still applies.
     sb.receive(&b, &carrying)?;
     assert_eq!(b.collection(DOCS).get("x")?, Some(b"v".to_vec()));

@@ -7,13 +7,16 @@ use std::fmt;
 
 use automerge::{Change, ChangeHash, ScalarValue, legacy};
 
+use super::chunk;
 use super::document::DATA_KEY;
 
 /// Why changes from another replica were refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Refusal {
-    /// The bytes are not an Automerge change (random, truncated, or damaged in transit).
+    /// The bytes are not an Automerge change (random, truncated, or damaged in transit: their
+    /// chunk checksum does not match them), or one Automerge finds inconsistent with the
+    /// history while merging.
     Malformed {
         /// What Automerge said.
         detail: String,
@@ -63,8 +66,19 @@ pub(crate) struct Checked {
 ///
 /// # Errors
 /// [`Refusal::Shape`], or [`Refusal::Malformed`] for a change Automerge parsed but cannot
-/// decode.
+/// decode, or whose bytes its load would refuse (their chunk checksum does not match them).
 pub(crate) fn check(changes: Vec<Change>) -> Result<Checked, Refusal> {
+    if let Some(damaged) = changes
+        .iter()
+        .find(|c| !chunk::checksum_matches(c.raw_bytes()))
+    {
+        return Err(Refusal::Malformed {
+            detail: format!(
+                "the chunk checksum of change {} does not match its bytes: they were damaged",
+                damaged.hash()
+            ),
+        });
+    }
     let changes = causal_order(changes);
     let ops = changes.iter().map(shape).collect::<Result<_, _>>()?;
     Ok(Checked { changes, ops })

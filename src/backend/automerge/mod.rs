@@ -6,6 +6,7 @@ mod backend;
 mod batch;
 mod change_log;
 mod checksum;
+mod chunk;
 mod document;
 mod heads;
 mod replicate;

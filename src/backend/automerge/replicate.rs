@@ -112,7 +112,8 @@ impl AutomergeBackend {
     ///
     /// # Errors
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that does anything
-    /// but set or delete the bytes under `data`, or whose dependencies are missing;
+    /// but set or delete the bytes under `data`, whose dependencies are missing, or whose bytes
+    /// Automerge's load would refuse (damaged under a chunk header that still parses);
     /// [`Error::Corrupt`](crate::Error::Corrupt) when the stored document is damaged; a
     /// storage error. Nothing is stored on error.
     pub fn apply_changes(
