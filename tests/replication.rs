@@ -508,3 +508,125 @@ fn a_change_damaged_under_its_chunk_checksum_is_refused() -> Result<()> {
     }
     Ok(())
 }
+
+/// A change `actor` makes numbered `seq`, putting `value` after `deps`: what a replica
+/// writing as another's actor, or a forger, would send.
+fn forged(
+    actor: &automerge::ActorId,
+    seq: u64,
+    deps: Vec<automerge::ChangeHash>,
+    value: u8,
+) -> Change {
+    Change::from(automerge::ExpandedChange {
+        operations: vec![automerge::legacy::Op {
+            action: automerge::legacy::OpType::Put(ScalarValue::Bytes(vec![value; 3])),
+            obj: automerge::legacy::ObjectId::Root,
+            key: automerge::legacy::Key::Map("data".into()),
+            pred: Vec::new().into(),
+            insert: false,
+        }],
+        actor_id: actor.clone(),
+        hash: None,
+        seq,
+        start_op: std::num::NonZeroU64::new(100 + seq).expect("not zero"),
+        time: 0,
+        message: None,
+        deps,
+        extra_bytes: Vec::new(),
+        author: None,
+    })
+}
+
+#[test]
+fn a_change_reusing_its_actors_number_is_refused_on_every_path() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", vec![1; 3])?;
+    a.collection(DOCS).upsert("x", vec![2; 3])?;
+    send(&a, &b, "x")?;
+    let ours = a.changes_since(DOCS, "x", &[])?;
+    let actor = ours[0].actor_id().clone();
+    // Plain Automerge refuses a second change 2 of a's: "duplicate seq".
+    let second = forged(&actor, 2, vec![ours[0].hash()], 9);
+    let mut plain = AutoCommit::new();
+    plain.apply_changes(ours.clone()).expect("a's changes");
+    assert!(plain.apply_changes([second.clone()]).is_err());
+    let cases = [
+        // On what a's first change left: from the newest chunks, without a merge.
+        ("change 2 again, after change 1", vec![second.clone()]),
+        // On b's heads: nothing in the log looked at.
+        (
+            "change 2 again, after change 2",
+            vec![forged(&actor, 2, vec![ours[1].hash()], 8)],
+        ),
+        // Depending on nothing: merged by Automerge.
+        (
+            "change 1 again, first",
+            vec![forged(&actor, 1, Vec::new(), 7)],
+        ),
+        // Two changes 2 in one batch, to a document b does not have.
+        (
+            "two changes 2 in a batch",
+            vec![ours[0].clone(), ours[1].clone(), second.clone()],
+        ),
+    ];
+    for (what, batch) in cases {
+        let id = if what.contains("batch") { "new" } else { "x" };
+        let heads = b.heads(DOCS, id)?;
+        let err = b.apply_changes(DOCS, id, batch).expect_err(what);
+        assert!(
+            matches!(&err, Error::ChangeRefused { reason: Refusal::DuplicateSeq { actor: by, seq: 2 | 1 }, .. } if *by == actor),
+            "{what}: {err}"
+        );
+        assert_untouched(&b, id, &heads)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_change_skipping_its_actors_number_is_refused_and_never_panics() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", vec![1; 3])?;
+    a.collection(DOCS).upsert("x", vec![2; 3])?;
+    send(&a, &b, "x")?;
+    let ours = a.changes_since(DOCS, "x", &[])?;
+    let actor = ours[0].actor_id().clone();
+    let unrelated = automerge::ActorId::random();
+    for (what, change) in [
+        // Automerge would store it, and then panic loading the document.
+        (
+            "change 4 after change 2",
+            forged(&actor, 4, vec![ours[1].hash()], 9),
+        ),
+        // Automerge panics applying it.
+        (
+            "change 4 depending on nothing",
+            forged(&actor, 4, Vec::new(), 8),
+        ),
+        (
+            "a new actor's change 2",
+            forged(&unrelated, 2, vec![ours[1].hash()], 7),
+        ),
+        // The next number, but not after change 2: a load could meet it first, and panic.
+        (
+            "change 3 after change 1",
+            forged(&actor, 3, vec![ours[0].hash()], 6),
+        ),
+    ] {
+        let heads = b.heads(DOCS, "x")?;
+        let err = b.apply_changes(DOCS, "x", vec![change]).expect_err(what);
+        assert!(
+            matches!(
+                &err,
+                Error::ChangeRefused {
+                    reason: Refusal::OutOfSequence { .. },
+                    ..
+                }
+            ),
+            "{what}: {err}"
+        );
+        assert_untouched(&b, "x", &heads)?;
+    }
+    Ok(())
+}

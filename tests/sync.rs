@@ -183,19 +183,23 @@ fn exchange_up_to(
     panic!("a never sent its change");
 }
 
-/// `message` with `from` replaced by `to`, under a checksum that matches again (FNV-1a over
-/// everything before its last eight bytes): what a sender with a bug would send.
+/// `message` with the bytes `from` (a change, after its u32 length) replaced by `to`, under a
+/// checksum that matches again (FNV-1a over everything before its last eight bytes): what a
+/// sender with a bug would send.
 fn resealed(message: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let at = message
         .windows(from.len())
         .position(|w| w == from)
         .expect("in the message");
-    let mut body = [
-        &message[..at],
-        to,
-        &message[at + from.len()..message.len() - 8],
-    ]
-    .concat();
+    let len = u32::try_from(to.len())
+        .expect("a small change")
+        .to_le_bytes();
+    assert_eq!(
+        message[at - 4..at],
+        u32::try_from(from.len()).expect("small").to_le_bytes()
+    );
+    let end = message.len() - 8;
+    let mut body = [&message[..at - 4], &len, to, &message[at + from.len()..end]].concat();
     let sum = body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     });
@@ -549,4 +553,53 @@ fn a_message_of_another_session_is_never_taken_as_an_answer() -> Result<()> {
         "{outcome:?}"
     );
     assert_converged(&[&a, &b], &["seed".to_owned(), "x".to_owned()])
+}
+
+#[test]
+fn a_change_reusing_its_actors_number_is_refused_in_a_message() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    a.collection(DOCS).upsert("x", b"one".to_vec())?;
+    a.collection(DOCS).upsert("x", b"two".to_vec())?;
+    a.collection(DOCS).upsert("other", b"other".to_vec())?;
+    a.sync_with(&b)?;
+    a.collection(DOCS).upsert("x", b"three".to_vec())?;
+    a.collection(DOCS).upsert("other", b"other two".to_vec())?;
+    let ours = a.changes_since(DOCS, "x", &[])?;
+    // a's change 2 to x again, other bytes, on its change 1, in place of its change 3: what
+    // plain Automerge refuses.
+    let mut forger = AutoCommit::new().with_actor(ours[0].actor_id().clone());
+    forger.apply_changes([ours[0].clone()]).expect("a's first");
+    automerge::transaction::Transactable::put(
+        &mut forger,
+        automerge::ROOT,
+        "data",
+        ScalarValue::Bytes(b"forged".to_vec()),
+    )
+    .expect("a put");
+    let reused = forger.get_last_local_change().expect("a change");
+    assert_eq!((reused.actor_id(), reused.seq()), (ours[1].actor_id(), 2));
+    let real = ours[2].raw_bytes();
+    let (mut sb, carrying) = exchange_up_to(&a, &b, real)?;
+    let before = (b.heads(DOCS, "x")?, b.heads(DOCS, "other")?);
+    let err = sb
+        .receive(&b, &resealed(&carrying, real, reused.raw_bytes()))
+        .expect_err("a number used twice");
+    assert!(
+        matches!(
+            &err,
+            Error::ChangeRefused {
+                reason: storebench::Refusal::DuplicateSeq { seq: 2, .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Nothing of the message is stored, the other document's change neither.
+    assert_eq!((b.heads(DOCS, "x")?, b.heads(DOCS, "other")?), before);
+    assert!(b.verify()?.is_clean());
+    b.collection(DOCS).upsert("x", b"b writes on".to_vec())?;
+    a.sync_with(&b)?;
+    a.sync_with(&b)?;
+    assert_converged(&[&a, &b], &["x".to_owned(), "other".to_owned()])
 }

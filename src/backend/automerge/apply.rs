@@ -7,17 +7,22 @@
 //! it last received and most concurrent writes: the heads then become the old heads less the
 //! change's dependencies plus the change, the values those left standing plus its put, and the
 //! greatest by (counter, actor) wins, as Automerge orders them. Its dependencies are looked
-//! for among the heads, the batch and the newest chunks. Anything else (a dependency further
-//! back, a conflict whose winner's bytes are not at hand) loads the document and lets
-//! Automerge merge, then describes the result in new heads. Either way the whole batch is
+//! for among the heads, the batch and the newest chunks, and it must bear its actor's next
+//! number ([`sequence`](super::sequence)). Anything else (a dependency further back, a
+//! conflict whose winner's bytes are not at hand, an actor whose newest change is not at hand)
+//! loads the document and lets Automerge merge, then describes the result in new heads. Either
+//! way every change is checked as Automerge's load would check it, and the whole batch is
 //! planned before anything is written, so a refused batch leaves nothing behind.
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ScalarValue, legacy};
 
+use super::actors::ActorFilter;
 use super::batch::{Checked, Refusal};
 use super::change_log::{self, ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
 use super::document;
 use super::heads::{self, Heads};
+use super::newest::Newest;
+use super::sequence::{self, Order};
 use crate::backend::persistent::{CollectionRef, MaterializedWriter};
 use crate::{Error, Result};
 
@@ -77,6 +82,10 @@ pub(crate) fn plan(
         ops: decoded,
     } = checked;
     let stored = heads::read_to_write(log, collection.id, &collection.name, id)?;
+    let in_log = stored
+        .as_ref()
+        .map_or(0, |h| h.last_seq + 1 - h.snapshot_seq);
+    let mut newest = Newest::new(log, collection.id, id, in_log);
     let mut plan = Plan {
         applied: Applied::default(),
         chunks: Vec::new(),
@@ -92,8 +101,9 @@ pub(crate) fn plan(
         {
             plan.applied.known += 1;
         } else {
-            match continue_heads(log, collection, id, &plan, change, ops)? {
+            match continue_heads(&mut newest, &plan, change, ops)? {
                 Step::Known => plan.applied.known += 1,
+                Step::Refused(reason) => return Err(refused(reason)),
                 Step::Apply(next, value) => {
                     plan.heads = Some(next);
                     if !matches!(value, Value::Kept) {
@@ -125,17 +135,13 @@ enum Step {
     Apply(Heads, Value),
     /// Let Automerge merge it and the rest of the batch.
     Merge,
+    /// Refuse it: Automerge would not load the document with it.
+    Refused(Refusal),
 }
 
-/// Chunks looked at, newest first, for a change's dependencies that are not heads: a replica
-/// writing concurrently depends on something recent; one further back is merged by Automerge.
-const LOOK_BACK: usize = 64;
-
 /// Whether `change` can be applied from the heads (`Step::Apply`), and with what result.
-fn continue_heads(
-    log: &impl ChangeLogRead,
-    collection: &CollectionRef,
-    id: &str,
+fn continue_heads<L: ChangeLogRead>(
+    newest: &mut Newest<'_, L>,
     plan: &Plan,
     change: &Change,
     ops: &[legacy::Op],
@@ -164,24 +170,26 @@ fn continue_heads(
             // If it is here, it is after all it depends on: the chunks back to the oldest of
             // those hold it.
             let mut here = false;
-            for stored in change_log::newest_hashes(log, collection.id, id, LOOK_BACK)? {
-                let Some(stored) = stored else {
+            let mut at = 0;
+            while !looking.is_empty() {
+                let Some(stored) = newest.get(at)? else {
                     return Ok(Step::Merge);
                 };
+                let stored = stored.hash();
                 here |= stored == hash;
                 looking.retain(|d| *d != stored);
-                if looking.is_empty() {
-                    break;
-                }
+                at += 1;
             }
             if here {
                 return Ok(Step::Known);
             }
-            if !looking.is_empty() {
-                return Ok(Step::Merge);
-            }
         }
         None => return Ok(Step::Merge),
+    }
+    match sequence::follows_from_heads(&plan.chunks, heads, newest, change)? {
+        Order::Follows => {}
+        Order::Unknown => return Ok(Step::Merge),
+        Order::Refused(reason) => return Ok(Step::Refused(reason)),
     }
     let [op] = ops else {
         return Ok(Step::Merge);
@@ -229,6 +237,9 @@ fn continue_heads(
             max_op: heads.map_or(0, |h| h.max_op).max(change.max_op()),
             values,
             writer: heads.and_then(|h| h.writer.clone()),
+            actors: heads
+                .map_or(ActorFilter::EMPTY, |h| h.actors)
+                .with(change.actor_id()),
         },
         value,
     ))
@@ -264,7 +275,35 @@ fn merge(
         .into_iter()
         .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
         .collect();
-    doc.apply_changes(new.clone()).map_err(inconsistent)?;
+    // What Automerge would queue, lacking what it depends on, is refused before the rest is
+    // checked: the batch is sent again with what it lacks.
+    let mut missing: Vec<ChangeHash> = Vec::new();
+    for (at, change) in new.iter().enumerate() {
+        for dep in change.deps() {
+            if doc.get_change_meta_by_hash(dep).is_none()
+                && !new[..at].iter().any(|c| c.hash() == *dep)
+            {
+                missing.push(*dep);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        missing.dedup();
+        return Err(Merge::Refused(Refusal::MissingDependencies { missing }));
+    }
+    sequence::check_merged(&mut doc, &new).map_err(Merge::Refused)?;
+    // Automerge 0.12 panics on some changes it should refuse (an actor's numbers out of
+    // order): whatever the checks above missed is bad input, not a bug.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        doc.apply_changes(new.clone())
+    }))
+    .map_err(|_| {
+        Merge::Refused(Refusal::Malformed {
+            detail: "Automerge cannot apply it to this replica's history".into(),
+        })
+    })?
+    .map_err(inconsistent)?;
     // Automerge queues a change whose dependencies it lacks, and leaves it out of the document.
     let missing = doc.get_missing_deps(&[]);
     if !missing.is_empty() {

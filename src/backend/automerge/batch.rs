@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use automerge::{Change, ChangeHash, ScalarValue, legacy};
+use automerge::{ActorId, Change, ChangeHash, ScalarValue, legacy};
 
 use super::chunk;
 use super::document::DATA_KEY;
@@ -33,6 +33,25 @@ pub enum Refusal {
         /// What the change does.
         detail: String,
     },
+    /// A change bears a number its actor gave another change of the document (Automerge's
+    /// "duplicate seq"): two replicas or opens wrote as one actor, or the change was forged.
+    /// Automerge refuses to load a document holding both.
+    DuplicateSeq {
+        /// The actor.
+        actor: ActorId,
+        /// The number the two changes share.
+        seq: u64,
+    },
+    /// A change does not follow its actor's change before it: it skips a number, or does not
+    /// depend on the change numbered one less. Automerge cannot load a document holding it.
+    OutOfSequence {
+        /// The actor.
+        actor: ActorId,
+        /// The change's number.
+        seq: u64,
+        /// The number the actor's next change here must bear.
+        expected: u64,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -50,6 +69,28 @@ impl fmt::Display for Refusal {
                 "a change {detail}; a storebench document holds only bytes under the root key \
                  `{DATA_KEY}`"
             ),
+            Refusal::DuplicateSeq { actor, seq } => write!(
+                f,
+                "actor {actor} numbered another change {seq} already: two replicas wrote as one \
+                 actor, or the change was forged"
+            ),
+            Refusal::OutOfSequence {
+                actor,
+                seq,
+                expected,
+            } if *seq == *expected => write!(
+                f,
+                "change {seq} of actor {actor} does not depend on that actor's change before it"
+            ),
+            Refusal::OutOfSequence {
+                actor,
+                seq,
+                expected,
+            } => write!(
+                f,
+                "change {seq} of actor {actor} skips a number: that actor's next change here is \
+                 {expected}"
+            ),
         }
     }
 }
@@ -65,8 +106,9 @@ pub(crate) struct Checked {
 /// Checks a batch for [`plan`](super::apply::plan).
 ///
 /// # Errors
-/// [`Refusal::Shape`], or [`Refusal::Malformed`] for a change Automerge parsed but cannot
-/// decode, or whose bytes its load would refuse (their chunk checksum does not match them).
+/// [`Refusal::Shape`]; [`Refusal::Malformed`] for a change Automerge parsed but cannot
+/// decode, whose bytes its load would refuse (their chunk checksum does not match them), or
+/// numbered 0; [`Refusal::DuplicateSeq`] for two changes numbered alike by one actor.
 pub(crate) fn check(changes: Vec<Change>) -> Result<Checked, Refusal> {
     if let Some(damaged) = changes
         .iter()
@@ -80,6 +122,7 @@ pub(crate) fn check(changes: Vec<Change>) -> Result<Checked, Refusal> {
         });
     }
     let changes = causal_order(changes);
+    numbered(&changes)?;
     let ops = changes.iter().map(shape).collect::<Result<_, _>>()?;
     Ok(Checked { changes, ops })
 }
@@ -124,6 +167,35 @@ fn causal_order(changes: Vec<Change>) -> Vec<Change> {
     }
     let mut slots: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// Refuses numbers Automerge panics on or refuses whatever the document holds: 0, a number
+/// other than 1 on a change naming its author, and one number on two changes of the batch.
+fn numbered(changes: &[Change]) -> Result<(), Refusal> {
+    let mut numbers = HashSet::new();
+    for change in changes {
+        let seq = change.seq();
+        if seq == 0 || (seq != 1 && change.author().is_some()) {
+            return Err(Refusal::Malformed {
+                detail: format!(
+                    "change {} is numbered {seq}{}",
+                    change.hash(),
+                    if seq == 0 {
+                        ""
+                    } else {
+                        " and names its author"
+                    }
+                ),
+            });
+        }
+        if !numbers.insert((change.actor_id(), seq)) {
+            return Err(Refusal::DuplicateSeq {
+                actor: change.actor_id().clone(),
+                seq,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The ops of `change`, when each sets or deletes the bytes under the root key `data`.

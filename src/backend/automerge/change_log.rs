@@ -163,22 +163,6 @@ pub(crate) fn append(
     Ok(())
 }
 
-/// The hashes of the document's newest `limit` chunks, newest first; `None` for a chunk that
-/// is not one change (a compacted snapshot).
-pub(crate) fn newest_hashes(
-    log: &impl ChangeLogRead,
-    collection: CollectionId,
-    id: &str,
-    limit: usize,
-) -> Result<Vec<Option<ChangeHash>>> {
-    let mut out = Vec::new();
-    for chunk in log.range(chunks(collection, id))?.rev().take(limit) {
-        let (_, bytes) = chunk?;
-        out.push(Change::try_from(bytes.value()).ok().map(|c| c.hash()));
-    }
-    Ok(out)
-}
-
 /// Whether the document has any chunk.
 pub(crate) fn exists(log: &impl ChangeLogRead, collection: CollectionId, id: &str) -> Result<bool> {
     Ok(log.range(chunks(collection, id))?.next().is_some())

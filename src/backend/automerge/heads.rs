@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ScalarValue, legacy};
 
 use super::super::persistent::CollectionId;
+use super::actors::ActorFilter;
 use super::change_log::{ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
 use super::document::{self, DATA_KEY};
 use crate::Result;
@@ -46,6 +47,9 @@ pub(crate) struct Heads {
     /// actor's changes to it; `None` when every change came from other replicas. An actor is
     /// fresh per open, so only the current open's actor ever continues from it.
     pub(crate) writer: Option<(ActorId, u64)>,
+    /// The actors whose changes the document holds, or more: a change numbered 1 from an
+    /// actor not in it reuses no number here.
+    pub(crate) actors: ActorFilter,
 }
 
 /// A local write to a document.
@@ -58,8 +62,10 @@ pub(crate) enum Edit {
 
 /// The encoding before replication: one chain, the last change a put.
 const ENCODING_CHAIN: u8 = 1;
-/// The current encoding, with merged heads, conflicting values and a checksum.
-const ENCODING: u8 = 2;
+/// With merged heads, conflicting values and a checksum.
+const ENCODING_MERGED: u8 = 2;
+/// The current encoding: that, and the filter of the document's actors.
+const ENCODING: u8 = 3;
 /// Version, four u64 and a hash, before the actor's bytes (the chain encoding).
 const CHAIN_FIXED_LEN: usize = 1 + 4 * 8 + 32;
 
@@ -87,6 +93,9 @@ impl Heads {
                 Vec::new()
             },
             writer: Some((change.actor_id().clone(), change.seq())),
+            actors: previous
+                .map_or(ActorFilter::EMPTY, |p| p.actors)
+                .with(change.actor_id()),
         }
     }
 
@@ -113,6 +122,7 @@ impl Heads {
                 out.extend_from_slice(&seq.to_le_bytes());
             }
         }
+        out.extend_from_slice(&self.actors.0);
         let sum = checksum(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
@@ -122,19 +132,20 @@ impl Heads {
     pub(crate) fn decode(bytes: &[u8]) -> Option<Heads> {
         let heads = match *bytes.first()? {
             ENCODING_CHAIN => Self::decode_chain(bytes)?,
-            ENCODING => {
+            version @ (ENCODING_MERGED | ENCODING) => {
                 let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
                 if checksum(body).to_le_bytes() != sum {
                     return None;
                 }
-                Self::decode_body(&mut Reader(body.get(1..)?))?
+                Self::decode_body(&mut Reader(body.get(1..)?), version == ENCODING)?
             }
             _ => return None,
         };
         heads.is_valid().then_some(heads)
     }
 
-    fn decode_body(r: &mut Reader<'_>) -> Option<Heads> {
+    /// The fields after the version byte; the actor filter only when `with_actors`.
+    fn decode_body(r: &mut Reader<'_>, with_actors: bool) -> Option<Heads> {
         let (snapshot_seq, last_seq, max_op) = (r.u64()?, r.u64()?, r.u64()?);
         let hashes = (0..r.len()?)
             .map(|_| {
@@ -150,6 +161,10 @@ impl Heads {
             [1] => Some((r.actor()?, r.u64()?)),
             _ => return None,
         };
+        let actors = match with_actors {
+            true => ActorFilter(r.take(ActorFilter::LEN)?.try_into().ok()?),
+            false => ActorFilter::FULL,
+        };
         r.0.is_empty().then_some(Heads {
             snapshot_seq,
             last_seq,
@@ -157,6 +172,7 @@ impl Heads {
             max_op,
             values,
             writer,
+            actors,
         })
     }
 
@@ -176,6 +192,7 @@ impl Heads {
             max_op,
             values: vec![legacy::OpId(max_op, actor.clone())],
             writer: Some((actor, actor_seq)),
+            actors: ActorFilter::FULL,
         })
     }
 
@@ -362,6 +379,8 @@ pub(crate) fn describe(
         .max()?;
     let mut values = document::value_ops(&logged.doc)?;
     values.sort_by(lamport);
+    let changes = logged.doc.get_changes_meta(&[]);
+    let actors = ActorFilter::of(changes.iter().map(|m| m.actor.as_ref()));
     Some(Heads {
         snapshot_seq: logged.first_seq,
         last_seq: logged.last_seq,
@@ -369,6 +388,7 @@ pub(crate) fn describe(
         max_op,
         values,
         writer,
+        actors,
     })
 }
 
@@ -402,6 +422,15 @@ pub(crate) fn disagreement(heads: &Heads, logged: &mut LoggedDocument) -> Option
     if described.hashes != heads.hashes {
         return Some("its heads name other last changes than its change log ends with".into());
     }
+    // A filter may hold more actors than the document (heads from before the filter hold
+    // every one), never fewer: a change would be taken for its actor's first.
+    if !heads.actors.covers(&described.actors) {
+        return Some("its heads' filter of actors lacks one its change log holds".into());
+    }
+    let described = Heads {
+        actors: heads.actors,
+        ..described
+    };
     (described != *heads).then(|| {
         format!(
             "its heads say op counter {} and values {:?}, its change log {} and {:?}",
@@ -612,6 +641,7 @@ mod tests {
             max_op: 9,
             values: vec![legacy::OpId(3, a.clone()), legacy::OpId(3, b.clone())],
             writer: Some((a.clone(), 4)),
+            actors: ActorFilter::of([&a, &b]),
         };
         let with = |edit: &dyn Fn(&mut Heads)| {
             let mut heads = sound.clone();
@@ -713,6 +743,7 @@ mod tests {
                 max_op: 1,
                 values: vec![legacy::OpId(1, actor.clone())],
                 writer: Some((actor, 1)),
+                actors: ActorFilter::FULL,
             })
         );
     }
@@ -751,7 +782,50 @@ mod tests {
         bytes.extend_from_slice(actor.to_bytes());
         assert_eq!(
             Heads::decode(&bytes),
-            Some(Heads::after_local(None, &change, 1, true))
+            Some(Heads {
+                actors: ActorFilter::FULL,
+                ..Heads::after_local(None, &change, 1, true)
+            })
         );
+    }
+
+    /// Heads written before the filter of actors still read, as holding every actor; a
+    /// document's own filter holds each actor that wrote it.
+    #[test]
+    fn heads_from_before_the_actor_filter_hold_every_actor() {
+        let (a, b) = (ActorId::random(), ActorId::random());
+        let first = next_change(None, &a, Edit::Put(b"v".to_vec()));
+        let first_heads = Heads::after_local(None, &first, 1, true);
+        let second = next_change(Some(&first_heads), &b, Edit::Delete);
+        let heads = Heads::after_local(Some(&first_heads), &second, 2, false);
+        assert_eq!(heads.actors, ActorFilter::of([&a, &b]));
+        let mut doc = AutoCommit::new();
+        doc.apply_changes([first, second]).expect("applies");
+        assert_eq!(
+            describe(&mut logged(&doc, 2), heads.writer.clone()),
+            Some(heads.clone())
+        );
+        // Version 2: the same fields without the filter, under their checksum.
+        let mut bytes = heads.encode();
+        bytes.truncate(bytes.len() - 4 - ActorFilter::LEN);
+        bytes[0] = ENCODING_MERGED;
+        let sum = checksum(&bytes);
+        bytes.extend_from_slice(&sum.to_le_bytes());
+        let read = Heads::decode(&bytes).expect("version 2 reads");
+        assert_eq!(read.actors, ActorFilter::FULL);
+        assert_eq!(
+            Heads {
+                actors: heads.actors,
+                ..read.clone()
+            },
+            heads
+        );
+        // Holding more actors than the document agrees with it; fewer does not.
+        assert_eq!(disagreement(&read, &mut logged(&doc, 2)), None);
+        let fewer = Heads {
+            actors: ActorFilter::of([&a]),
+            ..heads
+        };
+        assert!(disagreement(&fewer, &mut logged(&doc, 2)).is_some());
     }
 }

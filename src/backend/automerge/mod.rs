@@ -1,6 +1,7 @@
 //! The Automerge backend: materialized values for reads, and for the CRDT state a change log
 //! of Automerge chunks with the heads that let an upsert append to it without loading it.
 
+mod actors;
 mod apply;
 mod backend;
 mod batch;
@@ -9,7 +10,9 @@ mod checksum;
 mod chunk;
 mod document;
 mod heads;
+mod newest;
 mod replicate;
+mod sequence;
 mod sync;
 mod verified;
 mod verify;

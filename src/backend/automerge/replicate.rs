@@ -112,8 +112,9 @@ impl AutomergeBackend {
     ///
     /// # Errors
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that does anything
-    /// but set or delete the bytes under `data`, whose dependencies are missing, or whose bytes
-    /// Automerge's load would refuse (damaged under a chunk header that still parses);
+    /// but set or delete the bytes under `data`, whose dependencies are missing, or that
+    /// Automerge would not load with the document: bytes damaged under a chunk header that
+    /// still parses, or a number its actor gave another change or that skips one;
     /// [`Error::Corrupt`](crate::Error::Corrupt) when the stored document is damaged; a
     /// storage error. Nothing is stored on error.
     pub fn apply_changes(

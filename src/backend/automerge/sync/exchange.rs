@@ -64,10 +64,10 @@ impl SyncSession {
     }
 
     /// Applies every change in `docs`, in one transaction. A document whose changes lack a
-    /// dependency is left as it is: the answer asks for what it lacks. A change that is not
-    /// one, or of another shape, refuses the whole message before anything is written; one
-    /// Automerge finds inconsistent with the history only while merging its document refuses
-    /// that document, and the others are stored.
+    /// dependency is left as it is: the answer asks for what it lacks. Any other refusal
+    /// refuses the whole message, and nothing of it is stored: a change that is not one, or of
+    /// another shape, before the transaction; one found inconsistent with its document's
+    /// history (a number its actor gave another change, Automerge's merge) within it.
     pub(super) fn apply(&mut self, backend: &AutomergeBackend, docs: &[DocEntry]) -> Result<()> {
         let mut batches = Vec::new();
         for entry in docs.iter().filter(|d| !d.changes.is_empty()) {
@@ -111,7 +111,6 @@ impl SyncSession {
             .map(|((entry, _), target)| journal.stamp_of(&(target.id, entry.id.clone())))
             .collect();
         let mut stored: Vec<(DocKey, bool, Option<u64>)> = Vec::new();
-        let mut refused = None;
         let (mut applied, mut merged) = (0, 0);
         inner.store().write_alone(|txn| {
             let mut log = txn.open_table(CHANGE_LOG)?;
@@ -134,9 +133,7 @@ impl SyncSession {
                         reason: Refusal::MissingDependencies { .. },
                         ..
                     }) => {}
-                    // Found while merging, having written nothing of it: the other documents
-                    // and the writers sharing the transaction keep theirs.
-                    Err(e @ Error::ChangeRefused { .. }) => refused = Some(e),
+                    // The transaction is aborted, and the message stores nothing.
                     Err(other) => return Err(other),
                 }
                 materialized.finish()?;
@@ -154,7 +151,7 @@ impl SyncSession {
                 journal.record(doc.0, [doc.1.as_str()]);
             }
         }
-        refused.map_or(Ok(()), Err)
+        Ok(())
     }
 
     /// Queues, for every document in `docs` whose heads here differ from the peer's, this

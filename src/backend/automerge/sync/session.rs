@@ -194,10 +194,10 @@ impl SyncSession {
     /// (a late one of a session before, or one the peer meant for another replica), which
     /// leaves this session as it was: it may go on;
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
-    /// that this store cannot show; [`Error::Corrupt`](crate::Error::Corrupt) or storage
-    /// errors. Then nothing of the message is stored, with one exception: a change Automerge
-    /// finds inconsistent with the history only while merging its document refuses that
-    /// document, and the message's others are stored. After any error, start a new session.
+    /// that this store cannot show, or that Automerge would not load with the document's
+    /// history; [`Error::Corrupt`](crate::Error::Corrupt) or storage errors. Then nothing of
+    /// the message is stored. After any error but a message of another session, start a new
+    /// session.
     pub fn receive(&mut self, backend: &AutomergeBackend, bytes: &[u8]) -> Result<()> {
         self.check_backend(backend)?;
         let message = Message::decode(bytes)?;
