@@ -630,3 +630,25 @@ fn a_change_skipping_its_actors_number_is_refused_and_never_panics() -> Result<(
     }
     Ok(())
 }
+
+/// A peer cannot hold a change of this open's that it lacks, but a forger can send one: it is
+/// this open's actor's newest change to the document, and the next local write follows it
+/// rather than reusing its number.
+#[test]
+fn a_change_made_as_this_opens_actor_is_followed_by_its_next_write() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = replica(&dir, "store")?;
+    store.collection(DOCS).upsert("mine", vec![1; 3])?;
+    let me = store.changes_since(DOCS, "mine", &[])?[0]
+        .actor_id()
+        .clone();
+    let applied = store.apply_changes(DOCS, "x", vec![forged(&me, 1, Vec::new(), 5)])?;
+    assert_eq!(applied.new, 1);
+    store.collection(DOCS).upsert("x", vec![6; 3])?;
+    let mut doc = store.document(DOCS, "x")?.expect("Automerge loads it");
+    let numbers: Vec<u64> = doc.get_changes(&[]).iter().map(Change::seq).collect();
+    assert_eq!(numbers, [1, 2]);
+    assert_eq!(store.collection(DOCS).get("x")?, Some(vec![6; 3]));
+    assert!(store.verify()?.is_clean());
+    Ok(())
+}

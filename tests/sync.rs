@@ -603,3 +603,29 @@ fn a_change_reusing_its_actors_number_is_refused_in_a_message() -> Result<()> {
     a.sync_with(&b)?;
     assert_converged(&[&a, &b], &["x".to_owned(), "other".to_owned()])
 }
+
+#[test]
+fn a_replica_that_lost_its_own_change_takes_it_back_from_a_peer() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let disk = Disk::new();
+    let r0 = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())?;
+    let r1 = replica(&dir, "r1")?;
+    r0.collection(DOCS).upsert("d", b"one".to_vec())?;
+    r0.flush()?;
+    r0.collection(DOCS).upsert("d", b"two".to_vec())?;
+    r0.sync_with(&r1)?;
+    // r0 dies without closing: its write since the flush is lost, and r1 holds it.
+    let survived = disk.power_loss(PowerLoss::LOSE_ALL);
+    drop(r0);
+    let r0 = AutomergeBackend::open_with_storage(survived.storage(), OpenOptions::new())?;
+    assert_eq!(r0.collection(DOCS).get("d")?, Some(b"one".to_vec()));
+    // Its change 2 comes back, written by the actor of its open before.
+    r0.sync_with(&r1)?;
+    assert_eq!(r0.collection(DOCS).get("d")?, Some(b"two".to_vec()));
+    let report = r0.verify()?;
+    assert!(report.is_clean(), "{:?}", report.problems);
+    r0.compact()?;
+    r0.collection(DOCS).upsert("d", b"three".to_vec())?;
+    r0.sync_with(&r1)?;
+    assert_converged(&[&r0, &r1], &["d".to_owned()])
+}

@@ -60,17 +60,19 @@ pub(crate) struct Plan {
     value: Value,
 }
 
-/// Plans applying a checked batch to one document, reading its stored state from `log`.
+/// Plans applying a checked batch to one document, reading its stored state from `log`; `me`
+/// is the actor the database writes as in this open.
 ///
 /// # Errors
-/// [`Error::ChangeRefused`] for changes with missing dependencies, or that Automerge finds
-/// inconsistent with the history while merging; [`Error::Corrupt`] when the stored document
-/// is damaged; storage errors.
+/// [`Error::ChangeRefused`] for changes with missing dependencies, that do not follow their
+/// actor's changes here, or that Automerge finds inconsistent with the history while
+/// merging; [`Error::Corrupt`] when the stored document is damaged; storage errors.
 pub(crate) fn plan(
     log: &impl ChangeLogRead,
     collection: &CollectionRef,
     id: &str,
     checked: Checked,
+    me: &ActorId,
 ) -> Result<Plan> {
     let refused = |reason| Error::ChangeRefused {
         collection: collection.name.clone(),
@@ -101,7 +103,7 @@ pub(crate) fn plan(
         {
             plan.applied.known += 1;
         } else {
-            match continue_heads(&mut newest, &plan, change, ops)? {
+            match continue_heads(&mut newest, &plan, change, ops, me)? {
                 Step::Known => plan.applied.known += 1,
                 Step::Refused(reason) => return Err(refused(reason)),
                 Step::Apply(next, value) => {
@@ -119,7 +121,7 @@ pub(crate) fn plan(
     }
     let rest: Vec<Change> = rest.map(|(change, _)| change).collect();
     if !rest.is_empty() {
-        merge(log, collection, id, &mut plan, rest).map_err(|e| match e {
+        merge(log, collection, id, &mut plan, rest, me).map_err(|e| match e {
             Merge::Refused(reason) => refused(reason),
             Merge::Failed(error) => error,
         })?;
@@ -145,6 +147,7 @@ fn continue_heads<L: ChangeLogRead>(
     plan: &Plan,
     change: &Change,
     ops: &[legacy::Op],
+    me: &ActorId,
 ) -> Result<Step> {
     let heads = plan.heads.as_ref();
     let hash = change.hash();
@@ -236,13 +239,30 @@ fn continue_heads<L: ChangeLogRead>(
             hashes,
             max_op: heads.map_or(0, |h| h.max_op).max(change.max_op()),
             values,
-            writer: heads.and_then(|h| h.writer.clone()),
+            writer: writer_after(heads.and_then(|h| h.writer.as_ref()), change, me),
             actors: heads
                 .map_or(ActorFilter::EMPTY, |h| h.actors)
                 .with(change.actor_id()),
         },
         value,
     ))
+}
+
+/// The writer of the heads once `change` is applied. Its actor's number moves on when that
+/// is the writer's (an earlier open's change, lost in a crash, back from a peer), or when it
+/// is this open's actor, which continues from it next (a peer cannot hold a change of this
+/// open's that it lacks, but a forger can: the next local change must not reuse its number).
+fn writer_after(
+    writer: Option<&(ActorId, u64)>,
+    change: &Change,
+    me: &ActorId,
+) -> Option<(ActorId, u64)> {
+    let actor = change.actor_id();
+    match writer {
+        Some((writer, _)) if writer == actor => Some((actor.clone(), change.seq())),
+        _ if actor == me => Some((actor.clone(), change.seq())),
+        other => other.cloned(),
+    }
 }
 
 enum Merge {
@@ -258,6 +278,7 @@ fn merge(
     id: &str,
     plan: &mut Plan,
     rest: Vec<Change>,
+    me: &ActorId,
 ) -> Result<(), Merge> {
     // Nothing is written through this document, so any actor will do.
     let loaded = change_log::load(log, collection.id, &collection.name, id, &ActorId::random())
@@ -316,14 +337,22 @@ fn merge(
         Some(h) => (h.snapshot_seq, h.last_seq + new.len() as u64),
         None => (1, new.len() as u64),
     };
+    // The writer's number is its newest change's in the merged history (see `writer_after`).
+    let writer = match new.iter().any(|c| c.actor_id() == me) {
+        true => Some(me),
+        false => plan
+            .heads
+            .as_ref()
+            .and_then(|h| h.writer.as_ref().map(|(a, _)| a)),
+    }
+    .cloned();
     plan.chunks.extend(new);
-    let writer = plan.heads.as_ref().and_then(|h| h.writer.clone());
     let mut logged = LoggedDocument {
         doc,
         first_seq,
         last_seq,
     };
-    let described = heads::describe(&mut logged, writer).ok_or_else(|| {
+    let described = heads::describe(&mut logged, writer.as_ref()).ok_or_else(|| {
         Merge::Failed(corrupt(
             &collection.name,
             id,

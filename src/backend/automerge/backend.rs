@@ -110,7 +110,11 @@ impl AutomergeBackend {
     /// # Errors
     /// Only storage errors; inconsistencies are listed in the report.
     pub fn verify(&self) -> Result<VerifyReport> {
-        super::verify::verify(&self.inner.store().read()?, &self.inner.collection_refs())
+        super::verify::verify(
+            &self.inner.store().read()?,
+            &self.inner.collection_refs(),
+            self.inner.writer().actor(),
+        )
     }
 
     /// Folds every document's change log into one snapshot, makes every write durable, and
@@ -125,6 +129,7 @@ impl AutomergeBackend {
     /// transaction open (a scan in progress) or the file cannot be rewritten.
     pub fn compact(&self) -> Result<()> {
         let collections = self.inner.collection_refs();
+        let me = self.inner.writer().actor();
         let store = self.inner.store();
         store.write_alone(|txn| {
             // Every document, deleted ones too, has heads after its chunks.
@@ -146,7 +151,7 @@ impl AutomergeBackend {
                     continue;
                 };
                 if let Some(folded) =
-                    change_log::compact(&mut log, collection_id, &name, &id, &stored)?
+                    change_log::compact(&mut log, collection_id, &name, &id, &stored, me)?
                 {
                     heads::write(&mut log, collection_id, &id, &folded)?;
                 }
@@ -158,3 +163,71 @@ impl AutomergeBackend {
 }
 
 forward_storage_backend!(AutomergeBackend);
+
+#[cfg(test)]
+mod tests {
+    use redb::ReadableTable;
+
+    use super::super::super::persistent::{CHANGE_LOG, MATERIALIZED};
+    use super::super::heads::{HEADS_SEQ, Heads};
+    use super::*;
+    use crate::StorageBackend;
+    use crate::fault::Disk;
+
+    fn open(disk: &Disk) -> AutomergeBackend {
+        AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new()).expect("opens")
+    }
+
+    /// Heads stored before an earlier open's change, lost in a crash and back from a peer,
+    /// moved the number of their writer (a dead actor) on: that number is behind the change
+    /// log. `verify()` finds them sound, and compaction moves the number on.
+    #[test]
+    fn a_dead_writers_number_behind_its_change_log_is_sound_and_compaction_moves_it_on() {
+        let disk = Disk::new();
+        let store = open(&disk);
+        for value in [b"one", b"two"] {
+            store
+                .collection("docs")
+                .upsert("d", value.to_vec())
+                .expect("upsert");
+        }
+        store.close().expect("close");
+        let db = redb::Builder::new()
+            .create_with_backend(disk.storage())
+            .expect("a sound file");
+        let txn = db.begin_write().expect("write");
+        {
+            let values = txn.open_table(MATERIALIZED).expect("table");
+            let (c, _) = values.first().expect("read").expect("a value").0.value();
+            let mut log = txn.open_table(CHANGE_LOG).expect("table");
+            let stored = log.get((c, "d", HEADS_SEQ)).expect("get").expect("heads");
+            let mut heads = Heads::decode(stored.value()).expect("heads decode");
+            drop(stored);
+            let writer = heads.writer.as_mut().expect("written here");
+            assert_eq!(writer.1, 2);
+            writer.1 = 1;
+            log.insert((c, "d", HEADS_SEQ), heads.encode().as_slice())
+                .expect("insert");
+        }
+        txn.commit().expect("commit");
+        drop(db);
+
+        let store = open(&disk);
+        let report = store.verify().expect("verify");
+        assert!(report.is_clean(), "{:?}", report.problems);
+        store.compact().expect("compacts");
+        let txn = store.inner.store().read().expect("read");
+        let log = txn.open_table(CHANGE_LOG).expect("table");
+        let c = store.inner.existing("docs").expect("the collection").id;
+        let heads = heads::read(&log, c, "docs", "d")
+            .expect("reads")
+            .expect("heads");
+        assert_eq!(heads.writer.map(|(_, seq)| seq), Some(2), "moved on");
+        drop((log, txn));
+        store
+            .collection("docs")
+            .upsert("d", b"three".to_vec())
+            .expect("writable");
+        assert!(store.verify().expect("verify").is_clean());
+    }
+}

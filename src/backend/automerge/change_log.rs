@@ -174,13 +174,15 @@ pub(crate) fn chunks(collection: CollectionId, id: &str) -> std::ops::Range<(u64
 }
 
 /// Folds every chunk of the document `heads` describes into one snapshot at its last seq, and
-/// returns the heads to store; `None` when it is one chunk already.
+/// returns the heads to store; `None` when it is one chunk already. `me` is the actor the
+/// database writes as in this open.
 pub(crate) fn compact(
     log: &mut ChangeLogTable<'_>,
     collection: CollectionId,
     collection_name: &str,
     id: &str,
     heads: &Heads,
+    me: &ActorId,
 ) -> Result<Option<Heads>> {
     if heads.snapshot_seq == heads.last_seq {
         return Ok(None);
@@ -195,14 +197,19 @@ pub(crate) fn compact(
         ));
     };
     // Folding on heads that do not describe the log would erase the evidence with the chunks.
-    if let Some(detail) = super::heads::disagreement(heads, &mut logged) {
+    if let Some(detail) = super::heads::disagreement(heads, &mut logged, me) {
         return Err(corrupt(collection_name, id, &detail, None));
     }
+    // A dead writer's number behind its change log (its lost change came back from a peer)
+    // is moved on to its newest change.
+    let writer = heads.writer.as_ref().map(|(actor, _)| actor);
+    let writer = super::heads::describe(&mut logged, writer).and_then(|h| h.writer);
     let snapshot = logged.doc.save();
     log.retain_in(chunks(collection, id), |_, _| false)?;
     log.insert((collection, id, heads.last_seq), snapshot.as_slice())?;
     Ok(Some(Heads {
         snapshot_seq: heads.last_seq,
+        writer,
         ..heads.clone()
     }))
 }

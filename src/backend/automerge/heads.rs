@@ -43,9 +43,12 @@ pub(crate) struct Heads {
     /// once the document is deleted, one usually, several while concurrent puts conflict. The
     /// last one's value is the document's (Automerge's rule).
     pub(crate) values: Vec<ValueOp>,
-    /// The actor this database last wrote the document as, and that change's seq among the
-    /// actor's changes to it; `None` when every change came from other replicas. An actor is
-    /// fresh per open, so only the current open's actor ever continues from it.
+    /// The actor this database last wrote the document as, and the number of that actor's
+    /// newest change to it; `None` when every change came from other replicas. An actor is
+    /// fresh per open, so only the current open's actor ever continues from it. An earlier
+    /// open's (a dead actor) may have lost changes in a crash that a peer sends back: applying
+    /// them moves the number on; heads written before they were (the number behind) are sound
+    /// too, as nothing writes as a dead actor again.
     pub(crate) writer: Option<(ActorId, u64)>,
     /// The actors whose changes the document holds, or more: a change numbered 1 from an
     /// actor not in it reuses no number here.
@@ -362,12 +365,10 @@ pub(crate) fn write(
     Ok(())
 }
 
-/// The heads that describe `logged`, keeping `writer` (which the document cannot tell):
-/// after a merge Automerge made, and for `verify()` to compare with the stored ones.
-pub(crate) fn describe(
-    logged: &mut LoggedDocument,
-    writer: Option<(ActorId, u64)>,
-) -> Option<Heads> {
+/// The heads that describe `logged`, with `writer` as their writer (which the document cannot
+/// tell; its number is that actor's newest change's, `None` when it has none): after a merge
+/// Automerge made, and for `verify()` to compare with the stored ones.
+pub(crate) fn describe(logged: &mut LoggedDocument, writer: Option<&ActorId>) -> Option<Heads> {
     let hashes = logged.doc.get_heads();
     // Every change's ops come after those of the changes it depends on, so the largest op
     // counter is in one of the heads.
@@ -381,6 +382,10 @@ pub(crate) fn describe(
     values.sort_by(lamport);
     let changes = logged.doc.get_changes_meta(&[]);
     let actors = ActorFilter::of(changes.iter().map(|m| m.actor.as_ref()));
+    let writer = writer.and_then(|writer| {
+        let newest = changes.iter().filter(|m| m.actor.as_ref() == writer);
+        newest.map(|m| m.seq).max().map(|seq| (writer.clone(), seq))
+    });
     Some(Heads {
         snapshot_seq: logged.first_seq,
         last_seq: logged.last_seq,
@@ -392,33 +397,36 @@ pub(crate) fn describe(
     })
 }
 
-/// How `heads` disagree with the document its change log rebuilds, if they do.
-pub(crate) fn disagreement(heads: &Heads, logged: &mut LoggedDocument) -> Option<String> {
+/// How `heads` disagree with the document its change log rebuilds, if they do; `me` is the
+/// actor the database writes as in this open.
+pub(crate) fn disagreement(
+    heads: &Heads,
+    logged: &mut LoggedDocument,
+    me: &ActorId,
+) -> Option<String> {
     if (heads.snapshot_seq, heads.last_seq) != (logged.first_seq, logged.last_seq) {
         return Some(format!(
             "its heads name chunks {} to {}, but its change log holds {} to {}",
             heads.snapshot_seq, heads.last_seq, logged.first_seq, logged.last_seq
         ));
     }
+    let writer = heads.writer.as_ref().map(|(actor, _)| actor);
+    let Some(described) = describe(logged, writer) else {
+        return Some("its history cannot be described (a head without metadata)".into());
+    };
     if let Some((actor, seq)) = &heads.writer {
-        // The writer's last change to the document must be there, and be its last.
-        let last = logged
-            .doc
-            .get_changes_meta(&[])
-            .iter()
-            .filter(|m| m.actor.as_ref() == actor)
-            .map(|m| m.seq)
-            .max();
-        if last != Some(*seq) {
+        // The writer's newest change to the document must be there, and be the newest: the
+        // next one this open writes follows it. A dead actor's newest may have come back
+        // from a peer since: nothing writes as it again.
+        let last = described.writer.as_ref().map(|(_, last)| *last);
+        let behind = actor != me && last.is_some_and(|last| *seq < last);
+        if last != Some(*seq) && !behind {
             return Some(format!(
                 "its heads say this database last wrote it as change {seq} of actor {actor}, \
                  but its change log ends that actor at {last:?}"
             ));
         }
     }
-    let Some(described) = describe(logged, heads.writer.clone()) else {
-        return Some("its history cannot be described (a head without metadata)".into());
-    };
     if described.hashes != heads.hashes {
         return Some("its heads name other last changes than its change log ends with".into());
     }
@@ -429,6 +437,7 @@ pub(crate) fn disagreement(heads: &Heads, logged: &mut LoggedDocument) -> Option
     }
     let described = Heads {
         actors: heads.actors,
+        writer: heads.writer.clone(),
         ..described
     };
     (described != *heads).then(|| {
@@ -533,7 +542,7 @@ mod tests {
         );
         let mut doc = AutoCommit::load(&log).expect("the chain loads");
         assert_eq!(doc.get_heads(), heads.hashes);
-        assert_eq!(disagreement(&heads, &mut logged(&doc, 5)), None);
+        assert_eq!(disagreement(&heads, &mut logged(&doc, 5), &second), None);
         assert_eq!(doc.get_changes(&[]).len(), 5);
         assert_eq!(
             super::super::document::data(&doc, "c", "d").expect("bytes"),
@@ -550,7 +559,7 @@ mod tests {
                 .is_none()
         );
         assert_eq!(deleted.writer, Some((second.clone(), 4)));
-        assert_eq!(disagreement(&deleted, &mut logged(&doc, 6)), None);
+        assert_eq!(disagreement(&deleted, &mut logged(&doc, 6), &second), None);
         // Automerge itself writes on from there, as a replica merging the document would.
         doc.put(automerge::ROOT, DATA_KEY, ScalarValue::Bytes(vec![9; 3]))
             .expect("put");
@@ -578,7 +587,7 @@ mod tests {
         let heads = describe(&mut merged, None).expect("described");
         assert_eq!(heads.hashes.len(), 2);
         assert_eq!(heads.values.len(), 2, "both values stand");
-        assert_eq!(disagreement(&heads, &mut merged), None);
+        assert_eq!(disagreement(&heads, &mut merged, &mine), None);
         let resolved = next_change(Some(&heads), &mine, Edit::Put(b"mine".to_vec()));
         doc.apply_changes([resolved.clone()]).expect("applies");
         assert!(doc.get_missing_deps(&[]).is_empty());
@@ -589,7 +598,7 @@ mod tests {
             1
         );
         let after = Heads::after_local(Some(&heads), &resolved, 4, true);
-        assert_eq!(disagreement(&after, &mut logged(&doc, 4)), None);
+        assert_eq!(disagreement(&after, &mut logged(&doc, 4), &mine), None);
         assert_eq!(Heads::decode(&after.encode()), Some(after));
     }
 
@@ -802,7 +811,7 @@ mod tests {
         let mut doc = AutoCommit::new();
         doc.apply_changes([first, second]).expect("applies");
         assert_eq!(
-            describe(&mut logged(&doc, 2), heads.writer.clone()),
+            describe(&mut logged(&doc, 2), Some(&b)),
             Some(heads.clone())
         );
         // Version 2: the same fields without the filter, under their checksum.
@@ -821,11 +830,48 @@ mod tests {
             heads
         );
         // Holding more actors than the document agrees with it; fewer does not.
-        assert_eq!(disagreement(&read, &mut logged(&doc, 2)), None);
+        assert_eq!(disagreement(&read, &mut logged(&doc, 2), &b), None);
         let fewer = Heads {
             actors: ActorFilter::of([&a]),
             ..heads
         };
-        assert!(disagreement(&fewer, &mut logged(&doc, 2)).is_some());
+        assert!(disagreement(&fewer, &mut logged(&doc, 2), &b).is_some());
+    }
+
+    /// A dead actor (an earlier open's) whose lost change came back from a peer leaves its
+    /// number behind in heads written before: sound, as nothing writes as it again. The
+    /// current open's number behind, or any writer's ahead, is not.
+    #[test]
+    fn a_dead_writers_number_may_be_behind_and_only_that() {
+        let (dead, me) = (ActorId::random(), ActorId::random());
+        let first = next_change(None, &dead, Edit::Put(b"one".to_vec()));
+        let after_first = Heads::after_local(None, &first, 1, true);
+        let second = next_change(Some(&after_first), &dead, Edit::Put(b"two".to_vec()));
+        let heads = Heads::after_local(Some(&after_first), &second, 2, true);
+        let mut doc = AutoCommit::new();
+        doc.apply_changes([first, second]).expect("applies");
+        let with_writer = |seq| Heads {
+            writer: Some((dead.clone(), seq)),
+            ..heads.clone()
+        };
+        assert_eq!(
+            disagreement(&with_writer(2), &mut logged(&doc, 2), &me),
+            None
+        );
+        assert_eq!(
+            disagreement(&with_writer(1), &mut logged(&doc, 2), &me),
+            None
+        );
+        assert!(disagreement(&with_writer(1), &mut logged(&doc, 2), &dead).is_some());
+        assert!(disagreement(&with_writer(3), &mut logged(&doc, 2), &me).is_some());
+        assert_eq!(
+            describe(&mut logged(&doc, 2), Some(&dead)).map(|h| h.writer),
+            Some(Some((dead.clone(), 2)))
+        );
+        assert_eq!(
+            describe(&mut logged(&doc, 2), Some(&me)).map(|h| h.writer),
+            Some(None),
+            "an actor without a change here writes nothing"
+        );
     }
 }

@@ -135,7 +135,7 @@ impl AutomergeBackend {
         self.inner.store().write_alone(|txn| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
-            match apply::plan(&log, &collection, id, checked) {
+            match apply::plan(&log, &collection, id, checked, self.inner.writer().actor()) {
                 Ok(plan) => applied = plan.write(&mut log, &mut materialized, &collection, id)?,
                 // Refused having written nothing: writers sharing the transaction keep theirs.
                 Err(e @ Error::ChangeRefused { .. }) => refused = Some(e),

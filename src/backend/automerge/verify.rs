@@ -12,12 +12,15 @@ use super::change_log::{self, ChangeLogRead};
 use super::{document, heads, verified};
 use crate::Result;
 
-pub(crate) fn verify(txn: &ReadTransaction, collections: &[CollectionRef]) -> Result<VerifyReport> {
+/// Checks every document; `me` is the actor the database writes as in this open.
+pub(crate) fn verify(
+    txn: &ReadTransaction,
+    collections: &[CollectionRef],
+    me: &ActorId,
+) -> Result<VerifyReport> {
     let log = txn.open_table(CHANGE_LOG)?;
-    // Rebuilding reads the document; it never writes, so any actor will do.
-    let actor = ActorId::random();
     let mut report = verify_materialized(txn, collections, |collection, id, value, report| {
-        check_document(&log, collection, id, Some(value), &actor, report);
+        check_document(&log, collection, id, Some(value), me, report);
         Ok(())
     })?;
     // Every document with chunks or heads but no value must be a deleted one.
@@ -41,7 +44,7 @@ pub(crate) fn verify(txn: &ReadTransaction, collections: &[CollectionRef]) -> Re
             continue;
         }
         match collections.iter().find(|c| c.id == collection_id) {
-            Some(collection) => check_document(&log, collection, &id, None, &actor, &mut report),
+            Some(collection) => check_document(&log, collection, &id, None, me, &mut report),
             None => report.problems.push(Inconsistency::OrphanChangeLog {
                 collection: format!("#{collection_id}"),
                 id,
@@ -58,7 +61,7 @@ fn check_document(
     collection: &CollectionRef,
     id: &str,
     value: Option<&[u8]>,
-    actor: &ActorId,
+    me: &ActorId,
     report: &mut VerifyReport,
 ) {
     let digest = verified::digest(log, collection.id, id, value);
@@ -67,7 +70,7 @@ fn check_document(
         return;
     }
     let problems = report.problems.len();
-    rebuild_and_compare(log, collection, id, value, actor, report);
+    rebuild_and_compare(log, collection, id, value, me, report);
     if let Some(digest) = digest.filter(|_| report.problems.len() == problems) {
         verified::remember(digest);
     }
@@ -80,11 +83,13 @@ fn rebuild_and_compare(
     collection: &CollectionRef,
     id: &str,
     value: Option<&[u8]>,
-    actor: &ActorId,
+    me: &ActorId,
     report: &mut VerifyReport,
 ) {
     let named = |collection: &CollectionRef| (collection.name.clone(), id.to_owned());
-    let mut logged = match change_log::load(log, collection.id, &collection.name, id, actor) {
+    // Rebuilding reads the document; it never writes, so any actor will do.
+    let actor = ActorId::random();
+    let mut logged = match change_log::load(log, collection.id, &collection.name, id, &actor) {
         Ok(Some(logged)) => logged,
         Ok(None) => {
             let (collection, id) = named(collection);
@@ -127,7 +132,7 @@ fn rebuild_and_compare(
     match heads::read(log, collection.id, &collection.name, id) {
         Ok(Some(stored)) => report
             .problems
-            .extend(heads::disagreement(&stored, &mut logged).map(mismatch)),
+            .extend(heads::disagreement(&stored, &mut logged, me).map(mismatch)),
         Ok(None) => report.problems.push(mismatch("it has no heads".into())),
         Err(error) => report.problems.push(Inconsistency::Unloadable(error)),
     }

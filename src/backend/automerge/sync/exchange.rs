@@ -118,7 +118,7 @@ impl SyncSession {
                 batches.into_iter().zip(&targets).zip(&before)
             {
                 let mut materialized = MaterializedWriter::open(txn, target.id)?;
-                match apply::plan(&log, target, &entry.id, checked) {
+                match apply::plan(&log, target, &entry.id, checked, inner.writer().actor()) {
                     Ok(plan) => {
                         let done = plan.write(&mut log, &mut materialized, target, &entry.id)?;
                         if done.new > 0 {
