@@ -178,7 +178,7 @@ fn continue_heads<L: ChangeLogRead>(
                 let Some(stored) = newest.get(at)? else {
                     return Ok(Step::Merge);
                 };
-                let stored = stored.hash();
+                let stored = stored.hash;
                 here |= stored == hash;
                 looking.retain(|d| *d != stored);
                 at += 1;

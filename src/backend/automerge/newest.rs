@@ -7,11 +7,11 @@
 
 use std::iter::Rev;
 
-use automerge::Change;
 use redb::Range;
 
 use super::super::persistent::CollectionId;
 use super::change_log::{self, ChangeLogRead};
+use super::chunk::{self, StoredChange};
 use crate::Result;
 
 /// Chunks looked at, newest first: a replica writing concurrently depends on something
@@ -27,7 +27,7 @@ pub(crate) struct Newest<'a, L> {
     id: &'a str,
     chunks: Option<Chunks<'a>>,
     /// The changes read so far, newest first.
-    seen: Vec<Change>,
+    seen: Vec<StoredChange>,
     /// The seqs the heads say the log holds: once that many changes are read, every change of
     /// the document is in `seen`.
     chunks_in_log: u64,
@@ -56,7 +56,7 @@ impl<'a, L: ChangeLogRead> Newest<'a, L> {
 
     /// The `at`-th newest change (0 the newest), or `None` past what can be read: the start of
     /// the log, a snapshot, or [`LOOK_BACK`].
-    pub(crate) fn get(&mut self, at: usize) -> Result<Option<&Change>> {
+    pub(crate) fn get(&mut self, at: usize) -> Result<Option<&StoredChange>> {
         while self.seen.len() <= at && !self.exhausted() {
             let chunks = match &mut self.chunks {
                 Some(chunks) => chunks,
@@ -71,9 +71,9 @@ impl<'a, L: ChangeLogRead> Newest<'a, L> {
                 self.blocked = true;
                 break;
             };
-            match Change::try_from(chunk?.1.value()) {
-                Ok(change) => self.seen.push(change),
-                Err(_) => self.blocked = true,
+            match chunk::read_change(chunk?.1.value()) {
+                Some(change) => self.seen.push(change),
+                None => self.blocked = true,
             }
         }
         Ok(self.seen.get(at))

@@ -58,10 +58,10 @@ pub(crate) fn follows_from_heads<L: ChangeLogRead>(
                 }
                 return Ok(Order::Unknown);
             };
-            if c.actor_id() == actor {
-                break Some((c.seq(), c.hash()));
+            if c.actor == *actor {
+                break Some((c.seq, c.hash));
             }
-            newer.insert(c.hash(), c.deps().to_vec());
+            newer.insert(c.hash, c.deps.clone());
             at += 1;
         };
     }
