@@ -1,5 +1,6 @@
-//! The newest chunks of a document's change log, parsed once each and only as far back as
-//! applying a batch asks: where a change's dependencies are, and its actor's newest change.
+//! The newest chunks of a document's change log, each read once (its hash, actor, number and
+//! dependencies) and only as far back as applying a batch asks: where a change's dependencies
+//! are, and its actor's newest change.
 //!
 //! Chunks are appended in causal order (a change after every change it depends on, and each
 //! actor's changes in the order of their numbers), so every change after a given one in the

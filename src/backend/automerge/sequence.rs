@@ -29,8 +29,8 @@ pub(crate) enum Order {
 }
 
 /// Whether `change`, new to the document, follows its actor's changes: `batch` holds the new
-/// changes planned before it, oldest first; `heads` are the document's before the batch
-/// (`None`: it has no history here).
+/// changes planned before it, oldest first; `heads` are the document's with those (`None`: it
+/// has no history here, nor any planned); `newest` reads its log.
 pub(crate) fn follows_from_heads<L: ChangeLogRead>(
     batch: &[Change],
     heads: Option<&Heads>,
