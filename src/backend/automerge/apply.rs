@@ -83,7 +83,9 @@ pub(crate) fn plan(
         changes,
         ops: decoded,
     } = checked;
-    let stored = heads::read_to_write(log, collection.id, &collection.name, id)?;
+    // Also refuses a log whose newest chunk lies past its heads, where the first chunk
+    // appended would land: everything that can refuse the batch is found before it writes.
+    let stored = heads::read_to_append(log, collection.id, &collection.name, id)?;
     let in_log = stored
         .as_ref()
         .map_or(0, |h| h.last_seq + 1 - h.snapshot_seq);

@@ -163,11 +163,6 @@ pub(crate) fn append(
     Ok(())
 }
 
-/// Whether the document has any chunk.
-pub(crate) fn exists(log: &impl ChangeLogRead, collection: CollectionId, id: &str) -> Result<bool> {
-    Ok(log.range(chunks(collection, id))?.next().is_some())
-}
-
 /// The keys of a document's chunks: every seq before its heads.
 pub(crate) fn chunks(collection: CollectionId, id: &str) -> std::ops::Range<(u64, &str, u64)> {
     (collection, id, 0)..(collection, id, HEADS_SEQ)

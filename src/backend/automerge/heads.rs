@@ -297,36 +297,15 @@ pub(crate) fn read(
     })
 }
 
-/// A document's heads before a write appends to its change log, or `None` for a new document.
+/// A document's heads before a write appends to its change log (a local change, or changes
+/// from another replica), read with its newest chunk in one descent of the change log; `None`
+/// for a new document. Everything about the stored document that can refuse the write is
+/// checked here, before the write changes anything.
 ///
 /// # Errors
-/// As [`read`], and [`Error::Corrupt`](crate::Error::Corrupt) when the document has chunks
-/// but no heads: writing on would overwrite the chunks and hide the damage.
-pub(crate) fn read_to_write(
-    log: &impl ChangeLogRead,
-    collection: CollectionId,
-    collection_name: &str,
-    id: &str,
-) -> Result<Option<Heads>> {
-    let stored = read(log, collection, collection_name, id)?;
-    if stored.is_none() && super::change_log::exists(log, collection, id)? {
-        return Err(corrupt(
-            collection_name,
-            id,
-            "its change log has no heads",
-            None,
-        ));
-    }
-    Ok(stored)
-}
-
-/// A document's heads before this database appends its own change, read with its newest
-/// chunk in one descent of the change log; `None` for a new document. Everything that can
-/// refuse a local write is checked here, before the write changes anything.
-///
-/// # Errors
-/// As [`read_to_write`], and [`Error::Corrupt`](crate::Error::Corrupt) when a chunk lies past
-/// the heads' last seq: the change appended next would land on it.
+/// [`Error::Corrupt`](crate::Error::Corrupt) when the heads do not decode; when the document
+/// has chunks but no heads (writing on would overwrite the chunks and hide the damage); when a
+/// chunk lies past the heads' last seq (the change appended next would land on it).
 pub(crate) fn read_to_append(
     log: &impl ChangeLogRead,
     collection: CollectionId,

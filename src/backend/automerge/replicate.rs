@@ -132,11 +132,17 @@ impl AutomergeBackend {
         let collection = self.inner.target(collection);
         let mut applied = Applied::default();
         let mut refused = None;
-        self.inner.store().write_alone(|txn| {
+        let bytes = checked.changes.iter().map(|c| c.raw_bytes().len()).sum();
+        // Planned in full before the first insert (see `apply::plan`), so it joins the writes
+        // of the open batch as a local write does.
+        self.inner.store().write(bytes, |txn, progress| {
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
             match apply::plan(&log, &collection, id, checked, self.inner.writer().actor()) {
-                Ok(plan) => applied = plan.write(&mut log, &mut materialized, &collection, id)?,
+                Ok(plan) => {
+                    progress.writing();
+                    applied = plan.write(&mut log, &mut materialized, &collection, id)?;
+                }
                 // Refused having written nothing: writers sharing the transaction keep theirs.
                 Err(e @ Error::ChangeRefused { .. }) => refused = Some(e),
                 Err(other) => return Err(other),
