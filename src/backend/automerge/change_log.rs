@@ -139,8 +139,10 @@ pub(crate) fn changes_since(
 /// Appends a change as the document's chunk `seq`.
 ///
 /// # Errors
-/// [`Error::Corrupt`] when a chunk is there already: the heads are behind the log, and
-/// writing on would replace it (failing aborts the transaction, so it stays).
+/// [`Error::Corrupt`] when a chunk is there already: the heads are behind the log. A defence
+/// only: every writer reads the heads with [`read_to_append`](super::heads::read_to_append),
+/// which refuses such a log before anything is written (past that, a failure drops the whole
+/// batch of unflushed writes).
 pub(crate) fn append(
     log: &mut ChangeLogTable<'_>,
     collection_id: CollectionId,

@@ -9,14 +9,15 @@
 //!
 //! Invariants:
 //! - A write reads and checks everything that can refuse it before its first change to the
-//!   transaction, and says when it makes that change ([`Progress::writing`]). An error before
-//!   it leaves the batch as it was.
+//!   transaction, and says when it makes that change ([`Progress::writing`]). An error or a
+//!   panic before it leaves the batch as it was (a refused batch of remote changes, a bug in
+//!   Automerge while planning a merge, must not cost the other writers theirs).
 //! - A write that fails or panics after its first change cannot be taken out of the shared
 //!   transaction, and redb has no savepoint inside a dirty one: the batch is dropped, and every
 //!   later operation fails with [`Error::BatchLost`] until the database is reopened, at the
 //!   last flush. Half a write is never read and never committed. (Past planning, what fails is
 //!   the storage, and redb then refuses every later operation anyway.)
-//! - `dirty` is set while the open transaction holds a write: a reader that finds it clear
+//! - `dirty` is set while the open transaction holds a change: a reader that finds it clear
 //!   finds every completed write in a read transaction, and runs beside writers; one that finds
 //!   it set reads through the open transaction, waiting for at most the write in progress.
 
@@ -91,7 +92,7 @@ pub(crate) struct Batch {
 }
 
 #[derive(Default)]
-pub(crate) struct Slot {
+struct Slot {
     open: Option<Open>,
     /// A commit without a sync was made since the last one with: a flush owes a sync.
     unsynced: bool,
@@ -181,7 +182,7 @@ impl Batch {
     }
 
     /// Applies `apply` in the open transaction (beginning one when none is open). `bytes` is
-    /// what the write adds to the batch, for its bound.
+    /// what the write adds to the batch, for its bound, when it changes anything.
     pub(crate) fn write(
         &self,
         store: &impl Transactions,
@@ -214,9 +215,15 @@ impl Batch {
                 return Err(e);
             }
             Err(payload) => {
-                self.lose(&mut slot, "a write panicked part-way".to_owned());
+                if progress.wrote() {
+                    self.lose(&mut slot, "a write panicked part-way".to_owned());
+                }
                 panic::resume_unwind(payload);
             }
+        }
+        if !progress.wrote() {
+            // Refused, or nothing to change (a delete of a missing id, changes known here).
+            return Ok(());
         }
         self.dirty.store(true, Ordering::SeqCst);
         let open = slot.open.as_mut().expect("still open");
@@ -231,7 +238,7 @@ impl Batch {
 
     /// Commits the batch without a sync, then runs `apply` in a transaction of its own, which
     /// is aborted whole if `apply` fails: for writes that may fail after changing many
-    /// documents (a compaction, a batch of remote changes).
+    /// documents (a compaction, a sync message's changes to many documents).
     pub(crate) fn write_alone(
         &self,
         store: &impl Transactions,

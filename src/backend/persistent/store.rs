@@ -412,6 +412,31 @@ mod tests {
     }
 
     #[test]
+    fn a_write_that_panics_before_it_changes_anything_leaves_the_batch_whole() {
+        let store = store(Durability::OnFlush);
+        store.write(8, put(1)).expect("write");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.write(8, |_, _| panic!("a bug while planning"))
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(keys(&store).expect("read"), [1], "the batch goes on");
+        store.flush().expect("flush");
+        assert_eq!(keys(&store).expect("read"), [1]);
+    }
+
+    #[test]
+    fn a_write_that_changes_nothing_leaves_readers_on_the_committed_state() {
+        let store = store(Durability::OnFlush);
+        store.write(8, put(1)).expect("write");
+        store.flush().expect("flush");
+        store
+            .write(8, |_, _| Ok(()))
+            .expect("a write with nothing to do");
+        assert!(!reads_through_the_batch(&store));
+        assert!(!store.batch.unsynced(), "and owes no sync");
+    }
+
+    #[test]
     fn a_write_alone_commits_the_batch_first_and_aborts_alone() {
         let store = store(Durability::OnFlush);
         store.write(8, put(1)).expect("write");
