@@ -246,6 +246,20 @@ fn operation<'r>(report: &'r Report, name: &str) -> &'r storebench::report::Oper
         .unwrap_or_else(|| panic!("{} has no {name} operation", report.workload.name))
 }
 
+/// The row comparing two runs' whole throughput.
+fn throughput_ratio(target: String, ours: &Report, theirs: &Report, goal: Goal) -> Row {
+    let (ours, theirs) = (
+        ours.run.throughput_ops_per_sec,
+        theirs.run.throughput_ops_per_sec,
+    );
+    Row {
+        target,
+        measured: ours / theirs,
+        goal,
+        detail: format!("{} vs {}", kops(ours), kops(theirs)),
+    }
+}
+
 fn kops(ops_per_sec: f64) -> String {
     format!("{:.1}k ops/s", ops_per_sec / 1e3)
 }
@@ -281,16 +295,8 @@ fn against_sqlite(runner: &Runner) -> Result<Vec<Row>, String> {
         }));
     for (workload, ours, theirs, ops) in pairs {
         let [a, s] = runner.versus(workload, ours, theirs, ops)?;
-        rows.push(Row {
-            target: format!("S {workload}: throughput, {ours} / {theirs}"),
-            measured: a.run.throughput_ops_per_sec / s.run.throughput_ops_per_sec,
-            goal: Goal::AtLeast(1.0),
-            detail: format!(
-                "{} vs {}",
-                kops(a.run.throughput_ops_per_sec),
-                kops(s.run.throughput_ops_per_sec)
-            ),
-        });
+        let target = format!("S {workload}: throughput, {ours} / {theirs}");
+        rows.push(throughput_ratio(target, &a, &s, Goal::AtLeast(1.0)));
     }
     Ok(rows)
 }
@@ -340,16 +346,8 @@ fn writes(runner: &Runner) -> Result<Vec<Row>, String> {
         ),
     };
     let [a, r] = runner.pair("ycsb-a", "automerge", runner.scale.write_ops)?;
-    let mixed = Row {
-        target: "2 writes: ycsb-a throughput, automerge / redb".into(),
-        measured: a.run.throughput_ops_per_sec / r.run.throughput_ops_per_sec,
-        goal: Goal::AtLeast(0.6),
-        detail: format!(
-            "{} vs {}",
-            kops(a.run.throughput_ops_per_sec),
-            kops(r.run.throughput_ops_per_sec)
-        ),
-    };
+    let target = "2 writes: ycsb-a throughput, automerge / redb".to_owned();
+    let mixed = throughput_ratio(target, &a, &r, Goal::AtLeast(0.6));
     // Store level: the same workload twenty times longer, its file growing with the history.
     let ops = runner.scale.write_ops;
     let run = |ops: u64| runner.run("ycsb-a", "automerge", &["--ops", &ops.to_string()]);
