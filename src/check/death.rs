@@ -256,8 +256,8 @@ pub fn check_crash(
                 return Err(diverged(
                     acked,
                     format!(
-                        "the child never reached crash point {point:?} a {nth}th time: it ran \
-                         {acked} operations and died ({status}); does the store mark it?"
+                        "the child never reached crash point {point:?} (time {nth} wanted): it \
+                         ran {acked} operations and died ({status}); does the store mark it?"
                     ),
                 ));
             }
