@@ -30,8 +30,9 @@ pub struct SyncSession {
     pub(super) me: Vec<u8>,
     /// This side's session number, random and never 0.
     pub(super) id: u128,
-    /// The peer's actor and session number, from its first message.
+    /// The peer's actor, from its first message.
     pub(super) peer: Option<Vec<u8>>,
+    /// The peer's session number, from its first message; 0 until then (never a session's).
     pub(super) peer_session: u128,
     /// The number of the last message sent, and of the last that carried documents.
     pub(super) sent: u32,
@@ -205,7 +206,8 @@ impl SyncSession {
         self.stats.bytes_received += bytes.len() as u64;
         let another_session = || Error::Sync {
             detail: "a message of another session (a late one of an earlier session, or one \
-                     meant for another replica); this session is unchanged and may go on"
+                     meant for another replica); nothing of it was taken (it is counted as \
+                     received), and this session may go on"
                 .into(),
         };
         // Only a first message, sent before its sender heard from this side, names no session
