@@ -3,11 +3,12 @@
 
 use automerge::{ActorId, Change, ChangeHash};
 
-use super::super::persistent::{CHANGE_LOG, MaterializedWriter};
+use super::super::persistent::{CHANGE_LOG, MaterializedWriter, Snapshot, with_view};
 use super::apply::{self, Applied};
 use super::backend::AutomergeBackend;
 use super::batch;
-use super::{change_log, heads};
+use super::change_log;
+use super::heads::{self, Heads};
 use crate::{Error, Result};
 
 impl AutomergeBackend {
@@ -20,13 +21,10 @@ impl AutomergeBackend {
     /// [`Error::Corrupt`](crate::Error::Corrupt) when its stored heads are damaged, or a
     /// storage error.
     pub fn heads(&self, collection: &str, id: &str) -> Result<Vec<ChangeHash>> {
-        let Some(collection) = self.inner.existing(collection) else {
-            return Ok(Vec::new());
-        };
-        let txn = self.inner.store().read()?;
-        let log = txn.open_table(CHANGE_LOG)?;
-        let stored = heads::read(&log, collection.id, &collection.name, id)?;
-        Ok(stored.map(|h| h.hashes).unwrap_or_default())
+        Ok(self
+            .stored_heads(collection, id)?
+            .map(|h| h.hashes)
+            .unwrap_or_default())
     }
 
     /// How many values stand under the document concurrently: 1 for a document with a value,
@@ -37,13 +35,24 @@ impl AutomergeBackend {
     /// # Errors
     /// As [`heads`](Self::heads).
     pub fn conflicts(&self, collection: &str, id: &str) -> Result<usize> {
+        Ok(self
+            .stored_heads(collection, id)?
+            .map_or(0, |h| h.values.len()))
+    }
+
+    /// The document's stored heads, read as any read is: through the batch of unflushed
+    /// writes while it holds some, which one lookup need not commit.
+    fn stored_heads(&self, collection: &str, id: &str) -> Result<Option<Heads>> {
         let Some(collection) = self.inner.existing(collection) else {
-            return Ok(0);
+            return Ok(None);
         };
-        let txn = self.inner.store().read()?;
-        let log = txn.open_table(CHANGE_LOG)?;
-        let stored = heads::read(&log, collection.id, &collection.name, id)?;
-        Ok(stored.map_or(0, |h| h.values.len()))
+        let view = self.inner.store().view()?;
+        with_view!(view, |txn| heads::read(
+            &txn.table(CHANGE_LOG)?,
+            collection.id,
+            &collection.name,
+            id
+        ))
     }
 
     /// The document's changes a replica whose heads are `have` lacks: every change that is not

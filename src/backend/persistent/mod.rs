@@ -30,5 +30,5 @@ pub(crate) use store::Store;
 #[cfg(feature = "automerge-backend")]
 pub(crate) use tables::{CHANGE_LOG, CollectionId, MATERIALIZED};
 pub(crate) use verify::verify_materialized;
-pub(crate) use view::View;
+pub(crate) use view::{Snapshot, View, with_view};
 pub(crate) use write_path::{CollectionRef, WritePath};

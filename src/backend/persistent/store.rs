@@ -202,8 +202,13 @@ impl Transactions for Store {
         carried: &mut Carried,
         progress: &Progress,
     ) -> Result<()> {
-        let pending = self.pending().clone();
-        let new: Vec<_> = pending.iter().filter(|p| !carried.contains(p)).collect();
+        // Every batched write asks: copy only what is new, and nothing in the usual case.
+        let new: Carried = self
+            .pending()
+            .iter()
+            .filter(|p| !carried.contains(p))
+            .cloned()
+            .collect();
         if new.is_empty() {
             return Ok(());
         }
@@ -211,7 +216,7 @@ impl Transactions for Store {
         let mut collections = txn.open_table(COLLECTIONS)?;
         for (name, id) in new {
             collections.insert(name.as_str(), id)?;
-            carried.push((name.clone(), *id));
+            carried.push((name, id));
         }
         Ok(())
     }
