@@ -473,12 +473,16 @@ fn assert_untouched(
     heads: &[automerge::ChangeHash],
 ) -> Result<()> {
     assert_eq!(store.heads(DOCS, id)?, heads, "nothing stored");
-    let report = store.verify()?;
-    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_clean(store)?;
     store
         .collection(DOCS)
         .upsert(id, b"still writable".to_vec())?;
     assert!(store.document(DOCS, id)?.is_some(), "Automerge loads it");
+    assert_clean(store)
+}
+
+/// `verify()` finds nothing wrong with `store`.
+fn assert_clean(store: &AutomergeBackend) -> Result<()> {
     let report = store.verify()?;
     assert!(report.is_clean(), "{:?}", report.problems);
     Ok(())
