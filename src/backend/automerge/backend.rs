@@ -5,12 +5,12 @@ use std::path::Path;
 use automerge::{ActorId, AutoCommit};
 
 use super::super::persistent::{
-    CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, forward_storage_backend,
-    open_path, open_storage,
+    CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, open_path, open_storage,
 };
+use super::sync::Identity;
 use super::writes::AutomergeWrites;
 use super::{change_log, heads};
-use crate::Result;
+use crate::{Collection, Result, StorageBackend};
 
 /// Every document an Automerge document (its bytes under the root key `data`), persisted in
 /// one redb file.
@@ -40,6 +40,8 @@ use crate::Result;
 /// ```
 pub struct AutomergeBackend {
     pub(super) inner: PersistentBackend<AutomergeWrites>,
+    /// Who this replica is to its peers.
+    pub(super) identity: Identity,
 }
 
 impl AutomergeBackend {
@@ -60,7 +62,7 @@ impl AutomergeBackend {
     /// backend can read.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
         let opened = open_path(path.as_ref(), &options, AutomergeWrites::BACKEND)?;
-        Ok(Self::from_opened(opened))
+        Self::from_opened(opened)
     }
 
     /// Opens a database kept in any redb storage: redb's in-memory storage, or a
@@ -73,13 +75,13 @@ impl AutomergeBackend {
         options: OpenOptions,
     ) -> Result<Self> {
         let opened = open_storage(storage, &options, AutomergeWrites::BACKEND, None)?;
-        Ok(Self::from_opened(opened))
+        Self::from_opened(opened)
     }
 
-    fn from_opened(opened: super::super::persistent::Opened) -> Self {
-        Self {
-            inner: PersistentBackend::new(opened, AutomergeWrites::new()),
-        }
+    fn from_opened(opened: super::super::persistent::Opened) -> Result<Self> {
+        let inner = PersistentBackend::new(opened, AutomergeWrites::new());
+        let identity = Identity::load(inner.store())?;
+        Ok(Self { inner, identity })
     }
 
     /// A copy of the Automerge document behind `id`, with its whole history: to export its
@@ -162,7 +164,27 @@ impl AutomergeBackend {
     }
 }
 
-forward_storage_backend!(AutomergeBackend);
+impl StorageBackend for AutomergeBackend {
+    fn collection(&self, name: &str) -> std::sync::Arc<dyn Collection> {
+        self.inner.collection(name)
+    }
+
+    fn list_collections(&self) -> Vec<String> {
+        self.inner.list_collections()
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    /// Also marks the database as closed for its peers (see `sync::identity`), in the last
+    /// commit: what they recorded of this replica stays true across the reopen.
+    fn close(self) -> Result<()> {
+        let marked = self.identity.closing(self.inner.store());
+        let closed = self.inner.close();
+        marked.and(closed)
+    }
+}
 
 #[cfg(test)]
 mod tests {

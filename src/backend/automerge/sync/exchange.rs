@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 
-use automerge::Change;
+use automerge::{Change, ChangeHash};
 
 use super::super::apply;
 use super::super::backend::AutomergeBackend;
 use super::super::batch::{self, Refusal};
 use super::super::heads::{self, HEADS_SEQ};
+use super::held;
+use super::identity::PeerKey;
 use super::journal::DocKey;
 use super::message::DocEntry;
 use super::session::SyncSession;
@@ -17,9 +19,14 @@ use crate::{Error, Result};
 
 impl SyncSession {
     /// Queues the heads of every document changed since the last completed session with
-    /// `peer` (every document, when there was none).
-    pub(super) fn offer(&mut self, backend: &AutomergeBackend, peer: &[u8]) -> Result<()> {
-        let (stamp, changed) = backend.inner.writer().journal().since_mark(peer);
+    /// `peer` in this open, or else whose heads differ from what `peer` is recorded to hold
+    /// (every document, when nothing is): with the changes it lacks, when the record says.
+    pub(super) fn offer(&mut self, backend: &AutomergeBackend, peer: &PeerKey) -> Result<()> {
+        let (stamp, changed) = backend
+            .inner
+            .writer()
+            .journal()
+            .since_mark(&peer.to_bytes());
         let names: HashMap<u64, String> = backend
             .inner
             .collection_refs()
@@ -27,6 +34,7 @@ impl SyncSession {
             .map(|c| (c.id, c.name))
             .collect();
         let txn = backend.inner.store().read()?;
+        let held = held::read(&txn, peer)?;
         let log = txn.open_table(CHANGE_LOG)?;
         let docs: Vec<DocKey> = match changed {
             Some(docs) => docs,
@@ -50,13 +58,28 @@ impl SyncSession {
             let Some(stored) = heads::read(&log, collection_id, collection, &id)? else {
                 continue;
             };
+            let name = (collection.clone(), id.clone());
+            if self.told.contains(&name) {
+                // Answered already: the peer showed it first.
+                continue;
+            }
+            // Before its offer this side has sent no document: what the session has shown are
+            // the peer's heads, newer than any record.
+            let holds = (self.shown.get(&name)).or_else(|| held.get(&(collection_id, id.clone())));
+            if holds == Some(&stored.hashes) {
+                continue;
+            }
+            let changes = match holds {
+                Some(holds) => lacked(backend, collection, &id, holds)?,
+                None => Vec::new(),
+            };
             self.stats.documents_offered += 1;
             self.told.insert((collection.clone(), id.clone()));
             self.pending.push(DocEntry {
                 collection: collection.clone(),
                 id,
                 heads: stored.hashes,
-                changes: Vec::new(),
+                changes,
             });
         }
         self.offered_at = Some(stamp);
@@ -143,10 +166,10 @@ impl SyncSession {
         self.stats.changes_applied += applied;
         self.stats.documents_merged += merged;
         self.stats.applying += started.elapsed();
-        let peer = self.peer.as_deref().unwrap_or_default();
+        let peer = self.peer.map(PeerKey::to_bytes).unwrap_or_default();
         for (doc, level, before) in stored {
             if level {
-                journal.record_held(peer, doc, before);
+                journal.record_held(&peer, doc, before);
             } else {
                 journal.record(doc.0, [doc.1.as_str()]);
             }
@@ -163,10 +186,11 @@ impl SyncSession {
         seq: u32,
         docs: &[DocEntry],
     ) -> Result<()> {
+        let peer = self.peer.map(PeerKey::to_bytes).unwrap_or_default();
+        let peer = peer.as_slice();
         for entry in docs {
             let doc = (entry.collection.clone(), entry.id.clone());
             let journal = backend.inner.writer().journal();
-            let peer = self.peer.as_deref().unwrap_or_default();
             let newest = self.answered.entry(doc.clone()).or_default();
             if *newest > seq {
                 // Late: its changes are applied now, which may give this side the newest
@@ -184,6 +208,7 @@ impl SyncSession {
                 continue;
             }
             *newest = seq;
+            self.show(doc.clone(), &entry.heads);
             let ours = backend.heads(&entry.collection, &entry.id)?;
             if ours == entry.heads {
                 self.waiting.remove(&doc);
@@ -219,6 +244,21 @@ impl SyncSession {
         }
         Ok(())
     }
+}
+
+/// The changes of a document a peer lacks that holds `holds`: none when some of `holds` is not
+/// here (this replica lost changes in a crash), for its heads then show the peer what to send.
+fn lacked(
+    backend: &AutomergeBackend,
+    collection: &str,
+    id: &str,
+    holds: &[ChangeHash],
+) -> Result<Vec<Vec<u8>>> {
+    let (changes, known) = backend.changes_for(collection, id, holds)?;
+    if known.len() < holds.len() {
+        return Ok(Vec::new());
+    }
+    Ok(changes.iter().map(|c| c.raw_bytes().to_vec()).collect())
 }
 
 /// Whether the document's heads in `log` are the ones the peer sent in `entry`.

@@ -8,8 +8,9 @@
 //! offers that write's document again next time. So a mark never covers a write the peer was
 //! not offered.
 //!
-//! Marks live as long as the open: after a reopen (a crash perhaps, which may have lost writes
-//! a peer was told of, or the peer's) every peer is new again and gets every document's heads.
+//! Marks live as long as the open, per incarnation of each peer (a peer that died and lost
+//! writes comes back as a new one). After a reopen the first session with a peer offers what
+//! differs from the heads recorded in the database (see [`held`](super::held)).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +39,7 @@ struct Inner {
     /// Each document's latest stamp, and the documents by stamp: one entry per document.
     by_doc: HashMap<DocKey, u64>,
     by_stamp: BTreeMap<u64, DocKey>,
-    /// Per peer (the actor it writes as in its current open): every document stamped up to
+    /// Per peer (its replica and incarnation): every document stamped up to
     /// this is known to be there.
     marks: HashMap<Vec<u8>, u64>,
     /// Per peer, documents stamped by changes received from it that left them at the heads it

@@ -1,34 +1,46 @@
-//! The bytes a sync session sends: who sends, in which session, which of the peer's messages it
-//! has processed, and per document its heads and the changes the peer lacks.
+//! The bytes a sync session sends: in which session, which of the peer's messages it has
+//! processed, who the sender is (until the peer has heard), and per document its heads and the
+//! changes the peer lacks.
 //!
-//! Layout (integers little-endian): the magic `SBSY`, a version byte, the sender's actor
-//! (u32 length, bytes), the sender's session and the receiver's session as the sender knows it
-//! (u128 each, 0 before the sender has heard from it), the message's number and the last of the
-//! peer's numbers received with all before it (u32 each), a flags byte (bit 0: done, bit 1:
-//! complete), then a u32
-//! count of documents, each: collection and id (u32 length, UTF-8), a u32 count of heads of
-//! 32 bytes, a u32 count of changes (u32 length, Automerge's bytes); last, the FNV-1a hash of
-//! everything before it (u64), so that a message damaged in transit is refused whole.
+//! Layout: the magic `SBSY`, a version byte, a flags byte (bit 0: done, bit 1: complete, bit 2:
+//! the receiver's session follows, bit 3: the sender's identity follows), the sender's session
+//! (u64, little-endian), the receiver's session as the sender knows it (u64, when bit 2 is
+//! set), the message's number and the last of the peer's numbers received with all before it
+//! (varints), the sender's replica (16 bytes) and incarnation (u64) when bit 3 is set, then a
+//! varint count of documents, each: collection and id (varint length, UTF-8), a varint count of
+//! heads of 32 bytes, a varint count of changes (varint length, Automerge's bytes); last, the
+//! 32-bit FNV-1a hash of everything before it, so that a message damaged in transit is refused
+//! whole. Varints are LEB128: seven bits a byte, low first.
+//!
+//! Every byte counts: a session in which nothing changed is five messages, 185 bytes in all.
 
 use automerge::ChangeHash;
 
-use super::super::checksum::fnv1a64;
+use super::super::checksum::fnv1a32;
+use super::identity::{PeerKey, REPLICA_LEN};
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"SBSY";
-/// 2: with the checksum; 3: with both sides' sessions.
-const VERSION: u8 = 3;
-const CHECKSUM_LEN: usize = 8;
+/// 2: with the checksum; 3: with both sides' sessions; 4: compact, the sender's replica and
+/// incarnation instead of its actor.
+const VERSION: u8 = 4;
+const CHECKSUM_LEN: usize = 4;
+
+const DONE: u8 = 1;
+const COMPLETE: u8 = 2;
+const TO_SESSION: u8 = 4;
+const HELLO: u8 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Message {
-    /// The sender's actor in its current open: who the peer is, and which of its opens.
-    pub(crate) from: Vec<u8>,
+    /// Who the sender is: carried until the sender knows the peer has heard it (the peer has
+    /// acknowledged its first message), and always in a first message.
+    pub(crate) hello: Option<PeerKey>,
     /// The sender's session: numbers and acknowledgements count within it alone.
-    pub(crate) session: u128,
+    pub(crate) session: u64,
     /// The receiver's session this message answers; 0 in a first message sent before the
     /// sender heard from the receiver (only a first message can be sent then).
-    pub(crate) to_session: u128,
+    pub(crate) to_session: u64,
     /// This message's number, from 1.
     pub(crate) seq: u32,
     /// Every message of the peer up to this number has been processed (0: none).
@@ -56,26 +68,40 @@ impl Message {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
-        put_bytes(&mut out, &self.from);
+        let flags = [
+            (self.done, DONE),
+            (self.complete, COMPLETE),
+            (self.to_session != 0, TO_SESSION),
+            (self.hello.is_some(), HELLO),
+        ]
+        .iter()
+        .filter(|(set, _)| *set)
+        .fold(0, |flags, (_, bit)| flags | bit);
+        out.push(flags);
         out.extend_from_slice(&self.session.to_le_bytes());
-        out.extend_from_slice(&self.to_session.to_le_bytes());
-        out.extend_from_slice(&self.seq.to_le_bytes());
-        out.extend_from_slice(&self.ack.to_le_bytes());
-        out.push(u8::from(self.done) | u8::from(self.complete) << 1);
-        put_len(&mut out, self.docs.len());
+        if self.to_session != 0 {
+            out.extend_from_slice(&self.to_session.to_le_bytes());
+        }
+        put_varint(&mut out, u64::from(self.seq));
+        put_varint(&mut out, u64::from(self.ack));
+        if let Some(hello) = &self.hello {
+            out.extend_from_slice(&hello.replica);
+            out.extend_from_slice(&hello.incarnation.to_le_bytes());
+        }
+        put_varint(&mut out, self.docs.len() as u64);
         for doc in &self.docs {
             put_bytes(&mut out, doc.collection.as_bytes());
             put_bytes(&mut out, doc.id.as_bytes());
-            put_len(&mut out, doc.heads.len());
+            put_varint(&mut out, doc.heads.len() as u64);
             for hash in &doc.heads {
                 out.extend_from_slice(&hash.0);
             }
-            put_len(&mut out, doc.changes.len());
+            put_varint(&mut out, doc.changes.len() as u64);
             for change in &doc.changes {
                 put_bytes(&mut out, change);
             }
         }
-        let sum = fnv1a64(&out);
+        let sum = fnv1a32(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
     }
@@ -86,7 +112,7 @@ impl Message {
             .split_at_checked(bytes.len().saturating_sub(CHECKSUM_LEN))
             .filter(|(_, sum)| sum.len() == CHECKSUM_LEN)
             .ok_or_else(|| malformed("shorter than its checksum"))?;
-        if fnv1a64(bytes).to_le_bytes() != sum {
+        if fnv1a32(bytes).to_le_bytes() != sum {
             return Err(malformed("its checksum does not match: damaged in transit"));
         }
         let mut r = Reader { bytes, at: 0 };
@@ -101,27 +127,47 @@ impl Message {
                 "version {version}, this storebench speaks {VERSION}"
             )));
         }
-        let from = r.bytes()?.to_vec();
-        let (session, to_session) = (r.u128()?, r.u128()?);
-        let (seq, ack) = (r.u32()?, r.u32()?);
         let flags = r.take(1)?[0];
-        if flags > 3 || seq == 0 {
+        let session = r.u64()?;
+        let to_session = if flags & TO_SESSION != 0 { r.u64()? } else { 0 };
+        let (seq, ack) = (r.varint_u32()?, r.varint_u32()?);
+        if flags > DONE | COMPLETE | TO_SESSION | HELLO || seq == 0 {
             return Err(malformed("invalid flags or message number"));
         }
-        // A sender sends nothing after its first message until it has heard from the peer.
-        if session == 0 || (to_session == 0 && seq != 1) {
+        // A sender sends nothing after its first message until it has heard from the peer,
+        // and names itself in its first.
+        if session == 0
+            || (flags & TO_SESSION != 0 && to_session == 0)
+            || (to_session == 0 && seq != 1)
+            || (seq == 1 && flags & HELLO == 0)
+        {
             return Err(malformed(
-                "no session, or a later message naming no peer's session",
+                "no session, a later message naming no peer's session, or a first message \
+                 naming no sender",
             ));
         }
+        let hello = if flags & HELLO != 0 {
+            let replica = r
+                .take(REPLICA_LEN)?
+                .try_into()
+                .expect("the replica's length");
+            let incarnation = r.u64()?;
+            Some(PeerKey {
+                replica,
+                incarnation,
+            })
+        } else {
+            None
+        };
         let mut docs = Vec::new();
-        for _ in 0..r.count(8)? {
+        // A document takes at least four bytes: its lengths and counts, when all are empty.
+        for _ in 0..r.count(4)? {
             let collection = r.text()?;
             let id = r.text()?;
             let heads = (0..r.count(32)?)
                 .map(|_| Ok(ChangeHash(r.take(32)?.try_into().expect("32 bytes"))))
                 .collect::<Result<Vec<_>>>()?;
-            let changes = (0..r.count(4)?)
+            let changes = (0..r.count(1)?)
                 .map(|_| r.bytes().map(<[u8]>::to_vec))
                 .collect::<Result<Vec<_>>>()?;
             docs.push(DocEntry {
@@ -135,13 +181,13 @@ impl Message {
             return Err(malformed("bytes after the last document"));
         }
         Ok(Message {
-            from,
+            hello,
             session,
             to_session,
             seq,
             ack,
-            done: flags & 1 != 0,
-            complete: flags & 2 != 0,
+            done: flags & DONE != 0,
+            complete: flags & COMPLETE != 0,
             docs,
         })
     }
@@ -153,13 +199,16 @@ fn malformed(detail: &str) -> Error {
     }
 }
 
-fn put_len(out: &mut Vec<u8>, len: usize) {
-    let len = u32::try_from(len).expect("a sync message holds fewer than 2^32 of anything");
-    out.extend_from_slice(&len.to_le_bytes());
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_len(out, bytes.len());
+    put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
@@ -179,33 +228,55 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("four bytes"),
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("eight bytes"),
         ))
     }
 
-    fn u128(&mut self) -> Result<u128> {
-        Ok(u128::from_le_bytes(
-            self.take(16)?.try_into().expect("sixteen bytes"),
-        ))
+    /// A LEB128 varint of at most ten bytes, in its shortest form: another spelling of the
+    /// same number is a malformation, so that a message has one encoding.
+    fn varint(&mut self) -> Result<u64> {
+        let at = self.at;
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.take(1)?[0];
+            let bits = u64::from(byte & 0x7f);
+            if shift == 63 && bits > 1 {
+                break;
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                if byte == 0 && shift > 0 {
+                    break;
+                }
+                return Ok(value);
+            }
+        }
+        Err(malformed(&format!("a malformed number at byte {at}")))
+    }
+
+    fn varint_u32(&mut self) -> Result<u32> {
+        let at = self.at;
+        u32::try_from(self.varint()?)
+            .map_err(|_| malformed(&format!("a message number at byte {at} is out of range")))
     }
 
     /// A count of items of at least `min_size` bytes each, no more than the bytes left hold:
     /// a damaged count never makes a large allocation.
     fn count(&mut self, min_size: usize) -> Result<usize> {
-        let n = self.u32()? as usize;
+        let at = self.at;
+        let n = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
         if n.saturating_mul(min_size) > self.bytes.len() - self.at {
             return Err(malformed(&format!(
-                "a count of {n} at byte {} runs past the end",
-                self.at - 4
+                "a count of {n} at byte {at} runs past the end"
             )));
         }
         Ok(n)
     }
 
     fn bytes(&mut self) -> Result<&'a [u8]> {
-        let n = self.u32()? as usize;
+        let n = self.count(1)?;
         self.take(n)
     }
 
@@ -222,7 +293,10 @@ mod tests {
 
     fn sample() -> Message {
         Message {
-            from: vec![7; 16],
+            hello: Some(PeerKey {
+                replica: [7; REPLICA_LEN],
+                incarnation: 9,
+            }),
             session: 11,
             to_session: 12,
             seq: 3,
@@ -238,23 +312,31 @@ mod tests {
         }
     }
 
-    // Where fields start, after magic, version and actor: the two sessions, the message
-    // number, the flags, the document count.
-    const SESSION_AT: usize = 4 + 1 + 4 + 16;
-    const TO_SESSION_AT: usize = SESSION_AT + 16;
-    const SEQ_AT: usize = TO_SESSION_AT + 16;
-    const FLAGS_AT: usize = SEQ_AT + 4 + 4;
-    const COUNT_AT: usize = FLAGS_AT + 1;
+    // Where fields start in a message with both sessions: after magic and version, the
+    // flags; the two sessions; the message number (one byte while it is under 128).
+    const FLAGS_AT: usize = 5;
+    const SESSION_AT: usize = FLAGS_AT + 1;
+    const TO_SESSION_AT: usize = SESSION_AT + 8;
+    const SEQ_AT: usize = TO_SESSION_AT + 8;
 
-    /// [`sample`] with `value` written at byte `at` under a checksum that matches, decoded:
-    /// what a sender with a bug would send, not damage in transit.
-    fn rewritten(at: usize, value: &[u8]) -> Result<Message> {
-        let mut bytes = sample().encode();
+    /// `body` (a message without its checksum) under a checksum that matches, decoded: what a
+    /// sender with a bug would send, not damage in transit.
+    fn sealed(mut body: Vec<u8>) -> Result<Message> {
+        let sum = fnv1a32(&body);
+        body.extend_from_slice(&sum.to_le_bytes());
+        Message::decode(&body)
+    }
+
+    fn body(message: &Message) -> Vec<u8> {
+        let mut bytes = message.encode();
         bytes.truncate(bytes.len() - CHECKSUM_LEN);
+        bytes
+    }
+
+    fn rewritten(at: usize, value: &[u8]) -> Result<Message> {
+        let mut bytes = body(&sample());
         bytes[at..at + value.len()].copy_from_slice(value);
-        let sum = fnv1a64(&bytes);
-        bytes.extend_from_slice(&sum.to_le_bytes());
-        Message::decode(&bytes)
+        sealed(bytes)
     }
 
     #[test]
@@ -273,12 +355,18 @@ mod tests {
             damaged[at] ^= 0x20;
             assert!(Message::decode(&damaged).is_err(), "byte {at} flipped");
         }
-        // A count past the end, under a checksum that matches: refused without allocating;
-        // and one document more than the bytes left could hold, at the least size of one.
-        let left = bytes.len() - CHECKSUM_LEN - (COUNT_AT + 4);
-        let one_more = u32::try_from(left / 8 + 1).expect("a small message");
-        for count in [u32::MAX, one_more] {
-            let err = rewritten(COUNT_AT, &count.to_le_bytes()).expect_err("a count past the end");
+        // A document count past the end, under a checksum that matches: refused without
+        // allocating; and one document more than the bytes left could hold.
+        let empty = Message {
+            docs: Vec::new(),
+            ..sample()
+        };
+        let mut count_at = body(&empty);
+        assert_eq!(count_at.pop(), Some(0), "the count is last");
+        for count in [u64::MAX >> 1, 1] {
+            let mut bytes = count_at.clone();
+            put_varint(&mut bytes, count);
+            let err = sealed(bytes).expect_err("a count past the end");
             assert!(
                 err.to_string().contains("runs past the end"),
                 "{count}: {err}"
@@ -286,26 +374,55 @@ mod tests {
         }
     }
 
-    /// A message number of 0, a flag bit no version sets, no session, or a message after the
-    /// first naming no session of the receiver's is refused even when the checksum matches (a
-    /// sender with a bug, not damage in transit); both flags and both sessions read back.
+    #[test]
+    fn numbers_take_as_few_bytes_as_they_need_and_one_spelling() {
+        for value in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            let mut bytes = Vec::new();
+            put_varint(&mut bytes, value);
+            assert_eq!(
+                bytes.len(),
+                (64 - value.leading_zeros() as usize).max(1).div_ceil(7)
+            );
+            let mut r = Reader {
+                bytes: &bytes,
+                at: 0,
+            };
+            assert_eq!(r.varint().expect("reads"), value);
+        }
+        for (what, bytes) in [
+            ("a longer spelling of 1", &[0x81, 0x00][..]),
+            (
+                "past 64 bits",
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..],
+            ),
+            ("never ends", &[0x80; 11][..]),
+        ] {
+            let mut r = Reader { bytes, at: 0 };
+            assert!(r.varint().is_err(), "{what}");
+        }
+    }
+
+    /// A message number of 0, a flag bit no version sets, no session, a later message naming
+    /// no session of the receiver's, or a first naming no sender is refused even when the
+    /// checksum matches (a sender with a bug, not damage in transit); both flags and both
+    /// sessions read back.
     #[test]
     fn fields_out_of_range_are_refused_under_a_matching_checksum() {
         let flagged = Message {
             done: true,
             complete: true,
+            hello: None,
             ..sample()
         };
         assert_eq!(Message::decode(&flagged.encode()).expect("reads"), flagged);
         assert_eq!(
-            rewritten(SEQ_AT, &7u32.to_le_bytes())
-                .expect("another number reads")
-                .seq,
+            rewritten(SEQ_AT, &[7]).expect("another number reads").seq,
             7
         );
+        let flags = body(&sample())[FLAGS_AT];
         for (what, at, value) in [
-            ("message number 0", SEQ_AT, &0u32.to_le_bytes()[..]),
-            ("flag bit 2", FLAGS_AT, &[4u8][..]),
+            ("message number 0", SEQ_AT, &[0u8][..]),
+            ("flag bit 4", FLAGS_AT, &[flags | 16][..]),
         ] {
             let err = rewritten(at, value).expect_err(what);
             assert!(
@@ -313,8 +430,8 @@ mod tests {
                 "{what}: {err}"
             );
         }
-        let read = rewritten(SESSION_AT, &u128::MAX.to_le_bytes()).expect("another session");
-        assert_eq!((read.session, read.to_session), (u128::MAX, 12));
+        let read = rewritten(SESSION_AT, &u64::MAX.to_le_bytes()).expect("another session");
+        assert_eq!((read.session, read.to_session), (u64::MAX, 12));
         let first = Message {
             seq: 1,
             to_session: 0,
@@ -324,11 +441,31 @@ mod tests {
             Message::decode(&first.encode()).expect("a first message"),
             first
         );
-        for (what, at, value) in [
-            ("no session", SESSION_AT, 0u128),
-            ("message 3 naming no session", TO_SESSION_AT, 0),
+        let unnamed = Message {
+            hello: None,
+            ..first.clone()
+        };
+        for (what, bytes) in [
+            ("no session", {
+                let mut b = body(&sample());
+                b[SESSION_AT..SESSION_AT + 8].fill(0);
+                b
+            }),
+            ("a session flagged but 0", {
+                let mut b = body(&sample());
+                b[TO_SESSION_AT..TO_SESSION_AT + 8].fill(0);
+                b
+            }),
+            (
+                "message 3 naming no session",
+                body(&Message {
+                    to_session: 0,
+                    ..sample()
+                }),
+            ),
+            ("a first message naming no sender", body(&unnamed)),
         ] {
-            let err = rewritten(at, &value.to_le_bytes()).expect_err(what);
+            let err = sealed(bytes).expect_err(what);
             assert!(err.to_string().contains("session"), "{what}: {err}");
         }
     }

@@ -2,7 +2,7 @@
 //! byte messages.
 //!
 //! Each side offers the heads of the documents changed since the two last completed a session
-//! (every document the first time, or after either reopened); a side that receives heads it
+//! (every document the first time, or after the peer died); a side that receives heads it
 //! does not have answers with its own heads and the changes the other lacks, until both hold
 //! the same heads. A document is settled in at most three messages, and all documents travel
 //! together, so a session takes a handful of messages whatever the number of documents.
@@ -16,11 +16,22 @@
 //! Each side picks a random session number and every message carries both, the sender's and
 //! the one it answers: message numbers and acknowledgements mean something only within their
 //! session, so a late message of a stalled session, or one the peer meant for another, is
-//! refused rather than taken as an answer.
+//! refused rather than taken as an answer. A side names itself (its replica and incarnation,
+//! see [`identity`](super::identity)) until the peer has acknowledged its first message.
+//!
+//! When a session completes, each side records the heads the peer holds of every document the
+//! session showed (see [`held`](super::held)): after a reopen of either, the next session
+//! offers only the documents whose heads differ from the record, and with each the changes the
+//! peer lacks, so that it settles in one exchange.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use automerge::ChangeHash;
+
 use super::super::backend::AutomergeBackend;
+use super::held;
+use super::identity::PeerKey;
+use super::journal::DocName;
 use super::message::{DocEntry, Message};
 use crate::{Error, Result};
 
@@ -29,11 +40,14 @@ pub struct SyncSession {
     /// The actor of the backend's open this session belongs to, which names it to the peer.
     pub(super) me: Vec<u8>,
     /// This side's session number, random and never 0.
-    pub(super) id: u128,
-    /// The peer's actor, from its first message.
-    pub(super) peer: Option<Vec<u8>>,
-    /// The peer's session number, from its first message; 0 until then (never a session's).
-    pub(super) peer_session: u128,
+    pub(super) id: u64,
+    /// The peer, from the first message that names it.
+    pub(super) peer: Option<PeerKey>,
+    /// The peer's session number, from the first message that names it; 0 until then (never
+    /// a session's).
+    pub(super) peer_session: u64,
+    /// Whether the peer has acknowledged this side's first message: it knows who this side is.
+    pub(super) heard: bool,
     /// The number of the last message sent, and of the last that carried documents.
     pub(super) sent: u32,
     pub(super) last_with_docs: u32,
@@ -51,6 +65,9 @@ pub struct SyncSession {
     pub(super) answered: HashMap<(String, String), u32>,
     pub(super) owe_reply: bool,
     pub(super) complete: bool,
+    /// Per document, the newest heads either side showed the other: the peer holds them once
+    /// it has processed everything this side sent.
+    pub(super) shown: HashMap<DocName, Vec<ChangeHash>>,
     pub(super) stats: SyncStats,
 }
 
@@ -93,6 +110,7 @@ impl AutomergeBackend {
             id: session_id(),
             peer: None,
             peer_session: 0,
+            heard: false,
             sent: 0,
             last_with_docs: 0,
             received: Received::default(),
@@ -103,6 +121,7 @@ impl AutomergeBackend {
             answered: HashMap::new(),
             owe_reply: false,
             complete: false,
+            shown: HashMap::new(),
             stats: SyncStats::default(),
         }
     }
@@ -152,21 +171,22 @@ impl SyncSession {
         self.check_backend(backend)?;
         if self.sent == 0 {
             // The first message names this side; documents follow once the peer is known.
-            return Ok(Some(self.send(Vec::new(), false)));
+            backend.identity.begin_syncing(backend.inner.store())?;
+            return Ok(Some(self.send(backend, Vec::new(), false)));
         }
-        if let (Some(peer), None) = (self.peer.clone(), self.offered_at) {
+        if let (Some(peer), None) = (self.peer, self.offered_at) {
             self.offer(backend, &peer)?;
         }
         if !self.pending.is_empty() {
             let docs = std::mem::take(&mut self.pending);
             self.last_with_docs = self.sent + 1;
             self.owe_reply = false;
-            return Ok(Some(self.send(docs, false)));
+            return Ok(Some(self.send(backend, docs, false)));
         }
         if self.owe_reply {
             self.owe_reply = false;
             if self.waiting.is_empty() {
-                return Ok(Some(self.send(Vec::new(), true)));
+                return Ok(Some(self.send(backend, Vec::new(), true)));
             }
             // The peer thinks this side has what it showed: an answer went missing. Ask again.
             let mut again = Vec::new();
@@ -180,7 +200,7 @@ impl SyncSession {
                 });
             }
             self.last_with_docs = self.sent + 1;
-            return Ok(Some(self.send(again, false)));
+            return Ok(Some(self.send(backend, again, false)));
         }
         Ok(None)
     }
@@ -192,8 +212,9 @@ impl SyncSession {
     /// [`Error::Sync`] for bytes that are not a sync message (or were damaged in transit), a
     /// message from another peer than the first, a `backend` other than the session's, or more
     /// than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages; and for a message of another session
-    /// (a late one of a session before, or one the peer meant for another replica), which
-    /// leaves this session as it was: it may go on;
+    /// (a late one of a session before, or one the peer meant for another replica), or one
+    /// that arrives before any naming its sender (whose first was lost), which leave this
+    /// session as it was: it may go on;
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
     /// that this store cannot show, or that Automerge would not load with the document's
     /// history; [`Error::Corrupt`](crate::Error::Corrupt) or storage errors. Then nothing of
@@ -201,6 +222,7 @@ impl SyncSession {
     /// session.
     pub fn receive(&mut self, backend: &AutomergeBackend, bytes: &[u8]) -> Result<()> {
         self.check_backend(backend)?;
+        backend.identity.begin_syncing(backend.inner.store())?;
         let message = Message::decode(bytes)?;
         self.stats.messages_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
@@ -215,22 +237,30 @@ impl SyncSession {
         if message.to_session != 0 && message.to_session != self.id {
             return Err(another_session());
         }
-        match &self.peer {
-            None => {
-                self.peer = Some(message.from.clone());
-                self.peer_session = message.session;
-            }
-            Some(peer) if *peer != message.from => {
+        match (&self.peer, &message.hello) {
+            (None, None) => {
                 return Err(Error::Sync {
-                    detail: "a message from another peer, or another open of it".into(),
+                    detail: "a message before any naming its sender (its first was lost); \
+                             nothing of it was taken, and this session may go on"
+                        .into(),
                 });
             }
-            Some(_) if self.peer_session != message.session => return Err(another_session()),
-            Some(_) => {}
+            (None, Some(hello)) => {
+                self.peer = Some(*hello);
+                self.peer_session = message.session;
+            }
+            (Some(peer), Some(hello)) if peer != hello => {
+                return Err(Error::Sync {
+                    detail: "a message from another peer, or another incarnation of it".into(),
+                });
+            }
+            (Some(_), _) if self.peer_session != message.session => return Err(another_session()),
+            (Some(_), _) => {}
         }
         if !self.received.insert(message.seq) {
             return Ok(());
         }
+        self.heard |= message.ack >= 1;
         if self.received.len() > Self::MAX_MESSAGES as usize {
             return Err(Error::Sync {
                 detail: format!("the peer sent more than {} messages", Self::MAX_MESSAGES),
@@ -243,10 +273,15 @@ impl SyncSession {
             && shown_everything
             && self.pending.is_empty()
             && !self.complete
-            && let (Some(stamp), Some(peer)) = (self.offered_at, &self.peer)
+            && let (Some(stamp), Some(peer)) = (self.offered_at, self.peer)
         {
             self.complete = true;
-            backend.inner.writer().journal().mark(peer, stamp);
+            backend
+                .inner
+                .writer()
+                .journal()
+                .mark(&peer.to_bytes(), stamp);
+            self.remember(backend, &peer)?;
         }
         // A peer that has completed needs no answer from a side that has too.
         self.owe_reply = !(message.docs.is_empty() && message.complete && self.complete);
@@ -275,11 +310,40 @@ impl SyncSession {
         }
     }
 
-    fn send(&mut self, docs: Vec<DocEntry>, done: bool) -> Vec<u8> {
+    /// Records that the peer holds the newest heads of every document either side showed: it
+    /// has processed everything this side sent, and holds what it showed itself.
+    fn remember(&self, backend: &AutomergeBackend, peer: &PeerKey) -> Result<()> {
+        let docs: Vec<_> = (self.shown.iter())
+            .filter_map(|((collection, id), shown)| {
+                let collection = backend.inner.existing(collection)?;
+                Some(((collection.id, id.clone()), shown.clone()))
+            })
+            .collect();
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let bytes = docs
+            .iter()
+            .map(|(doc, heads)| doc.1.len() + 32 * heads.len());
+        backend.inner.store().write(bytes.sum(), |txn, progress| {
+            progress.writing();
+            held::record(txn, peer, &docs)
+        })
+    }
+
+    /// Notes heads of a document one side showed the other: the newest shown.
+    pub(super) fn show(&mut self, doc: DocName, heads: &[ChangeHash]) {
+        self.shown.insert(doc, heads.to_vec());
+    }
+
+    fn send(&mut self, backend: &AutomergeBackend, docs: Vec<DocEntry>, done: bool) -> Vec<u8> {
         self.sent += 1;
         self.stats.changes_sent += docs.iter().map(|d| d.changes.len() as u64).sum::<u64>();
+        for doc in &docs {
+            self.show((doc.collection.clone(), doc.id.clone()), &doc.heads);
+        }
         let bytes = Message {
-            from: self.me.clone(),
+            hello: (!self.heard).then(|| backend.identity.me()),
             session: self.id,
             to_session: self.peer_session,
             seq: self.sent,
@@ -296,9 +360,9 @@ impl SyncSession {
 }
 
 /// A random session number, never 0 (which stands for a session not known yet).
-fn session_id() -> u128 {
+fn session_id() -> u64 {
     let random = automerge::ActorId::random();
-    let id = (random.to_bytes().iter()).fold(0u128, |id, byte| id << 8 | u128::from(*byte));
+    let id = (random.to_bytes().iter()).fold(0u64, |id, byte| id << 8 | u64::from(*byte));
     id.max(1)
 }
 
@@ -346,7 +410,10 @@ mod tests {
         let mut session = store.sync_session();
         for seq in 1..=SyncSession::MAX_MESSAGES + 1 {
             let talk = Message {
-                from: vec![1; 16],
+                hello: Some(PeerKey {
+                    replica: [1; 16],
+                    incarnation: 1,
+                }),
                 session: 1,
                 to_session: session.id,
                 seq,
@@ -366,7 +433,10 @@ mod tests {
             }
         }
         let stranger = Message {
-            from: vec![2; 16],
+            hello: Some(PeerKey {
+                replica: [2; 16],
+                incarnation: 1,
+            }),
             session: 1,
             to_session: session.id,
             seq: 1,
