@@ -55,8 +55,11 @@ fn tcp() -> MeshTransport {
     MeshTransport::Tcp(TcpOptions::new(STOREBENCH).io_timeout(Duration::from_secs(5)))
 }
 
+/// A replica's documents, by id.
+type Documents = Vec<(String, Vec<u8>)>;
+
 /// Every document of every replica a run left in `dir`.
-fn documents(dir: &Path, replicas: usize) -> Result<Vec<Vec<(String, Vec<u8>)>>> {
+fn documents(dir: &Path, replicas: usize) -> Result<Vec<Documents>> {
     let automerge = Bindings::builtin().select("automerge")?;
     (0..replicas)
         .map(|r| {

@@ -86,7 +86,11 @@ impl<'e, T: Transport> Side<'e, T> {
     /// This side's turn: sends what the endpoint has, through `faults`, then the marker.
     pub(crate) fn speak(&mut self, faults: &mut Faults) -> Result<(), LinkFailure> {
         let mut sent = 0;
-        while let Some(message) = self.endpoint.next_message().map_err(LinkFailure::Store)? {
+        while let Some(message) = self
+            .endpoint
+            .next_message()
+            .map_err(|e| LinkFailure::Store(Box::new(e)))?
+        {
             sent += 1;
             if sent > MAX_PER_TURN {
                 return Err(LinkFailure::Endless {
@@ -119,7 +123,7 @@ impl<'e, T: Transport> Side<'e, T> {
                     let received = self
                         .endpoint
                         .receive(message)
-                        .map_err(LinkFailure::Refused)?;
+                        .map_err(|e| LinkFailure::Refused(Box::new(e)))?;
                     self.figures.applied.push(received);
                 }
                 Some((&END, &[a, b, c, d, done])) if done <= 1 => {
@@ -249,9 +253,9 @@ pub enum LinkFailure {
     },
     /// The store refused a message the peer sent (not a sync message, damaged, or a change
     /// it cannot take).
-    Refused(crate::Error),
+    Refused(Box<crate::Error>),
     /// The store failed preparing a message.
-    Store(crate::Error),
+    Store(Box<crate::Error>),
     /// The session would not end.
     Endless {
         /// How.
@@ -296,7 +300,7 @@ impl std::error::Error for LinkError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.failure {
             LinkFailure::Transport(e) => Some(e),
-            LinkFailure::Refused(e) | LinkFailure::Store(e) => Some(e),
+            LinkFailure::Refused(e) | LinkFailure::Store(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -55,24 +55,14 @@ impl ProcessReplicas {
             pending: vec![Vec::new(); workload.replicas],
             io_timeout: tcp.io_timeout,
         };
-        // Started together, waited for together: the stores open in parallel.
-        let mut starting = Vec::with_capacity(workload.replicas);
+        // Started together, waited for together: the stores open in parallel. Each is held
+        // by the guard from the moment it runs, ready or not.
         for r in 0..workload.replicas {
-            starting.push(replicas.start(r, workload, selected.name(), dir, options, tcp)?);
-        }
-        for (r, (child, stdin, replies, log)) in starting.into_iter().enumerate() {
-            // Held by the guard from now on, ready or not.
-            let mut process = Process {
-                child,
-                stdin,
-                replies,
-                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-                dir: dir.join(format!("replica-{r}")),
-                log,
-            };
-            let ready = process.reply_within(tcp.ready_timeout);
+            let process = replicas.start(r, workload, selected.name(), dir, options, tcp)?;
             replicas.processes.push(process);
-            let failure = match ready {
+        }
+        for r in 0..workload.replicas {
+            let failure = match replicas.processes[r].reply_within(tcp.ready_timeout) {
                 Ok(Reply::Ready { port }) => {
                     replicas.processes[r].addr.set_port(port);
                     continue;
@@ -84,9 +74,7 @@ impl ProcessReplicas {
                 Err(Silence::Timeout) => ReplicaFailure::NeverReady {
                     waited: tcp.ready_timeout,
                 },
-                Err(Silence::Closed) => {
-                    return Err(replicas.exited(r, "starting"));
-                }
+                Err(Silence::Closed) => return Err(replicas.exited(r, "starting")),
                 Err(Silence::Garbled(line)) => ReplicaFailure::Garbled {
                     line,
                     doing: "starting".into(),
@@ -97,8 +85,8 @@ impl ProcessReplicas {
         Ok(replicas)
     }
 
-    /// Starts replica `r`'s process, its output read on a thread of its own.
-    #[allow(clippy::type_complexity)] // a tuple used once, right above
+    /// Starts replica `r`'s process, its output read on a thread of its own. A failure to
+    /// start stops those started before (the guard, as the error drops `self`).
     fn start(
         &mut self,
         r: usize,
@@ -107,7 +95,7 @@ impl ProcessReplicas {
         dir: &Path,
         options: &MeshOptions,
         tcp: &TcpOptions,
-    ) -> Result<(Child, ChildStdin, Receiver<String>, PathBuf)> {
+    ) -> Result<Process> {
         let log = dir.join(format!("replica-{r}.log"));
         let spawn_failed = |e: std::io::Error| {
             Error::backend(
@@ -154,7 +142,14 @@ impl ProcessReplicas {
                 }
             }
         });
-        Ok((child, stdin, replies, log))
+        Ok(Process {
+            child,
+            stdin,
+            replies,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dir: dir.join(format!("replica-{r}")),
+            log,
+        })
     }
 
     /// Sends `command` to every replica in `to`, then gathers their replies in order.
