@@ -380,3 +380,62 @@ fn make_executable(path: &Path) -> Result {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
 }
+
+#[test]
+fn the_command_runs_over_tcp_and_refuses_bad_faults() -> Result {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("partitioned.toml");
+    std::fs::write(&file, PARTITIONED)?;
+    let out = dir.path().join("out");
+    let (file, out_arg) = (file.to_str().ok_or("path")?, out.to_str().ok_or("path")?);
+    let ran = Command::new(STOREBENCH)
+        .args([
+            "mesh",
+            file,
+            "--transport",
+            "tcp",
+            "--out",
+            out_arg,
+            "--quiet",
+        ])
+        .args(["--loss", "0.05", "--fault-seed", "4"])
+        .output()?;
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        out.join("partitioned/automerge/mesh.json"),
+    )?)?;
+    assert_eq!(json["transport"], "tcp");
+    assert_eq!(json["faults"]["loss"], 0.05);
+    assert!(
+        json["converge_seconds"].as_f64().is_some_and(|s| s > 0.0),
+        "{json}"
+    );
+    assert!(String::from_utf8_lossy(&ran.stdout).contains("wall-clock to converge"));
+    for (flag, value) in [
+        ("--loss", "1.5"),
+        ("--delay-ms", "-1"),
+        ("--transport", "udp"),
+    ] {
+        let refused = Command::new(STOREBENCH)
+            .args([
+                "mesh",
+                file,
+                &format!("{flag}={value}"),
+                "--out",
+                out_arg,
+                "--quiet",
+            ])
+            .output()?;
+        assert_eq!(refused.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(flag.trim_start_matches('-')),
+            "{flag}: {stderr}"
+        );
+    }
+    Ok(())
+}

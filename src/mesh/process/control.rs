@@ -27,6 +27,21 @@ pub(crate) enum Command {
     Finish,
 }
 
+impl Command {
+    /// What a replica is doing while it carries the command out, as an error says it.
+    pub(crate) fn doing(&self) -> String {
+        match self {
+            Command::Write { writes } => format!("making {} writes", writes.len()),
+            Command::Sync { addr, peer, sync } => {
+                format!("syncing with replica {peer} at {addr} (sync {sync} of that link)")
+            }
+            Command::Stats => "reporting its totals".into(),
+            Command::Digests => "reading its documents".into(),
+            Command::Finish => "checking and closing its store".into(),
+        }
+    }
+}
+
 /// What a replica answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -152,25 +152,29 @@ impl ProcessReplicas {
         })
     }
 
-    /// Sends `command` to every replica in `to`, then gathers their replies in order.
-    fn ask_all(
-        &mut self,
-        to: &[usize],
-        command: impl Fn(usize) -> Command,
-        waited: Duration,
-    ) -> Result<Vec<Reply>> {
-        for &r in to {
-            let command = command(r);
-            self.send(r, &command)?;
+    /// Sends each replica its command, then gathers their replies in order: they carry
+    /// them out in parallel.
+    fn ask_all(&mut self, commands: Vec<(usize, Command)>, waited: Duration) -> Result<Vec<Reply>> {
+        for (r, command) in &commands {
+            self.send(*r, command)?;
         }
-        to.iter()
-            .map(|&r| self.reply(r, waited, &format!("{:?}", command(r))))
+        commands
+            .iter()
+            .map(|(r, command)| self.reply(*r, waited, command))
             .collect()
+    }
+
+    /// The same command to every replica.
+    fn ask_everyone(&mut self, command: &Command, waited: Duration) -> Result<Vec<Reply>> {
+        let commands = (0..self.processes.len())
+            .map(|r| (r, command.clone()))
+            .collect();
+        self.ask_all(commands, waited)
     }
 
     fn ask(&mut self, r: usize, command: &Command, waited: Duration) -> Result<Reply> {
         self.send(r, command)?;
-        self.reply(r, waited, &format!("{command:?}"))
+        self.reply(r, waited, command)
     }
 
     fn send(&mut self, r: usize, command: &Command) -> Result<()> {
@@ -181,13 +185,13 @@ impl ProcessReplicas {
             .and_then(|()| process.stdin.flush())
             .is_err()
         {
-            return Err(self.exited(r, &describe(command)));
+            return Err(self.exited(r, &command.doing()));
         }
         Ok(())
     }
 
-    fn reply(&mut self, r: usize, waited: Duration, doing: &str) -> Result<Reply> {
-        let doing = describe_text(doing);
+    fn reply(&mut self, r: usize, waited: Duration, command: &Command) -> Result<Reply> {
+        let doing = command.doing();
         match self.processes[r].reply_within(waited) {
             Ok(Reply::Failed { error }) => {
                 Err(self.failed(r, ReplicaFailure::Failed { doing, error }))
@@ -257,18 +261,14 @@ impl ProcessReplicas {
 
     /// Sends every replica its writes since the last round; they make them in parallel.
     fn flush_writes(&mut self) -> Result<()> {
-        let to: Vec<usize> = (0..self.pending.len())
-            .filter(|&r| !self.pending[r].is_empty())
+        let commands: Vec<_> = (self.pending.iter_mut().enumerate())
+            .filter(|(_, writes)| !writes.is_empty())
+            .map(|(r, writes)| {
+                let writes = std::mem::take(writes);
+                (r, Command::Write { writes })
+            })
             .collect();
-        let batches: Vec<_> = self.pending.iter_mut().map(std::mem::take).collect();
-        let waited = self.io_timeout;
-        for reply in self.ask_all(
-            &to,
-            |r| Command::Write {
-                writes: batches[r].clone(),
-            },
-            waited,
-        )? {
+        for reply in self.ask_all(commands, self.io_timeout)? {
             if !matches!(reply, Reply::Wrote) {
                 return Err(self.out_of_turn(&reply));
             }
@@ -281,10 +281,6 @@ impl ProcessReplicas {
             self.backend.clone(),
             format!("a replica answered {reply:?} out of turn"),
         )
-    }
-
-    fn everyone(&self) -> Vec<usize> {
-        (0..self.processes.len()).collect()
     }
 }
 
@@ -319,9 +315,8 @@ impl Replicas for ProcessReplicas {
 
     fn changes_applied(&mut self) -> Result<u64> {
         self.flush_writes()?;
-        let everyone = self.everyone();
         let mut total = 0;
-        for reply in self.ask_all(&everyone, |_| Command::Stats, self.io_timeout)? {
+        for reply in self.ask_everyone(&Command::Stats, self.io_timeout)? {
             match reply {
                 Reply::Stats {
                     changes_applied, ..
@@ -334,8 +329,7 @@ impl Replicas for ProcessReplicas {
 
     fn digests(&mut self) -> Result<Vec<Vec<Option<u64>>>> {
         self.flush_writes()?;
-        let everyone = self.everyone();
-        self.ask_all(&everyone, |_| Command::Digests, self.io_timeout)?
+        self.ask_everyone(&Command::Digests, self.io_timeout)?
             .into_iter()
             .map(|reply| match reply {
                 Reply::Digests { digests } => Ok(digests),
@@ -346,9 +340,8 @@ impl Replicas for ProcessReplicas {
 
     fn finish(mut self) -> Result<Finished> {
         self.flush_writes()?;
-        let everyone = self.everyone();
         let mut totals = (0, 0);
-        for reply in self.ask_all(&everyone, |_| Command::Stats, self.io_timeout)? {
+        for reply in self.ask_everyone(&Command::Stats, self.io_timeout)? {
             if let Reply::Stats {
                 lost, reordered, ..
             } = reply
@@ -358,7 +351,7 @@ impl Replicas for ProcessReplicas {
         }
         let (mut local_write, mut apply_per_change) = (histogram(), histogram());
         // Checking a whole store takes longer than a command.
-        let replies = self.ask_all(&everyone, |_| Command::Finish, self.io_timeout * 6)?;
+        let replies = self.ask_everyone(&Command::Finish, self.io_timeout * 6)?;
         for (r, reply) in replies.into_iter().enumerate() {
             let Reply::Finished {
                 problems,
@@ -434,23 +427,6 @@ impl Process {
             Err(RecvTimeoutError::Timeout) => Err(Silence::Timeout),
             Err(RecvTimeoutError::Disconnected) => Err(Silence::Closed),
         }
-    }
-}
-
-/// A command as an error names it.
-fn describe(command: &Command) -> String {
-    describe_text(&format!("{command:?}"))
-}
-
-fn describe_text(debug: &str) -> String {
-    let name = debug.split([' ', '{']).next().unwrap_or(debug);
-    match name {
-        "Write" => "making its writes".into(),
-        "Sync" => format!("syncing ({debug})"),
-        "Stats" => "reporting its totals".into(),
-        "Digests" => "reading its documents".into(),
-        "Finish" => "checking and closing its store".into(),
-        _ => debug.to_owned(),
     }
 }
 
