@@ -10,9 +10,10 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use storebench::binding::Bindings;
+use storebench::mesh::transport::TransportError;
 use storebench::mesh::{
     LinkFaults, MeshOptions, MeshReport, MeshTransport, MeshWorkload, ReplicaError, ReplicaFailure,
-    TcpOptions, run_mesh_with,
+    TcpOptions, Transport, run_mesh_with, sync_over,
 };
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -436,6 +437,66 @@ fn the_command_runs_over_tcp_and_refuses_bad_faults() -> Result {
             stderr.contains(flag.trim_start_matches('-')),
             "{flag}: {stderr}"
         );
+    }
+    Ok(())
+}
+
+/// A user's own network: here, queues between two threads.
+struct Queues {
+    out: std::sync::mpsc::Sender<Vec<u8>>,
+    inbox: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl Transport for Queues {
+    fn send(&mut self, message: &[u8]) -> std::result::Result<(), TransportError> {
+        self.out
+            .send(message.to_vec())
+            .map_err(|e| TransportError::Io(std::io::Error::other(e)))
+    }
+
+    fn receive(&mut self) -> std::result::Result<Vec<u8>, TransportError> {
+        self.inbox
+            .recv_timeout(Duration::from_secs(5))
+            .map_err(|e| TransportError::Io(std::io::Error::other(e)))
+    }
+}
+
+#[test]
+fn a_users_transport_carries_a_session() -> Result {
+    let automerge = Bindings::builtin().select("automerge")?;
+    let (a_dir, b_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let a = automerge.binding().open(a_dir.path(), None)?;
+    let b = automerge.binding().open(b_dir.path(), None)?;
+    a.collection("notes").upsert("one", b"from a".to_vec())?;
+    b.collection("notes").upsert("two", b"from b".to_vec())?;
+    let (a_out, b_in) = std::sync::mpsc::channel();
+    let (b_out, a_in) = std::sync::mpsc::channel();
+    let settled = std::thread::scope(|scope| {
+        let answering = scope.spawn(|| {
+            let endpoint = b.sync().ok_or("replicates")?;
+            let queues = Queues {
+                out: b_out,
+                inbox: b_in,
+            };
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(sync_over(
+                endpoint, queues, "a", false,
+            )?)
+        });
+        let endpoint = a.sync().ok_or("replicates")?;
+        let queues = Queues {
+            out: a_out,
+            inbox: a_in,
+        };
+        let started = sync_over(endpoint, queues, "b", true)?;
+        let answered = answering
+            .join()
+            .map_err(|_| "the answering side panicked")??;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(started && answered)
+    })
+    .map_err(|e| e.to_string())?;
+    assert!(settled);
+    for store in [&a, &b] {
+        assert_eq!(store.collection("notes").count()?, 2);
     }
     Ok(())
 }

@@ -205,6 +205,39 @@ impl<'e, T: Transport> Side<'e, T> {
     }
 }
 
+/// Carries one sync session of `endpoint` over a user's `transport` to `peer` (named in
+/// errors), to its end: the side that `starts` speaks first (the other side must not). Whether both sides settled;
+/// `false` means a message went missing and the session stalled: start another.
+///
+/// This is what the mesh runner does over [`channel_pair`](super::transport::channel_pair)
+/// and [`TcpTransport`](super::transport::TcpTransport), for any other network.
+///
+/// # Errors
+/// The transport's failure, a frame that is not one of a session, a message the store
+/// refuses, or a session that will not end.
+pub fn sync_over<T: Transport>(
+    endpoint: Box<dyn SyncEndpoint + '_>,
+    transport: T,
+    peer: &str,
+    starts: bool,
+) -> Result<bool, LinkError> {
+    let mut side = Side::new(endpoint, transport);
+    let mut session = || {
+        let stream = if starts {
+            side.greet(0)?;
+            0
+        } else {
+            side.greeted()?
+        };
+        let mut faults = Faults::new(super::faults::LinkFaults::none(), stream);
+        side.run(starts, &mut faults)
+    };
+    session().map_err(|failure| LinkError {
+        peer: peer.to_owned(),
+        failure,
+    })
+}
+
 /// Runs a session between two sides on one thread, `a` speaking first; whether it settled.
 pub(crate) fn run_pair<T: Transport>(
     a: &mut Side<'_, T>,

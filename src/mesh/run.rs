@@ -1,7 +1,6 @@
 //! Running a replication workload: replicas write in turn, sync in rounds over the topology's
 //! links (a cut-off replica's links skipped), then sync until they agree. The same steps
-//! drive replicas in this process ([`local`](super::local)) or each in its own
-//! ([`process`](super::process)).
+//! drive replicas in this process (`local`) or each in its own (`process`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
