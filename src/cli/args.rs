@@ -29,6 +29,10 @@ pub(crate) enum Command {
     /// Run replication workloads: replicas of a store writing shared documents and syncing
     /// over a topology; write DIR/<workload>/<backend>/mesh.json and mesh.md.
     Mesh(MeshArgs),
+    /// One replica of a `mesh --transport tcp` run, started by the coordinator: opens its
+    /// store, listens on 127.0.0.1, prints its port, then obeys commands on standard input.
+    #[command(hide = true)]
+    MeshReplica(MeshReplicaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +49,67 @@ pub(crate) struct MeshArgs {
     /// No progress on standard error.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// How replicas sync: `in-process` (every replica in this process) or `tcp` (each
+    /// replica a process of its own, syncing over TCP on 127.0.0.1).
+    #[arg(long, default_value = "in-process", value_parser = ["in-process", "tcp"])]
+    pub(crate) transport: String,
+    #[command(flatten)]
+    pub(crate) faults: FaultArgs,
+    /// With `--transport tcp`: the bound on every connect, read and write between replicas
+    /// and on every answer a replica gives, e.g. `10s`, `500ms`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub(crate) io_timeout: Duration,
+}
+
+/// Faults every link injects into the sync messages it carries.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FaultArgs {
+    /// The share of sync messages a link drops, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) loss: f64,
+    /// The share a link holds back and delivers after the next one, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) reorder: f64,
+    /// How long each sync message waits before it is sent, in milliseconds.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) delay_ms: f64,
+    /// Seeds which messages are lost and reordered.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) fault_seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MeshReplicaArgs {
+    /// The binding, by name.
+    #[arg(long)]
+    pub(crate) backend: String,
+    /// Where its files go.
+    #[arg(long)]
+    pub(crate) dir: PathBuf,
+    /// Its number in the run.
+    #[arg(long)]
+    pub(crate) index: usize,
+    /// Documents in the run.
+    #[arg(long)]
+    pub(crate) documents: usize,
+    /// Bytes per value.
+    #[arg(long)]
+    pub(crate) value_bytes: usize,
+    /// The bound on every socket operation, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) io_timeout_ms: u64,
+    /// The share of sync messages it drops.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) loss: f64,
+    /// The share it delivers late.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) reorder: f64,
+    /// How long each sync message waits, in microseconds.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) delay_us: u64,
+    /// Seeds its faults.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) fault_seed: u64,
 }
 
 #[derive(Debug, Args)]

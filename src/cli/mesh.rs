@@ -2,10 +2,15 @@
 
 use std::path::Path;
 
+use std::time::Duration;
+
 use super::Failure;
-use super::args::MeshArgs;
+use super::args::{FaultArgs, MeshArgs, MeshReplicaArgs};
 use crate::binding::Bindings;
-use crate::mesh::{MESH_PRESETS, MeshWorkload, mesh_preset, run_mesh};
+use crate::mesh::{
+    LinkFaults, MESH_PRESETS, MeshOptions, MeshTransport, MeshWorkload, ReplicaSetup, TcpOptions,
+    mesh_preset, run_mesh_with, serve_replica,
+};
 
 pub(crate) fn mesh(args: &MeshArgs, bindings: &Bindings) -> Result<(), Failure> {
     // Every name is checked before anything runs.
@@ -19,12 +24,22 @@ pub(crate) fn mesh(args: &MeshArgs, bindings: &Bindings) -> Result<(), Failure> 
         .iter()
         .map(|name| bindings.select(name).map_err(Failure::bad_input))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut options = MeshOptions::new().faults(faults(&args.faults)?);
+    if args.transport == "tcp" {
+        // Replicas are this very program: its bindings are theirs.
+        let program = std::env::current_exe().map_err(|e| {
+            Failure::failed(format!("cannot find this program to start replicas: {e}"))
+        })?;
+        options = options.transport(MeshTransport::Tcp(
+            TcpOptions::new(program).io_timeout(args.io_timeout),
+        ));
+    }
     for workload in &workloads {
         for backend in &backends {
             let dir = tempfile::tempdir().map_err(Failure::failed)?;
             let total = workload.operations;
             let quiet = args.quiet;
-            let report = run_mesh(workload, backend, dir.path(), |done| {
+            let report = run_mesh_with(workload, backend, dir.path(), &options, |done| {
                 if !quiet {
                     eprint!(
                         "\r{} on {}: {done}/{total} writes",
@@ -55,6 +70,40 @@ pub(crate) fn mesh(args: &MeshArgs, bindings: &Bindings) -> Result<(), Failure> 
         }
     }
     Ok(())
+}
+
+/// `storebench mesh-replica`: one replica of a run over TCP, until the coordinator says
+/// finish or goes away.
+pub(crate) fn replica(args: MeshReplicaArgs, bindings: &Bindings) -> Result<(), Failure> {
+    let faults = faults(&FaultArgs {
+        loss: args.loss,
+        reorder: args.reorder,
+        delay_ms: args.delay_us as f64 / 1000.0,
+        fault_seed: args.fault_seed,
+    })?;
+    let setup = ReplicaSetup::new(
+        &args.backend,
+        args.dir,
+        args.index,
+        args.documents,
+        args.value_bytes,
+    )
+    .faults(faults)
+    .io_timeout(Duration::from_millis(args.io_timeout_ms));
+    serve_replica(setup, bindings)
+        .map_err(|e| Failure::failed(format!("mesh-replica {}: {e}", args.index)))
+}
+
+fn faults(args: &FaultArgs) -> Result<LinkFaults, Failure> {
+    if !(args.delay_ms >= 0.0 && args.delay_ms <= 60_000.0) {
+        return Err(Failure::bad_input(format!(
+            "--delay-ms is {}; it must be 0 to 60000",
+            args.delay_ms
+        )));
+    }
+    let delay = Duration::from_secs_f64(args.delay_ms / 1000.0);
+    LinkFaults::new(args.loss, args.reorder, delay, args.fault_seed)
+        .map_err(|e| Failure::bad_input(format!("--{e}")))
 }
 
 /// A built-in workload by name, or a TOML file.

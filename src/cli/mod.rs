@@ -99,6 +99,7 @@ where
         Command::Report(args) => render::render(&args),
         Command::Merge(args) => merge::merge(&args),
         Command::Mesh(args) => mesh::mesh(&args, &bindings),
+        Command::MeshReplica(args) => mesh::replica(args, &bindings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

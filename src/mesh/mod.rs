@@ -6,13 +6,26 @@
 //!
 //! The runner takes any binding whose handle starts sync sessions
 //! ([`Handle::replicating`](crate::binding::Handle::replicating)); it never names a store.
+//! Replicas live in this process (`local`) or each in its own, syncing over TCP
+//! (`process`); either way a session travels turn by turn (`link`) over a [`Transport`],
+//! with faults injected on the way (`faults`).
 
+mod faults;
+mod link;
+mod local;
 mod presets;
+mod process;
 mod report;
 mod run;
+mod schedule;
+pub mod transport;
 mod workload;
 
+pub use faults::LinkFaults;
+pub use link::{LinkError, LinkFailure, sync_over};
 pub use presets::{MESH_PRESETS, mesh_preset};
+pub use process::{ReplicaError, ReplicaFailure, ReplicaSetup, serve_replica};
 pub use report::MeshReport;
-pub use run::run_mesh;
+pub use run::{MeshOptions, MeshTransport, TcpOptions, run_mesh, run_mesh_with};
+pub use transport::Transport;
 pub use workload::{MeshWorkload, Partition, Topology};

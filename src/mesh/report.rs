@@ -6,6 +6,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use super::faults::LinkFaults;
+use super::run::MeshOptions;
 use super::workload::MeshWorkload;
 use crate::Durability;
 
@@ -50,6 +52,10 @@ pub(crate) struct Measured {
     pub(crate) heal_bytes: u64,
     pub(crate) heal_changes: u64,
     pub(crate) file_bytes: Vec<u64>,
+    pub(crate) sessions: u64,
+    pub(crate) sessions_stalled: u64,
+    pub(crate) messages_lost: u64,
+    pub(crate) messages_reordered: u64,
 }
 
 /// One replication run: a workload on one store.
@@ -62,6 +68,10 @@ pub struct MeshReport {
     pub backend: String,
     /// Its durability, when it has one.
     pub durability: Option<String>,
+    /// How replicas synced: `in-process`, or `tcp` (each replica a process).
+    pub transport: String,
+    /// The faults every link injected, when any.
+    pub faults: Option<LinkFaults>,
     /// Seconds the writes and their rounds took (not the runner's reads that measure
     /// divergence).
     pub seconds: f64,
@@ -98,6 +108,17 @@ pub struct MeshReport {
     pub heal_bytes: u64,
     /// The changes they applied.
     pub heal_changes: u64,
+    /// Wall-clock seconds from the first write until the replicas agreed: the writes and
+    /// their rounds, then the healing rounds (the runner's divergence reads left out).
+    pub converge_seconds: f64,
+    /// Sync sessions started, in rounds and healing.
+    pub sessions: u64,
+    /// Of those, sessions that stalled (a message lost) and were started anew.
+    pub sessions_stalled: u64,
+    /// Messages the links' faults dropped.
+    pub messages_lost: u64,
+    /// Messages the links' faults delivered after a later one.
+    pub messages_reordered: u64,
     /// Each replica's files at the end, in bytes.
     pub file_bytes: Vec<u64>,
     /// Their mean per local write made anywhere (each replica holds every write).
@@ -109,6 +130,7 @@ impl MeshReport {
         workload: &MeshWorkload,
         backend: &str,
         durability: Option<Durability>,
+        options: &MeshOptions,
         m: Measured,
     ) -> MeshReport {
         let per = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
@@ -117,6 +139,8 @@ impl MeshReport {
             workload: workload.clone(),
             backend: backend.to_owned(),
             durability: durability.map(|d| format!("{d:?}")),
+            transport: options.transport.name().to_owned(),
+            faults: options.faults.any().then_some(options.faults),
             seconds: m.run_time.as_secs_f64(),
             rounds: m.rounds,
             messages: m.messages,
@@ -133,6 +157,11 @@ impl MeshReport {
             heal_messages: m.heal_messages,
             heal_bytes: m.heal_bytes,
             heal_changes: m.heal_changes,
+            converge_seconds: (m.run_time + m.heal_time).as_secs_f64(),
+            sessions: m.sessions,
+            sessions_stalled: m.sessions_stalled,
+            messages_lost: m.messages_lost,
+            messages_reordered: m.messages_reordered,
             file_bytes: m.file_bytes,
             file_bytes_per_write: mean_file / workload.operations as f64,
         }
@@ -142,9 +171,10 @@ impl MeshReport {
     pub fn to_markdown(&self) -> String {
         let w = &self.workload;
         let mut out = format!(
-            "## {} on {}\n\n{} replicas ({:?}), {} documents of {} B, {} writes, a round every {} writes",
+            "## {} on {} ({})\n\n{} replicas ({:?}), {} documents of {} B, {} writes, a round every {} writes",
             w.name,
             self.backend,
+            self.transport,
             w.replicas,
             w.topology,
             w.documents,
@@ -157,6 +187,16 @@ impl MeshReport {
                 out,
                 "; replica {} cut off from write {} to {}",
                 p.replica, p.from, p.to
+            );
+        }
+        if let Some(f) = &self.faults {
+            let _ = write!(
+                out,
+                "; links lose {:.0}%, reorder {:.0}% and delay {:.1} ms of messages (seed {})",
+                f.loss * 100.0,
+                f.reorder * 100.0,
+                f.delay.as_secs_f64() * 1000.0,
+                f.seed
             );
         }
         let _ = write!(
@@ -172,6 +212,9 @@ impl MeshReport {
              | apply per change p50 / p99 | {:.1} / {:.1} µs |\n\
              | peak divergence | {} of {} documents |\n\
              | rounds to converge after the last write | {} ({:.3} s, {} messages, {} bytes, {} changes) |\n\
+             | wall-clock to converge | {:.2} s |\n\
+             | sync sessions (stalled and restarted) | {} ({}) |\n\
+             | messages lost / reordered | {} / {} |\n\
              | file bytes per replica | {} |\n\
              | file bytes per write | {:.0} |\n",
             self.seconds,
@@ -191,6 +234,11 @@ impl MeshReport {
             self.heal_messages,
             self.heal_bytes,
             self.heal_changes,
+            self.converge_seconds,
+            self.sessions,
+            self.sessions_stalled,
+            self.messages_lost,
+            self.messages_reordered,
             self.file_bytes
                 .iter()
                 .map(ToString::to_string)
