@@ -185,3 +185,30 @@ fn a_peer_that_died_is_offered_everything_and_one_that_closed_nothing() -> Resul
     assert_eq!(quiet.documents_offered, 0, "{quiet:?}");
     Ok(())
 }
+
+#[test]
+fn where_heads_are_unknown_what_a_side_holds_tells_the_peer_what_to_send() -> Result<()> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    // A long shared history that no session carried: neither knows what the other holds.
+    for n in 0..100u32 {
+        a.collection(DOCS)
+            .upsert("long", n.to_le_bytes().to_vec())?;
+    }
+    b.apply_changes(DOCS, "long", a.changes_since(DOCS, "long", &[])?)?;
+    // Then each writes once, concurrently.
+    a.collection(DOCS).upsert("long", b"from a".to_vec())?;
+    b.collection(DOCS).upsert("long", b"from b".to_vec())?;
+    let stats = a.sync_with(&b)?;
+    eprintln!("{stats:?}");
+    // b answers a's heads, unknown to it, with its own and the Bloom filter of what it holds:
+    // a sends its one change, not its whole history.
+    assert_eq!(
+        (stats.changes_sent, stats.changes_applied),
+        (1, 1),
+        "{stats:?}"
+    );
+    assert_eq!(a.heads(DOCS, "long")?, b.heads(DOCS, "long")?);
+    assert_eq!(a.conflicts(DOCS, "long")?, 2);
+    Ok(())
+}

@@ -9,9 +9,10 @@ use super::super::apply;
 use super::super::backend::AutomergeBackend;
 use super::super::batch::{self, Refusal};
 use super::super::heads::{self, HEADS_SEQ};
+use super::bloom::Have;
 use super::held;
 use super::identity::PeerKey;
-use super::journal::DocKey;
+use super::journal::{DocKey, DocName};
 use super::message::DocEntry;
 use super::session::SyncSession;
 use crate::backend::persistent::{CHANGE_LOG, MaterializedWriter};
@@ -80,6 +81,7 @@ impl SyncSession {
                 id,
                 heads: stored.hashes,
                 changes,
+                have: None,
             });
         }
         self.offered_at = Some(stamp);
@@ -218,6 +220,9 @@ impl SyncSession {
             // side's that it lacks may be unknown here, the older ones rarely are.
             let mut have = journal.seen(peer, &doc);
             have.extend_from_slice(&entry.heads);
+            if let Some(theirs) = &entry.have {
+                have.extend_from_slice(&theirs.since);
+            }
             journal.saw(peer, doc.clone(), &entry.heads);
             let (changes, known) = backend.changes_for(&entry.collection, &entry.id, &have)?;
             if entry.heads.iter().all(|h| known.contains(h)) {
@@ -225,14 +230,21 @@ impl SyncSession {
             } else {
                 self.waiting.insert(doc.clone());
             }
-            let changes =
+            let (changes, summary) =
                 if known.is_empty() && !entry.heads.is_empty() && !self.told.contains(&doc) {
                     // The peer has changes this side lacks, and nothing here tells which of ours
-                    // it has: our heads let it send exactly what we lack, and show it what it
-                    // lacks. (Sending all would resend what it has.)
-                    Vec::new()
+                    // it has: our heads let it send exactly what we lack, and what we hold
+                    // shows it what we lack. (Sending all would resend what it has.)
+                    (Vec::new(), Some(summary(backend, peer, &doc)?))
                 } else {
-                    changes.iter().map(|c| c.raw_bytes().to_vec()).collect()
+                    let lacked = match &entry.have {
+                        Some(theirs) => theirs.lacked(changes),
+                        None => changes,
+                    };
+                    (
+                        lacked.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+                        None,
+                    )
                 };
             self.told.insert(doc);
             self.pending.push(DocEntry {
@@ -240,10 +252,31 @@ impl SyncSession {
                 id: entry.id.clone(),
                 heads: ours,
                 changes,
+                have: summary,
             });
         }
         Ok(())
     }
+}
+
+/// What this side holds of a document beyond what `peer` is recorded to hold (everything,
+/// when nothing is recorded or this side lacks some of it).
+fn summary(backend: &AutomergeBackend, peer: &[u8], doc: &DocName) -> Result<Have> {
+    let (collection, id) = doc;
+    let mut since = Vec::new();
+    if let (Some(target), Some(peer)) = (
+        backend.inner.existing(collection),
+        PeerKey::from_bytes(peer),
+    ) {
+        let txn = backend.inner.store().read()?;
+        since = held::read_doc(&txn, &peer, &(target.id, id.clone()))?.unwrap_or_default();
+    }
+    let (mut changes, known) = backend.changes_for(collection, id, &since)?;
+    if known.len() < since.len() {
+        since.clear();
+        changes = backend.changes_for(collection, id, &since)?.0;
+    }
+    Ok(Have::of(since, &changes))
 }
 
 /// The changes of a document a peer lacks that holds `holds`: none when some of `holds` is not

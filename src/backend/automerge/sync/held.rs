@@ -31,13 +31,7 @@ pub(crate) fn read(
     peer: &PeerKey,
 ) -> Result<HashMap<DocKey, Vec<ChangeHash>>> {
     let mut held = HashMap::new();
-    let peers = match txn.open_table(PEERS) {
-        Ok(table) => table,
-        // A database that never completed a session.
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(held),
-        Err(e) => return Err(e.into()),
-    };
-    if peers.get(peer.replica.as_slice())?.map(|v| v.value()) != Some(peer.incarnation) {
+    if !recorded(txn, peer)? {
         return Ok(held);
     }
     let table = txn.open_table(HELD)?;
@@ -50,6 +44,33 @@ pub(crate) fn read(
         held.insert((collection, id.to_owned()), hashes(heads.value()));
     }
     Ok(held)
+}
+
+/// The heads `peer` is known to hold of one document, if recorded of this incarnation of it.
+pub(crate) fn read_doc(
+    txn: &redb::ReadTransaction,
+    peer: &PeerKey,
+    (collection, id): &DocKey,
+) -> Result<Option<Vec<ChangeHash>>> {
+    if !recorded(txn, peer)? {
+        return Ok(None);
+    }
+    let table = txn.open_table(HELD)?;
+    let heads = table.get((peer.replica.as_slice(), *collection, id.as_str()))?;
+    Ok(heads.map(|h| hashes(h.value())))
+}
+
+/// Whether the records of `peer`'s replica are of this incarnation of it.
+fn recorded(txn: &redb::ReadTransaction, peer: &PeerKey) -> Result<bool> {
+    match txn.open_table(PEERS) {
+        Ok(peers) => {
+            let incarnation = peers.get(peer.replica.as_slice())?.map(|v| v.value());
+            Ok(incarnation == Some(peer.incarnation))
+        }
+        // A database that never completed a session.
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records that `peer` holds each document at its heads, dropping what was recorded of its

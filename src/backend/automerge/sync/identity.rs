@@ -38,6 +38,15 @@ impl PeerKey {
     pub(crate) fn to_bytes(self) -> Vec<u8> {
         [&self.replica[..], &self.incarnation.to_be_bytes()].concat()
     }
+
+    /// The key [`to_bytes`](Self::to_bytes) made; `None` for any other bytes.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<PeerKey> {
+        let (replica, incarnation) = bytes.split_first_chunk::<REPLICA_LEN>()?;
+        Some(PeerKey {
+            replica: *replica,
+            incarnation: u64::from_be_bytes(incarnation.try_into().ok()?),
+        })
+    }
 }
 
 /// This replica's identity in this open.

@@ -8,15 +8,19 @@
 //! set), the message's number and the last of the peer's numbers received with all before it
 //! (varints), the sender's replica (16 bytes) and incarnation (u64) when bit 3 is set, then a
 //! varint count of documents, each: collection and id (varint length, UTF-8), a varint count of
-//! heads of 32 bytes, a varint count of changes (varint length, Automerge's bytes); last, the
-//! 32-bit FNV-1a hash of everything before it, so that a message damaged in transit is refused
-//! whole. Varints are LEB128: seven bits a byte, low first.
+//! heads of 32 bytes, a varint count of changes (varint length, Automerge's bytes), and a byte
+//! saying whether what the sender holds follows (1: a varint count of heads of 32 bytes it
+//! holds since, and the Bloom filter of its changes after them, varint length and bytes; see
+//! [`bloom`](super::bloom)); last, the 32-bit FNV-1a hash of everything before it, so that a
+//! message damaged in transit is refused whole. Varints are LEB128: seven bits a byte, low
+//! first.
 //!
 //! Every byte counts: a session in which nothing changed is five messages, 185 bytes in all.
 
 use automerge::ChangeHash;
 
 use super::super::checksum::fnv1a32;
+use super::bloom::Have;
 use super::identity::{PeerKey, REPLICA_LEN};
 use crate::{Error, Result};
 
@@ -53,7 +57,8 @@ pub(crate) struct Message {
     pub(crate) docs: Vec<DocEntry>,
 }
 
-/// One document: the sender's heads, and changes the receiver lacks.
+/// One document: the sender's heads, changes the receiver lacks, and perhaps what the sender
+/// holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DocEntry {
     pub(crate) collection: String,
@@ -61,6 +66,8 @@ pub(crate) struct DocEntry {
     pub(crate) heads: Vec<ChangeHash>,
     /// Each an Automerge change's bytes, decoded only when applied.
     pub(crate) changes: Vec<Vec<u8>>,
+    /// Sent where the sender does not know the receiver's heads: what to send it.
+    pub(crate) have: Option<Have>,
 }
 
 impl Message {
@@ -92,13 +99,18 @@ impl Message {
         for doc in &self.docs {
             put_bytes(&mut out, doc.collection.as_bytes());
             put_bytes(&mut out, doc.id.as_bytes());
-            put_varint(&mut out, doc.heads.len() as u64);
-            for hash in &doc.heads {
-                out.extend_from_slice(&hash.0);
-            }
+            put_hashes(&mut out, &doc.heads);
             put_varint(&mut out, doc.changes.len() as u64);
             for change in &doc.changes {
                 put_bytes(&mut out, change);
+            }
+            match &doc.have {
+                None => out.push(0),
+                Some(have) => {
+                    out.push(1);
+                    put_hashes(&mut out, &have.since);
+                    put_bytes(&mut out, &have.bloom);
+                }
             }
         }
         let sum = fnv1a32(&out);
@@ -160,21 +172,29 @@ impl Message {
             None
         };
         let mut docs = Vec::new();
-        // A document takes at least four bytes: its lengths and counts, when all are empty.
-        for _ in 0..r.count(4)? {
+        // A document takes at least five bytes: its lengths, counts and marker, when all are
+        // empty.
+        for _ in 0..r.count(5)? {
             let collection = r.text()?;
             let id = r.text()?;
-            let heads = (0..r.count(32)?)
-                .map(|_| Ok(ChangeHash(r.take(32)?.try_into().expect("32 bytes"))))
-                .collect::<Result<Vec<_>>>()?;
+            let heads = r.hashes()?;
             let changes = (0..r.count(1)?)
                 .map(|_| r.bytes().map(<[u8]>::to_vec))
                 .collect::<Result<Vec<_>>>()?;
+            let have = match r.take(1)?[0] {
+                0 => None,
+                1 => Some(Have {
+                    since: r.hashes()?,
+                    bloom: r.bytes()?.to_vec(),
+                }),
+                _ => return Err(malformed("a document's summary marker is neither 0 nor 1")),
+            };
             docs.push(DocEntry {
                 collection,
                 id,
                 heads,
                 changes,
+                have,
             });
         }
         if r.at != bytes.len() {
@@ -205,6 +225,13 @@ fn put_varint(out: &mut Vec<u8>, mut value: u64) {
         value >>= 7;
     }
     out.push(value as u8);
+}
+
+fn put_hashes(out: &mut Vec<u8>, hashes: &[ChangeHash]) {
+    put_varint(out, hashes.len() as u64);
+    for hash in hashes {
+        out.extend_from_slice(&hash.0);
+    }
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -280,6 +307,12 @@ impl<'a> Reader<'a> {
         self.take(n)
     }
 
+    fn hashes(&mut self) -> Result<Vec<ChangeHash>> {
+        (0..self.count(32)?)
+            .map(|_| Ok(ChangeHash(self.take(32)?.try_into().expect("32 bytes"))))
+            .collect()
+    }
+
     fn text(&mut self) -> Result<String> {
         let at = self.at;
         String::from_utf8(self.bytes()?.to_vec())
@@ -308,6 +341,10 @@ mod tests {
                 id: "c1".into(),
                 heads: vec![ChangeHash([1; 32]), ChangeHash([2; 32])],
                 changes: vec![vec![1, 2, 3], vec![]],
+                have: Some(Have {
+                    since: vec![ChangeHash([3; 32])],
+                    bloom: vec![0xa5; 5],
+                }),
             }],
         }
     }

@@ -1,6 +1,7 @@
 //! Sync sessions between replicas of the Automerge backend: which documents changed since two
 //! replicas last synced, the messages they exchange, and the session that drives them.
 
+mod bloom;
 mod exchange;
 mod held;
 mod identity;

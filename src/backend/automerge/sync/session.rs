@@ -197,6 +197,7 @@ impl SyncSession {
                     id: id.clone(),
                     heads,
                     changes: Vec::new(),
+                    have: None,
                 });
             }
             self.last_with_docs = self.sent + 1;
