@@ -35,7 +35,12 @@ impl SyncSession {
             .map(|c| (c.id, c.name))
             .collect();
         let txn = backend.inner.store().read()?;
-        let held = held::read(&txn, peer)?;
+        // Every record of the peer when every document is looked at; otherwise those of the
+        // few documents changed since the last session, one by one.
+        let all_held = match changed {
+            Some(_) => None,
+            None => Some(held::read(&txn, peer)?),
+        };
         let log = txn.open_table(CHANGE_LOG)?;
         let docs: Vec<DocKey> = match changed {
             Some(docs) => docs,
@@ -66,12 +71,17 @@ impl SyncSession {
             }
             // Before its offer this side has sent no document: what the session has shown are
             // the peer's heads, newer than any record.
-            let holds = (self.shown.get(&name)).or_else(|| held.get(&(collection_id, id.clone())));
-            if holds == Some(&stored.hashes) {
+            let key = (collection_id, id.clone());
+            let holds = match (self.shown.get(&name), &all_held) {
+                (Some(shown), _) => Some(shown.clone()),
+                (None, Some(all)) => all.get(&key).cloned(),
+                (None, None) => held::read_doc(&txn, peer, &key)?,
+            };
+            if holds.as_ref() == Some(&stored.hashes) {
                 continue;
             }
             let changes = match holds {
-                Some(holds) => lacked(backend, collection, &id, holds)?,
+                Some(holds) => lacked(backend, collection, &id, &holds)?,
                 None => Vec::new(),
             };
             self.stats.documents_offered += 1;
