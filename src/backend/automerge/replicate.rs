@@ -3,7 +3,9 @@
 
 use automerge::{ActorId, Change, ChangeHash};
 
-use super::super::persistent::{CHANGE_LOG, MaterializedWriter, Snapshot, with_view};
+use super::super::persistent::{
+    CHANGE_LOG, CollectionRef, MaterializedWriter, Snapshot, with_view,
+};
 use super::apply::{self, Applied};
 use super::backend::AutomergeBackend;
 use super::batch;
@@ -85,25 +87,7 @@ impl AutomergeBackend {
             return Ok((Vec::new(), Vec::new()));
         };
         let txn = self.inner.store().read()?;
-        let log = txn.open_table(CHANGE_LOG)?;
-        let Some(stored) = heads::read(&log, collection.id, &collection.name, id)? else {
-            return Ok((Vec::new(), Vec::new()));
-        };
-        if let Some(walked) = change_log::changes_since(&log, collection.id, id, &stored, have)? {
-            return Ok(walked);
-        }
-        // A compacted document: its snapshot is not one change, so load it.
-        let actor = ActorId::random();
-        let Some(mut logged) = change_log::load(&log, collection.id, &collection.name, id, &actor)?
-        else {
-            return Ok((Vec::new(), Vec::new()));
-        };
-        let known: Vec<ChangeHash> = have
-            .iter()
-            .filter(|h| logged.doc.get_change_meta_by_hash(h).is_some())
-            .copied()
-            .collect();
-        Ok((logged.doc.get_changes(&known), known))
+        changes_in(&txn.open_table(CHANGE_LOG)?, &collection, id, have)
     }
 
     /// Applies changes another replica made to the document, in one transaction under the
@@ -166,4 +150,31 @@ impl AutomergeBackend {
         }
         Ok(applied)
     }
+}
+
+/// [`AutomergeBackend::changes_for`] in a change log read already.
+pub(super) fn changes_in(
+    log: &impl change_log::ChangeLogRead,
+    collection: &CollectionRef,
+    id: &str,
+    have: &[ChangeHash],
+) -> Result<(Vec<Change>, Vec<ChangeHash>)> {
+    let Some(stored) = heads::read(log, collection.id, &collection.name, id)? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    if let Some(walked) = change_log::changes_since(log, collection.id, id, &stored, have)? {
+        return Ok(walked);
+    }
+    // A compacted document: its snapshot is not one change, so load it.
+    let actor = ActorId::random();
+    let Some(mut logged) = change_log::load(log, collection.id, &collection.name, id, &actor)?
+    else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let known: Vec<ChangeHash> = have
+        .iter()
+        .filter(|h| logged.doc.get_change_meta_by_hash(h).is_some())
+        .copied()
+        .collect();
+    Ok((logged.doc.get_changes(&known), known))
 }

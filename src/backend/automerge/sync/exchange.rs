@@ -8,14 +8,16 @@ use automerge::{Change, ChangeHash};
 use super::super::apply;
 use super::super::backend::AutomergeBackend;
 use super::super::batch::{self, Refusal};
+use super::super::change_log::ChangeLogRead;
 use super::super::heads::{self, HEADS_SEQ};
+use super::super::replicate;
 use super::bloom::Have;
 use super::held;
 use super::identity::PeerKey;
 use super::journal::{DocKey, DocName};
 use super::message::DocEntry;
 use super::session::SyncSession;
-use crate::backend::persistent::{CHANGE_LOG, MaterializedWriter};
+use crate::backend::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter};
 use crate::{Error, Result};
 
 impl SyncSession {
@@ -80,8 +82,12 @@ impl SyncSession {
             if holds.as_ref() == Some(&stored.hashes) {
                 continue;
             }
+            let target = CollectionRef {
+                id: collection_id,
+                name: collection.clone(),
+            };
             let changes = match holds {
-                Some(holds) => lacked(backend, collection, &id, &holds)?,
+                Some(holds) => lacked(&log, &target, &id, &holds)?,
                 None => Vec::new(),
             };
             self.stats.documents_offered += 1;
@@ -292,12 +298,12 @@ fn summary(backend: &AutomergeBackend, peer: &[u8], doc: &DocName) -> Result<Hav
 /// The changes of a document a peer lacks that holds `holds`: none when some of `holds` is not
 /// here (this replica lost changes in a crash), for its heads then show the peer what to send.
 fn lacked(
-    backend: &AutomergeBackend,
-    collection: &str,
+    log: &impl ChangeLogRead,
+    collection: &CollectionRef,
     id: &str,
     holds: &[ChangeHash],
 ) -> Result<Vec<Vec<u8>>> {
-    let (changes, known) = backend.changes_for(collection, id, holds)?;
+    let (changes, known) = replicate::changes_in(log, collection, id, holds)?;
     if known.len() < holds.len() {
         return Ok(Vec::new());
     }
@@ -306,7 +312,7 @@ fn lacked(
 
 /// Whether the document's heads in `log` are the ones the peer sent in `entry`.
 fn plan_heads_match(
-    log: &impl super::super::change_log::ChangeLogRead,
+    log: &impl ChangeLogRead,
     target: &crate::backend::persistent::CollectionRef,
     entry: &DocEntry,
 ) -> Result<bool> {
