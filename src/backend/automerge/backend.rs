@@ -8,6 +8,7 @@ use super::super::persistent::{
     CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, forward_storage_backend,
     open_path, open_storage,
 };
+use super::planted::{InForce, ReplicationBug};
 use super::writes::AutomergeWrites;
 use super::{change_log, heads};
 use crate::Result;
@@ -40,6 +41,8 @@ use crate::Result;
 /// ```
 pub struct AutomergeBackend {
     pub(super) inner: PersistentBackend<AutomergeWrites>,
+    /// The replication defect planted back in this open (feature `check` only).
+    planted: Option<ReplicationBug>,
 }
 
 impl AutomergeBackend {
@@ -60,7 +63,7 @@ impl AutomergeBackend {
     /// backend can read.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
         let opened = open_path(path.as_ref(), &options, AutomergeWrites::BACKEND)?;
-        Ok(Self::from_opened(opened))
+        Ok(Self::from_opened(opened, &options))
     }
 
     /// Opens a database kept in any redb storage: redb's in-memory storage, or a
@@ -73,13 +76,19 @@ impl AutomergeBackend {
         options: OpenOptions,
     ) -> Result<Self> {
         let opened = open_storage(storage, &options, AutomergeWrites::BACKEND, None)?;
-        Ok(Self::from_opened(opened))
+        Ok(Self::from_opened(opened, &options))
     }
 
-    fn from_opened(opened: super::super::persistent::Opened) -> Self {
+    fn from_opened(opened: super::super::persistent::Opened, options: &OpenOptions) -> Self {
         Self {
             inner: PersistentBackend::new(opened, AutomergeWrites::new()),
+            planted: options.replication_bug(),
         }
+    }
+
+    /// Puts this open's planted replication defect in force on the thread until dropped.
+    pub(super) fn planted(&self) -> InForce {
+        InForce::enter(self.planted)
     }
 
     /// A copy of the Automerge document behind `id`, with its whole history: to export its
@@ -110,6 +119,7 @@ impl AutomergeBackend {
     /// # Errors
     /// Only storage errors; inconsistencies are listed in the report.
     pub fn verify(&self) -> Result<VerifyReport> {
+        let _planted = self.planted();
         super::verify::verify(
             &self.inner.store().read()?,
             &self.inner.collection_refs(),
@@ -128,6 +138,7 @@ impl AutomergeBackend {
     /// do not describe it (nothing is changed then); [`Error::Storage`](crate::Error::Storage) when another thread holds a
     /// transaction open (a scan in progress) or the file cannot be rewritten.
     pub fn compact(&self) -> Result<()> {
+        let _planted = self.planted();
         let collections = self.inner.collection_refs();
         let me = self.inner.writer().actor();
         let store = self.inner.store();
