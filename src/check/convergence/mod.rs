@@ -1,23 +1,60 @@
 //! The `convergence` target: two to four Automerge replicas, each on its own fault-injecting
-//! disk, writing on their own, syncing over links that lose, repeat and reorder messages,
-//! crashing and failing I/O; then synced to quiescence over a reliable link.
+//! disk, writing on their own, syncing over links that lose, repeat, reorder and misaddress
+//! messages, crashing and failing I/O, flushing, settling now and then, and facing a hostile
+//! peer; then synced to quiescence over a reliable link.
 //!
-//! A message may also arrive damaged: it must be refused whole, storing nothing.
+//! What may go wrong on the way, and what must happen then:
 //!
-//! Checks: every replica shows the same documents with the same heads; that is what plain
-//! Automerge's merge of every surviving change shows; every local write acknowledged as durable
-//! (an `EveryWrite` replica's write that returned) is among the surviving changes; every
-//! replica reopens with `verify()` clean and the same values.
+//! - a message damaged in transit is refused whole, storing nothing;
+//! - a message of another session (a late one of a session the link dropped, or of one before
+//!   a crash) or one a replica sent another peer is refused, or taken as a first message
+//!   (which only stalls the session): never as an answer, storing nothing when refused;
+//! - a hostile peer's change, by `apply_changes` or in a sync message of its own (framed and
+//!   sealed as a real one), is refused with its typed reason, stores nothing, and leaves
+//!   `verify()` clean and the document writable: a change reusing an (actor, seq) the replica
+//!   holds with other bytes, a change damaged under its chunk header, a change of another
+//!   document;
+//! - a replica that loses power may get its own lost changes back from a peer.
+//!
+//! Checks: after every settle, each replica's `verify()` is clean and its `compact()`
+//! succeeds; at the end every replica shows the same documents with the same heads; that is
+//! what plain Automerge's merge of every surviving change shows; every local write
+//! acknowledged as durable (an `EveryWrite` replica's write that returned, any write before a
+//! flush or a compaction that returned) is among the surviving changes; every replica reopens
+//! with `verify()` clean and the same values.
+//!
+//! [`check_convergence_planted`] runs the same with a replication defect planted back in every
+//! replica ([`ReplicationBug`]), to show the check finds it.
 //!
 //! An input is a header byte (bits 0-1: how many replicas, bit 2 on: replica i writes
 //! durably for bit 2 + i), then two bytes per step: a tag (low four bits the kind, high four
 //! which replica or link) and an argument. Any bytes decode. Syncing takes most of the kinds:
 //! a session settles only after several messages each way.
+//!
+//! | kind  | step                                                                     |
+//! |-------|--------------------------------------------------------------------------|
+//! | 0-2   | put: document `arg & 3`, value `[arg >> 2]`                              |
+//! | 3     | delete: document `arg & 3`                                               |
+//! | 4-7   | a side of the link sends its next message                                |
+//! | 8-11  | a message on the link is delivered, lost, repeated or damaged (`arg & 7`) |
+//! | 12    | the hostile peer forges a change ([`hostile`])                           |
+//! | 13    | both sides of the link send, and their messages arrive                   |
+//! | 14    | `arg & 3`: 0 the link drops its sessions for new ones, keeping what was   |
+//! |       | on its wire as late messages; 2 a message on it goes to a third replica; |
+//! |       | 1, 3 a late message of the link arrives in its current session           |
+//! | 15    | `arg & 3`: 0, 2 power loss; 1 an injected failure; 3 a flush (`arg & 4`   |
+//! |       | off) or a settle                                                         |
 
-use automerge::{AutoCommit, ChangeHash, ReadDoc, ScalarValue};
+mod hostile;
+mod link;
+mod verdict;
 
+use automerge::ChangeHash;
+
+use self::link::Link;
+use crate::backend::ReplicationBug;
 use crate::fault::{Disk, PowerLoss};
-use crate::{AutomergeBackend, Durability, Error, OpenOptions, StorageBackend, SyncSession};
+use crate::{AutomergeBackend, Durability, Error, OpenOptions, StorageBackend};
 
 /// The most steps an input runs.
 pub const MAX_STEPS: usize = 64;
@@ -43,6 +80,16 @@ pub struct Converged {
     pub repeated: usize,
     /// Damaged messages, refused whole.
     pub refused: usize,
+    /// Messages of another session or meant for another replica, delivered.
+    pub misdelivered: usize,
+    /// Sessions a link dropped for new ones: asked for, or stalled by a misdelivered message.
+    pub new_sessions: usize,
+    /// Changes the hostile peer forged, each refused.
+    pub forged: usize,
+    /// Flushes that returned.
+    pub flushes: usize,
+    /// Settles before the last, each followed by `verify()` and `compact()`.
+    pub settles: usize,
     /// Power losses, asked for or after an injected failure.
     pub crashes: usize,
     /// Operations an injected failure failed (the replica then went down).
@@ -57,8 +104,26 @@ impl Converged {
             Delivery::Lost => self.lost += 1,
             Delivery::Repeated => self.repeated += 1,
             Delivery::Refused => self.refused += 1,
+            Delivery::Misdelivered => self.misdelivered += 1,
+            Delivery::Stalled => self.new_sessions += 1,
         }
     }
+}
+
+/// What became of a message a step took from a wire.
+enum Delivery {
+    /// There was none to take.
+    None,
+    Delivered,
+    Lost,
+    /// Delivered and kept to arrive again.
+    Repeated,
+    /// Damaged on the way and refused whole.
+    Refused,
+    /// Of another session, or meant for another replica.
+    Misdelivered,
+    /// Refused by a session stalled by a misdelivered message: the link starts new ones.
+    Stalled,
 }
 
 struct Replica {
@@ -70,20 +135,12 @@ struct Replica {
     acked: Vec<(&'static str, Vec<ChangeHash>)>,
 }
 
-/// A sync session between replicas `a` and `b` and the messages on the wire.
-struct Link {
-    a: usize,
-    b: usize,
-    sessions: [SyncSession; 2],
-    /// Messages in flight: `true` when going to `b`.
-    wire: Vec<(bool, Vec<u8>)>,
-}
-
-impl Link {
-    /// The session and replica at one end: the receiving end of a message going `to_b`.
-    fn end(&self, to_b: bool) -> (usize, usize) {
-        if to_b { (1, self.b) } else { (0, self.a) }
-    }
+/// Why a step did not complete.
+enum StepError {
+    /// Replica `.0` failed: allowed only after an injected fault, and it then goes down.
+    Failed(usize, Error),
+    /// The contract is broken.
+    Violation(String),
 }
 
 /// Runs one input: what it ran, found converged.
@@ -91,94 +148,170 @@ impl Link {
 /// # Errors
 /// The violation found.
 pub fn check_convergence(data: &[u8]) -> Result<Converged, String> {
+    check_convergence_planted(data, None)
+}
+
+/// As [`check_convergence`], with `bug` planted back in every replica: to show the check finds
+/// it (`Err`), and from which inputs.
+///
+/// # Errors
+/// The violation found.
+pub fn check_convergence_planted(
+    data: &[u8],
+    bug: Option<ReplicationBug>,
+) -> Result<Converged, String> {
     let Some((&header, steps)) = data.split_first() else {
         return Ok(Converged::default());
     };
     let count = 2 + usize::from(header & 3) % 3;
-    let mut replicas = Vec::with_capacity(count);
+    let mut run = Run {
+        bug,
+        replicas: Vec::with_capacity(count),
+        links: Vec::new(),
+        late: Vec::new(),
+        ran: Converged::default(),
+    };
     for r in 0..count {
         let disk = Disk::new();
         let durable = header >> (2 + r) & 1 == 1;
-        let store = open(&disk, durable).map_err(|e| format!("replica {r} opens: {e}"))?;
-        replicas.push(Replica {
+        let store = open(&disk, durable, bug).map_err(|e| format!("replica {r} opens: {e}"))?;
+        run.replicas.push(Replica {
             disk,
             store,
             durable,
             acked: Vec::new(),
         });
     }
-    let mut ran = Converged {
-        durable: replicas.iter().map(|r| r.durable).collect(),
-        ..Converged::default()
-    };
-    let mut links: Vec<Link> = Vec::new();
+    run.ran.durable = run.replicas.iter().map(|r| r.durable).collect();
     for step in steps.chunks_exact(2).take(MAX_STEPS) {
-        let (tag, arg) = (step[0], step[1]);
-        let (kind, which) = (tag & 15, usize::from(tag >> 4));
-        let r = which % count;
-        ran.steps += 1;
-        let doc = DOCS[usize::from(arg & 3)];
-        let outcome = match kind {
-            0..=2 => write(&mut replicas[r], r, doc, Some(vec![arg >> 2])).map(|()| {
-                ran.writes += 1;
-            }),
-            3 => write(&mut replicas[r], r, doc, None).map(|()| ran.writes += 1),
-            4..=7 => send(&mut links, &replicas, which, arg).map(|sent| {
-                ran.sent += usize::from(sent);
-            }),
-            8..=12 => deliver(&mut links, &replicas, which, arg).map(|d| ran.count(d)),
-            13 | 14 => exchange(&mut links, &replicas, which).map(|(sent, delivered)| {
-                ran.sent += sent;
-                ran.delivered += delivered;
-            }),
-            _ if arg & 1 == 0 => {
-                crash(&mut replicas, &mut links, r, arg >> 1)?;
-                ran.crashes += 1;
-                Ok(())
-            }
-            _ => {
-                replicas[r].disk.fail_in(u64::from(arg >> 1) % 16);
-                Ok(())
-            }
-        };
-        if let Err(StepError::Violation(violation)) = outcome {
-            return Err(violation);
-        }
-        if let Err(StepError::Failed(on, error)) = outcome {
-            // Only an injected failure may fail an operation; the replica then goes down.
-            if replicas[on].disk.failures() == 0 {
-                return Err(format!(
-                    "replica {on} failed with no fault injected: {error}"
-                ));
-            }
-            crash(&mut replicas, &mut links, on, arg)?;
-            ran.failed += 1;
-            ran.crashes += 1;
-        }
+        run.step(step[0], step[1])?;
     }
-    settle(&mut replicas)?;
-    check_converged(&replicas)?;
-    for (r, replica) in replicas.into_iter().enumerate() {
-        reopen_clean(r, replica)?;
+    verdict::settle(&mut run.replicas)?;
+    verdict::sound_after_settling(&mut run.replicas)?;
+    verdict::check_converged(&run.replicas)?;
+    for (r, replica) in run.replicas.into_iter().enumerate() {
+        verdict::reopen_clean(r, replica, bug)?;
     }
-    Ok(ran)
+    Ok(run.ran)
 }
 
-fn open(disk: &Disk, durable: bool) -> crate::Result<AutomergeBackend> {
+/// The replicas, their links, and what the steps did so far.
+struct Run {
+    bug: Option<ReplicationBug>,
+    replicas: Vec<Replica>,
+    links: Vec<Link>,
+    /// Messages of sessions the links dropped, to arrive late: see [`link::Late`].
+    late: Vec<link::Late>,
+    ran: Converged,
+}
+
+impl Run {
+    fn step(&mut self, tag: u8, arg: u8) -> Result<(), String> {
+        let count = self.replicas.len();
+        let (kind, which) = (tag & 15, usize::from(tag >> 4));
+        let r = which % count;
+        self.ran.steps += 1;
+        let doc = DOCS[usize::from(arg & 3)];
+        let outcome = match kind {
+            0..=2 => write(&mut self.replicas[r], r, doc, Some(vec![arg >> 2])),
+            3 => write(&mut self.replicas[r], r, doc, None),
+            4..=7 => link::send(&mut self.links, &self.replicas, which, arg).map(|sent| {
+                self.ran.sent += usize::from(sent);
+            }),
+            8..=11 => link::deliver(&mut self.links, &mut self.late, &self.replicas, which, arg)
+                .map(|d| self.ran.count(d)),
+            12 => hostile::forge(&mut self.replicas[r], r, arg).map(|forged| {
+                self.ran.forged += usize::from(forged);
+            }),
+            13 => link::exchange(&mut self.links, &mut self.late, &self.replicas, which).map(
+                |(sent, got)| {
+                    self.ran.sent += sent;
+                    self.ran.delivered += got;
+                },
+            ),
+            14 if arg & 3 == 0 => {
+                link::new_sessions(&mut self.links, &mut self.late, &self.replicas, which);
+                self.ran.new_sessions += 1;
+                Ok(())
+            }
+            14 => link::misdeliver(&mut self.links, &self.late, &self.replicas, which, arg)
+                .map(|d| self.ran.count(d)),
+            _ => match arg & 3 {
+                0 | 2 => {
+                    self.crash(r, arg.rotate_right(1))?;
+                    Ok(())
+                }
+                1 => {
+                    self.replicas[r].disk.fail_in(u64::from(arg >> 1) % 16);
+                    Ok(())
+                }
+                _ if arg & 4 == 0 => flush(&mut self.replicas[r], r),
+                _ => {
+                    verdict::settle(&mut self.replicas)?;
+                    verdict::sound_after_settling(&mut self.replicas)?;
+                    self.ran.settles += 1;
+                    Ok(())
+                }
+            },
+        };
+        match outcome {
+            Ok(()) => {
+                if matches!(kind, 0..=3) {
+                    self.ran.writes += 1;
+                }
+                if kind == 15 && arg & 7 == 3 {
+                    self.ran.flushes += 1;
+                }
+                Ok(())
+            }
+            Err(StepError::Violation(violation)) => Err(violation),
+            // Only an injected failure may fail an operation; the replica then goes down.
+            Err(StepError::Failed(on, error)) if self.replicas[on].disk.failures() == 0 => Err(
+                format!("replica {on} failed with no fault injected: {error}"),
+            ),
+            Err(StepError::Failed(on, _)) => {
+                self.crash(on, arg)?;
+                self.ran.failed += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Power loss on replica `r`, keeping the unsynced writes `loss` picks, and a reopen.
+    /// Every link it was on starts new sessions; what was on their wires arrives late, if at
+    /// all.
+    fn crash(&mut self, r: usize, loss: u8) -> Result<(), String> {
+        let power_loss = PowerLoss {
+            keep: u64::from(loss).wrapping_mul(0x0101_0101_0101_0101),
+            keep_rest: loss & 1 == 1,
+            tear: loss >> 6,
+        };
+        let replica = &mut self.replicas[r];
+        let survived = replica.disk.power_loss(power_loss);
+        // The old store writes nothing more (its disk is dead); dropping it releases the file.
+        let store = open(&survived, replica.durable, self.bug)
+            .map_err(|e| format!("replica {r} does not reopen after a power loss: {e}"))?;
+        replica.store = store;
+        replica.disk = survived;
+        self.ran.crashes += 1;
+        link::after_crash(&mut self.links, &mut self.late, &self.replicas, r);
+        Ok(())
+    }
+}
+
+fn open(
+    disk: &Disk,
+    durable: bool,
+    bug: Option<ReplicationBug>,
+) -> crate::Result<AutomergeBackend> {
     let durability = if durable {
         Durability::EveryWrite
     } else {
         Durability::OnFlush
     };
-    AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new().durability(durability))
-}
-
-/// Why a step did not complete.
-enum StepError {
-    /// Replica `.0` failed: allowed only after an injected fault, and it then goes down.
-    Failed(usize, Error),
-    /// The contract is broken.
-    Violation(String),
+    let mut options = OpenOptions::new().durability(durability);
+    options.replication_bug = bug;
+    AutomergeBackend::open_with_storage(disk.storage(), options)
 }
 
 /// A local put (`Some`) or delete on replica `r`.
@@ -204,294 +337,18 @@ fn write(
     Ok(())
 }
 
-fn link<'a>(links: &'a mut Vec<Link>, replicas: &[Replica], which: usize) -> &'a mut Link {
-    let count = replicas.len();
-    // Every unordered pair, numbered.
-    let pairs: Vec<(usize, usize)> = (0..count)
-        .flat_map(|a| (a + 1..count).map(move |b| (a, b)))
-        .collect();
-    let (a, b) = pairs[which % pairs.len()];
-    let at = match links.iter().position(|l| (l.a, l.b) == (a, b)) {
-        Some(at) => at,
-        None => {
-            links.push(Link {
-                a,
-                b,
-                sessions: [
-                    replicas[a].store.sync_session(),
-                    replicas[b].store.sync_session(),
-                ],
-                wire: Vec::new(),
-            });
-            links.len() - 1
-        }
-    };
-    &mut links[at]
+/// A flush on replica `r`: every write it made so far is acknowledged as durable.
+fn flush(replica: &mut Replica, r: usize) -> Result<(), StepError> {
+    replica.store.flush().map_err(|e| StepError::Failed(r, e))?;
+    acknowledge_all(replica).map_err(|e| StepError::Failed(r, e))
 }
 
-/// One side of a link (the other, if that one has nothing to say) puts its next message on
-/// the wire; whether either had one.
-fn send(
-    links: &mut Vec<Link>,
-    replicas: &[Replica],
-    which: usize,
-    arg: u8,
-) -> Result<bool, StepError> {
-    let link = link(links, replicas, which);
-    for from_a in [arg & 1 == 0, arg & 1 == 1] {
-        let (side, replica) = link.end(!from_a);
-        if let Some(message) = link.sessions[side]
-            .next_message(&replicas[replica].store)
-            .map_err(|e| StepError::Failed(replica, e))?
-        {
-            link.wire.push((from_a, message));
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// What became of a message [`deliver`] took from a wire.
-enum Delivery {
-    /// The wire was empty.
-    None,
-    Delivered,
-    Lost,
-    /// Delivered and kept to arrive again.
-    Repeated,
-    /// Damaged on the way and refused whole.
-    Refused,
-}
-
-/// A message on a link's wire (any of them, not only the oldest) is delivered, or lost, or
-/// delivered and kept to arrive again, or damaged.
-fn deliver(
-    links: &mut Vec<Link>,
-    replicas: &[Replica],
-    which: usize,
-    arg: u8,
-) -> Result<Delivery, StepError> {
-    let link = link(links, replicas, which);
-    if link.wire.is_empty() {
-        return Ok(Delivery::None);
-    }
-    let at = usize::from(arg >> 3) % link.wire.len();
-    let (delivery, (to_b, message)) = match arg & 7 {
-        0..=4 => (Delivery::Delivered, link.wire.remove(at)),
-        5 => {
-            link.wire.remove(at);
-            return Ok(Delivery::Lost);
-        }
-        6 => (Delivery::Repeated, link.wire[at].clone()),
-        _ => {
-            let (to_b, mut message) = link.wire.remove(at);
-            let flip = (usize::from(arg) * 31) % message.len();
-            message[flip] ^= 0x5a;
-            return damaged(link, replicas, to_b, &message).map(|()| Delivery::Refused);
-        }
-    };
-    let (side, replica) = link.end(to_b);
-    link.sessions[side]
-        .receive(&replicas[replica].store, &message)
-        .map_err(|e| StepError::Failed(replica, e))?;
-    Ok(delivery)
-}
-
-/// A damaged message must be refused whole, storing nothing; the session is then over, and
-/// the link starts a new one.
-fn damaged(
-    link: &mut Link,
-    replicas: &[Replica],
-    to_b: bool,
-    message: &[u8],
-) -> Result<(), StepError> {
-    let (side, replica) = link.end(to_b);
-    let store = &replicas[replica].store;
-    let heads = |store: &AutomergeBackend| -> Result<Vec<_>, StepError> {
-        DOCS.iter()
-            .map(|id| {
-                store
-                    .heads(COLLECTION, id)
-                    .map_err(|e| StepError::Failed(replica, e))
-            })
-            .collect()
-    };
-    let before = heads(store)?;
-    match link.sessions[side].receive(store, message) {
-        Err(Error::Sync { .. } | Error::ChangeRefused { .. }) if heads(store)? == before => {}
-        Err(Error::Sync { .. } | Error::ChangeRefused { .. }) => {
-            return Err(StepError::Violation(format!(
-                "replica {replica} refused a damaged message but stored changes from it"
-            )));
-        }
-        Ok(()) => {
-            return Err(StepError::Violation(format!(
-                "replica {replica} accepted a damaged message"
-            )));
-        }
-        Err(other) => return Err(StepError::Failed(replica, other)),
-    }
-    link.sessions = [
-        replicas[link.a].store.sync_session(),
-        replicas[link.b].store.sync_session(),
-    ];
-    link.wire.clear();
-    Ok(())
-}
-
-/// Both sides of a link send their next message, and it arrives: how many were sent, and how
-/// many delivered.
-fn exchange(
-    links: &mut Vec<Link>,
-    replicas: &[Replica],
-    which: usize,
-) -> Result<(usize, usize), StepError> {
-    let (mut sent, mut delivered) = (0, 0);
-    for arg in [0, 1] {
-        sent += usize::from(send(links, replicas, which, arg)?);
-        let link = link(links, replicas, which);
-        if let Some((to_b, message)) = link.wire.pop() {
-            let (side, replica) = link.end(to_b);
-            link.sessions[side]
-                .receive(&replicas[replica].store, &message)
-                .map_err(|e| StepError::Failed(replica, e))?;
-            delivered += 1;
-        }
-    }
-    Ok((sent, delivered))
-}
-
-/// Power loss on replica `r`, keeping the unsynced writes `arg` picks, and a reopen. Every
-/// link it was on goes with it.
-fn crash(replicas: &mut [Replica], links: &mut Vec<Link>, r: usize, arg: u8) -> Result<(), String> {
-    links.retain(|l| l.a != r && l.b != r);
-    let loss = PowerLoss {
-        keep: u64::from(arg).wrapping_mul(0x0101_0101_0101_0101),
-        keep_rest: arg & 1 == 1,
-        tear: arg >> 6,
-    };
-    let replica = &mut replicas[r];
-    let survived = replica.disk.power_loss(loss);
-    // The old store writes nothing more (its disk is dead); dropping it releases the file.
-    let store = open(&survived, replica.durable)
-        .map_err(|e| format!("replica {r} does not reopen after a power loss: {e}"))?;
-    replica.store = store;
-    replica.disk = survived;
-    Ok(())
-}
-
-/// Syncs every pair over a reliable link until a round changes nothing.
-fn settle(replicas: &mut [Replica]) -> Result<(), String> {
-    for replica in replicas.iter() {
-        replica.disk.disarm();
-    }
-    let count = replicas.len();
-    for round in 0..=count + 1 {
-        let mut applied = 0;
-        for a in 0..count {
-            for b in a + 1..count {
-                let stats = replicas[a]
-                    .store
-                    .sync_with(&replicas[b].store)
-                    .map_err(|e| format!("round {round}, replicas {a} and {b}: {e}"))?;
-                applied += stats.changes_applied;
-            }
-        }
-        if applied == 0 && round > 0 {
-            return Ok(());
-        }
-    }
-    Err(format!(
-        "replicas still exchanged changes after {} rounds",
-        count + 2
-    ))
-}
-
-fn check_converged(replicas: &[Replica]) -> Result<(), String> {
-    let fail = |e: Error| e.to_string();
+/// Notes every document's heads as durable, after a flush or a compaction returned.
+fn acknowledge_all(replica: &mut Replica) -> crate::Result<()> {
     for id in DOCS {
-        let mut merged = AutoCommit::new();
-        for replica in replicas {
-            if let Some(mut doc) = replica.store.document(COLLECTION, id).map_err(fail)? {
-                merged
-                    .apply_changes(doc.get_changes(&[]))
-                    .map_err(|e| format!("{id}: the replicas' changes do not merge: {e}"))?;
-            }
-        }
-        let expected = value(&merged).map_err(|e| format!("{id}: {e}"))?;
-        let heads = merged.get_heads();
-        for (r, replica) in replicas.iter().enumerate() {
-            let shown = replica.store.collection(COLLECTION).get(id).map_err(fail)?;
-            if shown != expected {
-                return Err(format!(
-                    "replica {r} shows {shown:?} for {id}, Automerge's merge {expected:?}"
-                ));
-            }
-            if replica.store.heads(COLLECTION, id).map_err(fail)? != heads {
-                return Err(format!(
-                    "replica {r} has other heads for {id} than the merge"
-                ));
-            }
-            let conflicts = merged
-                .get_all(automerge::ROOT, "data")
-                .map_or(0, |v| v.len());
-            if replica.store.conflicts(COLLECTION, id).map_err(fail)? != conflicts {
-                return Err(format!("replica {r} counts other conflicts for {id}"));
-            }
-            for (doc, acked) in &replica.acked {
-                if *doc == id
-                    && acked
-                        .iter()
-                        .any(|h| merged.get_change_meta_by_hash(h).is_none())
-                {
-                    return Err(format!(
-                        "replica {r} acknowledged a durable write to {id} that no replica has"
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn value(doc: &AutoCommit) -> Result<Option<Vec<u8>>, String> {
-    match doc.get(automerge::ROOT, "data") {
-        Ok(None) => Ok(None),
-        Ok(Some((automerge::Value::Scalar(s), _))) => match s.as_ref() {
-            ScalarValue::Bytes(b) => Ok(Some(b.clone())),
-            other => Err(format!("the merge holds {other:?}")),
-        },
-        Ok(Some((other, _))) => Err(format!("the merge holds {other:?}")),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Closes a replica, reopens it: `verify()` clean and the same values.
-fn reopen_clean(r: usize, replica: Replica) -> Result<(), String> {
-    let docs = replica.store.collection(COLLECTION);
-    let before: Vec<Option<Vec<u8>>> = DOCS
-        .iter()
-        .map(|id| docs.get(id))
-        .collect::<crate::Result<_>>()
-        .map_err(|e| e.to_string())?;
-    drop(docs);
-    replica
-        .store
-        .close()
-        .map_err(|e| format!("replica {r} closes: {e}"))?;
-    let store =
-        open(&replica.disk, replica.durable).map_err(|e| format!("replica {r} reopens: {e}"))?;
-    let report = store.verify().map_err(|e| e.to_string())?;
-    if !report.is_clean() {
-        return Err(format!("replica {r} after reopen: {:?}", report.problems));
-    }
-    let docs = store.collection(COLLECTION);
-    for (id, was) in DOCS.iter().zip(before) {
-        let now = docs.get(id).map_err(|e| e.to_string())?;
-        if now != was {
-            return Err(format!(
-                "replica {r}: {id} was {was:?}, after reopen {now:?}"
-            ));
+        let heads = replica.store.heads(COLLECTION, id)?;
+        if !heads.is_empty() {
+            replica.acked.push((id, heads));
         }
     }
     Ok(())
@@ -499,6 +356,9 @@ fn reopen_clean(r: usize, replica: Replica) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use automerge::{AutoCommit, ScalarValue};
+
+    use super::verdict::{check_converged, reopen_clean, settle};
     use super::*;
 
     /// One input of every kind of step, each where its outcome is certain: decoded and counted
@@ -519,19 +379,32 @@ mod tests {
             0x1f, 1,                // replica 1's disk fails its next mutating call,
             0x10, 0,                // which a durable put makes: it goes down
             0x0d, 0,                // link 0 anew (replica 1 went down): both first messages cross
+            0x04, 0,                // replica 0 says its next message to 1
+            0x0e, 0,                // link 0 drops its sessions: that message arrives late
+            0x0e, 1,                // the late one, a first message, is taken by 1's new session
+            0x1c, 1,                // on replica 1's d1: a change reusing (actor, seq) [apply]
+            0x1c, 1 | 1 << 2 | 1 << 4, // a damaged change, in a sync message
+            0x1c, 2 << 2,           // a change of d1 (depending on its first) for d0 [apply]
+            0x0f, 3,                // a flush on replica 0
+            0x0f, 7,                // a settle
         ];
         let ran = check_convergence(&input).expect("the replicas converge");
         assert_eq!(
             ran,
             Converged {
                 durable: vec![false, true, false, false],
-                steps: 15,
+                steps: 23,
                 writes: 2,
-                sent: 6,
+                sent: 7,
                 delivered: 3,
                 lost: 1,
                 repeated: 1,
                 refused: 1,
+                misdelivered: 1,
+                new_sessions: 1,
+                forged: 3,
+                flushes: 1,
+                settles: 1,
                 crashes: 2,
                 failed: 1,
             }
@@ -543,7 +416,7 @@ mod tests {
             .iter()
             .map(|value| {
                 let disk = Disk::new();
-                let store = open(&disk, false).expect("an in-memory disk opens");
+                let store = open(&disk, false, None).expect("an in-memory disk opens");
                 if let Some(v) = value {
                     let docs = store.collection(COLLECTION);
                     docs.upsert("d0", vec![*v]).expect("a write");
@@ -564,10 +437,10 @@ mod tests {
     fn a_replica_that_reopens_without_its_values_is_caught() {
         let mut moved = replicas(&[Some(1)]).remove(0);
         moved.disk = Disk::new();
-        let found = reopen_clean(0, moved).expect_err("the other disk is empty");
+        let found = reopen_clean(0, moved, None).expect_err("the other disk is empty");
         assert_eq!(found, "replica 0: d0 was Some([1]), after reopen None");
         let kept = replicas(&[Some(1)]).remove(0);
-        reopen_clean(0, kept).expect("a close keeps what was written");
+        reopen_clean(0, kept, None).expect("a close keeps what was written");
     }
 
     /// The verdict after settling fails on replicas that show other values, or that lost a
