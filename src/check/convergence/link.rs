@@ -303,10 +303,18 @@ pub(super) fn misdeliver(
 /// What a store shows of every document: heads and value.
 type State = Vec<(Vec<automerge::ChangeHash>, Option<Vec<u8>>)>;
 
+/// Reads the collection only where it exists: asking for it would create it, a write.
 pub(super) fn state(store: &AutomergeBackend, replica: usize) -> Result<State, StepError> {
-    let docs = store.collection(COLLECTION);
+    let docs = (store.list_collections().iter().any(|c| c == COLLECTION))
+        .then(|| store.collection(COLLECTION));
     DOCS.iter()
-        .map(|id| Ok((store.heads(COLLECTION, id)?, docs.get(id)?)))
+        .map(|id| {
+            let value = match &docs {
+                Some(docs) => docs.get(id)?,
+                None => None,
+            };
+            Ok((store.heads(COLLECTION, id)?, value))
+        })
         .collect::<crate::Result<_>>()
         .map_err(|e| StepError::Failed(replica, e))
 }

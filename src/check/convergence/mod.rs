@@ -186,8 +186,7 @@ pub fn check_convergence_planted(
     for step in steps.chunks_exact(2).take(MAX_STEPS) {
         run.step(step[0], step[1])?;
     }
-    verdict::settle(&mut run.replicas)?;
-    verdict::sound_after_settling(&mut run.replicas)?;
+    run.settle()?;
     verdict::check_converged(&run.replicas)?;
     for (r, replica) in run.replicas.into_iter().enumerate() {
         verdict::reopen_clean(r, replica, bug)?;
@@ -247,8 +246,7 @@ impl Run {
                 }
                 _ if arg & 4 == 0 => flush(&mut self.replicas[r], r),
                 _ => {
-                    verdict::settle(&mut self.replicas)?;
-                    verdict::sound_after_settling(&mut self.replicas)?;
+                    self.settle()?;
                     self.ran.settles += 1;
                     Ok(())
                 }
@@ -275,6 +273,21 @@ impl Run {
                 Ok(())
             }
         }
+    }
+
+    /// Every pair synced to quiescence, then each replica's `verify()` and `compact()`.
+    ///
+    /// A replica whose disk failed a call no operation reported (`collection()` creating a
+    /// collection returns no error; the store then refuses every later write, as it must after
+    /// an I/O error) goes down first: the sync would meet the error.
+    fn settle(&mut self) -> Result<(), String> {
+        for r in 0..self.replicas.len() {
+            if self.replicas[r].disk.failures() > 0 {
+                self.crash(r, 0)?;
+            }
+        }
+        verdict::settle(&mut self.replicas)?;
+        verdict::sound_after_settling(&mut self.replicas)
     }
 
     /// Power loss on replica `r`, keeping the unsynced writes `loss` picks, and a reopen.
