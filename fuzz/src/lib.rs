@@ -66,7 +66,10 @@ pub fn run_convergence(data: &[u8]) {
     static PLANTED: OnceLock<Option<storebench::check::ReplicationBug>> = OnceLock::new();
     let bug = *PLANTED.get_or_init(|| {
         let name = std::env::var("STOREBENCH_PLANT").unwrap_or_default();
-        (!name.is_empty()).then(|| name.parse().unwrap_or_else(|e| panic!("STOREBENCH_PLANT: {e}")))
+        (!name.is_empty()).then(|| {
+            name.parse()
+                .unwrap_or_else(|e| panic!("STOREBENCH_PLANT: {e}"))
+        })
     });
     match storebench::check::check_convergence_planted(data, bug) {
         Ok(ran) => record(ran.steps),
