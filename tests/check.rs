@@ -141,7 +141,8 @@ fn the_corrupt_file_seeds_reach_every_damage() {
 
 /// The committed convergence seeds run every step they hold, and together reach two, three
 /// and four replicas, durable and not, and every kind of step: writes, messages sent,
-/// delivered, lost, repeated and damaged, power losses and injected failures.
+/// delivered, lost, repeated, damaged and misdelivered, new sessions, forged changes, flushes,
+/// settles, power losses and injected failures.
 #[test]
 fn the_convergence_seeds_reach_every_kind_of_step() {
     let mut runs = Vec::new();
@@ -156,13 +157,18 @@ fn the_convergence_seeds_reach_every_kind_of_step() {
     let durable: BTreeSet<bool> = runs.iter().flat_map(|r| r.durable.clone()).collect();
     assert_eq!(durable, BTreeSet::from([false, true]));
     type Count = fn(&Converged) -> usize;
-    let kinds: [(&str, Count); 8] = [
+    let kinds: [(&str, Count); 13] = [
         ("writes", |r| r.writes),
         ("messages sent", |r| r.sent),
         ("delivered", |r| r.delivered),
         ("lost", |r| r.lost),
         ("repeated", |r| r.repeated),
         ("damaged", |r| r.refused),
+        ("misdelivered", |r| r.misdelivered),
+        ("new sessions", |r| r.new_sessions),
+        ("forged changes", |r| r.forged),
+        ("flushes", |r| r.flushes),
+        ("settles", |r| r.settles),
         ("power losses", |r| r.crashes),
         ("injected failures", |r| r.failed),
     ];
@@ -225,8 +231,16 @@ fn seeds_are_scenarios_of_realistic_length() {
             std::fs::write(dir.join(format!("seed-{i:02}")), bytes).expect("a seed written");
         }
     }
+    // The random ones; the short `defect-*` inputs are tests/convergence.rs'.
     for entry in std::fs::read_dir(&dir).expect("the convergence seeds") {
-        let data = std::fs::read(entry.expect("an entry").path()).expect("a readable seed");
+        let path = entry.expect("an entry").path();
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+        {
+            continue;
+        }
+        let data = std::fs::read(&path).expect("a readable seed");
         assert_eq!(data.len(), 1 + 2 * storebench::check::MAX_STEPS);
     }
 }

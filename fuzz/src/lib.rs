@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const EVERY: Duration = Duration::from_millis(250);
@@ -52,6 +52,30 @@ pub fn record(operations: usize) {
 pub fn run(target: storebench::check::Target, data: &[u8]) {
     match target.run(data) {
         Ok(operations) => record(operations),
+        Err(violation) => panic!("{violation}"),
+    }
+}
+
+/// Runs one input of the convergence target, with the replication defect `STOREBENCH_PLANT`
+/// names (`any-session`, `duplicate-seq`, `no-chunk-checksum`, `dead-writer-heads`) planted
+/// back in every replica, to watch the fuzzer find it; with none named, as the fixed backend.
+///
+/// # Panics
+/// On a violation, as [`run`]; on a name that is no defect, at the first input.
+pub fn run_convergence(data: &[u8]) {
+    static PLANTED: OnceLock<Option<storebench::check::ReplicationBug>> = OnceLock::new();
+    let bug = *PLANTED.get_or_init(|| {
+        let name = std::env::var("STOREBENCH_PLANT").unwrap_or_default();
+        (!name.is_empty()).then(|| {
+            name.parse()
+                .unwrap_or_else(|e| panic!("STOREBENCH_PLANT: {e}"))
+        })
+    });
+    match storebench::check::check_convergence_planted(data, bug) {
+        Ok(ran) => record(ran.steps),
+        Err(violation) if bug.is_some() => {
+            panic!("{violation} (planted: {})", bug.map_or("", |b| b.name()))
+        }
         Err(violation) => panic!("{violation}"),
     }
 }

@@ -9,8 +9,15 @@ mod persistent;
 #[cfg(feature = "redb-backend")]
 mod redb;
 
+#[cfg(all(feature = "automerge-backend", feature = "check"))]
+pub use self::automerge::ReplicationBug;
 #[cfg(feature = "automerge-backend")]
 pub use self::automerge::{Applied, AutomergeBackend, Refusal, SyncSession, SyncStats};
+/// The sync wire format, for the convergence check's hostile peer.
+#[cfg(all(feature = "automerge-backend", feature = "check"))]
+pub(crate) use self::automerge::{
+    DocEntry as SyncDocEntry, Message as SyncMessage, PeerKey as SyncPeer,
+};
 pub use self::memory::InMemoryBackend;
 pub use self::null::NullBackend;
 #[cfg(all(feature = "redb-backend", feature = "check"))]

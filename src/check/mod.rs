@@ -20,10 +20,14 @@ pub(crate) mod schedule;
 #[cfg(feature = "redb-backend")]
 #[doc(hidden)]
 pub use crate::backend::BatchBug;
+/// Replication defects planted back in the Automerge backend (`OpenOptions::replication_bug`).
+#[cfg(feature = "automerge-backend")]
+#[doc(hidden)]
+pub use crate::backend::ReplicationBug;
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
 pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]
-pub use convergence::{Converged, MAX_STEPS, check_convergence};
+pub use convergence::{Converged, MAX_STEPS, check_convergence, check_convergence_planted};
 #[cfg(feature = "automerge-backend")]
 pub use corrupt::{Checked, Damage, check_corrupt_file};
 pub use death::{Death, check_crash, crash_child, crash_scenario};

@@ -22,6 +22,7 @@ use super::change_log::{self, ChangeLogRead, ChangeLogTable, LoggedDocument, cor
 use super::document;
 use super::heads::{self, Heads};
 use super::newest::Newest;
+use super::planted::{ReplicationBug, planted};
 use super::sequence::{self, Order};
 use crate::backend::persistent::{CollectionRef, MaterializedWriter};
 use crate::{Error, Result};
@@ -261,7 +262,9 @@ fn writer_after(
 ) -> Option<(ActorId, u64)> {
     let actor = change.actor_id();
     match writer {
-        Some((writer, _)) if writer == actor => Some((actor.clone(), change.seq())),
+        Some((writer, _)) if writer == actor && !planted(ReplicationBug::DeadWriterHeads) => {
+            Some((actor.clone(), change.seq()))
+        }
         _ if actor == me => Some((actor.clone(), change.seq())),
         other => other.cloned(),
     }

@@ -7,6 +7,7 @@ use automerge::{ActorId, AutoCommit};
 use super::super::persistent::{
     CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, open_path, open_storage,
 };
+use super::planted::{InForce, ReplicationBug};
 use super::sync::Identity;
 use super::writes::AutomergeWrites;
 use super::{change_log, heads};
@@ -42,6 +43,8 @@ pub struct AutomergeBackend {
     pub(super) inner: PersistentBackend<AutomergeWrites>,
     /// Who this replica is to its peers.
     pub(super) identity: Identity,
+    /// The replication defect planted back in this open (feature `check` only).
+    planted: Option<ReplicationBug>,
 }
 
 impl AutomergeBackend {
@@ -62,7 +65,7 @@ impl AutomergeBackend {
     /// backend can read.
     pub fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
         let opened = open_path(path.as_ref(), &options, AutomergeWrites::BACKEND)?;
-        Self::from_opened(opened)
+        Self::from_opened(opened, &options)
     }
 
     /// Opens a database kept in any redb storage: redb's in-memory storage, or a
@@ -75,13 +78,25 @@ impl AutomergeBackend {
         options: OpenOptions,
     ) -> Result<Self> {
         let opened = open_storage(storage, &options, AutomergeWrites::BACKEND, None)?;
-        Self::from_opened(opened)
+        Self::from_opened(opened, &options)
     }
 
-    fn from_opened(opened: super::super::persistent::Opened) -> Result<Self> {
+    fn from_opened(
+        opened: super::super::persistent::Opened,
+        options: &OpenOptions,
+    ) -> Result<Self> {
         let inner = PersistentBackend::new(opened, AutomergeWrites::new());
         let identity = Identity::load(inner.store())?;
-        Ok(Self { inner, identity })
+        Ok(Self {
+            inner,
+            identity,
+            planted: options.replication_bug(),
+        })
+    }
+
+    /// Puts this open's planted replication defect in force on the thread until dropped.
+    pub(super) fn planted(&self) -> InForce {
+        InForce::enter(self.planted)
     }
 
     /// A copy of the Automerge document behind `id`, with its whole history: to export its
@@ -112,6 +127,7 @@ impl AutomergeBackend {
     /// # Errors
     /// Only storage errors; inconsistencies are listed in the report.
     pub fn verify(&self) -> Result<VerifyReport> {
+        let _planted = self.planted();
         super::verify::verify(
             &self.inner.store().read()?,
             &self.inner.collection_refs(),
@@ -130,6 +146,7 @@ impl AutomergeBackend {
     /// do not describe it (nothing is changed then); [`Error::Storage`](crate::Error::Storage) when another thread holds a
     /// transaction open (a scan in progress) or the file cannot be rewritten.
     pub fn compact(&self) -> Result<()> {
+        let _planted = self.planted();
         let collections = self.inner.collection_refs();
         let me = self.inner.writer().actor();
         let store = self.inner.store();

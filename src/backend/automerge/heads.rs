@@ -21,6 +21,7 @@ use super::super::persistent::CollectionId;
 use super::actors::ActorFilter;
 use super::change_log::{ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
 use super::document::{self, DATA_KEY};
+use super::planted::{ReplicationBug, planted};
 use crate::Result;
 
 /// An op that put one of the values now under `data`: its counter and actor.
@@ -399,6 +400,7 @@ pub(crate) fn disagreement(
         // from a peer since: nothing writes as it again.
         let last = described.writer.as_ref().map(|(_, last)| *last);
         let behind = actor != me && last.is_some_and(|last| *seq < last);
+        let behind = behind && !planted(ReplicationBug::DeadWriterHeads);
         if last != Some(*seq) && !behind {
             return Some(format!(
                 "its heads say this database last wrote it as change {seq} of actor {actor}, \

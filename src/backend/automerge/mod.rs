@@ -11,6 +11,7 @@ mod chunk;
 mod document;
 mod heads;
 mod newest;
+mod planted;
 mod replicate;
 mod sequence;
 mod sync;
@@ -21,4 +22,7 @@ mod writes;
 pub use apply::Applied;
 pub use backend::AutomergeBackend;
 pub use batch::Refusal;
+pub use planted::ReplicationBug;
+#[cfg(feature = "check")]
+pub(crate) use sync::{DocEntry, Message, PeerKey};
 pub use sync::{SyncSession, SyncStats};

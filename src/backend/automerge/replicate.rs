@@ -116,6 +116,7 @@ impl AutomergeBackend {
         id: &str,
         changes: impl IntoIterator<Item = Change>,
     ) -> Result<Applied> {
+        let _planted = self.planted();
         let checked =
             batch::check(changes.into_iter().collect()).map_err(|reason| Error::ChangeRefused {
                 collection: collection.to_owned(),

@@ -17,6 +17,7 @@ use super::batch::Refusal;
 use super::change_log::ChangeLogRead;
 use super::heads::Heads;
 use super::newest::Newest;
+use super::planted::{ReplicationBug, planted};
 use crate::Result;
 
 /// Whether a change follows its actor's changes, as far as the heads and the newest chunks
@@ -131,6 +132,7 @@ fn follows(
         expected: held + 1,
     };
     match (change.seq(), previous) {
+        (seq, _) if seq <= held && planted(ReplicationBug::DuplicateSeq) => None,
         (seq, _) if seq <= held => Some(Refusal::DuplicateSeq {
             actor: change.actor_id().clone(),
             seq,

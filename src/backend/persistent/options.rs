@@ -2,6 +2,8 @@
 
 use super::batch::BatchBug;
 use crate::Durability;
+#[cfg(feature = "automerge-backend")]
+use crate::backend::automerge::ReplicationBug;
 
 /// Options for opening a persistent backend.
 ///
@@ -39,6 +41,11 @@ pub struct OpenOptions {
     #[cfg(feature = "check")]
     #[doc(hidden)]
     pub planted: Option<BatchBug>,
+    /// A replication defect planted back in the Automerge backend, for the convergence
+    /// check's own tests.
+    #[cfg(all(feature = "check", feature = "automerge-backend"))]
+    #[doc(hidden)]
+    pub replication_bug: Option<ReplicationBug>,
 }
 
 impl Default for OpenOptions {
@@ -50,6 +57,8 @@ impl Default for OpenOptions {
             batch_bytes: 4 << 20,
             #[cfg(feature = "check")]
             planted: None,
+            #[cfg(all(feature = "check", feature = "automerge-backend"))]
+            replication_bug: None,
         }
     }
 }
@@ -82,6 +91,15 @@ impl OpenOptions {
     pub(crate) fn planted(&self) -> Option<BatchBug> {
         #[cfg(feature = "check")]
         return self.planted;
+        #[cfg(not(feature = "check"))]
+        None
+    }
+
+    /// The replication defect planted back, if any (only the feature `check` plants one).
+    #[cfg(feature = "automerge-backend")]
+    pub(crate) fn replication_bug(&self) -> Option<ReplicationBug> {
+        #[cfg(feature = "check")]
+        return self.replication_bug;
         #[cfg(not(feature = "check"))]
         None
     }

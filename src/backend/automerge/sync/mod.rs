@@ -9,6 +9,9 @@ mod journal;
 mod message;
 mod session;
 
-pub(crate) use identity::Identity;
+pub(crate) use identity::{Identity, PeerKey};
 pub(crate) use journal::Journal;
+/// The wire format, for the convergence check's hostile peer to write its own messages.
+#[cfg(feature = "check")]
+pub(crate) use message::{DocEntry, Message};
 pub use session::{SyncSession, SyncStats};
