@@ -133,8 +133,17 @@ fn faults_are_drawn_alike_in_process_and_over_tcp() -> Result {
         "{local:?}"
     );
     assert!(local.messages_reordered > 0, "{local:?}");
-    // Every write still reaches the two other replicas.
+    // Every write still reaches the two other replicas, over either transport.
     assert_eq!(local.changes_replicated + local.heal_changes, 1200);
+    assert_eq!(
+        over_tcp.changes_replicated + over_tcp.heal_changes,
+        1200,
+        "{over_tcp:?}"
+    );
+    // The draws follow the messages, and a session's messages are not quite fixed: where a
+    // replica cannot tell what its peer holds it sends a Bloom filter of its changes, whose
+    // false positives (about 1 in 100, over random change hashes) cost a message more now and
+    // then, and shift the draws after it. So alike, not equal.
     for (what, a, b) in [
         ("lost", local.messages_lost, over_tcp.messages_lost),
         (
@@ -144,13 +153,12 @@ fn faults_are_drawn_alike_in_process_and_over_tcp() -> Result {
         ),
         ("sessions", local.sessions, over_tcp.sessions),
         ("messages", local.messages, over_tcp.messages),
-        (
-            "changes",
-            local.changes_replicated,
-            over_tcp.changes_replicated,
-        ),
     ] {
-        assert_eq!(a, b, "{what}");
+        let (low, high) = (a.min(b) as f64, a.max(b) as f64);
+        assert!(
+            high <= low * 1.1 + 2.0,
+            "{what}: {a} in process, {b} over TCP"
+        );
     }
     assert_eq!(over_tcp.faults, Some(faults));
     Ok(())

@@ -5,8 +5,8 @@
 //!
 //! Ten bits a change and seven probes: about one change in a hundred reads as held when it is
 //! not. The peer then sends every change that depends on one it sends, so what arrives always
-//! applies; a change missed by a false positive is asked for again in the next message, as
-//! any missing dependency is.
+//! applies; a change missed by a false positive leaves its heads unknown here, and this side
+//! sends its summary again under another salt, whose false positives are others.
 
 use std::collections::HashSet;
 
@@ -22,25 +22,28 @@ pub(crate) struct Have {
     pub(crate) since: Vec<ChangeHash>,
     /// The Bloom filter of the hashes of every change after `since`; empty when none.
     pub(crate) bloom: Vec<u8>,
+    /// Picks the bits each hash sets: a summary sent again for the same changes uses another.
+    pub(crate) salt: u32,
 }
 
 impl Have {
     /// The summary of `changes`, every change of the document after `since`.
-    pub(crate) fn of(since: Vec<ChangeHash>, changes: &[Change]) -> Have {
+    pub(crate) fn of(since: Vec<ChangeHash>, changes: &[Change], salt: u32) -> Have {
         let bits = (changes.len() * BITS_PER_CHANGE).div_ceil(8) * 8;
         let mut bloom = vec![0u8; bits / 8];
         for change in changes {
-            for bit in probes(&change.hash(), bits) {
+            for bit in probes(&change.hash(), bits, salt) {
                 bloom[bit / 8] |= 1 << (bit % 8);
             }
         }
-        Have { since, bloom }
+        Have { since, bloom, salt }
     }
 
     /// Whether the side may hold `hash`; `false` only when it does not.
     fn may_hold(&self, hash: &ChangeHash) -> bool {
         let bits = self.bloom.len() * 8;
-        bits > 0 && probes(hash, bits).all(|bit| self.bloom[bit / 8] & (1 << (bit % 8)) != 0)
+        bits > 0
+            && probes(hash, bits, self.salt).all(|bit| self.bloom[bit / 8] & (1 << (bit % 8)) != 0)
     }
 
     /// Of `changes` (in the order of their log, each after its dependencies), the ones the side
@@ -62,10 +65,14 @@ impl Have {
 }
 
 /// The bits a hash sets in a filter of `bits` bits: the hash is SHA-256, so its first twelve
-/// bytes are three independent numbers, combined as enhanced double hashing.
-fn probes(hash: &ChangeHash, bits: usize) -> impl Iterator<Item = usize> {
-    let word =
-        |at: usize| u32::from_le_bytes(hash.0[at..at + 4].try_into().expect("four bytes")) as usize;
+/// bytes are three independent numbers, each mixed with the salt, combined as enhanced double
+/// hashing.
+fn probes(hash: &ChangeHash, bits: usize, salt: u32) -> impl Iterator<Item = usize> {
+    let salt = salt.wrapping_mul(0x9e37_79b9);
+    let word = |at: usize| {
+        let word = u32::from_le_bytes(hash.0[at..at + 4].try_into().expect("four bytes"));
+        (word ^ salt).rotate_left(salt % 32) as usize
+    };
     let (mut x, mut y, z) = (
         word(0) % bits.max(1),
         word(4) % bits.max(1),
@@ -99,7 +106,7 @@ mod tests {
     fn a_side_holds_what_it_summed_and_lacks_most_of_the_rest() {
         let all = history(1_000);
         let (held, rest) = all.split_at(500);
-        let have = Have::of(Vec::new(), held);
+        let have = Have::of(Vec::new(), held, 0);
         assert_eq!(have.bloom.len(), 500 * BITS_PER_CHANGE / 8);
         assert!(held.iter().all(|c| have.may_hold(&c.hash())));
         let false_positives = rest.iter().filter(|c| have.may_hold(&c.hash())).count();
@@ -111,6 +118,16 @@ mod tests {
         let lacked = have.lacked(all.clone());
         assert_eq!(lacked.len(), 500 - first);
         assert_eq!(lacked[0].hash(), rest[first].hash());
-        assert!(Have::of(Vec::new(), &[]).lacked(all.clone()).len() == all.len());
+        assert!(Have::of(Vec::new(), &[], 0).lacked(all.clone()).len() == all.len());
+        // Another salt, other false positives: rarely the same change twice.
+        let resalted = Have::of(Vec::new(), held, 7);
+        assert!(held.iter().all(|c| resalted.may_hold(&c.hash())));
+        let both = (rest.iter())
+            .filter(|c| have.may_hold(&c.hash()) && resalted.may_hold(&c.hash()))
+            .count();
+        assert!(
+            both <= 2,
+            "{both} of 500 are false positives under both salts"
+        );
     }
 }

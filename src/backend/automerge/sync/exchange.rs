@@ -246,22 +246,29 @@ impl SyncSession {
             } else {
                 self.waiting.insert(doc.clone());
             }
-            let (changes, summary) =
-                if known.is_empty() && !entry.heads.is_empty() && !self.told.contains(&doc) {
-                    // The peer has changes this side lacks, and nothing here tells which of ours
-                    // it has: our heads let it send exactly what we lack, and what we hold
-                    // shows it what we lack. (Sending all would resend what it has.)
-                    (Vec::new(), Some(summary(backend, peer, &doc)?))
-                } else {
-                    let lacked = match &entry.have {
-                        Some(theirs) => theirs.lacked(changes),
-                        None => changes,
-                    };
-                    (
-                        lacked.iter().map(|c| c.raw_bytes().to_vec()).collect(),
-                        None,
-                    )
+            // The peer has changes this side lacks, and nothing here tells which of ours it has:
+            // our heads and what we hold let it send exactly what we lack. (Sending all would
+            // resend what it has.) Asked before, it did not send them all: a false positive of
+            // the filter kept one back, so we ask again under another salt.
+            let unknown = known.is_empty() && !entry.heads.is_empty();
+            let ask = !self.told.contains(&doc)
+                || (self.summarized.contains(&doc) && entry.have.is_none());
+            let (changes, summary) = if unknown && ask {
+                self.summarized.insert(doc.clone());
+                (
+                    Vec::new(),
+                    Some(summary(backend, peer, &doc, self.sent + 1)?),
+                )
+            } else {
+                let lacked = match &entry.have {
+                    Some(theirs) => theirs.lacked(changes),
+                    None => changes,
                 };
+                (
+                    lacked.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+                    None,
+                )
+            };
             self.told.insert(doc);
             self.pending.push(DocEntry {
                 collection: entry.collection.clone(),
@@ -277,7 +284,7 @@ impl SyncSession {
 
 /// What this side holds of a document beyond what `peer` is recorded to hold (everything,
 /// when nothing is recorded or this side lacks some of it).
-fn summary(backend: &AutomergeBackend, peer: &[u8], doc: &DocName) -> Result<Have> {
+fn summary(backend: &AutomergeBackend, peer: &[u8], doc: &DocName, salt: u32) -> Result<Have> {
     let (collection, id) = doc;
     let mut since = Vec::new();
     if let (Some(target), Some(peer)) = (
@@ -292,7 +299,7 @@ fn summary(backend: &AutomergeBackend, peer: &[u8], doc: &DocName) -> Result<Hav
         since.clear();
         changes = backend.changes_for(collection, id, &since)?.0;
     }
-    Ok(Have::of(since, &changes))
+    Ok(Have::of(since, &changes, salt))
 }
 
 /// The changes of a document a peer lacks that holds `holds`: none when some of `holds` is not

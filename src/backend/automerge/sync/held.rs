@@ -34,14 +34,8 @@ pub(crate) fn read(
     if !recorded(txn, peer)? {
         return Ok(held);
     }
-    let table = txn.open_table(HELD)?;
-    for entry in table.range((peer.replica.as_slice(), 0, "")..)? {
-        let (key, heads) = entry?;
-        let (replica, collection, id) = key.value();
-        if replica != peer.replica {
-            break;
-        }
-        held.insert((collection, id.to_owned()), hashes(heads.value()));
+    for (doc, heads) in of_replica(&txn.open_table(HELD)?, &peer.replica)? {
+        held.insert(doc, hashes(&heads));
     }
     Ok(held)
 }
@@ -84,17 +78,8 @@ pub(crate) fn record(
     let mut table = txn.open_table(HELD)?;
     let known = peers.get(peer.replica.as_slice())?.map(|v| v.value());
     if known != Some(peer.incarnation) {
-        let mut stale: Vec<(CollectionId, String)> = Vec::new();
-        for entry in table.range((peer.replica.as_slice(), 0, "")..)? {
-            let (key, _) = entry?;
-            let (replica, collection, id) = key.value();
-            if replica != peer.replica {
-                break;
-            }
-            stale.push((collection, id.to_owned()));
-        }
-        for (collection, id) in &stale {
-            table.remove((peer.replica.as_slice(), *collection, id.as_str()))?;
+        for ((collection, id), _) in of_replica(&table, &peer.replica)? {
+            table.remove((peer.replica.as_slice(), collection, id.as_str()))?;
         }
         peers.insert(peer.replica.as_slice(), peer.incarnation)?;
     }
@@ -106,6 +91,24 @@ pub(crate) fn record(
         )?;
     }
     Ok(())
+}
+
+/// Every record of a peer's replica, whatever its incarnation: each document and its heads'
+/// bytes.
+fn of_replica(
+    table: &impl ReadableTable<(&'static [u8], CollectionId, &'static str), &'static [u8]>,
+    replica: &[u8],
+) -> Result<Vec<(DocKey, Vec<u8>)>> {
+    let mut records = Vec::new();
+    for entry in table.range((replica, 0, "")..)? {
+        let (key, heads) = entry?;
+        let (of, collection, id) = key.value();
+        if of != replica {
+            break;
+        }
+        records.push(((collection, id.to_owned()), heads.value().to_vec()));
+    }
+    Ok(records)
 }
 
 fn hashes(bytes: &[u8]) -> Vec<ChangeHash> {

@@ -72,7 +72,7 @@ impl Identity {
         let closed = field(STATE_KEY)?.is_none_or(|state| state == CLOSED);
         let incarnation = field(INCARNATION_KEY)?
             .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
-            .map(u64::from_le_bytes)
+            .map(u64::from_be_bytes)
             .filter(|_| closed)
             .unwrap_or_else(random_incarnation);
         Ok(Identity {
@@ -100,7 +100,7 @@ impl Identity {
             meta.insert(REPLICA_KEY, self.me.replica.as_slice())?;
             meta.insert(
                 INCARNATION_KEY,
-                self.me.incarnation.to_le_bytes().as_slice(),
+                self.me.incarnation.to_be_bytes().as_slice(),
             )?;
             meta.insert(STATE_KEY, SYNCING)?;
             Ok(())
@@ -133,6 +133,11 @@ fn random_replica() -> [u8; REPLICA_LEN] {
 }
 
 fn random_incarnation() -> u64 {
+    random_u64()
+}
+
+/// 64 random bits, from the generator Automerge draws its actors from.
+pub(super) fn random_u64() -> u64 {
     let replica = random_replica();
     u64::from_le_bytes(replica[..8].try_into().expect("eight bytes"))
 }

@@ -10,8 +10,8 @@
 //! varint count of documents, each: collection and id (varint length, UTF-8), a varint count of
 //! heads of 32 bytes, a varint count of changes (varint length, Automerge's bytes), and a byte
 //! saying whether what the sender holds follows (1: a varint count of heads of 32 bytes it
-//! holds since, and the Bloom filter of its changes after them, varint length and bytes; see
-//! [`bloom`](super::bloom)); last, the 32-bit FNV-1a hash of everything before it, so that a
+//! holds since, the Bloom filter of its changes after them, varint length and bytes, and the
+//! filter's salt, a varint; see [`bloom`](super::bloom)); last, the 32-bit FNV-1a hash of everything before it, so that a
 //! message damaged in transit is refused whole. Varints are LEB128: seven bits a byte, low
 //! first.
 //!
@@ -110,6 +110,7 @@ impl Message {
                     out.push(1);
                     put_hashes(&mut out, &have.since);
                     put_bytes(&mut out, &have.bloom);
+                    put_varint(&mut out, u64::from(have.salt));
                 }
             }
         }
@@ -186,6 +187,7 @@ impl Message {
                 1 => Some(Have {
                     since: r.hashes()?,
                     bloom: r.bytes()?.to_vec(),
+                    salt: r.varint_u32()?,
                 }),
                 _ => return Err(malformed("a document's summary marker is neither 0 nor 1")),
             };
@@ -344,6 +346,7 @@ mod tests {
                 have: Some(Have {
                     since: vec![ChangeHash([3; 32])],
                     bloom: vec![0xa5; 5],
+                    salt: 300,
                 }),
             }],
         }

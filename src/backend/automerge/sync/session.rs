@@ -61,11 +61,16 @@ pub struct SyncSession {
     pub(super) waiting: HashSet<(String, String)>,
     /// Documents whose heads this side has sent the peer.
     pub(super) told: HashSet<(String, String)>,
+    /// Documents it sent a summary of what it holds (see [`bloom`](super::bloom)).
+    pub(super) summarized: HashSet<DocName>,
     /// Per document, the number of the newest message whose entry for it was answered: an
     /// older one arriving late shows older heads, and is applied but not answered.
     pub(super) answered: HashMap<(String, String), u32>,
     pub(super) owe_reply: bool,
     pub(super) complete: bool,
+    /// Why the session cannot go on: a message failed after it began to change the session
+    /// (its number taken, its changes applied), so what the session knows may be wrong.
+    pub(super) failed: Option<String>,
     /// Per document, the newest heads either side showed the other: the peer holds them once
     /// it has processed everything this side sent.
     pub(super) shown: HashMap<DocName, Vec<ChangeHash>>,
@@ -119,9 +124,11 @@ impl AutomergeBackend {
             pending: Vec::new(),
             waiting: HashSet::new(),
             told: HashSet::new(),
+            summarized: HashSet::new(),
             answered: HashMap::new(),
             owe_reply: false,
             complete: false,
+            failed: None,
             shown: HashMap::new(),
             stats: SyncStats::default(),
         }
@@ -159,7 +166,7 @@ impl AutomergeBackend {
 impl SyncSession {
     /// The most messages a session takes from its peer: a session settles every document in
     /// three messages per side, so it has no use for more, and a peer that never stops must be
-    /// stopped.
+    /// stopped. Repeats and refused messages count toward four times as many.
     pub const MAX_MESSAGES: u32 = 64;
 
     /// The next message to send the peer, or `None` when this side has nothing to say until
@@ -169,7 +176,7 @@ impl SyncSession {
     /// [`Error::Sync`] when `backend` is not the one (or not the open) that started the
     /// session; storage errors reading the documents to offer or the changes to send.
     pub fn next_message(&mut self, backend: &AutomergeBackend) -> Result<Option<Vec<u8>>> {
-        self.check_backend(backend)?;
+        self.check_usable(backend)?;
         if self.sent == 0 {
             // The first message names this side; documents follow once the peer is known.
             backend.identity.begin_syncing(backend.inner.store())?;
@@ -221,14 +228,19 @@ impl SyncSession {
     /// that this store cannot show, or that Automerge would not load with the document's
     /// history; [`Error::Corrupt`](crate::Error::Corrupt) or storage errors. Then nothing of
     /// the message is stored. After any error but a message of another session, start a new
-    /// session.
+    /// session: every later call of this one fails with [`Error::Sync`].
     pub fn receive(&mut self, backend: &AutomergeBackend, bytes: &[u8]) -> Result<()> {
         let _planted = backend.planted();
-        self.check_backend(backend)?;
-        backend.identity.begin_syncing(backend.inner.store())?;
-        let message = Message::decode(bytes)?;
+        self.check_usable(backend)?;
         self.stats.messages_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
+        if self.stats.messages_received > 4 * u64::from(Self::MAX_MESSAGES) {
+            return Err(self.fail(format!(
+                "the peer sent more than {} messages, repeats and refused ones included",
+                4 * Self::MAX_MESSAGES
+            )));
+        }
+        let message = Message::decode(bytes)?;
         let another_session = || Error::Sync {
             detail: "a message of another session (a late one of an earlier session, or one \
                      meant for another replica); nothing of it was taken (it is counted as \
@@ -262,17 +274,30 @@ impl SyncSession {
             }
             (Some(_), _) => {}
         }
-        if !self.received.insert(message.seq) {
+        if self.received.contains(message.seq) {
             return Ok(());
         }
-        self.heard |= message.ack >= 1;
-        if self.received.len() > Self::MAX_MESSAGES as usize {
-            return Err(Error::Sync {
-                detail: format!("the peer sent more than {} messages", Self::MAX_MESSAGES),
-            });
+        if self.received.len() >= Self::MAX_MESSAGES as usize {
+            return Err(self.fail(format!(
+                "the peer sent more than {} messages",
+                Self::MAX_MESSAGES
+            )));
         }
+        self.take(backend, &message)
+            .inspect_err(|e| self.failed = Some(e.to_string()))
+    }
+
+    /// The part of [`receive`](Self::receive) that changes the session: a failure here leaves
+    /// it unusable.
+    fn take(&mut self, backend: &AutomergeBackend, message: &Message) -> Result<()> {
+        // Before anything of the peer's is applied, and so before this side can say it holds
+        // anything (see `identity`).
+        backend.identity.begin_syncing(backend.inner.store())?;
         self.apply(backend, &message.docs)?;
         self.answer(backend, message.seq, &message.docs)?;
+        // Counted only once processed: an acknowledgement says the message was applied.
+        self.received.insert(message.seq);
+        self.heard |= message.ack >= 1;
         let shown_everything = message.ack >= self.last_with_docs;
         if message.done
             && shown_everything
@@ -304,8 +329,13 @@ impl SyncSession {
         self.stats
     }
 
-    /// A session belongs to one open of one backend: its actor names the session to the peer.
-    fn check_backend(&self, backend: &AutomergeBackend) -> Result<()> {
+    /// A session belongs to one open of one backend, and cannot go on after a failure.
+    fn check_usable(&self, backend: &AutomergeBackend) -> Result<()> {
+        if let Some(failed) = &self.failed {
+            return Err(Error::Sync {
+                detail: format!("the session failed earlier ({failed}): start a new one"),
+            });
+        }
         if backend.inner.writer().actor().to_bytes() == self.me.as_slice() {
             Ok(())
         } else {
@@ -313,6 +343,12 @@ impl SyncSession {
                 detail: "the session was started by another backend, or another open of it".into(),
             })
         }
+    }
+
+    /// Marks the session as failed, and says why.
+    fn fail(&mut self, detail: String) -> Error {
+        self.failed = Some(detail.clone());
+        Error::Sync { detail }
     }
 
     /// Records that the peer holds the newest heads of every document either side showed: it
@@ -366,9 +402,7 @@ impl SyncSession {
 
 /// A random session number, never 0 (which stands for a session not known yet).
 fn session_id() -> u64 {
-    let random = automerge::ActorId::random();
-    let id = (random.to_bytes().iter()).fold(0u64, |id, byte| id << 8 | u64::from(*byte));
-    id.max(1)
+    super::identity::random_u64().max(1)
 }
 
 /// The numbers of the messages received: all of them up to `contiguous`, and any after.
@@ -379,15 +413,18 @@ pub(super) struct Received {
 }
 
 impl Received {
-    /// Notes `seq`; `false` when it was received before.
-    fn insert(&mut self, seq: u32) -> bool {
+    fn contains(&self, seq: u32) -> bool {
+        seq <= self.contiguous || self.after.contains(&seq)
+    }
+
+    /// Notes `seq`, received and processed.
+    fn insert(&mut self, seq: u32) {
         if seq <= self.contiguous || !self.after.insert(seq) {
-            return false;
+            return;
         }
         while self.after.remove(&(self.contiguous + 1)) {
             self.contiguous += 1;
         }
-        true
     }
 
     fn len(&self) -> usize {
