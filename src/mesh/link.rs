@@ -115,7 +115,8 @@ impl<'e, T: Transport> Side<'e, T> {
 
     /// The peer's turn: applies every message until its marker.
     pub(crate) fn listen(&mut self) -> Result<(), LinkFailure> {
-        loop {
+        // A turn holds at most MAX_PER_TURN messages, and a lossy link repeats some of them.
+        for _ in 0..=2 * MAX_PER_TURN {
             let frame = self.transport.receive()?;
             match frame.split_first() {
                 Some((&MESSAGE, message)) => {
@@ -140,6 +141,12 @@ impl<'e, T: Transport> Side<'e, T> {
                 }
             }
         }
+        Err(LinkFailure::Endless {
+            what: format!(
+                "the peer sent more than {} messages in one turn",
+                2 * MAX_PER_TURN
+            ),
+        })
     }
 
     fn turn_taken(&mut self, sent: u32) -> Result<(), LinkFailure> {

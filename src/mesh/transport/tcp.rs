@@ -1,18 +1,23 @@
 //! The TCP transport: length-prefixed frames on a socket, every read and write bounded.
 //!
 //! A frame is a 4-byte big-endian length and that many bytes. A length above the limit is
-//! refused before anything of the body is read, so a peer speaking another protocol (or
-//! lying) costs four bytes, not an allocation of its choosing.
+//! refused before anything of the body is read, and the body is taken in pieces as it comes,
+//! so a peer speaking another protocol (or lying) costs four bytes, not an allocation of its
+//! choosing. A frame begun must end within the timeout: a peer that trickles a byte at a time
+//! is dropped as one that stalls.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Transport, TransportError};
 
 /// The largest message [`TcpTransport`] accepts by default: 64 MiB, well above a sync
 /// message of thousands of documents' changes.
 pub const MAX_FRAME: u32 = 64 << 20;
+
+/// How much of a frame's body is taken at a time: its memory follows what arrived.
+const PIECE: usize = 64 << 10;
 
 /// A connection to one peer carrying whole messages.
 pub struct TcpTransport {
@@ -67,16 +72,29 @@ impl TcpTransport {
         self.peer
     }
 
-    /// Reads exactly `buf`, telling a peer that left before (`done == 0`) from one that left
-    /// in the middle.
+    /// Reads exactly `buf` by `deadline`, telling a peer that left before (`done == 0`) from
+    /// one that left in the middle.
     fn read_exact(
         &mut self,
         buf: &mut [u8],
         before: usize,
         expected: usize,
+        deadline: Instant,
     ) -> Result<(), TransportError> {
         let mut done = 0;
         while done < buf.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(TransportError::TimedOut {
+                    waited: self.timeout,
+                    doing: "receiving",
+                });
+            }
+            // A zero timeout means "none" to the socket: never let it through.
+            (self
+                .stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1)))))
+            .map_err(TransportError::Io)?;
             match self.stream.read(&mut buf[done..]) {
                 Ok(0) => {
                     return Err(TransportError::Disconnected {
@@ -111,6 +129,10 @@ impl Transport for TcpTransport {
     }
 
     fn receive(&mut self) -> Result<Vec<u8>, TransportError> {
+        let bound = Some(self.timeout.max(Duration::from_millis(1)));
+        self.stream
+            .set_read_timeout(bound)
+            .map_err(TransportError::Io)?;
         let mut prefix = [0; 4];
         let mut got = 0;
         // The first byte decides between a clean end and a torn one.
@@ -127,8 +149,9 @@ impl Transport for TcpTransport {
                 Err(e) => return Err(io(e, self.timeout, "receiving")),
             }
         }
+        let deadline = Instant::now() + self.timeout;
         let mut rest = [0; 4];
-        self.read_exact(&mut rest[..4 - got], got, 4)?;
+        self.read_exact(&mut rest[..4 - got], got, 4, deadline)?;
         prefix[got..].copy_from_slice(&rest[..4 - got]);
         let len = u32::from_be_bytes(prefix);
         if len > self.max_frame {
@@ -137,8 +160,12 @@ impl Transport for TcpTransport {
                 max: u64::from(self.max_frame),
             });
         }
-        let mut message = vec![0; len as usize];
-        self.read_exact(&mut message, 4, 4 + len as usize)?;
+        let (len, mut message) = (len as usize, Vec::new());
+        while message.len() < len {
+            let at = message.len();
+            message.resize(len.min(at + PIECE), 0);
+            self.read_exact(&mut message[at..], 4 + at, 4 + len, deadline)?;
+        }
         Ok(message)
     }
 }
@@ -200,5 +227,26 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    /// A peer that sends a byte of a frame now and then, each within the timeout, is dropped
+    /// once the frame has taken longer than it (were each read bounded alone, the frame would
+    /// end torn when the peer gives up, two seconds on).
+    #[test]
+    fn a_frame_that_trickles_is_dropped_at_the_timeout() {
+        let (mut framed, mut raw) = pair(Duration::from_millis(300));
+        let trickle = std::thread::spawn(move || {
+            raw.write_all(&[0, 0, 0, 100]).expect("writes");
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(100));
+                if raw.write_all(&[7]).is_err() {
+                    break;
+                }
+            }
+        });
+        let err = framed.receive().expect_err("a frame that never ends");
+        assert!(matches!(err, TransportError::TimedOut { .. }), "{err}");
+        drop(framed);
+        trickle.join().expect("the trickle ends");
     }
 }
