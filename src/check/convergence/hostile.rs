@@ -7,7 +7,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, Change, ScalarValue};
 
 use super::link::state;
-use super::{COLLECTION, DOCS, Replica, StepError, write};
+use super::run::{COLLECTION, DOCS, Replica, StepError, write};
 use crate::backend::{SyncDocEntry, SyncMessage, SyncPeer};
 use crate::{Error, Refusal};
 

@@ -1,7 +1,7 @@
 //! Links between replicas: a sync session at each end and the messages on the wire, which a
 //! step delivers, loses, repeats, damages, or hands to a session it was not meant for.
 
-use super::{COLLECTION, DOCS, Delivery, Replica, StepError};
+use super::run::{COLLECTION, DOCS, Delivery, Replica, StepError};
 use crate::{AutomergeBackend, Error, StorageBackend, SyncSession};
 
 /// The most late messages kept: enough for every kind of late message to arrive, bounded so

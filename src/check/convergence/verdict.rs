@@ -3,7 +3,7 @@
 
 use automerge::{AutoCommit, ReadDoc, ScalarValue};
 
-use super::{COLLECTION, DOCS, Replica, acknowledge_all, open};
+use super::run::{COLLECTION, DOCS, Replica, acknowledge_all, open};
 use crate::backend::ReplicationBug;
 use crate::{Error, StorageBackend};
 
