@@ -561,3 +561,71 @@ fn the_validator_catches_each_kind_of_violation() {
         assert!(found.iter().any(|v| v.contains(at)), "{broken}: {found:?}");
     }
 }
+
+/// Two `run`s into one `--out` stay apart in `report`: each invocation gets a table of its
+/// own, so no ratio pairs one invocation's redb with another's automerge, a stale run with
+/// other `--ops` does not make `report` refuse, and a store that keeps nothing (null) is
+/// marked and never bold.
+#[test]
+fn report_keeps_separate_runs_apart_and_never_crowns_a_store_that_keeps_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("small.toml"),
+        "recordcount = 50\noperationcount = 200\nreadproportion = 0.5\nupdateproportion = 0.5\n",
+    )?;
+    let run = |backends: &str, ops: &str| {
+        storebench(
+            &[
+                "run",
+                "small.toml",
+                "--backend",
+                backends,
+                "--ops",
+                ops,
+                "--out",
+                "out",
+            ],
+            dir.path(),
+        )
+    };
+    let first = run("redb", "200")?;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = run("automerge,memory,null", "300")?;
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(
+        String::from_utf8(second.stderr)?.contains("report(s) of earlier runs"),
+        "the second run says the first's reports are there"
+    );
+    let rendered = storebench(&["report", "out"], dir.path())?;
+    assert!(
+        rendered.status.success(),
+        "runs with other --ops in separate tables are no conflict: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let first_page = std::fs::read_to_string(dir.path().join("out/small.run1.md"))?;
+    let second_page = std::fs::read_to_string(dir.path().join("out/small.run2.md"))?;
+    assert!(first_page.contains("| redb |") && !first_page.contains("automerge"));
+    assert!(second_page.contains("| automerge |") && !second_page.contains("| redb |"));
+    assert!(
+        !second_page.contains("Cost of automerge"),
+        "no ratio across invocations: {second_page}"
+    );
+    let null_row = second_page
+        .lines()
+        .find(|l| l.starts_with("| null"))
+        .ok_or("a null row")?;
+    assert!(null_row.contains("(stores nothing)"), "{null_row}");
+    assert!(!null_row.contains("**"), "null is never best: {null_row}");
+    assert!(second_page.contains("**"), "the others still have a best");
+    let index = std::fs::read_to_string(dir.path().join("out/README.md"))?;
+    assert!(index.contains("small.run1.md") && index.contains("small.run2.md"));
+    Ok(())
+}

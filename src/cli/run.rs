@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::binding::{Bindings, Selected};
-use crate::report::{write_repeated, ycsb_summary};
+use crate::report::{Invocation, load_reports, write_repeated, ycsb_summary};
 use crate::runner::{
     NoProgress, OperationLog, Progress, RunOutcome, interrupt, interrupted, panic_message,
     run_logged,
@@ -45,6 +45,10 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
         }
     }
     writable(&args.out)?;
+    let invocation = Invocation::this_process(args.repeat as usize);
+    if !args.quiet {
+        earlier_reports(&args.out);
+    }
     on_interrupt();
     let progress: Box<dyn Progress> = if args.quiet {
         Box::new(NoProgress)
@@ -66,7 +70,7 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
                 }
             };
             let dir = args.out.join(&workload.name).join(backend.name());
-            let report = match write_repeated(&outcomes, &dir) {
+            let report = match write_repeated(&outcomes, &dir, &invocation) {
                 Ok(report) => report,
                 Err(e) => {
                     failures.push(format!("{what}: {}", with_causes(&e)));
@@ -125,6 +129,20 @@ fn writable(out: &Path) -> Result<(), Failure> {
                 out.display()
             ))
         })
+}
+
+/// Says so when `out` already holds reports of an earlier `run`: they stay, and `report`
+/// sets them in tables of their own, never in a row beside this run's.
+fn earlier_reports(out: &Path) {
+    let Ok(earlier) = load_reports(out) else {
+        return; // none, or none this build reads: nothing to mix with
+    };
+    eprintln!(
+        "storebench: {} holds {} report(s) of earlier runs; `storebench report` keeps each \
+         run's in a table of its own (a fresh --out keeps them apart on disk too)",
+        out.display(),
+        earlier.len()
+    );
 }
 
 /// On Ctrl-C or SIGTERM, the run in progress stops after its current operation, its reports

@@ -47,6 +47,7 @@ impl Report {
                 binding: outcome.binding.clone(),
                 settings: outcome.settings.clone(),
                 reference: outcome.reference.clone(),
+                stores_nothing: outcome.stores_nothing,
                 durability: outcome.durability.map(|d| {
                     serde_json::to_value(d)
                         .ok()
@@ -86,6 +87,7 @@ impl Report {
             },
             interrupted: outcome.interrupted,
             repeat: None,
+            invocation: None,
         }
     }
 }

@@ -67,6 +67,10 @@ pub struct RunOutcome {
     pub settings: Settings,
     /// The binding its throughput is set beside in reports, if any.
     pub reference: Option<String>,
+    /// Whether the store discards what it is given ([`Binding::keeps_data`]).
+    ///
+    /// [`Binding::keeps_data`]: crate::binding::Binding::keeps_data
+    pub stores_nothing: bool,
     /// Seconds since the Unix epoch when the run started.
     pub started_at_unix: u64,
     /// Documents loaded, in batches.
@@ -262,6 +266,7 @@ pub fn run_logged(
         durability,
         settings: binding.settings(durability),
         reference: binding.reference().map(str::to_owned),
+        stores_nothing: !binding.keeps_data(),
         started_at_unix,
         load,
         run,
