@@ -19,7 +19,8 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// List the workloads in the workloads directory and the backends, with descriptions.
     List(ListArgs),
-    /// Compare two sets of reports; exit 1 when a metric regressed beyond its noise.
+    /// Compare two sets of reports; exit 1 when a metric regressed beyond its noise, 4 when
+    /// none did but some could not be judged (fewer than five runs a side).
     Compare(CompareArgs),
     /// Render Markdown comparisons of every report.json under the directories (runs nothing).
     Report(ReportArgs),

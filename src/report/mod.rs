@@ -22,7 +22,7 @@ pub use compare::{
 };
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
-pub use judge::{MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
+pub use judge::{GROSS_FACTOR, MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
 pub use markdown::{
     by_table, by_workload, comparison_markdown, index_markdown, operations, workload_markdown,
 };
