@@ -629,3 +629,120 @@ fn report_keeps_separate_runs_apart_and_never_crowns_a_store_that_keeps_nothing(
     assert!(index.contains("small.run1.md") && index.contains("small.run2.md"));
     Ok(())
 }
+
+/// Sends SIGINT to `child` once `temp` holds a database and `after` more has passed, and
+/// returns the exit code.
+#[cfg(unix)]
+fn interrupt_after(
+    child: &mut std::process::Child,
+    temp: &Path,
+    after: std::time::Duration,
+) -> Result<Option<i32>, Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(temp)?.next().is_none() && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(after);
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()?;
+    assert!(killed.success());
+    Ok(child.wait()?.code())
+}
+
+/// A load interrupted part way reports the documents it wrote, and their rate: not the
+/// planned count.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_load_reports_the_documents_it_wrote() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp)?;
+    std::fs::write(
+        dir.path().join("big.toml"),
+        "recordcount = 5000000\noperationcount = 100\nfieldcount = 1\nfieldlength = 10\n\
+         loadbatchsize = 1000\nreadproportion = 1.0\n",
+    )?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args([
+            "run",
+            "big.toml",
+            "--backend",
+            "redb",
+            "--out",
+            "out",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("TMPDIR", &temp)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let code = interrupt_after(&mut child, &temp, std::time::Duration::from_millis(800))?;
+    assert_eq!(code, Some(130));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/big/redb/report.json"))?)?;
+    let load = &report["load"];
+    let documents = load["documents"].as_u64().ok_or("documents")?;
+    assert!(
+        documents < 5_000_000 && documents % 1000 == 0,
+        "what was written, in whole batches: {documents}"
+    );
+    let (rate, secs) = (
+        load["throughput_ops_per_sec"].as_f64().ok_or("rate")?,
+        load["duration_secs"].as_f64().ok_or("secs")?,
+    );
+    assert!(
+        (rate * secs - documents as f64).abs() < 1.0,
+        "the rate is of the documents written: {rate} over {secs} s for {documents}"
+    );
+    assert_eq!(report["interrupted"], true);
+    Ok(())
+}
+
+/// `--repeat 3` interrupted before its third run ends: the report is marked interrupted, and
+/// says 3 runs were asked for and how many it keeps.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_repeat_says_so_and_records_the_runs_asked_for() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp)?;
+    std::fs::write(
+        dir.path().join("brief.toml"),
+        "recordcount = 100\nreadproportion = 1.0\n",
+    )?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args([
+            "run",
+            "brief.toml",
+            "--backend",
+            "redb",
+            "--duration",
+            "2s",
+            "--repeat",
+            "3",
+            "--out",
+            "out",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("TMPDIR", &temp)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    // In the second run, most likely; any point before the third ends will do.
+    let code = interrupt_after(&mut child, &temp, std::time::Duration::from_millis(3000))?;
+    assert_eq!(code, Some(130));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("out/brief/redb/report.json"),
+    )?)?;
+    assert_eq!(report["interrupted"], true, "{report:#}");
+    assert_eq!(report["repeat"]["requested"], 3);
+    let kept = report["repeat"]["runs"].as_u64().ok_or("runs")?;
+    assert!((1..3).contains(&kept), "{kept} of 3 runs kept");
+    assert!(
+        report["notes"].to_string().contains("of 3"),
+        "{}",
+        report["notes"]
+    );
+    Ok(())
+}

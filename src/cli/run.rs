@@ -45,7 +45,7 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
         }
     }
     writable(&args.out)?;
-    let invocation = Invocation::this_process(args.repeat as usize);
+    let invocation = Invocation::new(args.repeat as usize);
     if !args.quiet {
         earlier_reports(&args.out);
     }

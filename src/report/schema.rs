@@ -63,7 +63,7 @@ pub struct Report {
     /// With `--repeat N`: every run's figures. The rest of the report is the run with the
     /// median throughput.
     pub repeat: Option<Repeat>,
-    /// Which `storebench run` wrote it (its start in Unix milliseconds and its process id):
+    /// Which `storebench run` wrote it (its start in Unix milliseconds, process id and a count):
     /// `report` sets side by side only rows of one invocation, so a run left in `--out` by an
     /// earlier one is never paired with this one's. `null` in reports of older builds.
     #[serde(default)]
@@ -74,11 +74,13 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Repeat {
-    /// How many runs completed (an interrupted one is not counted when one before it
-    /// completed: its partial figures would pull the median).
+    /// How many runs' figures are kept: the complete ones, or the interrupted one when none
+    /// completed (an interrupted run after complete ones would pull the median with partial
+    /// figures, so it is left out).
     pub runs: usize,
-    /// How many runs were asked for (`--repeat`); more than `runs` when interrupted. Older
-    /// builds did not write it (0).
+    /// How many runs were asked for (`--repeat`); more than the complete ones when
+    /// interrupted, and the report is then marked `interrupted`. Older builds did not write
+    /// it (0).
     #[serde(default)]
     pub requested: usize,
     /// Each run's successful operations per second, in run order.

@@ -26,25 +26,34 @@ pub fn write_run(outcome: &RunOutcome, dir: &Path) -> Result<Report, WriteError>
 /// runs were asked for beside how many completed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
-    /// Unique per invocation: its start in Unix milliseconds and its process id.
+    /// Unique per invocation: its start in Unix milliseconds, the process id and a count of
+    /// the invocations the process made before.
     pub id: String,
     /// Runs asked for per workload and backend (`--repeat`).
     pub repeats_requested: usize,
 }
 
 impl Invocation {
-    /// This process's invocation, asking `repeats_requested` runs of each workload on each
-    /// backend. The id is fixed at the first call, so every report a process writes shares it.
+    /// A new invocation, asking `repeats_requested` runs of each workload on each backend:
+    /// its id is unique to this call, even among several in one process.
+    pub fn new(repeats_requested: usize) -> Self {
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        Self {
+            id: format!("{ms}-{}-{call}", std::process::id()),
+            repeats_requested,
+        }
+    }
+
+    /// This process's invocation, asking `repeats_requested` runs: made at the first call, so
+    /// every report a process writes through [`write_run`] shares it.
     pub fn this_process(repeats_requested: usize) -> Self {
         static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let id = ID.get_or_init(|| {
-            let ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis());
-            format!("{ms}-{}", std::process::id())
-        });
         Self {
-            id: id.clone(),
+            id: ID.get_or_init(|| Invocation::new(1).id).clone(),
             repeats_requested,
         }
     }
@@ -85,16 +94,20 @@ pub fn write_repeated(
         report.repeat = Some(repeat(&reports, requested));
     }
     report.invocation = Some(invocation.id.clone());
-    if reports.len() < requested {
+    // The median of complete runs only: an interrupted run is kept alone, when none completed.
+    let complete = reports.iter().filter(|r| !r.interrupted).count();
+    if complete < requested {
         report.interrupted = true;
+        let kept = if complete > 0 {
+            format!("the figures are the median of the {complete} complete run(s)")
+        } else {
+            "the figures are those of the part that ran".to_owned()
+        };
         report.notes.push(format!(
-            "interrupted in run {} of {requested}: the figures are the median of the {} \
-             complete run(s)",
-            reports.len() + 1,
-            reports.len()
+            "interrupted in run {} of {requested}: {kept}",
+            complete + 1
         ));
     }
-    report.interrupted |= reports.iter().any(|r| r.interrupted);
     let json = serde_json::to_vec_pretty(&report).map_err(|e| WriteError {
         path: dir.join("report.json"),
         source: std::io::Error::other(e),

@@ -31,6 +31,9 @@ pub struct PhaseOutcome {
     pub completed: u64,
     /// Of them, those that succeeded.
     pub succeeded: u64,
+    /// The load: documents its successful operations wrote, which is fewer than planned when
+    /// it was interrupted or a batch failed. 0 for the run.
+    pub documents: u64,
 }
 
 impl PhaseOutcome {
@@ -357,6 +360,7 @@ fn merge(started_at: SystemTime, duration: Duration, recorders: Vec<Recorder>) -
         all.merge(&r);
     }
     let (completed, succeeded) = all.counts();
+    let documents = all.documents();
     let (operations, per_second) = all.into_operations();
     PhaseOutcome {
         started_at,
@@ -365,5 +369,6 @@ fn merge(started_at: SystemTime, duration: Duration, recorders: Vec<Recorder>) -
         per_second,
         completed,
         succeeded,
+        documents,
     }
 }
