@@ -421,6 +421,40 @@ fn an_unwritable_out_is_refused_before_the_run() -> TestResult {
     Ok(())
 }
 
+/// A file where a run's reports go (named like the workload, or the backend, inside `--out`)
+/// is refused before anything runs, not found when the finished run is written.
+#[test]
+fn a_file_in_the_way_of_the_reports_is_refused_before_the_run() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let refused = |named: &str| -> TestResult {
+        let started = std::time::Instant::now();
+        let args = [
+            "run",
+            "ycsb-a",
+            "--backend",
+            "memory",
+            "--duration",
+            "60s",
+            "--out",
+            "out",
+        ];
+        let out = storebench(&args, dir.path())?;
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr)?;
+        assert!(stderr.contains(&format!("{named} is a file")), "{stderr}");
+        assert!(started.elapsed().as_secs() < 30, "nothing ran");
+        Ok(())
+    };
+    // Named like the backend, in the workload's directory.
+    std::fs::create_dir_all(dir.path().join("out/ycsb-a"))?;
+    std::fs::write(dir.path().join("out/ycsb-a/memory"), "in the way")?;
+    refused("out/ycsb-a/memory")?;
+    // Named like the workload.
+    std::fs::remove_dir_all(dir.path().join("out/ycsb-a"))?;
+    std::fs::write(dir.path().join("out/ycsb-a"), "in the way")?;
+    refused("out/ycsb-a")
+}
+
 /// `--data` never touches what it did not create: a run's store goes into a fresh directory,
 /// beside a user's file of the same name, and stays there.
 #[test]
@@ -438,15 +472,11 @@ fn data_never_touches_a_users_file() -> TestResult {
             "50",
             "--data",
             "data",
-            "--quiet",
         ],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(out.status.success(), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("data/ycsb-c-redb"))?,
         "a user's file"
@@ -455,6 +485,18 @@ fn data_never_touches_a_users_file() -> TestResult {
     assert!(
         std::fs::read_dir(&fresh)?.count() > 0,
         "the store kept in a fresh directory"
+    );
+    // The new name is printed, and recorded in the report.
+    assert!(
+        stderr.contains("kept in data/ycsb-c-redb-2 (ycsb-c-redb was taken)"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("reports/latest/ycsb-c/redb/report.json"),
+    )?)?;
+    assert_eq!(
+        report["store_dirs"],
+        serde_json::json!(["data/ycsb-c-redb-2"])
     );
     Ok(())
 }

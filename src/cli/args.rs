@@ -172,7 +172,9 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value = "reports/latest")]
     pub(crate) out: PathBuf,
     /// Where database files go: each run makes a fresh `<workload>-<backend>` directory in it
-    /// and leaves it there. By default, a temporary directory removed afterwards.
+    /// (with a `-2`, `-3`... suffix when the name is taken) and leaves it there, for you to
+    /// remove; the directory is printed and recorded in the report (`store_dirs`). By
+    /// default, a temporary directory removed afterwards.
     #[arg(long)]
     pub(crate) data: Option<PathBuf>,
     /// Worker threads (overrides the workload's `threadcount`).

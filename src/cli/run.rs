@@ -45,7 +45,15 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
         }
     }
     writable(&args.out)?;
-    let invocation = Invocation::new(args.repeat as usize);
+    for workload in &workloads {
+        for backend in &backends {
+            report_dir_free(&args.out, &workload.name, backend.name())?;
+        }
+    }
+    let invocation = Invocation {
+        keeps_stores: args.data.is_some(),
+        ..Invocation::new(args.repeat as usize)
+    };
     if !args.quiet {
         earlier_reports(&args.out);
     }
@@ -79,6 +87,15 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
             };
             if !args.quiet {
                 println!("{}", ycsb_summary(&report));
+                let named = format!("{}-{}", workload.name, backend.name());
+                for store in &report.store_dirs {
+                    let taken = if store.ends_with(&named) {
+                        String::new()
+                    } else {
+                        format!(" ({named} was taken)")
+                    };
+                    eprintln!("storebench: {what}: its store is kept in {store}{taken}");
+                }
             }
             failures.extend(
                 failed_operations(&outcomes)
@@ -129,6 +146,37 @@ fn writable(out: &Path) -> Result<(), Failure> {
                 out.display()
             ))
         })
+}
+
+/// Checks that nothing in `out` stands where a run's reports go (a file named like the
+/// workload or the backend, a directory named `report.json`): found only when the run ends,
+/// it would lose the run.
+fn report_dir_free(out: &Path, workload: &str, backend: &str) -> Result<(), Failure> {
+    let dir = out.join(workload);
+    let places = [
+        (dir.clone(), true),
+        (dir.join(backend), true),
+        (dir.join(backend).join("report.json"), false),
+    ];
+    for (path, wants_dir) in places {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue; // absent: the run makes it
+        };
+        if meta.is_dir() != wants_dir {
+            let (is, should) = if wants_dir {
+                ("a file", "directory")
+            } else {
+                ("a directory", "file")
+            };
+            return Err(Failure::bad_input(format!(
+                "--out {}: {} is {is}, where the {should} for {workload} on {backend} goes; \
+                 move it, or choose another --out",
+                out.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Says so when `out` already holds reports of an earlier `run`: they stay, and `report`

@@ -84,6 +84,7 @@ impl Report {
             interrupted: outcome.interrupted,
             repeat: None,
             invocation: None,
+            store_dirs: Vec::new(),
         }
     }
 }

@@ -68,6 +68,11 @@ pub struct Report {
     /// earlier one is never paired with this one's. `null` in reports of older builds.
     #[serde(default)]
     pub invocation: Option<String>,
+    /// With `storebench run --data`: the directory each run's store was kept in, in run order
+    /// (with a `-2`, `-3`... suffix when `<workload>-<backend>` was taken). Empty for
+    /// temporary stores, removed after the run.
+    #[serde(default)]
+    pub store_dirs: Vec<String>,
 }
 
 /// The spread of repeated runs of one workload on one backend.

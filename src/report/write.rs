@@ -31,6 +31,9 @@ pub struct Invocation {
     pub id: String,
     /// Runs asked for per workload and backend (`--repeat`).
     pub repeats_requested: usize,
+    /// Whether stores are kept where the user asked (`--data`): then each report records the
+    /// directories its runs' stores were kept in. Temporary ones are not recorded.
+    pub keeps_stores: bool,
 }
 
 impl Invocation {
@@ -45,6 +48,7 @@ impl Invocation {
         Self {
             id: format!("{ms}-{}-{call}", std::process::id()),
             repeats_requested,
+            keeps_stores: false,
         }
     }
 
@@ -55,6 +59,7 @@ impl Invocation {
         Self {
             id: ID.get_or_init(|| Invocation::new(1).id).clone(),
             repeats_requested,
+            keeps_stores: false,
         }
     }
 }
@@ -94,6 +99,12 @@ pub fn write_repeated(
         report.repeat = Some(repeat(&reports, requested));
     }
     report.invocation = Some(invocation.id.clone());
+    if invocation.keeps_stores {
+        report.store_dirs = outcomes
+            .iter()
+            .map(|o| o.store_dir.display().to_string())
+            .collect();
+    }
     // The median of complete runs only: an interrupted run is kept alone, when none completed.
     let complete = reports.iter().filter(|r| !r.interrupted).count();
     if complete < requested {

@@ -74,6 +74,10 @@ pub struct RunOutcome {
     ///
     /// [`Binding::keeps_data`]: crate::binding::Binding::keeps_data
     pub stores_nothing: bool,
+    /// The directory the store was kept in: `<workload>-<backend>` under the data directory,
+    /// or with a `-2`, `-3`... suffix when that name was taken. Gone when the store kept no
+    /// file there.
+    pub store_dir: PathBuf,
     /// Seconds since the Unix epoch when the run started.
     pub started_at_unix: u64,
     /// Documents loaded, in batches.
@@ -270,6 +274,7 @@ pub fn run_logged(
         settings: binding.settings(durability),
         reference: binding.reference().map(str::to_owned),
         stores_nothing: !binding.keeps_data(),
+        store_dir: dir.path.clone(),
         started_at_unix,
         load,
         run,
