@@ -207,7 +207,7 @@ fn bad_input_is_refused_with_exit_code_2_naming_the_place() -> TestResult {
         (
             "recordcount = 10\nreadproportoin = 1.0\n",
             &[],
-            &["line 2", "unknown field `readproportoin`"],
+            &["line 2", "unknown key `readproportoin`"],
         ),
         (
             "readproportion = 0\nupdateproportion = 0\n",
@@ -785,6 +785,80 @@ fn an_interrupted_repeat_says_so_and_records_the_runs_asked_for() -> TestResult 
         report["notes"].to_string().contains("of 3"),
         "{}",
         report["notes"]
+    );
+    Ok(())
+}
+
+/// `report.json` gets the mode every other output gets (0666 less the umask), not a temporary
+/// file's 0600.
+#[cfg(unix)]
+#[test]
+fn report_json_is_as_readable_as_the_other_outputs() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    let out = storebench(
+        &[
+            "run",
+            "ycsb-c",
+            "--backend",
+            "memory",
+            "--ops",
+            "50",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |file: &str| -> std::io::Result<u32> {
+        let path = dir.path().join("out/ycsb-c/memory").join(file);
+        Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
+    };
+    assert_eq!(mode("report.json")?, mode("read.hgrm")?);
+    Ok(())
+}
+
+/// Several `run` processes named one `--invocation` (the baseline loop: a process per
+/// backend) share a table in `report`.
+#[test]
+fn runs_named_one_invocation_share_a_table() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for backend in ["memory", "redb"] {
+        let args = [
+            "run",
+            "ycsb-c",
+            "--backend",
+            backend,
+            "--ops",
+            "50",
+            "--out",
+            "out",
+            "--invocation",
+            "baseline",
+            "--quiet",
+        ];
+        let out = storebench(&args, dir.path())?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = storebench(&["report", "out"], dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(dir.path().join("out/ycsb-c.md"))?;
+    assert!(
+        page.contains("| memory |") && page.contains("| redb |"),
+        "{page}"
     );
     Ok(())
 }

@@ -50,12 +50,14 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
             report_dir_free(&args.out, &workload.name, backend.name())?;
         }
     }
+    let fresh = Invocation::new(args.repeat as usize);
     let invocation = Invocation {
+        id: args.invocation.clone().unwrap_or(fresh.id),
         keeps_stores: args.data.is_some(),
-        ..Invocation::new(args.repeat as usize)
+        ..fresh
     };
     if !args.quiet {
-        earlier_reports(&args.out);
+        earlier_reports(&args.out, &invocation.id);
     }
     on_interrupt();
     let progress: Box<dyn Progress> = if args.quiet {
@@ -181,10 +183,17 @@ fn report_dir_free(out: &Path, workload: &str, backend: &str) -> Result<(), Fail
 
 /// Says so when `out` already holds reports of an earlier `run`: they stay, and `report`
 /// sets them in tables of their own, never in a row beside this run's.
-fn earlier_reports(out: &Path) {
-    let Ok(earlier) = load_reports(out) else {
+fn earlier_reports(out: &Path, invocation: &str) {
+    let Ok(reports) = load_reports(out) else {
         return; // none, or none this build reads: nothing to mix with
     };
+    let earlier: Vec<_> = reports
+        .iter()
+        .filter(|r| r.invocation.as_deref() != Some(invocation))
+        .collect();
+    if earlier.is_empty() {
+        return;
+    }
     eprintln!(
         "storebench: {} holds {} report(s) of earlier runs; `storebench report` keeps each \
          run's in a table of its own (a fresh --out keeps them apart on disk too)",
@@ -302,7 +311,13 @@ fn load(name: &str, args: &RunArgs) -> Result<Workload, Failure> {
             presets.join(", ")
         )));
     };
-    let mut workload = source::load(&source).map_err(Failure::bad_input)?;
+    let mut workload = source::load(&source, &args.properties).map_err(Failure::bad_input)?;
+    if !args.quiet && !workload.ignored_properties.is_empty() {
+        eprintln!(
+            "storebench: {source}: ignored, as they do not apply here (listed in the report): {}",
+            workload.ignored_properties.join(", ")
+        );
+    }
     if let Some(threads) = args.threads {
         if threads == 0 {
             return Err(Failure::bad_input("--threads must be at least 1"));
