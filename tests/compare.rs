@@ -590,3 +590,52 @@ fn report_refuses_runs_made_differently() -> TestResult {
     );
     Ok(())
 }
+
+/// Throughputs orders of magnitude apart are drawn on a logarithmic axis, so a durable store's
+/// 500 ops/s is not hidden at zero beside memory's 346k; the spectrum labels p50; and series
+/// get colour-blind-safe colours (Okabe-Ito) with a marker shape each.
+#[test]
+fn plots_show_backends_orders_of_magnitude_apart_and_label_p50() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    for (backend, throughput) in [("memory", 346_000_u64), ("redb", 500)] {
+        let path = dir
+            .path()
+            .join("base/tiny")
+            .join(backend)
+            .join("report.json");
+        let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        report["run"]["throughput_ops_per_sec"] = (throughput as f64).into();
+        report["throughput_series"] = serde_json::json!([throughput, throughput, throughput]);
+        report["run"]["duration_secs"] = 3.0.into();
+        std::fs::write(&path, serde_json::to_string(&report)?)?;
+    }
+    let out = storebench(&["report", "base", "--out", "md"], dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for plot in ["tiny-throughput.svg", "tiny-timeline.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join("md").join(plot))?;
+        assert!(svg.contains("(logarithmic)"), "{plot} is on a log axis");
+        for okabe_ito in ["#0072B2", "#E69F00"] {
+            assert!(
+                svg.to_uppercase().contains(okabe_ito),
+                "{plot}: {okabe_ito}"
+            );
+        }
+    }
+    let spectrum = std::fs::read_to_string(dir.path().join("md/tiny-read-latency.svg"))?;
+    let doc = roxmltree::Document::parse(&spectrum)?;
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(
+        texts.iter().any(|t| t.trim() == "50%"),
+        "p50 is labelled: {texts:?}"
+    );
+    assert!(
+        doc.descendants().any(|n| n.tag_name().name() == "polygon"),
+        "the legend shows each series' marker"
+    );
+    Ok(())
+}
