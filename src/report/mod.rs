@@ -10,6 +10,7 @@ mod interval_log;
 mod judge;
 mod markdown;
 mod merge;
+mod palette;
 mod plot;
 mod schema;
 mod summary;

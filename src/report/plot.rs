@@ -5,6 +5,7 @@
 use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
 
+use super::palette::{colour, draw_markers, legend_entry};
 use super::schema::Report;
 
 const SIZE: (u32, u32) = (900, 520);
@@ -16,106 +17,6 @@ const PERCENTILES: [f64; 6] = [50.0, 90.0, 99.0, 99.9, 99.99, 99.999];
 /// Throughputs spanning more than this factor are drawn on a logarithmic axis: on a linear
 /// one a durable store's 500 ops/s is a sliver at zero beside memory's 346,000.
 const LOG_AXIS_SPAN: f64 = 10.0;
-
-/// Okabe and Ito's colour-blind-safe qualitative palette (Color Universal Design), yellow
-/// last as it is faint on white. Nine backends and more repeat a colour, so every series also
-/// gets a marker shape, and colour and shape together tell any 24 apart.
-const OKABE_ITO: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),   // blue
-    RGBColor(230, 159, 0),   // orange
-    RGBColor(0, 158, 115),   // bluish green
-    RGBColor(213, 94, 0),    // vermillion
-    RGBColor(204, 121, 167), // reddish purple
-    RGBColor(86, 180, 233),  // sky blue
-    RGBColor(0, 0, 0),       // black
-    RGBColor(240, 228, 66),  // yellow
-];
-
-/// The colour of series `i`.
-fn colour(i: usize) -> RGBColor {
-    OKABE_ITO[i % OKABE_ITO.len()]
-}
-
-/// The marker of series `i`: three shapes against eight colours, so that no two of the first
-/// 24 series share both.
-#[derive(Clone, Copy)]
-enum Marker {
-    Circle,
-    Triangle,
-    Cross,
-}
-
-fn marker(i: usize) -> Marker {
-    [Marker::Circle, Marker::Triangle, Marker::Cross][i % 3]
-}
-
-/// Draws series `i`'s markers at `points`.
-fn draw_markers<CT>(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, CT>,
-    points: &[(f64, f64)],
-    i: usize,
-) -> Result<(), String>
-where
-    CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
-{
-    let style = colour(i).filled();
-    let at = points.iter().copied();
-    match marker(i) {
-        Marker::Circle => chart
-            .draw_series(at.map(|p| Circle::new(p, 5, style)))
-            .map(drop),
-        Marker::Triangle => chart
-            .draw_series(at.map(|p| TriangleMarker::new(p, 6, style)))
-            .map(drop),
-        Marker::Cross => chart
-            .draw_series(at.map(|p| Cross::new(p, 5, colour(i).stroke_width(2))))
-            .map(drop),
-    }
-    .map_err(failed)
-}
-
-/// Series `i`'s legend entry at `(x, y)`: its marker in its colour, drawn as one polygon so
-/// that every shape is the same element type.
-fn legend_entry(i: usize, (x, y): (i32, i32)) -> Polygon<(i32, i32)> {
-    let (cx, cy) = (x + 10, y);
-    let points: Vec<(i32, i32)> = match marker(i) {
-        // An octagon reads as a circle at this size.
-        Marker::Circle => [
-            (5, 0),
-            (4, 4),
-            (0, 5),
-            (-4, 4),
-            (-5, 0),
-            (-4, -4),
-            (0, -5),
-            (4, -4),
-        ]
-        .to_vec(),
-        Marker::Triangle => [(0, -6), (6, 5), (-6, 5)].to_vec(),
-        Marker::Cross => [
-            (-6, -4),
-            (-4, -6),
-            (0, -2),
-            (4, -6),
-            (6, -4),
-            (2, 0),
-            (6, 4),
-            (4, 6),
-            (0, 2),
-            (-4, 6),
-            (-6, 4),
-            (-2, 0),
-        ]
-        .to_vec(),
-    };
-    Polygon::new(
-        points
-            .into_iter()
-            .map(|(dx, dy)| (cx + dx, cy + dy))
-            .collect::<Vec<_>>(),
-        colour(i).filled(),
-    )
-}
 
 /// Whether `values` (throughputs) span orders of magnitude, and so want a logarithmic axis.
 fn spans_orders(values: impl Iterator<Item = f64>) -> bool {
@@ -163,7 +64,7 @@ fn titled<'a, 'b>(
     builder
 }
 
-fn failed<E: std::fmt::Debug>(e: E) -> String {
+pub(super) fn failed<E: std::fmt::Debug>(e: E) -> String {
     format!("drawing failed: {e:?}")
 }
 
