@@ -4,6 +4,11 @@
 //!
 //! `cargo bench --bench harness` runs 20 million operations three times and prints each;
 //! `cargo bench --bench harness -- --test` runs a few thousand, to check that it works.
+//!
+//! The goal is informational, and a run below it still exits 0: the figure is this machine's
+//! speed as much as the harness's (a busy neighbour halves it on a shared 2-core box), and a
+//! benchmark is not a test (STYLE.md). A failing exit would also stop `cargo bench` before
+//! the other benches. The verdict line says which it is, so nobody reads 0 as "met".
 
 use std::path::Path;
 
@@ -44,10 +49,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let verdict = if best >= GOAL_OPS_PER_SEC {
             "meets"
         } else {
-            "MISSES"
+            "is below"
         };
         println!(
-            "best {:.2} M ops/s {verdict} the goal of {:.0} M ops/s",
+            "best {:.2} M ops/s {verdict} the goal of {:.0} M ops/s (informational: the \
+             machine's speed as much as the harness's; the exit status is 0 either way)",
             best / 1e6,
             GOAL_OPS_PER_SEC / 1e6
         );

@@ -207,7 +207,7 @@ fn bad_input_is_refused_with_exit_code_2_naming_the_place() -> TestResult {
         (
             "recordcount = 10\nreadproportoin = 1.0\n",
             &[],
-            &["line 2", "unknown field `readproportoin`"],
+            &["line 2", "unknown key `readproportoin`"],
         ),
         (
             "readproportion = 0\nupdateproportion = 0\n",
@@ -421,6 +421,40 @@ fn an_unwritable_out_is_refused_before_the_run() -> TestResult {
     Ok(())
 }
 
+/// A file where a run's reports go (named like the workload, or the backend, inside `--out`)
+/// is refused before anything runs, not found when the finished run is written.
+#[test]
+fn a_file_in_the_way_of_the_reports_is_refused_before_the_run() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let refused = |named: &str| -> TestResult {
+        let started = std::time::Instant::now();
+        let args = [
+            "run",
+            "ycsb-a",
+            "--backend",
+            "memory",
+            "--duration",
+            "60s",
+            "--out",
+            "out",
+        ];
+        let out = storebench(&args, dir.path())?;
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr)?;
+        assert!(stderr.contains(&format!("{named} is a file")), "{stderr}");
+        assert!(started.elapsed().as_secs() < 30, "nothing ran");
+        Ok(())
+    };
+    // Named like the backend, in the workload's directory.
+    std::fs::create_dir_all(dir.path().join("out/ycsb-a"))?;
+    std::fs::write(dir.path().join("out/ycsb-a/memory"), "in the way")?;
+    refused("out/ycsb-a/memory")?;
+    // Named like the workload.
+    std::fs::remove_dir_all(dir.path().join("out/ycsb-a"))?;
+    std::fs::write(dir.path().join("out/ycsb-a"), "in the way")?;
+    refused("out/ycsb-a")
+}
+
 /// `--data` never touches what it did not create: a run's store goes into a fresh directory,
 /// beside a user's file of the same name, and stays there.
 #[test]
@@ -438,15 +472,11 @@ fn data_never_touches_a_users_file() -> TestResult {
             "50",
             "--data",
             "data",
-            "--quiet",
         ],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(out.status.success(), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("data/ycsb-c-redb"))?,
         "a user's file"
@@ -455,6 +485,18 @@ fn data_never_touches_a_users_file() -> TestResult {
     assert!(
         std::fs::read_dir(&fresh)?.count() > 0,
         "the store kept in a fresh directory"
+    );
+    // The new name is printed, and recorded in the report.
+    assert!(
+        stderr.contains("kept in data/ycsb-c-redb-2 (ycsb-c-redb was taken)"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("reports/latest/ycsb-c/redb/report.json"),
+    )?)?;
+    assert_eq!(
+        report["store_dirs"],
+        serde_json::json!(["data/ycsb-c-redb-2"])
     );
     Ok(())
 }
@@ -560,4 +602,263 @@ fn the_validator_catches_each_kind_of_violation() {
         let found = common::schema::violations(&schema, &broken);
         assert!(found.iter().any(|v| v.contains(at)), "{broken}: {found:?}");
     }
+}
+
+/// Two `run`s into one `--out` stay apart in `report`: each invocation gets a table of its
+/// own, so no ratio pairs one invocation's redb with another's automerge, a stale run with
+/// other `--ops` does not make `report` refuse, and a store that keeps nothing (null) is
+/// marked and never bold.
+#[test]
+fn report_keeps_separate_runs_apart_and_never_crowns_a_store_that_keeps_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("small.toml"),
+        "recordcount = 50\noperationcount = 200\nreadproportion = 0.5\nupdateproportion = 0.5\n",
+    )?;
+    let run = |backends: &str, ops: &str| {
+        storebench(
+            &[
+                "run",
+                "small.toml",
+                "--backend",
+                backends,
+                "--ops",
+                ops,
+                "--out",
+                "out",
+            ],
+            dir.path(),
+        )
+    };
+    let first = run("redb", "200")?;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = run("automerge,memory,null", "300")?;
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(
+        String::from_utf8(second.stderr)?.contains("report(s) of earlier runs"),
+        "the second run says the first's reports are there"
+    );
+    let rendered = storebench(&["report", "out"], dir.path())?;
+    assert!(
+        rendered.status.success(),
+        "runs with other --ops in separate tables are no conflict: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let first_page = std::fs::read_to_string(dir.path().join("out/small.run1.md"))?;
+    let second_page = std::fs::read_to_string(dir.path().join("out/small.run2.md"))?;
+    assert!(first_page.contains("| redb |") && !first_page.contains("automerge"));
+    assert!(second_page.contains("| automerge |") && !second_page.contains("| redb |"));
+    assert!(
+        !second_page.contains("Cost of automerge"),
+        "no ratio across invocations: {second_page}"
+    );
+    let null_row = second_page
+        .lines()
+        .find(|l| l.starts_with("| null"))
+        .ok_or("a null row")?;
+    assert!(null_row.contains("(stores nothing)"), "{null_row}");
+    assert!(!null_row.contains("**"), "null is never best: {null_row}");
+    assert!(second_page.contains("**"), "the others still have a best");
+    let index = std::fs::read_to_string(dir.path().join("out/README.md"))?;
+    assert!(index.contains("small.run1.md") && index.contains("small.run2.md"));
+    Ok(())
+}
+
+/// Sends SIGINT to `child` once `temp` holds a database and `after` more has passed, and
+/// returns the exit code.
+#[cfg(unix)]
+fn interrupt_after(
+    child: &mut std::process::Child,
+    temp: &Path,
+    after: std::time::Duration,
+) -> Result<Option<i32>, Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(temp)?.next().is_none() && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(after);
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()?;
+    assert!(killed.success());
+    Ok(child.wait()?.code())
+}
+
+/// A load interrupted part way reports the documents it wrote, and their rate: not the
+/// planned count.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_load_reports_the_documents_it_wrote() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp)?;
+    std::fs::write(
+        dir.path().join("big.toml"),
+        "recordcount = 5000000\noperationcount = 100\nfieldcount = 1\nfieldlength = 10\n\
+         loadbatchsize = 1000\nreadproportion = 1.0\n",
+    )?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args([
+            "run",
+            "big.toml",
+            "--backend",
+            "redb",
+            "--out",
+            "out",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("TMPDIR", &temp)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let code = interrupt_after(&mut child, &temp, std::time::Duration::from_millis(800))?;
+    assert_eq!(code, Some(130));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/big/redb/report.json"))?)?;
+    let load = &report["load"];
+    let documents = load["documents"].as_u64().ok_or("documents")?;
+    assert!(
+        documents < 5_000_000 && documents % 1000 == 0,
+        "what was written, in whole batches: {documents}"
+    );
+    let (rate, secs) = (
+        load["throughput_ops_per_sec"].as_f64().ok_or("rate")?,
+        load["duration_secs"].as_f64().ok_or("secs")?,
+    );
+    assert!(
+        (rate * secs - documents as f64).abs() < 1.0,
+        "the rate is of the documents written: {rate} over {secs} s for {documents}"
+    );
+    assert_eq!(report["interrupted"], true);
+    Ok(())
+}
+
+/// `--repeat 3` interrupted before its third run ends: the report is marked interrupted, and
+/// says 3 runs were asked for and how many it keeps.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_repeat_says_so_and_records_the_runs_asked_for() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp)?;
+    std::fs::write(
+        dir.path().join("brief.toml"),
+        "recordcount = 100\nreadproportion = 1.0\n",
+    )?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args([
+            "run",
+            "brief.toml",
+            "--backend",
+            "redb",
+            "--duration",
+            "2s",
+            "--repeat",
+            "3",
+            "--out",
+            "out",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("TMPDIR", &temp)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    // In the second run, most likely; any point before the third ends will do.
+    let code = interrupt_after(&mut child, &temp, std::time::Duration::from_millis(3000))?;
+    assert_eq!(code, Some(130));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("out/brief/redb/report.json"),
+    )?)?;
+    assert_eq!(report["interrupted"], true, "{report:#}");
+    assert_eq!(report["repeat"]["requested"], 3);
+    let kept = report["repeat"]["runs"].as_u64().ok_or("runs")?;
+    assert!((1..3).contains(&kept), "{kept} of 3 runs kept");
+    assert!(
+        report["notes"].to_string().contains("of 3"),
+        "{}",
+        report["notes"]
+    );
+    Ok(())
+}
+
+/// `report.json` gets the mode every other output gets (0666 less the umask), not a temporary
+/// file's 0600.
+#[cfg(unix)]
+#[test]
+fn report_json_is_as_readable_as_the_other_outputs() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    let out = storebench(
+        &[
+            "run",
+            "ycsb-c",
+            "--backend",
+            "memory",
+            "--ops",
+            "50",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |file: &str| -> std::io::Result<u32> {
+        let path = dir.path().join("out/ycsb-c/memory").join(file);
+        Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
+    };
+    assert_eq!(mode("report.json")?, mode("read.hgrm")?);
+    Ok(())
+}
+
+/// Several `run` processes named one `--invocation` (the baseline loop: a process per
+/// backend) share a table in `report`.
+#[test]
+fn runs_named_one_invocation_share_a_table() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for backend in ["memory", "redb"] {
+        let args = [
+            "run",
+            "ycsb-c",
+            "--backend",
+            backend,
+            "--ops",
+            "50",
+            "--out",
+            "out",
+            "--invocation",
+            "baseline",
+            "--quiet",
+        ];
+        let out = storebench(&args, dir.path())?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = storebench(&["report", "out"], dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(dir.path().join("out/ycsb-c.md"))?;
+    assert!(
+        page.contains("| memory |") && page.contains("| redb |"),
+        "{page}"
+    );
+    Ok(())
 }

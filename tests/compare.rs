@@ -56,6 +56,8 @@ fn edit(dir: &Path, change: impl Fn(&mut serde_json::Value)) -> TestResult {
 fn identical_reports_are_within_noise() -> TestResult {
     let dir = tempfile::tempdir()?;
     reports(dir.path())?;
+    repeated(dir.path(), "base", &STEADY)?;
+    repeated(dir.path(), "new", &STEADY)?;
     let out = storebench(&["compare", "base", "new"], dir.path())?;
     assert_eq!(
         out.status.code(),
@@ -73,29 +75,37 @@ fn identical_reports_are_within_noise() -> TestResult {
     Ok(())
 }
 
-/// Gives the redb report `runs` repeated runs whose throughputs are its own times `factors`
-/// and whose read p99s are its own divided by them, on the base or the new side.
+/// Gives the memory and redb reports of one side repeated runs whose throughputs are their own
+/// times `factors` and whose every percentile is their own p99 divided by them.
 fn repeated(dir: &Path, side: &str, factors: &[f64]) -> TestResult {
-    let path = dir.join(side).join("tiny/redb/report.json");
-    let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
-    let throughput = report["run"]["throughput_ops_per_sec"]
-        .as_f64()
-        .unwrap_or(0.0);
-    let p99 = report["operations"][0]["latency_ns"]["p99"]
-        .as_f64()
-        .unwrap_or(0.0);
-    let op = report["operations"][0]["operation"]
-        .as_str()
-        .unwrap_or("read")
-        .to_owned();
-    let runs: Vec<f64> = factors.iter().map(|f| throughput * f).collect();
-    let p99s: Vec<u64> = factors.iter().map(|f| (p99 / f) as u64).collect();
-    report["repeat"] = serde_json::json!({
-        "runs": factors.len(),
-        "throughput_ops_per_sec": runs,
-        "latency_ns": { op: { "p50": p99s, "p99": p99s, "p999": p99s } },
-    });
-    std::fs::write(&path, serde_json::to_string(&report)?)?;
+    for backend in ["memory", "redb"] {
+        let path = dir
+            .join(side)
+            .join("tiny")
+            .join(backend)
+            .join("report.json");
+        let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        let throughput = report["run"]["throughput_ops_per_sec"]
+            .as_f64()
+            .unwrap_or(0.0);
+        let runs: Vec<f64> = factors.iter().map(|f| throughput * f).collect();
+        let mut latency = serde_json::Map::new();
+        for op in report["operations"].as_array().into_iter().flatten() {
+            let p99 = op["latency_ns"]["p99"].as_f64().unwrap_or(0.0);
+            let p99s: Vec<u64> = factors.iter().map(|f| (p99 / f) as u64).collect();
+            let name = op["operation"].as_str().unwrap_or("read").to_owned();
+            latency.insert(
+                name,
+                serde_json::json!({ "p50": p99s, "p99": p99s, "p999": p99s }),
+            );
+        }
+        report["repeat"] = serde_json::json!({
+            "runs": factors.len(),
+            "throughput_ops_per_sec": runs,
+            "latency_ns": latency,
+        });
+        std::fs::write(&path, serde_json::to_string(&report)?)?;
+    }
     Ok(())
 }
 
@@ -157,27 +167,32 @@ fn lower_latency_is_an_improvement() -> TestResult {
     Ok(())
 }
 
-/// One run a side, or a percentile of too few samples: shown, never judged, never failing.
+/// One run a side, or a percentile of too few samples: shown, never judged. Not judged is not
+/// passed: a comparison of one run a side exits 4, not 0.
 #[test]
-fn without_repeats_or_samples_there_is_no_verdict() -> TestResult {
+fn without_repeats_or_samples_there_is_no_verdict_and_no_pass() -> TestResult {
     let dir = tempfile::tempdir()?;
     reports(dir.path())?;
     edit(dir.path(), |r| {
         let t = r["run"]["throughput_ops_per_sec"].as_f64().unwrap_or(0.0);
-        r["run"]["throughput_ops_per_sec"] = (t * 0.5).into();
+        r["run"]["throughput_ops_per_sec"] = (t * 0.6).into();
     })?;
     let out = storebench(&["compare", "base", "new"], dir.path())?;
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(4), "not judged is not a pass");
     let table = String::from_utf8(out.stdout)?;
     let line = table
         .lines()
         .find(|l| l.starts_with("| tiny/redb | throughput"))
         .expect("a throughput row");
     assert!(
-        line.contains("-50.0%") && line.contains("insufficient data"),
+        line.contains("-40.0%") && line.contains("insufficient data"),
         "{line}"
     );
-    assert!(String::from_utf8(out.stderr)?.contains("five each"));
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(
+        stderr.contains("five each") && stderr.contains("Exit 4"),
+        "{stderr}"
+    );
     // 300 operations: p99.9 has no sample above it; p99 has three.
     repeated(dir.path(), "base", &STEADY)?;
     repeated(dir.path(), "new", &STEADY.map(|f| f * 0.5))?;
@@ -191,6 +206,31 @@ fn without_repeats_or_samples_there_is_no_verdict() -> TestResult {
             "{metric}: {table}"
         );
     }
+    Ok(())
+}
+
+/// A 3x drop of throughput on one run a side is beyond any noise: it fails the gate (exit 1),
+/// and the verdict says it rests on few runs.
+#[test]
+fn a_gross_regression_fails_even_on_one_run_a_side() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    edit(dir.path(), |r| {
+        let t = r["run"]["throughput_ops_per_sec"].as_f64().unwrap_or(0.0);
+        r["run"]["throughput_ops_per_sec"] = (t / 3.0).into();
+    })?;
+    let out = storebench(&["compare", "base", "new"], dir.path())?;
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8(out.stdout)?;
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("| tiny/redb | throughput"))
+        .expect("a throughput row");
+    assert!(
+        line.contains("-66.7%") && line.contains("**regressed** (few runs"),
+        "{line}"
+    );
+    assert!(String::from_utf8(out.stderr)?.contains("on fewer than 5 runs a side"));
     Ok(())
 }
 
@@ -222,8 +262,8 @@ fn runs_made_differently_are_not_compared() -> TestResult {
     )?;
     assert_eq!(
         out.status.code(),
-        Some(0),
-        "{}",
+        Some(4),
+        "compared, though one run a side leaves it unjudged: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(())
@@ -251,7 +291,7 @@ fn github_action_benchmark_json_lists_the_new_values() -> TestResult {
         ("json", "ns"),
     ] {
         let out = storebench(&["compare", "base", "new", "--format", format], dir.path())?;
-        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(out.status.code(), Some(4), "one run a side: not judged");
         let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
         assert!(!entries.is_empty());
         for e in &entries {
@@ -478,6 +518,19 @@ fn repeated_runs_keep_their_spread_and_compare_judges_noise_by_it() -> TestResul
         serde_json::json!([100.0, 125.0, 150.0, 175.0, 200.0]);
     report["repeat"]["runs"] = 5.into();
     report["run"]["throughput_ops_per_sec"] = 150.0.into();
+    // Five runs of every percentile too, so that every metric is judged.
+    for op in report["repeat"]["latency_ns"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|ops| ops.values_mut())
+    {
+        for p in ["p50", "p99", "p999"] {
+            if let Some(runs) = op[p].as_array_mut() {
+                let first = runs.first().cloned().unwrap_or_default();
+                runs.resize(5, first);
+            }
+        }
+    }
     std::fs::write(&path, serde_json::to_string(&report)?)?;
     let new = dir.path().join("new/tiny/redb");
     std::fs::create_dir_all(&new)?;
@@ -507,7 +560,7 @@ fn repeated_runs_keep_their_spread_and_compare_judges_noise_by_it() -> TestResul
     slower["repeat"] = serde_json::Value::Null;
     std::fs::write(new.join("report.json"), serde_json::to_string(&slower)?)?;
     let out = storebench(&["compare", "base", "new", "--threshold", "10"], dir.path())?;
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8(out.stdout)?.contains("insufficient data"));
     Ok(())
 }
@@ -534,6 +587,55 @@ fn report_refuses_runs_made_differently() -> TestResult {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Throughputs orders of magnitude apart are drawn on a logarithmic axis, so a durable store's
+/// 500 ops/s is not hidden at zero beside memory's 346k; the spectrum labels p50; and series
+/// get colour-blind-safe colours (Okabe-Ito) with a marker shape each.
+#[test]
+fn plots_show_backends_orders_of_magnitude_apart_and_label_p50() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    for (backend, throughput) in [("memory", 346_000_u64), ("redb", 500)] {
+        let path = dir
+            .path()
+            .join("base/tiny")
+            .join(backend)
+            .join("report.json");
+        let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        report["run"]["throughput_ops_per_sec"] = (throughput as f64).into();
+        report["throughput_series"] = serde_json::json!([throughput, throughput, throughput]);
+        report["run"]["duration_secs"] = 3.0.into();
+        std::fs::write(&path, serde_json::to_string(&report)?)?;
+    }
+    let out = storebench(&["report", "base", "--out", "md"], dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for plot in ["tiny-throughput.svg", "tiny-timeline.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join("md").join(plot))?;
+        assert!(svg.contains("(logarithmic)"), "{plot} is on a log axis");
+        for okabe_ito in ["#0072B2", "#E69F00"] {
+            assert!(
+                svg.to_uppercase().contains(okabe_ito),
+                "{plot}: {okabe_ito}"
+            );
+        }
+    }
+    let spectrum = std::fs::read_to_string(dir.path().join("md/tiny-read-latency.svg"))?;
+    let doc = roxmltree::Document::parse(&spectrum)?;
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(
+        texts.iter().any(|t| t.trim() == "50%"),
+        "p50 is labelled: {texts:?}"
+    );
+    assert!(
+        doc.descendants().any(|n| n.tag_name().name() == "polygon"),
+        "the legend shows each series' marker"
     );
     Ok(())
 }

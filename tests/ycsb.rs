@@ -117,7 +117,7 @@ fn properties_it_cannot_honour_are_refused_by_name() -> TestResult {
         ),
         (
             "recordcount=10\n\nreadproportoin=1\n",
-            &["line 3", "unknown field `readproportoin`"],
+            &["line 3", "unknown key `readproportoin`"],
         ),
         ("recordcount=ten\n", &["line 1", "`recordcount`"]),
     ];
@@ -390,5 +390,104 @@ fn client_processes_merge_into_one_report() -> TestResult {
         "split/memory: the runs cannot be merged",
     )?;
     refused("four", "", "do not overlap in time")?;
+    Ok(())
+}
+
+/// YCSB's `workload_template` with its client-side keys uncommented runs, those keys ignored
+/// with a warning; keys storebench does not know are refused all at once, in line order.
+#[test]
+fn client_side_keys_are_ignored_with_a_warning_and_unknown_keys_reported_together() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("template"),
+        "recordcount=20\ncolumnfamily=family\nreadproportion=1\n\
+         reportlatencyforeacherror=false\nlatencytrackederrors=NOT_FOUND\n",
+    )?;
+    let out = storebench(
+        &[
+            "run",
+            "template",
+            "--backend",
+            "memory",
+            "--ops",
+            "20",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    )?;
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ignored") && stderr.contains("columnfamily=family"),
+        "a warning names them: {stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("out/template/memory/report.json"),
+    )?)?;
+    for key in [
+        "columnfamily",
+        "reportlatencyforeacherror",
+        "latencytrackederrors",
+    ] {
+        assert!(
+            report["ignored_properties"].to_string().contains(key),
+            "{key}"
+        );
+    }
+
+    std::fs::write(
+        dir.path().join("typos"),
+        "zzz=1\nrecordcount=20\naaa=2\nreadproportion=1\nmmm=3\n",
+    )?;
+    let out = storebench(&["run", "typos", "--backend", "memory"], dir.path())?;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr)?;
+    let at = |s: &str| stderr.find(s).ok_or(format!("{s} missing: {stderr}"));
+    assert!(at("line 1: unknown key `zzz`")? < at("line 3: unknown key `aaa`")?);
+    assert!(at("line 3: unknown key `aaa`")? < at("line 5: unknown key `mmm`")?);
+    assert_eq!(stderr.lines().count(), 1, "one error: {stderr}");
+    Ok(())
+}
+
+/// `run -p key=value` sets a workload property over the file's, as YCSB's `-p` does; an
+/// unknown one is refused like a key in the file.
+#[test]
+fn dash_p_sets_a_property_over_the_files() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = storebench(
+        &[
+            "run",
+            "ycsb-c",
+            "--backend",
+            "memory",
+            "--ops",
+            "50",
+            "-p",
+            "recordcount=123",
+            "-p",
+            "fieldcount=2",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+        dir.path(),
+    )?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("out/ycsb-c/memory/report.json"),
+    )?)?;
+    assert_eq!(report["workload"]["parameters"]["record_count"], 123);
+    assert_eq!(report["workload"]["parameters"]["field_count"], 2);
+    let out = storebench(
+        &["run", "ycsb-c", "--backend", "memory", "-p", "recordcout=5"],
+        dir.path(),
+    )?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)?.contains("unknown key `recordcout`"));
     Ok(())
 }

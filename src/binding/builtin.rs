@@ -62,6 +62,10 @@ impl Binding for NullBinding {
         false // it keeps nothing
     }
 
+    fn keeps_data(&self) -> bool {
+        false
+    }
+
     fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {
         Ok(Handle::new(NullBackend))
     }
@@ -88,6 +92,10 @@ impl Binding for BasicBinding {
 
     fn in_memory(&self) -> bool {
         false // it keeps nothing
+    }
+
+    fn keeps_data(&self) -> bool {
+        false
     }
 
     fn open(&self, _dir: &Path, _durability: Option<Durability>) -> Result<Handle> {

@@ -108,6 +108,13 @@ pub trait Binding: Send + Sync + 'static {
         self.durabilities().is_empty()
     }
 
+    /// Whether the store keeps what it is given. `false` for one that discards every write
+    /// (the built-in `null` and `basic`): its figures measure the harness alone, so reports
+    /// mark it and never call it the best of a column. By default, `true`.
+    fn keeps_data(&self) -> bool {
+        true
+    }
+
     /// How many threads may use one open store at once. By default, any number.
     fn concurrency(&self) -> Concurrency {
         Concurrency::Shared

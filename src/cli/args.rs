@@ -19,7 +19,8 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// List the workloads in the workloads directory and the backends, with descriptions.
     List(ListArgs),
-    /// Compare two sets of reports; exit 1 when a metric regressed beyond its noise.
+    /// Compare two sets of reports; exit 1 when a metric regressed beyond its noise, 4 when
+    /// none did but some could not be judged (fewer than five runs a side).
     Compare(CompareArgs),
     /// Render Markdown comparisons of every report.json under the directories (runs nothing).
     Report(ReportArgs),
@@ -171,7 +172,9 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value = "reports/latest")]
     pub(crate) out: PathBuf,
     /// Where database files go: each run makes a fresh `<workload>-<backend>` directory in it
-    /// and leaves it there. By default, a temporary directory removed afterwards.
+    /// (with a `-2`, `-3`... suffix when the name is taken) and leaves it there, for you to
+    /// remove; the directory is printed and recorded in the report (`store_dirs`). By
+    /// default, a temporary directory removed afterwards.
     #[arg(long)]
     pub(crate) data: Option<PathBuf>,
     /// Worker threads (overrides the workload's `threadcount`).
@@ -212,6 +215,34 @@ pub(crate) struct RunArgs {
     /// The directory holding named workloads.
     #[arg(long, default_value = "workloads")]
     pub(crate) workloads_dir: PathBuf,
+    /// Names this invocation in its reports, so that the reports of several `run` processes
+    /// (a loop running each backend in a process of its own) share tables in `report`. By
+    /// default, an id of its own: rows of two invocations never share a table.
+    #[arg(long, value_parser = parse_invocation)]
+    pub(crate) invocation: Option<String>,
+    /// Sets a workload property, as YCSB's `-p key=value`: after the file's, before the other
+    /// flags (`--threads`, `--ops`...). Repeatable; `-p recordcount=5000 -p threadcount=2`.
+    #[arg(short = 'p', long = "property", value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub(crate) properties: Vec<(String, String)>,
+}
+
+/// `--invocation`: a non-empty name of printable characters.
+fn parse_invocation(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.chars().any(char::is_control) {
+        Err("an invocation is a non-empty name without control characters".into())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// `-p key=value`.
+fn parse_property(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("`{text}` is not key=value")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use crate::report::{
 };
 
 use super::args::CompareArgs;
-use super::{EXIT_FAILURE, EXIT_REGRESSION, Failure};
+use super::{EXIT_FAILURE, EXIT_NOT_JUDGED, EXIT_REGRESSION, Failure};
 
 pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
     if !(args.threshold >= 0.0 && args.threshold.is_finite()) {
@@ -63,16 +63,22 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
             ),
         });
     }
-    let count = |verdict| changes.iter().filter(|c| c.verdict == verdict).count();
-    let unjudged = count(Verdict::InsufficientData);
-    if unjudged > 0 {
+    let count = |verdicts: &[Verdict]| {
+        changes
+            .iter()
+            .filter(|c| verdicts.contains(&c.verdict))
+            .count()
+    };
+    let gross = count(&[Verdict::GrossRegression]);
+    if gross > 0 {
         eprintln!(
-            "storebench: {unjudged} metric(s) not judged: fewer than {} runs a side; make the \
-             runs of both builds in turns, five each (reports/README.md)",
+            "storebench: {gross} metric(s) regressed by more than {}x on fewer than {} runs a \
+             side: far beyond any noise seen, so judged even so; confirm with five runs a side",
+            crate::report::GROSS_FACTOR,
             crate::report::MIN_RUNS
         );
     }
-    let regressed = count(Verdict::Regressed);
+    let regressed = count(&[Verdict::Regressed, Verdict::GrossRegression]);
     if regressed > 0 {
         return Err(Failure {
             code: EXIT_REGRESSION,
@@ -80,6 +86,20 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
                 "{regressed} metric(s) regressed: every new run worse than every base run, \
                  the medians apart by more than {}% and the runs' spread",
                 args.threshold
+            ),
+        });
+    }
+    // Not judged is not passed: a gate fed one run a side would otherwise be green for ever.
+    let unjudged = count(&[Verdict::InsufficientData]);
+    if unjudged > 0 {
+        return Err(Failure {
+            code: EXIT_NOT_JUDGED,
+            message: format!(
+                "{unjudged} metric(s) not judged: fewer than {} runs a side and no change beyond \
+                 {}x; make the runs of both builds in turns, five each (reports/README.md). \
+                 Exit {EXIT_NOT_JUDGED}: nothing regressed that could be seen, nothing passed",
+                crate::report::MIN_RUNS,
+                crate::report::GROSS_FACTOR,
             ),
         });
     }

@@ -40,7 +40,7 @@ pub(crate) fn list(args: &ListArgs, bindings: &Bindings) -> Result<(), Failure> 
         let Some(source) = source::find(&name, dir) else {
             continue;
         };
-        match source::load(&source) {
+        match source::load(&source, &[]) {
             Ok(w) => println!(
                 "  {:<16} {:<28} {}",
                 w.name,

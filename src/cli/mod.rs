@@ -20,7 +20,8 @@
 //! Exit codes: 0 success; 1 `compare` found a regression; 2 bad input, or reports that cannot
 //! be set side by side; 3 something failed: a store did not open, an operation failed or
 //! panicked, a report was not written, or `compare` was given a run whose operations failed;
-//! 130 a run interrupted by Ctrl-C or SIGTERM, whose reports were written.
+//! 4 `compare` could not judge a metric (fewer than five runs a side) and found no regression:
+//! not a pass; 130 a run interrupted by Ctrl-C or SIGTERM, whose reports were written.
 
 mod args;
 mod capacity;
@@ -47,6 +48,9 @@ pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 /// `compare` found a regression.
 pub(crate) const EXIT_REGRESSION: u8 = 1;
+/// `compare` found no regression but could not judge some metric: too few runs a side. A
+/// code of its own, so a gate that is never fed enough runs is never green.
+pub(crate) const EXIT_NOT_JUDGED: u8 = 4;
 /// Something failed: a backend could not be opened or written, a report not saved, or a run
 /// being compared had failed operations.
 pub(crate) const EXIT_FAILURE: u8 = 3;

@@ -1,7 +1,7 @@
 //! `storebench report`: Markdown from reports already written; nothing is run again.
 
 use crate::report::{
-    by_workload, differences_among, index_markdown, latency_spectrum_svg, load_reports, operations,
+    by_table, differences_among, index_markdown, latency_spectrum_svg, load_reports, operations,
     throughput_bars_svg, throughput_timeline_svg, workload_markdown,
 };
 
@@ -16,10 +16,10 @@ pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
     }
     if !args.allow_incomparable {
         let mut differing = Vec::new();
-        for (workload, runs) in by_workload(&reports) {
+        for (page, runs) in by_table(&reports) {
             let found = differences_among(&runs);
             if !found.is_empty() {
-                differing.push(format!("{workload}: {}", found.join("; ")));
+                differing.push(format!("{page}: {}", found.join("; ")));
             }
         }
         if !differing.is_empty() {
@@ -43,7 +43,9 @@ pub(crate) fn render(args: &ReportArgs) -> Result<(), Failure> {
     };
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::failed(format!("cannot create {}: {e}", out.display())))?;
-    for (workload, runs) in by_workload(&reports) {
+    // A table per workload and invocation of `run` (see `by_table`): the page, its plots
+    // and its comparisons hold the rows of one invocation only.
+    for (workload, runs) in by_table(&reports) {
         let mut markdown = workload_markdown(&runs);
         let mut plots: Vec<(String, String)> = vec![
             (

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::binding::{Bindings, Selected};
-use crate::report::{write_repeated, ycsb_summary};
+use crate::report::{Invocation, load_reports, write_repeated, ycsb_summary};
 use crate::runner::{
     NoProgress, OperationLog, Progress, RunOutcome, interrupt, interrupted, panic_message,
     run_logged,
@@ -45,6 +45,20 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
         }
     }
     writable(&args.out)?;
+    for workload in &workloads {
+        for backend in &backends {
+            report_dir_free(&args.out, &workload.name, backend.name())?;
+        }
+    }
+    let fresh = Invocation::new(args.repeat as usize);
+    let invocation = Invocation {
+        id: args.invocation.clone().unwrap_or(fresh.id),
+        keeps_stores: args.data.is_some(),
+        ..fresh
+    };
+    if !args.quiet {
+        earlier_reports(&args.out, &invocation.id);
+    }
     on_interrupt();
     let progress: Box<dyn Progress> = if args.quiet {
         Box::new(NoProgress)
@@ -66,7 +80,7 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
                 }
             };
             let dir = args.out.join(&workload.name).join(backend.name());
-            let report = match write_repeated(&outcomes, &dir) {
+            let report = match write_repeated(&outcomes, &dir, &invocation) {
                 Ok(report) => report,
                 Err(e) => {
                     failures.push(format!("{what}: {}", with_causes(&e)));
@@ -75,6 +89,15 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
             };
             if !args.quiet {
                 println!("{}", ycsb_summary(&report));
+                let named = format!("{}-{}", workload.name, backend.name());
+                for store in &report.store_dirs {
+                    let taken = if store.ends_with(&named) {
+                        String::new()
+                    } else {
+                        format!(" ({named} was taken)")
+                    };
+                    eprintln!("storebench: {what}: its store is kept in {store}{taken}");
+                }
             }
             failures.extend(
                 failed_operations(&outcomes)
@@ -125,6 +148,58 @@ fn writable(out: &Path) -> Result<(), Failure> {
                 out.display()
             ))
         })
+}
+
+/// Checks that nothing in `out` stands where a run's reports go (a file named like the
+/// workload or the backend, a directory named `report.json`): found only when the run ends,
+/// it would lose the run.
+fn report_dir_free(out: &Path, workload: &str, backend: &str) -> Result<(), Failure> {
+    let dir = out.join(workload);
+    let places = [
+        (dir.clone(), true),
+        (dir.join(backend), true),
+        (dir.join(backend).join("report.json"), false),
+    ];
+    for (path, wants_dir) in places {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue; // absent: the run makes it
+        };
+        if meta.is_dir() != wants_dir {
+            let (is, should) = if wants_dir {
+                ("a file", "directory")
+            } else {
+                ("a directory", "file")
+            };
+            return Err(Failure::bad_input(format!(
+                "--out {}: {} is {is}, where the {should} for {workload} on {backend} goes; \
+                 move it, or choose another --out",
+                out.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Says so when `out` already holds reports of an earlier `run`: they stay, and `report`
+/// sets them in tables of their own, never in a row beside this run's.
+fn earlier_reports(out: &Path, invocation: &str) {
+    let Ok(reports) = load_reports(out) else {
+        return; // none, or none this build reads: nothing to mix with
+    };
+    let earlier: Vec<_> = reports
+        .iter()
+        .filter(|r| r.invocation.as_deref() != Some(invocation))
+        .collect();
+    if earlier.is_empty() {
+        return;
+    }
+    eprintln!(
+        "storebench: {} holds {} report(s) of earlier runs; `storebench report` keeps each \
+         run's in a table of its own (a fresh --out keeps them apart on disk too)",
+        out.display(),
+        earlier.len()
+    );
 }
 
 /// On Ctrl-C or SIGTERM, the run in progress stops after its current operation, its reports
@@ -236,7 +311,13 @@ fn load(name: &str, args: &RunArgs) -> Result<Workload, Failure> {
             presets.join(", ")
         )));
     };
-    let mut workload = source::load(&source).map_err(Failure::bad_input)?;
+    let mut workload = source::load(&source, &args.properties).map_err(Failure::bad_input)?;
+    if !args.quiet && !workload.ignored_properties.is_empty() {
+        eprintln!(
+            "storebench: {source}: ignored, as they do not apply here (listed in the report): {}",
+            workload.ignored_properties.join(", ")
+        );
+    }
     if let Some(threads) = args.threads {
         if threads == 0 {
             return Err(Failure::bad_input("--threads must be at least 1"));

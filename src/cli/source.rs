@@ -39,12 +39,32 @@ pub(crate) fn find(name: &str, dir: &Path) -> Option<Source> {
         .map(|&(preset, text)| Source::BuiltIn(preset, text))
 }
 
-/// Reads and validates the workload at `source`.
-pub(crate) fn load(source: &Source) -> Result<Workload, WorkloadError> {
+/// Reads and validates the workload at `source`, with `overrides` (`-p key=value`) set over
+/// its keys.
+pub(crate) fn load(
+    source: &Source,
+    overrides: &[(String, String)],
+) -> Result<Workload, WorkloadError> {
     match source {
-        Source::File(path) => Workload::from_file(path),
-        Source::BuiltIn(name, text) => {
-            Workload::from_toml(name, text, Path::new(&format!("{name} (built in)")))
+        Source::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            let name = path
+                .file_stem()
+                .map_or_else(|| "workload".into(), |s| s.to_string_lossy().into_owned());
+            if path.extension().is_some_and(|e| e == "toml") {
+                Workload::from_toml_overridden(&name, &text, path, overrides)
+            } else {
+                Workload::from_properties_overridden(&name, &text, path, overrides)
+            }
         }
+        Source::BuiltIn(name, text) => Workload::from_toml_overridden(
+            name,
+            text,
+            Path::new(&format!("{name} (built in)")),
+            overrides,
+        ),
     }
 }

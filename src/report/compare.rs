@@ -349,8 +349,8 @@ fn change(
 pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String {
     let mut sorted: Vec<&MetricChange> = changes.iter().collect();
     sorted.sort_by_key(|c| match c.verdict {
-        Verdict::Regressed => 0,
-        Verdict::Improved => 1,
+        Verdict::Regressed | Verdict::GrossRegression => 0,
+        Verdict::Improved | Verdict::GrossImprovement => 1,
         Verdict::WithinNoise => 2,
         Verdict::TooFewSamples => 3,
         Verdict::InsufficientData => 4,
@@ -359,16 +359,20 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
         "A metric regressed (or improved) when every new run is worse (better) than every base \
          run and the medians differ by more than {threshold_pct}% and by more than the runs' \
          spread (the noise column); it needs {} runs a side (runs of both builds made in \
-         turns; see reports/README.md), and a percentile needs {} samples above it in a run.\n\n\
+         turns; see reports/README.md) — with fewer, only throughput or p50 changed by more \
+         than {}x is judged — and a percentile needs {} samples above it in a run.\n\n\
          | subject | metric | base | new | change | noise | runs | p | verdict |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---|\n",
         super::judge::MIN_RUNS,
+        super::judge::GROSS_FACTOR,
         super::judge::MIN_SAMPLES_ABOVE,
     );
     for c in sorted {
         let verdict = match c.verdict {
             Verdict::Improved => "improved",
             Verdict::Regressed => "**regressed**",
+            Verdict::GrossRegression => "**regressed** (few runs, but beyond any noise)",
+            Verdict::GrossImprovement => "improved (few runs, but beyond any noise)",
             Verdict::WithinNoise => "within noise",
             Verdict::InsufficientData => "insufficient data",
             Verdict::TooFewSamples => "too few samples",

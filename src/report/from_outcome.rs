@@ -47,6 +47,7 @@ impl Report {
                 binding: outcome.binding.clone(),
                 settings: outcome.settings.clone(),
                 reference: outcome.reference.clone(),
+                stores_nothing: outcome.stores_nothing,
                 durability: outcome.durability.map(|d| {
                     serde_json::to_value(d)
                         .ok()
@@ -60,11 +61,7 @@ impl Report {
             started_at_unix: outcome.started_at_unix,
             machine: environment::machine(),
             crates: environment::crates(),
-            load: load_phase(
-                &outcome.load,
-                workload.insert_count,
-                workload.load_batch_size,
-            ),
+            load: load_phase(&outcome.load, workload.load_batch_size),
             run: phase(&outcome.run),
             operations,
             throughput_series: outcome.run.per_second.clone(),
@@ -86,6 +83,8 @@ impl Report {
             },
             interrupted: outcome.interrupted,
             repeat: None,
+            invocation: None,
+            store_dirs: Vec::new(),
         }
     }
 }
@@ -164,7 +163,10 @@ fn phase(p: &PhaseOutcome) -> Phase {
     }
 }
 
-fn load_phase(p: &PhaseOutcome, documents: u64, batch_size: usize) -> Phase {
+/// The load's totals: the documents it really wrote (not `insertcount`, which an interrupted
+/// load or a failed batch falls short of), and their rate.
+fn load_phase(p: &PhaseOutcome, batch_size: usize) -> Phase {
+    let documents = p.documents;
     let secs = p.duration.as_secs_f64();
     Phase {
         throughput_ops_per_sec: if secs > 0.0 {

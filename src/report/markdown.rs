@@ -18,6 +18,34 @@ pub fn by_workload(reports: &[Report]) -> BTreeMap<&str, Vec<&Report>> {
     grouped
 }
 
+/// Reports grouped into the tables they belong in: per workload, and within it per invocation
+/// of `storebench run`, in name and then start order; each with the name of its page
+/// (`<workload>`, or `<workload>.run<n>` when the workload was run by more than one
+/// invocation). Rows of two invocations never share a table: a ratio or a "best" across them
+/// would set an earlier build, other flags or another state of the machine beside this one.
+pub fn by_table(reports: &[Report]) -> Vec<(String, Vec<&Report>)> {
+    let mut tables = Vec::new();
+    for (workload, runs) in by_workload(reports) {
+        let mut by_invocation: BTreeMap<Option<&str>, Vec<&Report>> = BTreeMap::new();
+        for run in runs {
+            by_invocation
+                .entry(run.invocation.as_deref())
+                .or_default()
+                .push(run);
+        }
+        let several = by_invocation.len() > 1;
+        for (n, runs) in by_invocation.into_values().enumerate() {
+            let page = if several {
+                format!("{workload}.run{}", n + 1)
+            } else {
+                workload.to_owned()
+            };
+            tables.push((page, runs));
+        }
+    }
+    tables
+}
+
 /// The operation types any of `runs` measured, in name order.
 pub fn operations<'r>(runs: &[&'r Report]) -> Vec<&'r str> {
     let mut operations: Vec<&str> = runs
@@ -32,7 +60,7 @@ pub fn operations<'r>(runs: &[&'r Report]) -> Vec<&'r str> {
 /// Every workload's table in one document.
 pub fn comparison_markdown(reports: &[Report]) -> String {
     let mut out = String::from("# storebench comparison\n");
-    for (_, runs) in by_workload(reports) {
+    for (_, runs) in by_table(reports) {
         out.push('\n');
         out.push_str(&workload_markdown(&runs));
     }
@@ -44,13 +72,13 @@ pub fn index_markdown(reports: &[Report]) -> String {
     let mut out = String::from(
         "# storebench reports\n\n| workload | backends | description |\n|---|---|---|\n",
     );
-    for (workload, runs) in by_workload(reports) {
+    for (page, runs) in by_table(reports) {
         let backends: Vec<&str> = runs.iter().map(|r| r.backend.name.as_str()).collect();
         let description = runs.first().map_or("", |r| r.workload.description.as_str());
         // Writing into a String cannot fail.
         let _ = writeln!(
             out,
-            "| [{workload}]({workload}.md) | {} | {description} |",
+            "| [{page}]({page}.md) | {} | {description} |",
             backends.join(", ")
         );
     }
@@ -129,6 +157,9 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         out.push_str("\n\n");
     }
     out.push_str(&setup(first));
+    if let Some(invocation) = &first.invocation {
+        let _ = write!(out, "; run `{invocation}`");
+    }
     out.push_str("\n\n");
     let operations = operations(runs);
     let micros = |ns: u64| Some(ns as f64 / 1000.0);
@@ -207,10 +238,17 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         out.push_str("---:|");
     }
     out.push('\n');
+    // A store that keeps nothing is never the best: it measures the harness alone.
+    let contenders = runs.iter().filter(|r| !r.backend.stores_nothing).count();
     let bests: Vec<Option<f64>> = columns
         .iter()
         .map(|c| {
-            let present = c.values.iter().flatten().copied();
+            let present = c
+                .values
+                .iter()
+                .zip(runs)
+                .filter(|(_, run)| !run.backend.stores_nothing)
+                .filter_map(|(v, _)| *v);
             match c.best {
                 Best::Highest => present.reduce(f64::max),
                 Best::Lowest => present.reduce(f64::min),
@@ -219,13 +257,19 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         .collect();
     for (row, run) in runs.iter().enumerate() {
         let durability = run.backend.durability.as_deref().unwrap_or("–");
-        let _ = write!(out, "| {} | {durability} |", run.backend.name);
+        let mark = if run.backend.stores_nothing {
+            " (stores nothing)"
+        } else {
+            ""
+        };
+        let _ = write!(out, "| {}{mark} | {durability} |", run.backend.name);
         for (c, best) in columns.iter().zip(&bests) {
             match c.values[row] {
                 None => out.push_str(" – |"),
                 Some(v) => {
                     let text = format!("{v:.prec$}", prec = c.decimals);
-                    if Some(v) == *best && runs.len() > 1 {
+                    let contender = !run.backend.stores_nothing;
+                    if contender && Some(v) == *best && contenders > 1 {
                         let _ = write!(out, " **{text}** |");
                     } else {
                         let _ = write!(out, " {text} |");

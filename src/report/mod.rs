@@ -10,6 +10,7 @@ mod interval_log;
 mod judge;
 mod markdown;
 mod merge;
+mod palette;
 mod plot;
 mod schema;
 mod summary;
@@ -22,9 +23,9 @@ pub use compare::{
 };
 pub use hgrm::percentile_distribution;
 pub use interval_log::interval_log;
-pub use judge::{MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
+pub use judge::{GROSS_FACTOR, MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
 pub use markdown::{
-    by_workload, comparison_markdown, index_markdown, operations, workload_markdown,
+    by_table, by_workload, comparison_markdown, index_markdown, operations, workload_markdown,
 };
 pub use merge::{MergeError, merge_clients};
 pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
@@ -33,4 +34,4 @@ pub use schema::{
     SCHEMA_VERSION, WorkloadInfo,
 };
 pub use summary::ycsb_summary;
-pub use write::{WriteError, write_repeated, write_run};
+pub use write::{Invocation, WriteError, write_repeated, write_run};

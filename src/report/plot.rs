@@ -2,13 +2,38 @@
 //! throughput of each backend, and throughput over time. Drawn with plotters' SVG backend, so
 //! no system library is needed.
 
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
 
+use super::palette::{colour, draw_markers, legend_entry};
 use super::schema::Report;
 
 const SIZE: (u32, u32) = (900, 520);
 /// The percentile axis ends at 99.999%, as HdrHistogram's plotter draws it.
 const X_MAX: f64 = 1e5;
+/// The percentiles the spectrum marks and labels: p50 too, which a logarithmic axis's own
+/// ticks (powers of ten) would leave unlabelled.
+const PERCENTILES: [f64; 6] = [50.0, 90.0, 99.0, 99.9, 99.99, 99.999];
+/// Throughputs spanning more than this factor are drawn on a logarithmic axis: on a linear
+/// one a durable store's 500 ops/s is a sliver at zero beside memory's 346,000.
+const LOG_AXIS_SPAN: f64 = 10.0;
+
+/// Whether `values` (throughputs) span orders of magnitude, and so want a logarithmic axis.
+fn spans_orders(values: impl Iterator<Item = f64>) -> bool {
+    let (lo, hi) = values
+        .filter(|v| *v > 0.0)
+        .fold((f64::MAX, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    hi > 0.0 && hi / lo > LOG_AXIS_SPAN
+}
+
+/// An operations-per-second tick: `346k`, `1.2M`, `500`.
+fn rate_label(y: &f64) -> String {
+    match *y {
+        y if y >= 1e6 => format!("{:.1}M", y / 1e6),
+        y if y >= 1e4 => format!("{:.0}k", y / 1e3),
+        y => format!("{y:.0}"),
+    }
+}
 
 /// Draws a chart on a fresh white SVG canvas and returns the SVG: every plot's frame.
 fn svg_chart(
@@ -39,7 +64,7 @@ fn titled<'a, 'b>(
     builder
 }
 
-fn failed<E: std::fmt::Debug>(e: E) -> String {
+pub(super) fn failed<E: std::fmt::Debug>(e: E) -> String {
     format!("drawing failed: {e:?}")
 }
 
@@ -74,17 +99,11 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
         .filter_map(|r| {
             let o = r.operations.iter().find(|o| o.operation == operation)?;
             let l = &o.latency_ns;
-            let points = [
-                (50.0, l.p50),
-                (90.0, l.p90),
-                (99.0, l.p99),
-                (99.9, l.p999),
-                (99.99, l.p9999),
-                (99.999, l.max),
-            ]
-            .into_iter()
-            .map(|(p, ns)| (spectrum_x(p), (ns as f64 / 1000.0).max(0.001)))
-            .collect();
+            let points = PERCENTILES
+                .into_iter()
+                .zip([l.p50, l.p90, l.p99, l.p999, l.p9999, l.max])
+                .map(|(p, ns)| (spectrum_x(p), (ns as f64 / 1000.0).max(0.001)))
+                .collect();
             Some((r.backend.name.as_str(), points))
         })
         .collect();
@@ -102,7 +121,12 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
             format!("{workload}: {operation} latency by percentile"),
             72,
         )
-        .build_cartesian_2d((1.0..X_MAX * 2.0).log_scale(), (lo..hi).log_scale())
+        .build_cartesian_2d(
+            (1.0..X_MAX * 2.0)
+                .log_scale()
+                .with_key_points(PERCENTILES.map(spectrum_x).to_vec()),
+            (lo..hi).log_scale(),
+        )
         .map_err(failed)?;
         chart
             .configure_mesh()
@@ -114,14 +138,12 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
             .draw()
             .map_err(failed)?;
         for (i, (name, points)) in lines.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
             chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .draw_series(LineSeries::new(points.clone(), colour(i).stroke_width(2)))
                 .map_err(failed)?
                 .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .legend(move |at| legend_entry(i, at));
+            draw_markers(&mut chart, points, i)?;
         }
         chart
             .configure_series_labels()
@@ -135,7 +157,8 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
     })
 }
 
-/// Run throughput per backend as bars.
+/// Run throughput per backend as bars, on a logarithmic axis when the backends span orders of
+/// magnitude.
 ///
 /// # Errors
 /// When plotters fails to draw.
@@ -146,33 +169,75 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
         .collect();
     let max = values.iter().map(|v| v.1).fold(1.0, f64::max) * 1.15;
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
+    let names: Vec<String> = values.iter().map(|v| v.0.to_owned()).collect();
+    // Labels every half unit; only those at a bar's centre carry its backend's name.
+    let x_label = |x: &f64| {
+        let centre = (x - x.floor() - 0.5).abs() < 0.01;
+        let name = names.get(x.floor() as usize).filter(|_| centre);
+        name.cloned().unwrap_or_default()
+    };
+    let x_range = 0.0..values.len() as f64;
     svg_chart(|root| {
-        let names: Vec<String> = values.iter().map(|v| v.0.to_owned()).collect();
-        let mut chart = titled(root, format!("{workload}: throughput"), 88)
-            .build_cartesian_2d(0.0..values.len() as f64, 0.0..max)
+        let title = format!("{workload}: throughput");
+        if spans_orders(values.iter().map(|v| v.1)) {
+            let lo = values
+                .iter()
+                .map(|v| v.1)
+                .filter(|v| *v > 0.0)
+                .fold(f64::MAX, f64::min)
+                / 2.0;
+            let mut chart = titled(root, title, 88)
+                .build_cartesian_2d(x_range, (lo..max * 2.0).log_scale())
+                .map_err(failed)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(2 * values.len() + 1)
+                .x_label_formatter(&x_label)
+                .y_desc("operations per second (logarithmic)")
+                .y_label_formatter(&rate_label)
+                .label_style(("sans-serif", 15))
+                .axis_desc_style(("sans-serif", 17))
+                .draw()
+                .map_err(failed)?;
+            chart
+                .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
+                    Rectangle::new(
+                        [(i as f64 + 0.15, lo), (i as f64 + 0.85, v.max(lo))],
+                        colour(i).filled(),
+                    )
+                }))
+                .map_err(failed)?;
+            chart
+                .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
+                    Text::new(
+                        format!("{v:.0}"),
+                        (i as f64 + 0.3, v.max(lo) * 1.2),
+                        ("sans-serif", 14),
+                    )
+                }))
+                .map_err(failed)?;
+            return Ok(());
+        }
+        let mut chart = titled(root, title, 88)
+            .build_cartesian_2d(x_range, 0.0..max)
             .map_err(failed)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            // Labels every half unit; only those at a bar's centre carry its backend's name.
             .x_labels(2 * values.len() + 1)
-            .x_label_formatter(&|x| {
-                let centre = (x - x.floor() - 0.5).abs() < 0.01;
-                let name = names.get(x.floor() as usize).filter(|_| centre);
-                name.cloned().unwrap_or_default()
-            })
+            .x_label_formatter(&x_label)
             .y_desc("operations per second")
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_label_formatter(&rate_label)
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
             .draw()
             .map_err(failed)?;
         chart
             .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
-                let color = Palette99::pick(i).to_rgba();
                 Rectangle::new(
                     [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, v)],
-                    color.filled(),
+                    colour(i).filled(),
                 )
             }))
             .map_err(failed)?;
@@ -189,14 +254,15 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
     })
 }
 
-/// Operations completed in each whole second of the run, one line per backend. The last,
-/// partial second is left out (it would be drawn as a cliff); a run shorter than a second is
-/// one point, its average rate.
+/// Operations completed in each whole second of the run, one line per backend, on a
+/// logarithmic axis when the backends span orders of magnitude. The last, partial second is
+/// left out (it would be drawn as a cliff); a run shorter than a second is one point, its
+/// average rate.
 ///
 /// # Errors
 /// When plotters fails to draw.
 pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
-    let series: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| whole_seconds(r)).collect();
+    let mut series: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| whole_seconds(r)).collect();
     let seconds = series
         .iter()
         .flat_map(|s| s.iter().map(|p| p.0 + 0.5))
@@ -207,44 +273,80 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
         .flat_map(|s| s.iter().map(|p| p.1))
         .fold(1.0, f64::max)
         * 1.15;
+    let log = spans_orders(series.iter().flatten().map(|p| p.1));
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
+    let names: Vec<&str> = runs.iter().map(|r| r.backend.name.as_str()).collect();
     svg_chart(|root| {
-        let mut chart = titled(root, format!("{workload}: throughput over time"), 88)
-            .build_cartesian_2d(0.0..seconds, 0.0..max)
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .x_desc("second of the run (whole seconds)")
-            .y_desc("operations per second")
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 17))
-            .draw()
-            .map_err(failed)?;
-        for (i, (r, points)) in runs.iter().zip(series).enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            // Markers too: a run shorter than two seconds has a single point, which a line
-            // alone would not show.
-            chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+        let title = format!("{workload}: throughput over time");
+        let x_desc = "second of the run (whole seconds)";
+        if log {
+            let lo = series
+                .iter()
+                .flatten()
+                .map(|p| p.1)
+                .filter(|v| *v > 0.0)
+                .fold(f64::MAX, f64::min)
+                / 2.0;
+            // A second with no operation sits on the axis floor, not off the chart.
+            for point in series.iter_mut().flatten() {
+                point.1 = point.1.max(lo);
+            }
+            let mut chart = titled(root, title, 88)
+                .build_cartesian_2d(0.0..seconds, (lo..max * 2.0).log_scale())
                 .map_err(failed)?;
             chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                .map_err(failed)?
-                .label(r.backend.name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc("operations per second (logarithmic)")
+                .y_label_formatter(&rate_label)
+                .label_style(("sans-serif", 15))
+                .axis_desc_style(("sans-serif", 17))
+                .draw()
+                .map_err(failed)?;
+            draw_timeline(&mut chart, &names, &series)
+        } else {
+            let mut chart = titled(root, title, 88)
+                .build_cartesian_2d(0.0..seconds, 0.0..max)
+                .map_err(failed)?;
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc("operations per second")
+                .y_label_formatter(&rate_label)
+                .label_style(("sans-serif", 15))
+                .axis_desc_style(("sans-serif", 17))
+                .draw()
+                .map_err(failed)?;
+            draw_timeline(&mut chart, &names, &series)
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(failed)?;
-        Ok(())
     })
+}
+
+/// Each backend's line, with its markers (a run shorter than two seconds has a single point,
+/// which a line alone would not show), and the legend.
+fn draw_timeline<'a, 'b: 'a, CT>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    names: &[&str],
+    series: &[Vec<(f64, f64)>],
+) -> Result<(), String>
+where
+    CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
+{
+    for (i, (name, points)) in names.iter().zip(series).enumerate() {
+        draw_markers(chart, points, i)?;
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour(i).stroke_width(2)))
+            .map_err(failed)?
+            .label(*name)
+            .legend(move |at| legend_entry(i, at));
+    }
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(failed)
 }
 
 /// A run's operations in each whole second, at each second's middle; or, for a run shorter

@@ -1,6 +1,8 @@
 //! The report: plain data, serialized as `report.json`. Its shape is documented in
 //! `reports/README.md` and `reports/report.schema.json`; any change to it bumps
-//! [`SCHEMA_VERSION`].
+//! [`SCHEMA_VERSION`], except a field added with a default (`#[serde(default)]`): reports of
+//! older builds still read, and older builds refuse the new field by name (unknown fields are
+//! errors), so the committed baselines stay comparable.
 
 use std::collections::BTreeMap;
 
@@ -61,14 +63,31 @@ pub struct Report {
     /// With `--repeat N`: every run's figures. The rest of the report is the run with the
     /// median throughput.
     pub repeat: Option<Repeat>,
+    /// Which `storebench run` wrote it (its start in Unix milliseconds, process id and a count):
+    /// `report` sets side by side only rows of one invocation, so a run left in `--out` by an
+    /// earlier one is never paired with this one's. `null` in reports of older builds.
+    #[serde(default)]
+    pub invocation: Option<String>,
+    /// With `storebench run --data`: the directory each run's store was kept in, in run order
+    /// (with a `-2`, `-3`... suffix when `<workload>-<backend>` was taken). Empty for
+    /// temporary stores, removed after the run.
+    #[serde(default)]
+    pub store_dirs: Vec<String>,
 }
 
 /// The spread of repeated runs of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Repeat {
-    /// How many runs.
+    /// How many runs' figures are kept: the complete ones, or the interrupted one when none
+    /// completed (an interrupted run after complete ones would pull the median with partial
+    /// figures, so it is left out).
     pub runs: usize,
+    /// How many runs were asked for (`--repeat`); more than the complete ones when
+    /// interrupted, and the report is then marked `interrupted`. Older builds did not write
+    /// it (0).
+    #[serde(default)]
+    pub requested: usize,
     /// Each run's successful operations per second, in run order.
     pub throughput_ops_per_sec: Vec<f64>,
     /// Per operation, each run's p50, p99 and p99.9 in nanoseconds, in run order.
@@ -113,6 +132,10 @@ pub struct BackendInfo {
     pub settings: BTreeMap<String, String>,
     /// The binding whose throughput reports set beside this one's, if any.
     pub reference: Option<String>,
+    /// Whether the store discards what it is given (`null`, `basic`): its figures measure
+    /// the harness alone, so tables never mark them best.
+    #[serde(default)]
+    pub stores_nothing: bool,
 }
 
 /// The machine a report was made on.

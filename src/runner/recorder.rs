@@ -70,6 +70,9 @@ pub struct Recorder {
     /// drew, not the histograms' total, which also holds the parts of read-modify-writes.
     completed: u64,
     succeeded: u64,
+    /// Documents written by the load operations that succeeded: what a load stopped early
+    /// (interrupted, or with failed batches) really loaded, not what it planned.
+    documents: u64,
 }
 
 impl Recorder {
@@ -81,6 +84,7 @@ impl Recorder {
             per_second: Vec::new(),
             completed: 0,
             succeeded: 0,
+            documents: 0,
         }
     }
 
@@ -157,6 +161,17 @@ impl Recorder {
         }
         self.completed += other.completed;
         self.succeeded += other.succeeded;
+        self.documents += other.documents;
+    }
+
+    /// Counts `documents` written by a load operation that succeeded.
+    pub fn loaded(&mut self, documents: u64) {
+        self.documents += documents;
+    }
+
+    /// Documents written by the load operations that succeeded.
+    pub fn documents(&self) -> u64 {
+        self.documents
     }
 
     /// Operations completed, and of them those that succeeded.

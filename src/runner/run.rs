@@ -31,6 +31,9 @@ pub struct PhaseOutcome {
     pub completed: u64,
     /// Of them, those that succeeded.
     pub succeeded: u64,
+    /// The load: documents its successful operations wrote, which is fewer than planned when
+    /// it was interrupted or a batch failed. 0 for the run.
+    pub documents: u64,
 }
 
 impl PhaseOutcome {
@@ -67,6 +70,14 @@ pub struct RunOutcome {
     pub settings: Settings,
     /// The binding its throughput is set beside in reports, if any.
     pub reference: Option<String>,
+    /// Whether the store discards what it is given ([`Binding::keeps_data`]).
+    ///
+    /// [`Binding::keeps_data`]: crate::binding::Binding::keeps_data
+    pub stores_nothing: bool,
+    /// The directory the store was kept in: `<workload>-<backend>` under the data directory,
+    /// or with a `-2`, `-3`... suffix when that name was taken. Gone when the store kept no
+    /// file there.
+    pub store_dir: PathBuf,
     /// Seconds since the Unix epoch when the run started.
     pub started_at_unix: u64,
     /// Documents loaded, in batches.
@@ -262,6 +273,8 @@ pub fn run_logged(
         durability,
         settings: binding.settings(durability),
         reference: binding.reference().map(str::to_owned),
+        stores_nothing: !binding.keeps_data(),
+        store_dir: dir.path.clone(),
         started_at_unix,
         load,
         run,
@@ -352,6 +365,7 @@ fn merge(started_at: SystemTime, duration: Duration, recorders: Vec<Recorder>) -
         all.merge(&r);
     }
     let (completed, succeeded) = all.counts();
+    let documents = all.documents();
     let (operations, per_second) = all.into_operations();
     PhaseOutcome {
         started_at,
@@ -360,5 +374,6 @@ fn merge(started_at: SystemTime, duration: Duration, recorders: Vec<Recorder>) -
         per_second,
         completed,
         succeeded,
+        documents,
     }
 }

@@ -519,6 +519,9 @@ impl<'a> Worker<'a> {
                 None,
                 timed.ended - start,
             );
+            if timed.failure.is_none() {
+                recorder.loaded(documents);
+            }
             progress.advance(documents);
             self.write_log(false);
         }

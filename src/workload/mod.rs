@@ -10,6 +10,7 @@ mod properties;
 mod record;
 mod request;
 mod rng;
+mod unknown;
 mod validate;
 #[allow(clippy::module_inception)] // the module is named for the type it defines
 mod workload;

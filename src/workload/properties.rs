@@ -26,6 +26,12 @@ const IGNORED: &[&str] = &[
     "core_workload_insertion_retry_limit",
     "core_workload_insertion_retry_interval",
     "dataintegrity",
+    // YCSB's client-side keys of `workloads/workload_template`: a database's column family,
+    // and which error codes its client reports latencies for (storebench times every failure
+    // apart, always).
+    "columnfamily",
+    "reportlatencyforeacherror",
+    "latencytrackederrors",
 ];
 
 /// Families of YCSB properties, by the part before the first dot, that configure how YCSB
@@ -109,6 +115,32 @@ pub(crate) fn from_properties(text: &str, path: &Path) -> Result<Keys, WorkloadE
         insert(&mut keys.table, &key, value).map_err(|e| parse(format!("line {number}: {e}")))?;
     }
     Ok(keys)
+}
+
+/// Sets `overrides` (YCSB's `-p key=value`) over `keys`, after the file's own: an ignored key
+/// is listed as ignored, any other set as a properties file would set it.
+///
+/// # Errors
+/// For `dataintegrity=true`, or a key that is both a value and a group of keys.
+pub(crate) fn apply(
+    keys: &mut Keys,
+    overrides: &[(String, String)],
+    path: &Path,
+) -> Result<(), WorkloadError> {
+    for (key, value) in overrides {
+        check_data_integrity(path, key, value)?;
+        if ignored(key) {
+            keys.ignored.push(format!("{key}={value}"));
+            continue;
+        }
+        // The file's line no longer holds the value in force.
+        keys.lines.remove(key);
+        insert(&mut keys.table, key, typed(value)).map_err(|e| WorkloadError::Parse {
+            path: path.to_owned(),
+            message: format!("-p {key}={value}: {e}"),
+        })?;
+    }
+    Ok(())
 }
 
 /// Splits the ignored keys off a TOML table: those of [`IGNORED`], and whole tables of an

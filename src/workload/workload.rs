@@ -12,6 +12,7 @@ use super::keys::InsertOrder;
 use super::operation::{Operation, OperationMix};
 use super::properties;
 use super::request::{KeyRange, RequestDistribution};
+use super::unknown;
 use crate::Durability;
 
 /// A workload: a dataset, an operation mix, and how to run it. Every field is resolved: what
@@ -151,6 +152,21 @@ impl std::error::Error for WorkloadError {
     }
 }
 
+/// Refuses a table with keys no workload has, naming all of them at once, in line order.
+fn unknown(
+    table: &toml::Table,
+    path: &Path,
+    line_of: impl Fn(&str) -> Option<usize>,
+) -> Result<(), WorkloadError> {
+    match unknown::unknown_keys(table, line_of) {
+        None => Ok(()),
+        Some(message) => Err(WorkloadError::Parse {
+            path: path.to_owned(),
+            message,
+        }),
+    }
+}
+
 impl Workload {
     /// Reads and validates a workload file; its name is the file's stem. A `.toml` file is
     /// TOML; any other is YCSB's Java properties (`workloads/workloada` runs unchanged).
@@ -178,12 +194,29 @@ impl Workload {
     /// # Errors
     /// As [`from_file`](Self::from_file).
     pub fn from_toml(name: &str, text: &str, path: &Path) -> Result<Self, WorkloadError> {
+        Self::from_toml_overridden(name, text, path, &[])
+    }
+
+    /// As [`from_toml`](Self::from_toml), with `overrides` (`key`, `value`) set over the
+    /// file's keys as YCSB's `-p key=value` sets them: values are read as in a properties file
+    /// (an integer, a number, `true`/`false`, else a string), and dotted keys name nested ones.
+    ///
+    /// # Errors
+    /// As [`from_file`](Self::from_file).
+    pub fn from_toml_overridden(
+        name: &str,
+        text: &str,
+        path: &Path,
+        overrides: &[(String, String)],
+    ) -> Result<Self, WorkloadError> {
         let parse = |e: toml::de::Error| WorkloadError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
         };
-        let keys = properties::from_toml(toml::from_str(text).map_err(parse)?, path)?;
-        let file: WorkloadFile = if keys.ignored.is_empty() {
+        let mut keys = properties::from_toml(toml::from_str(text).map_err(parse)?, path)?;
+        properties::apply(&mut keys, overrides, path)?;
+        unknown(&keys.table, path, |key| unknown::toml_line(text, key))?;
+        let file: WorkloadFile = if keys.ignored.is_empty() && overrides.is_empty() {
             // From the text, not the table, so that an error keeps its line and column.
             toml::from_str(text).map_err(parse)?
         } else {
@@ -201,7 +234,23 @@ impl Workload {
     /// As [`from_file`](Self::from_file); `dataintegrity=true`, which storebench cannot honour,
     /// is refused.
     pub fn from_properties(name: &str, text: &str, path: &Path) -> Result<Self, WorkloadError> {
-        let keys = properties::from_properties(text, path)?;
+        Self::from_properties_overridden(name, text, path, &[])
+    }
+
+    /// As [`from_properties`](Self::from_properties), with `overrides` set over the file's
+    /// keys, as YCSB's `-p key=value` sets them.
+    ///
+    /// # Errors
+    /// As [`from_properties`](Self::from_properties).
+    pub fn from_properties_overridden(
+        name: &str,
+        text: &str,
+        path: &Path,
+        overrides: &[(String, String)],
+    ) -> Result<Self, WorkloadError> {
+        let mut keys = properties::from_properties(text, path)?;
+        properties::apply(&mut keys, overrides, path)?;
+        unknown(&keys.table, path, |key| keys.lines.get(key).copied())?;
         let file: WorkloadFile = keys.table.try_into().map_err(|e: toml::de::Error| {
             let message = e.to_string();
             // The table has no lines; the key the message names first does.
