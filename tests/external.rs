@@ -17,7 +17,8 @@ use own_backend::SnapshotBinding;
 use storebench::binding::{Binding, Bindings, Handle, Selected};
 use storebench::check::{
     CollectionName, Death, DocId, Mix, Op, Place, Scenario, Value, check_binding,
-    check_concurrency, check_crash, crash_child, crash_scenario,
+    check_concurrency, check_crash, check_file_damage, check_use_after_close, crash_child,
+    crash_scenario,
 };
 use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
@@ -310,13 +311,12 @@ fn fuzz_binding_finds_a_flush_that_does_nothing() {
     let mut rng = storebench::workload::Rng::new(0x5eed, 0);
     let found = (0..64).find_map(|_| {
         let data: Vec<u8> = (0..512).map(|_| rng.next_u64() as u8).collect();
-        let caught = std::panic::catch_unwind(|| {
-            storebench::check::fuzz_binding(&Flawed::SkipFlush, &data);
-        });
-        caught.is_err().then_some(data)
+        let caught = storebench::check::fuzz_binding(&Flawed::SkipFlush, &data);
+        caught.err().map(|found| (data, found))
     });
-    let data = found.expect("no input showed the lost flush");
-    storebench::check::fuzz_binding(&Strict, &data);
+    let (data, found) = found.expect("no input showed the lost flush");
+    assert!(found.what.starts_with("lazy-flush: "), "{found}");
+    storebench::check::fuzz_binding(&Strict, &data).expect("the sound store passes");
 }
 
 /// A child whose store fails an operation is reported at that step, in the store's words.
@@ -336,6 +336,62 @@ fn the_crash_check_reports_what_failed_in_the_child() {
         "an operation failed in the child with no fault injected: \
          0 open: the `unopenable` store failed: no such device"
     );
+}
+
+/// The sound store refuses every damaged copy of its file or reads it whole (its file ends
+/// with a checksum); one that indexes its header without looking at the file's length
+/// panics on a truncated file, and the check reports the panic instead of dying of it.
+#[test]
+fn the_file_damage_check_catches_a_store_that_panics_on_a_truncated_file() {
+    for seed in 0..2 {
+        let damaged = check_file_damage(Arc::new(SnapshotBinding), seed)
+            .unwrap_or_else(|d| panic!("the sound store, seed {seed}: {d}"));
+        assert_eq!(damaged.files, [Path::new("snapshot.bin")]);
+        assert!(damaged.cases >= 15, "{damaged:?}");
+        assert_eq!(damaged.refused + damaged.intact, damaged.cases);
+        assert!(damaged.refused > 0, "{damaged:?}");
+    }
+    let found = check_file_damage(Arc::new(Flawed::PanicOnTruncation), 0)
+        .expect_err("a truncated file makes it panic");
+    assert!(found.what.contains("snapshot.bin with Truncate"), "{found}");
+    assert!(found.what.contains("the store panicked"), "{found}");
+}
+
+/// A collection handle kept past `close()` is refused by the sound store; a store whose
+/// close does nothing goes on serving it, and the check names the first operation that did.
+#[test]
+fn the_use_after_close_check_catches_a_close_that_does_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    check_use_after_close(&SnapshotBinding, dir.path()).expect("the sound store closes");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let found = check_use_after_close(&Flawed::NoopClose, dir.path())
+        .expect_err("its handles outlive close()");
+    assert_eq!(
+        found.what,
+        "upsert after close() succeeded: the store was not closed (or its collection handles \
+         outlive it)"
+    );
+}
+
+/// Asked for a durability mode the binding does not offer, the crash and concurrency checks
+/// refuse instead of checking another mode and passing.
+#[test]
+fn a_check_asked_for_a_mode_the_store_lacks_refuses() {
+    let refused = check_crash(
+        &Flawed::SkipFlush,
+        0,
+        Durability::EveryWrite,
+        Death::Abort { step: 3 },
+        child(),
+    )
+    .expect_err("the store offers OnFlush only");
+    let expected = "the `lazy-flush` binding does not offer EveryWrite durability (it offers \
+                    [OnFlush]); ask the check for a mode it offers";
+    assert_eq!(refused.what, expected);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let refused = check_concurrency(&Flawed::SkipFlush, Durability::EveryWrite, dir.path())
+        .expect_err("the store offers OnFlush only");
+    assert_eq!(refused.what, expected);
 }
 
 /// A child that never reaches `crash_child` is reported with the end of what it wrote to
@@ -415,6 +471,10 @@ enum Flawed {
     PrefixKeys,
     /// Flush returns at once and lands when the next call on the store begins.
     LateFlush,
+    /// Open reads the file's first eight bytes without looking at its length first.
+    PanicOnTruncation,
+    /// Close returns at once, leaving the store open behind every collection handle.
+    NoopClose,
 }
 
 impl Binding for Flawed {
@@ -426,12 +486,20 @@ impl Binding for Flawed {
             Flawed::SkipFlush => "lazy-flush",
             Flawed::PrefixKeys => "prefix-keyed",
             Flawed::LateFlush => "late-flush",
+            Flawed::PanicOnTruncation => "panics-on-truncation",
+            Flawed::NoopClose => "noop-close",
         }
     }
     fn durabilities(&self) -> &[Durability] {
         &[Durability::OnFlush]
     }
     fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        if *self == Flawed::PanicOnTruncation
+            && let Ok(file) = std::fs::read(dir.join("snapshot.bin"))
+        {
+            let header: [u8; 8] = file[..8].try_into().expect("eight bytes");
+            let _collections = u64::from_le_bytes(header);
+        }
         Ok(Handle::new(Broken {
             inner: SnapshotBinding.open(dir, durability)?,
             flaw: *self,
@@ -483,7 +551,10 @@ impl StorageBackend for Broken {
                 inner: self.inner.collection(name),
                 flaw: self.flaw,
             }),
-            Flawed::SkipFlush | Flawed::LateFlush => self.inner.collection(name),
+            Flawed::SkipFlush
+            | Flawed::LateFlush
+            | Flawed::PanicOnTruncation
+            | Flawed::NoopClose => self.inner.collection(name),
         }
     }
     fn list_collections(&self) -> Vec<String> {
@@ -505,7 +576,11 @@ impl StorageBackend for Broken {
         }
     }
     fn close(self) -> Result<()> {
-        self.inner.close()
+        match self.flaw {
+            // Flushed, as a close must, but left open.
+            Flawed::NoopClose => self.inner.flush(),
+            _ => self.inner.close(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::Handle;
 use crate::fault::FaultStorage;
-use crate::{Durability, Result};
+use crate::{Durability, Error, Result};
 
 /// A binding's settings as reports show them: name to value (`synchronous` → `FULL`).
 pub type Settings = BTreeMap<String, String>;
@@ -119,6 +119,14 @@ pub trait Binding: Send + Sync + 'static {
     /// --log-operations` logs any store's operations to a file.
     fn logs_operations(&self) -> bool {
         false
+    }
+
+    /// Whether `error`, returned by a collection handle used after the store's `close()`, is
+    /// how this store says it is closed. The use-after-close check
+    /// ([`check_use_after_close`](crate::check::check_use_after_close)) holds every operation
+    /// on such a handle to it. By default, [`Error::Closed`] only.
+    fn closed_error(&self, error: &Error) -> bool {
+        matches!(error, Error::Closed)
     }
 
     /// Another binding's name whose throughput reports set beside this one's (the Automerge

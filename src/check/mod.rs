@@ -3,11 +3,13 @@
 //! concurrency check, and the fuzz targets built from them.
 
 mod checker;
+mod closed;
 mod concurrency;
 #[cfg(feature = "automerge-backend")]
 mod convergence;
 #[cfg(feature = "automerge-backend")]
 mod corrupt;
+mod damage;
 mod death;
 mod fuzz;
 mod group;
@@ -25,11 +27,13 @@ pub use crate::backend::BatchBug;
 #[doc(hidden)]
 pub use crate::backend::ReplicationBug;
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
+pub use closed::check_use_after_close;
 pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]
 pub use convergence::{Converged, MAX_STEPS, check_convergence, check_convergence_planted};
 #[cfg(feature = "automerge-backend")]
 pub use corrupt::{Checked, Damage, check_corrupt_file};
+pub use damage::{Damaged, FileDamage, check_file_damage};
 pub use death::{Death, check_crash, crash_child, crash_scenario};
 pub use fuzz::{Target, fuzz_binding};
 pub use op::{

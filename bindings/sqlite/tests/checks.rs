@@ -116,7 +116,8 @@ fn the_fuzz_targets_inputs_replay() {
                 continue;
             }
             let data = std::fs::read(entry.path()).expect("readable input");
-            storebench::check::fuzz_binding(&SqliteBinding, &data);
+            storebench::check::fuzz_binding(&SqliteBinding, &data)
+                .unwrap_or_else(|d| panic!("{}: {d}", entry.path().display()));
             replayed += 1;
         }
     }
