@@ -163,6 +163,68 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
     assert!(!out.join("tiny/unopenable").exists());
 }
 
+/// With `--repeat`, the backends take turns (A B, B A, A B), and each report records that
+/// order; each names what its own store is built on, not the crates this one locks.
+#[test]
+fn repeated_runs_take_turns_and_each_store_says_what_it_is_built_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workload = dir.path().join("tiny.toml");
+    std::fs::write(&workload, WORKLOAD).expect("workload written");
+    let mut bindings = Bindings::new();
+    bindings.add(SnapshotBinding).expect("a free name");
+    bindings.add(Described).expect("a free name");
+    let out = dir.path().join("out");
+    let code = storebench::cli::main_from(
+        bindings,
+        [
+            "storebench".as_ref(),
+            "run".as_ref(),
+            "--min-ops".as_ref(),
+            "0".as_ref(),
+            "--repeat".as_ref(),
+            "3".as_ref(),
+            "--backend".as_ref(),
+            "snapshot,described".as_ref(),
+            workload.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    );
+    assert_eq!(code, ExitCode::SUCCESS);
+    let report = |backend: &str| -> serde_json::Value {
+        let path = out.join("tiny").join(backend).join("report.json");
+        serde_json::from_slice(&std::fs::read(path).expect("written")).expect("JSON")
+    };
+    let turns = serde_json::json!([
+        "snapshot",
+        "described",
+        "described",
+        "snapshot",
+        "snapshot",
+        "described"
+    ]);
+    for backend in ["snapshot", "described"] {
+        let report = report(backend);
+        assert_eq!(report["repeat"]["turns"], turns, "{backend}");
+        assert_eq!(report["repeat"]["runs"], 3, "{backend}");
+        let crates = report["crates"].as_object().expect("an object");
+        assert!(crates.contains_key("storebench"), "{crates:?}");
+        assert!(
+            !crates.contains_key("redb") && !crates.contains_key("automerge"),
+            "a store built on neither: {crates:?}"
+        );
+    }
+    assert_eq!(
+        report("snapshot")["backend"]["versions"],
+        serde_json::json!({})
+    );
+    assert_eq!(
+        report("described")["backend"]["versions"],
+        serde_json::json!({"snapshot-store": "2.1.0", "libfile": "0.9.3"})
+    );
+}
+
 /// A real slowdown, a sleep in the write path of an otherwise equal store, is flagged by
 /// `compare` (exit 1) from runs of the old and the new store made in turns.
 #[test]
@@ -440,6 +502,26 @@ impl Binding for Strict {
                 format!("opened with {other:?}, which it does not offer"),
             )),
         }
+    }
+}
+
+/// The sound store, saying what it is built on.
+struct Described;
+
+impl Binding for Described {
+    fn name(&self) -> &str {
+        "described"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        SnapshotBinding.durabilities()
+    }
+    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        SnapshotBinding.open(dir, durability)
+    }
+    fn versions(&self) -> storebench::binding::Versions {
+        [("snapshot-store", "2.1.0"), ("libfile", "0.9.3")]
+            .map(|(name, version)| (name.to_owned(), version.to_owned()))
+            .into()
     }
 }
 

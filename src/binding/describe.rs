@@ -10,6 +10,10 @@ use crate::{Durability, Error, Result};
 /// A binding's settings as reports show them: name to value (`synchronous` → `FULL`).
 pub type Settings = BTreeMap<String, String>;
 
+/// The versions of what a binding's store is built on, as reports show them: name to version
+/// (`rusqlite` → `0.37.0`, `sqlite` → `3.50.2`).
+pub type Versions = BTreeMap<String, String>;
+
 /// How many threads may use one open store at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -86,6 +90,13 @@ pub trait Binding: Send + Sync + 'static {
     fn settings(&self, durability: Option<Durability>) -> Settings {
         let _ = durability;
         Settings::new()
+    }
+
+    /// The versions of what the store is built on (its own crate, the engine under it), which
+    /// every report of a run on it records beside its settings: a figure means little without
+    /// the build it measured. By default, none.
+    fn versions(&self) -> Versions {
+        Versions::new()
     }
 
     /// Opens the store with its file on `storage`, the harness's fault-injecting disk: then

@@ -24,6 +24,16 @@ pub fn write_run(outcome: &RunOutcome, dir: &Path) -> Result<Report, WriteError>
 /// # Errors
 /// When a file cannot be written; the error names it. `outcomes` must not be empty.
 pub fn write_repeated(outcomes: &[RunOutcome], dir: &Path) -> Result<Report, WriteError> {
+    write_in_turns(outcomes, &[], dir)
+}
+
+/// As [`write_repeated`], for runs made in turns with other backends: `turns` names the
+/// backends in the order every run of the workload was made, kept in `repeat.turns`.
+pub(crate) fn write_in_turns(
+    outcomes: &[RunOutcome],
+    turns: &[String],
+    dir: &Path,
+) -> Result<Report, WriteError> {
     let fail = |path: PathBuf| move |source| WriteError { path, source };
     let reports: Vec<Report> = outcomes.iter().map(Report::from_outcome).collect();
     let mut order: Vec<usize> = (0..reports.len()).collect();
@@ -43,7 +53,10 @@ pub fn write_repeated(outcomes: &[RunOutcome], dir: &Path) -> Result<Report, Wri
     std::fs::create_dir_all(dir).map_err(fail(dir.to_owned()))?;
     let mut report = reports[median].clone();
     if reports.len() > 1 {
-        report.repeat = Some(repeat(&reports));
+        report.repeat = Some(Repeat {
+            turns: turns.to_vec(),
+            ..repeat(&reports)
+        });
     }
     let json = serde_json::to_vec_pretty(&report).map_err(|e| WriteError {
         path: dir.join("report.json"),
@@ -127,5 +140,6 @@ fn repeat(reports: &[Report]) -> Repeat {
             .map(|r| r.run.throughput_ops_per_sec)
             .collect(),
         latency_ns,
+        turns: Vec::new(),
     }
 }

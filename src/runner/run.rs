@@ -10,7 +10,7 @@ use super::progress::Progress;
 use super::recorder::{OperationHistograms, Recorder};
 use super::rss;
 use super::worker::{Schedule, Stop, Worker};
-use crate::binding::{Concurrency, Selected, Settings};
+use crate::binding::{Concurrency, Selected, Settings, Versions};
 use crate::workload::{KeySpace, Operation, Workload};
 use crate::{Collection, Durability, Error, Result};
 
@@ -65,6 +65,8 @@ pub struct RunOutcome {
     pub durability: Option<Durability>,
     /// The binding's settings for this run.
     pub settings: Settings,
+    /// The versions of what the store is built on, as its binding says.
+    pub versions: Versions,
     /// The binding its throughput is set beside in reports, if any.
     pub reference: Option<String>,
     /// Seconds since the Unix epoch when the run started.
@@ -261,6 +263,7 @@ pub fn run_logged(
         binding: binding.name().to_owned(),
         durability,
         settings: binding.settings(durability),
+        versions: binding.versions(),
         reference: binding.reference().map(str::to_owned),
         started_at_unix,
         load,

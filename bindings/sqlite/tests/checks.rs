@@ -97,6 +97,11 @@ fn the_runner_measures_it_in_each_mode() -> storebench::Result<()> {
         assert!(outcome.file_bytes.is_some_and(|b| b > 0));
         assert_eq!(outcome.settings["journal_mode"], "wal");
         assert_eq!(outcome.settings["synchronous"], "FULL");
+        assert_eq!(outcome.versions["sqlite"], rusqlite::version());
+        assert_eq!(
+            outcome.versions["storebench-sqlite"],
+            env!("CARGO_PKG_VERSION")
+        );
     }
     Ok(())
 }
