@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::Divergence;
 use super::damage::panic_text;
+use super::known::{Excused, Excuses, KnownDefect};
 use crate::Collection;
 use crate::binding::Binding;
 use crate::error::with_causes;
@@ -33,12 +34,18 @@ const CALLS: [Call; 9] = [
 /// Opens `binding`'s store in `dir` (empty at first) with its preferred durability, writes a
 /// document, closes the store and then calls every operation on the collection handle it
 /// kept: each must fail with the binding's closed error. A persistent store is reopened last,
-/// and must hold exactly the document written before the close.
+/// and must hold exactly the document written before the close. A divergence one of `known`
+/// explains is returned among the [`Excused`], and the check goes on.
 ///
 /// # Errors
 /// The first operation that succeeded, panicked or failed otherwise, as a [`Divergence`] at
 /// step 0 with no operation, naming it.
-pub fn check_use_after_close(binding: &dyn Binding, dir: &Path) -> Result<(), Divergence> {
+pub fn check_use_after_close(
+    binding: &dyn Binding,
+    dir: &Path,
+    known: &[KnownDefect],
+) -> Result<Vec<Excused>, Divergence> {
+    let mut excuses = Excuses::new(known);
     let failed = |what: String| Divergence {
         step: 0,
         op: None,
@@ -58,29 +65,29 @@ pub fn check_use_after_close(binding: &dyn Binding, dir: &Path) -> Result<(), Di
         match catch_unwind(AssertUnwindSafe(|| call(kept.as_ref()))) {
             Ok(Err(e)) if binding.closed_error(&e) => {}
             Ok(Err(e)) => {
-                return Err(failed(format!(
+                excuses.excuse(failed(format!(
                     "{name} after close() failed with \"{}\", not the closed error the binding \
                      declares (Binding::closed_error)",
                     with_causes(&e)
-                )));
+                )))?;
             }
             Ok(Ok(())) => {
-                return Err(failed(format!(
+                excuses.excuse(failed(format!(
                     "{name} after close() succeeded: the store was not closed (or its \
                      collection handles outlive it)"
-                )));
+                )))?;
             }
             Err(panic) => {
-                return Err(failed(format!(
+                excuses.excuse(failed(format!(
                     "{name} after close() panicked: {}",
                     panic_text(panic.as_ref())
-                )));
+                )))?;
             }
         }
     }
     drop(kept);
     if durability.is_none() {
-        return Ok(());
+        return Ok(excuses.into_excused());
     }
     let reopened = binding
         .open(dir, durability)
@@ -90,11 +97,12 @@ pub fn check_use_after_close(binding: &dyn Binding, dir: &Path) -> Result<(), Di
         .scan()
         .map_err(|e| failed(format!("scan after reopen: {}", with_causes(&e))))?;
     if docs != [("kept".to_owned(), b"before close".to_vec())] {
-        return Err(failed(format!(
+        excuses.excuse(failed(format!(
             "after a reopen the collection holds {docs:?}: an operation after close() changed it"
-        )));
+        )))?;
     }
     reopened
         .close()
-        .map_err(|e| failed(format!("close after reopen: {}", with_causes(&e))))
+        .map_err(|e| failed(format!("close after reopen: {}", with_causes(&e))))?;
+    Ok(excuses.into_excused())
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::Divergence;
 use super::checker::{State, state, summary};
+use super::known::{Excused, Excuses, KnownDefect};
 use crate::binding::Binding;
 use crate::error::with_causes;
 use crate::{Durability, InMemoryBackend, StorageBackend};
@@ -59,6 +60,8 @@ pub struct Damaged {
     /// Those the store opened to a state it once made durable (damage where it keeps nothing
     /// live, or a store that falls back to an older state).
     pub intact: usize,
+    /// The known defects met and gone past.
+    pub excused: Vec<Excused>,
 }
 
 /// Writes a fixed history to `binding`'s store (two flushes, then a close), then damages each
@@ -68,13 +71,18 @@ pub struct Damaged {
 /// at once.
 ///
 /// Each open runs on a thread of its own, so that a panic is caught and reported and a hang
-/// is cut off after 30 s; that is why the binding is taken as an `Arc`.
+/// is cut off after 30 s; that is why the binding is taken as an `Arc`. A divergence one of
+/// `known` explains is counted in [`Damaged::excused`], and the check goes on.
 ///
 /// # Errors
 /// The [`Divergence`] found: at step `n`, the `n`th damaged copy; `what` names the file, the
 /// damage and whether the store panicked, hung or returned data no write made. One at step 0
 /// when the sound store cannot be written.
-pub fn check_file_damage(binding: Arc<dyn Binding>, seed: u64) -> Result<Damaged, Divergence> {
+pub fn check_file_damage(
+    binding: Arc<dyn Binding>,
+    seed: u64,
+    known: &[KnownDefect],
+) -> Result<Damaged, Divergence> {
     let failed = |step: usize, what: String| Divergence {
         step,
         op: None,
@@ -96,6 +104,7 @@ pub fn check_file_damage(binding: Arc<dyn Binding>, seed: u64) -> Result<Damaged
     };
     let allowed = Arc::new(allowed);
     let mut draws = Draws(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let mut excuses = Excuses::new(known);
     for file in &files {
         let len = std::fs::metadata(pristine.path().join(file))
             .map(|m| m.len())
@@ -112,10 +121,11 @@ pub fn check_file_damage(binding: Arc<dyn Binding>, seed: u64) -> Result<Damaged
             match open_damaged(binding.clone(), copy, durability, allowed.clone()) {
                 Opened::Refused => damaged.refused += 1,
                 Opened::Intact => damaged.intact += 1,
-                Opened::Wrong(why) => return Err(failed(step, format!("{what}: {why}"))),
+                Opened::Wrong(why) => excuses.excuse(failed(step, format!("{what}: {why}")))?,
             }
         }
     }
+    damaged.excused = excuses.into_excused();
     Ok(damaged)
 }
 

@@ -126,7 +126,7 @@ pub fn fuzz_binding(binding: &dyn Binding, data: &[u8]) -> Result<(), Divergence
 /// # Errors
 /// When the binding offers [`Binding::open_on`] but cannot open a fresh disk (asked again at
 /// the next input).
-fn opens_on_disk(binding: &dyn Binding) -> Result<bool, Divergence> {
+pub(crate) fn opens_on_disk(binding: &dyn Binding) -> Result<bool, Divergence> {
     static ANSWERS: OnceLock<Mutex<BTreeMap<String, bool>>> = OnceLock::new();
     let mut answers = ANSWERS
         .get_or_init(Mutex::default)

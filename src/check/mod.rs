@@ -5,6 +5,7 @@
 mod checker;
 mod closed;
 mod concurrency;
+pub mod conformance;
 #[cfg(feature = "automerge-backend")]
 mod convergence;
 #[cfg(feature = "automerge-backend")]
@@ -13,11 +14,14 @@ mod damage;
 mod death;
 mod fuzz;
 mod group;
+mod known;
 mod op;
 mod planted;
 mod race;
 pub(crate) mod schedule;
 
+#[doc(inline)]
+pub use crate::__conformance as conformance;
 /// Bugs planted in the built-in stores' batch of `OnFlush` writes (`OpenOptions::planted`).
 #[cfg(feature = "redb-backend")]
 #[doc(hidden)]
@@ -36,6 +40,7 @@ pub use corrupt::{Checked, Damage, check_corrupt_file};
 pub use damage::{Damaged, FileDamage, check_file_damage};
 pub use death::{Death, check_crash, crash_child, crash_scenario};
 pub use fuzz::{Target, fuzz_binding};
+pub use known::{Excused, KnownDefect};
 pub use op::{
     Batch, COLLECTIONS, CollectionName, CrashPoint, DocId, IDS, MAX_BATCH, MAX_OPS, Mix, Op,
     Scenario, Value,
