@@ -118,7 +118,7 @@ pub fn check_file_damage(
                 .and_then(|()| apply(&copy.path().join(file), &damage))
                 .map_err(|e| failed(step, format!("damaging a copy: {}", with_causes(&e))))?;
             let what = format!("{} with {damage:?}", file.display());
-            match open_damaged(binding.clone(), copy, durability, allowed.clone()) {
+            match open_damaged(binding.clone(), copy, durability, allowed.clone(), DEADLINE) {
                 Opened::Refused => damaged.refused += 1,
                 Opened::Intact => damaged.intact += 1,
                 Opened::Wrong(why) => excuses.excuse(failed(step, format!("{what}: {why}")))?,
@@ -130,6 +130,7 @@ pub fn check_file_damage(
 }
 
 /// What the store made of a damaged copy.
+#[derive(Debug)]
 enum Opened {
     Refused,
     Intact,
@@ -137,12 +138,13 @@ enum Opened {
     Wrong(String),
 }
 
-/// Opens the damaged copy in `dir` on a thread of its own, bounded by [`DEADLINE`].
+/// Opens the damaged copy in `dir` on a thread of its own, bounded by `deadline`.
 fn open_damaged(
     binding: Arc<dyn Binding>,
     dir: tempfile::TempDir,
     durability: Durability,
     allowed: Arc<Vec<State>>,
+    deadline: Duration,
 ) -> Opened {
     let (sender, receiver) = mpsc::channel();
     let spawned = std::thread::Builder::new()
@@ -176,10 +178,10 @@ fn open_damaged(
     if let Err(e) = spawned {
         return Opened::Wrong(format!("no thread to open on: {e}"));
     }
-    receiver.recv_timeout(DEADLINE).unwrap_or_else(|_| {
+    receiver.recv_timeout(deadline).unwrap_or_else(|_| {
         Opened::Wrong(format!(
             "the store hung: no answer in {} s",
-            DEADLINE.as_secs()
+            deadline.as_secs_f64()
         ))
     })
 }
@@ -332,5 +334,81 @@ impl Draws {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (z ^ (z >> 31)) % bound.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::Handle;
+
+    /// Opens to a store holding a document no write made, or never returns from open.
+    enum Flawed {
+        Lies,
+        Hangs,
+    }
+
+    impl Binding for Flawed {
+        fn name(&self) -> &str {
+            "flawed"
+        }
+        fn durabilities(&self) -> &[Durability] {
+            &[Durability::OnFlush]
+        }
+        fn open(&self, _: &Path, _: Option<Durability>) -> crate::Result<Handle> {
+            let store = InMemoryBackend::new();
+            match self {
+                Flawed::Lies => store.collection("notes").upsert("doc-00", vec![7])?,
+                Flawed::Hangs => loop {
+                    std::thread::park();
+                },
+            }
+            Ok(Handle::new(store))
+        }
+    }
+
+    fn open(flawed: Flawed) -> Opened {
+        let dir = tempfile::tempdir().expect("a temporary dir");
+        let allowed = Arc::new(vec![State::new()]);
+        let deadline = Duration::from_millis(200);
+        open_damaged(
+            Arc::new(flawed),
+            dir,
+            Durability::OnFlush,
+            allowed,
+            deadline,
+        )
+    }
+
+    #[test]
+    fn data_no_write_made_and_a_hang_are_named() {
+        let lied = open(Flawed::Lies);
+        assert!(
+            matches!(&lied, Opened::Wrong(why) if why.starts_with("silently wrong data")),
+            "{lied:?}"
+        );
+        let hung = open(Flawed::Hangs);
+        assert!(
+            matches!(&hung, Opened::Wrong(why) if why == "the store hung: no answer in 0.2 s"),
+            "{hung:?}"
+        );
+    }
+
+    #[test]
+    fn damage_reaches_the_start_the_middle_the_end_and_page_boundaries() {
+        let damages = damages(10_000, &mut Draws(1));
+        for cut in [0, 1, 4096, 5000, 5904, 8192, 9999] {
+            assert!(damages.contains(&FileDamage::Truncate(cut)), "{cut}");
+        }
+        for page in [0, 4096, 8192] {
+            assert!(damages.contains(&FileDamage::ZeroPage(page)), "{page}");
+        }
+        assert!(damages.contains(&FileDamage::Foreign));
+        let flips = damages
+            .iter()
+            .filter(|d| matches!(d, FileDamage::FlipBit { offset, .. } if *offset < 10_000))
+            .count();
+        assert_eq!(flips, 3 + DRAWN_FLIPS);
+        assert_eq!(super::damages(0, &mut Draws(1)), [FileDamage::Foreign]);
     }
 }
