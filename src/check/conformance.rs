@@ -51,7 +51,8 @@ pub fn model(binding: &dyn Binding, known: &[KnownDefect]) -> Result<Vec<Excused
 /// The crash check by process death in every durability mode the binding offers, six seeds
 /// each, the child aborting at a step or killed from outside by turns. `child` makes the
 /// command that starts a crash child: see [`child`]. A divergence one of `known` explains is
-/// excused, and the next case runs.
+/// excused, and the next case runs. A store that offers no mode keeps nothing across a death,
+/// and has nothing to check here.
 ///
 /// # Errors
 /// The first [`Divergence`] no known defect explains, its `what` prefixed with the mode, seed
