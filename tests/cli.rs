@@ -99,6 +99,14 @@ fn a_tiny_workload_runs_on_every_backend_and_its_reports_match_the_schema() -> T
             // The report's content, not only its shape.
             let report: storebench::report::Report = serde_json::from_value(report)?;
             assert_eq!(report.backend.name, backend);
+            // Each store says what it is built on; the harness's crates are apart.
+            let built_on: Vec<&str> = report.backend.versions.keys().map(String::as_str).collect();
+            let expected: &[&str] = match backend {
+                "automerge" | "automerge-durable" => &["automerge", "redb"],
+                "redb" | "redb-durable" => &["redb"],
+                _ => &[],
+            };
+            assert_eq!(built_on, expected, "{backend}");
             assert_eq!(report.threads, 2);
             assert_eq!(
                 report.run.operations, 400,

@@ -16,12 +16,18 @@ use std::time::Duration;
 use own_backend::SnapshotBinding;
 use storebench::binding::{Binding, Bindings, Handle, Selected};
 use storebench::check::{
-    CollectionName, Death, DocId, Mix, Op, Place, Scenario, Value, check_binding,
-    check_concurrency, check_crash, crash_child, crash_scenario,
+    CollectionName, Death, DocId, KnownDefect, Mix, Op, Place, Scenario, Value, check_binding,
+    check_concurrency, check_crash, check_file_damage, check_use_after_close, crash_child,
+    crash_scenario,
 };
 use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
 use storebench::{Collection, Document, DocumentPredicate, Durability, Result, StorageBackend};
+
+// Every check on the sound store, in the one line a user writes.
+mod snapshot {
+    storebench::check::conformance!(super::SnapshotBinding);
+}
 
 const WORKLOAD: &str = "recordcount = 100\noperationcount = 500\nfieldlength = 32\n\
     readproportion = 0.4\nupdateproportion = 0.4\ninsertproportion = 0.1\n\
@@ -160,6 +166,68 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
         panicking["load"]
     );
     assert!(!out.join("tiny/unopenable").exists());
+}
+
+/// With `--repeat`, the backends take turns (A B, B A, A B), and each report records that
+/// order; each names what its own store is built on, not the crates this one locks.
+#[test]
+fn repeated_runs_take_turns_and_each_store_says_what_it_is_built_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workload = dir.path().join("tiny.toml");
+    std::fs::write(&workload, WORKLOAD).expect("workload written");
+    let mut bindings = Bindings::new();
+    bindings.add(SnapshotBinding).expect("a free name");
+    bindings.add(Described).expect("a free name");
+    let out = dir.path().join("out");
+    let code = storebench::cli::main_from(
+        bindings,
+        [
+            "storebench".as_ref(),
+            "run".as_ref(),
+            "--min-ops".as_ref(),
+            "0".as_ref(),
+            "--repeat".as_ref(),
+            "3".as_ref(),
+            "--backend".as_ref(),
+            "snapshot,described".as_ref(),
+            workload.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    );
+    assert_eq!(code, ExitCode::SUCCESS);
+    let report = |backend: &str| -> serde_json::Value {
+        let path = out.join("tiny").join(backend).join("report.json");
+        serde_json::from_slice(&std::fs::read(path).expect("written")).expect("JSON")
+    };
+    let turns = serde_json::json!([
+        "snapshot",
+        "described",
+        "described",
+        "snapshot",
+        "snapshot",
+        "described"
+    ]);
+    for backend in ["snapshot", "described"] {
+        let report = report(backend);
+        assert_eq!(report["repeat"]["turns"], turns, "{backend}");
+        assert_eq!(report["repeat"]["runs"], 3, "{backend}");
+        let crates = report["crates"].as_object().expect("an object");
+        assert!(crates.contains_key("storebench"), "{crates:?}");
+        assert!(
+            !crates.contains_key("redb") && !crates.contains_key("automerge"),
+            "a store built on neither: {crates:?}"
+        );
+    }
+    assert_eq!(
+        report("snapshot")["backend"]["versions"],
+        serde_json::json!({})
+    );
+    assert_eq!(
+        report("described")["backend"]["versions"],
+        serde_json::json!({"snapshot-store": "2.1.0", "libfile": "0.9.3"})
+    );
 }
 
 /// A real slowdown, a sleep in the write path of an otherwise equal store, is flagged by
@@ -310,13 +378,12 @@ fn fuzz_binding_finds_a_flush_that_does_nothing() {
     let mut rng = storebench::workload::Rng::new(0x5eed, 0);
     let found = (0..64).find_map(|_| {
         let data: Vec<u8> = (0..512).map(|_| rng.next_u64() as u8).collect();
-        let caught = std::panic::catch_unwind(|| {
-            storebench::check::fuzz_binding(&Flawed::SkipFlush, &data);
-        });
-        caught.is_err().then_some(data)
+        let caught = storebench::check::fuzz_binding(&Flawed::SkipFlush, &data);
+        caught.err().map(|found| (data, found))
     });
-    let data = found.expect("no input showed the lost flush");
-    storebench::check::fuzz_binding(&Strict, &data);
+    let (data, found) = found.expect("no input showed the lost flush");
+    assert!(found.what.starts_with("lazy-flush: "), "{found}");
+    storebench::check::fuzz_binding(&Strict, &data).expect("the sound store passes");
 }
 
 /// A child whose store fails an operation is reported at that step, in the store's words.
@@ -336,6 +403,99 @@ fn the_crash_check_reports_what_failed_in_the_child() {
         "an operation failed in the child with no fault injected: \
          0 open: the `unopenable` store failed: no such device"
     );
+}
+
+/// The sound store refuses every damaged copy of its file or reads it whole (its file ends
+/// with a checksum); one that indexes its header without looking at the file's length
+/// panics on a truncated file, and the check reports the panic instead of dying of it.
+#[test]
+fn the_file_damage_check_catches_a_store_that_panics_on_a_truncated_file() {
+    for seed in 0..2 {
+        let damaged = check_file_damage(Arc::new(SnapshotBinding), seed, &[])
+            .unwrap_or_else(|d| panic!("the sound store, seed {seed}: {d}"));
+        assert_eq!(damaged.files, [Path::new("snapshot.bin")]);
+        assert!(damaged.cases >= 15, "{damaged:?}");
+        assert_eq!(damaged.refused + damaged.intact, damaged.cases);
+        assert!(damaged.refused > 0, "{damaged:?}");
+    }
+    let found = check_file_damage(Arc::new(Flawed::PanicOnTruncation), 0, &[])
+        .expect_err("a truncated file makes it panic");
+    assert!(found.what.contains("snapshot.bin with Truncate"), "{found}");
+    assert!(found.what.contains("the store panicked"), "{found}");
+}
+
+/// A collection handle kept past `close()` is refused by the sound store; a store whose
+/// close does nothing goes on serving it, and the check names the first operation that did.
+#[test]
+fn the_use_after_close_check_catches_a_close_that_does_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let excused =
+        check_use_after_close(&SnapshotBinding, dir.path(), &[]).expect("the sound store closes");
+    assert_eq!(excused, []);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let found = check_use_after_close(&Flawed::NoopClose, dir.path(), &[])
+        .expect_err("its handles outlive close()");
+    assert_eq!(
+        found.what,
+        "upsert after close() succeeded: the store was not closed (or its collection handles \
+         outlive it)"
+    );
+}
+
+/// A defect listed as known is reported once, with how often it was met, and the check goes
+/// on past it: the store that panics on a truncated file, with that panic known, still has
+/// its bit flips and zeroed pages checked, and a flaw the list does not name still fails.
+#[test]
+fn known_defects_are_reported_once_and_gone_past() {
+    const PANICS: &[KnownDefect] = &[KnownDefect::new(
+        "reads its header without checking the file's length",
+        |d| d.what.contains("the store panicked"),
+    )];
+    let damaged = check_file_damage(Arc::new(Flawed::PanicOnTruncation), 0, PANICS)
+        .expect("every other damage is refused");
+    let [excused] = damaged.excused.as_slice() else {
+        panic!("one defect met: {:?}", damaged.excused);
+    };
+    assert_eq!(
+        excused.defect,
+        "reads its header without checking the file's length"
+    );
+    assert!(excused.first.contains("Truncate(0)"), "{excused}");
+    assert_eq!(excused.times, 2, "cut to 0 and 1 byte: {excused}");
+    assert!(damaged.refused > 10, "{damaged:?}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    const NOOP_CLOSE: &[KnownDefect] = &[KnownDefect::new("close does nothing", |d| {
+        d.what.contains("after close() succeeded")
+    })];
+    let excused = check_use_after_close(&Flawed::NoopClose, dir.path(), NOOP_CLOSE)
+        .expect("the one flaw is known");
+    assert_eq!(excused.len(), 1, "{excused:?}");
+    assert_eq!(excused[0].times, 9, "every operation: {}", excused[0]);
+    // Known defects of one kind excuse nothing else.
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(check_use_after_close(&Flawed::NoopClose, dir.path(), PANICS).is_err());
+}
+
+/// Asked for a durability mode the binding does not offer, the crash and concurrency checks
+/// refuse instead of checking another mode and passing.
+#[test]
+fn a_check_asked_for_a_mode_the_store_lacks_refuses() {
+    let refused = check_crash(
+        &Flawed::SkipFlush,
+        0,
+        Durability::EveryWrite,
+        Death::Abort { step: 3 },
+        child(),
+    )
+    .expect_err("the store offers OnFlush only");
+    let expected = "the `lazy-flush` binding does not offer EveryWrite durability (it offers \
+                    [OnFlush]); ask the check for a mode it offers";
+    assert_eq!(refused.what, expected);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let refused = check_concurrency(&Flawed::SkipFlush, Durability::EveryWrite, dir.path())
+        .expect_err("the store offers OnFlush only");
+    assert_eq!(refused.what, expected);
 }
 
 /// A child that never reaches `crash_child` is reported with the end of what it wrote to
@@ -387,6 +547,26 @@ impl Binding for Strict {
     }
 }
 
+/// The sound store, saying what it is built on.
+struct Described;
+
+impl Binding for Described {
+    fn name(&self) -> &str {
+        "described"
+    }
+    fn durabilities(&self) -> &[Durability] {
+        SnapshotBinding.durabilities()
+    }
+    fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        SnapshotBinding.open(dir, durability)
+    }
+    fn versions(&self) -> storebench::binding::Versions {
+        [("snapshot-store", "2.1.0"), ("libfile", "0.9.3")]
+            .map(|(name, version)| (name.to_owned(), version.to_owned()))
+            .into()
+    }
+}
+
 /// Fails to open.
 struct Unopenable;
 
@@ -415,6 +595,10 @@ enum Flawed {
     PrefixKeys,
     /// Flush returns at once and lands when the next call on the store begins.
     LateFlush,
+    /// Open reads the file's first eight bytes without looking at its length first.
+    PanicOnTruncation,
+    /// Close returns at once, leaving the store open behind every collection handle.
+    NoopClose,
 }
 
 impl Binding for Flawed {
@@ -426,12 +610,20 @@ impl Binding for Flawed {
             Flawed::SkipFlush => "lazy-flush",
             Flawed::PrefixKeys => "prefix-keyed",
             Flawed::LateFlush => "late-flush",
+            Flawed::PanicOnTruncation => "panics-on-truncation",
+            Flawed::NoopClose => "noop-close",
         }
     }
     fn durabilities(&self) -> &[Durability] {
         &[Durability::OnFlush]
     }
     fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
+        if *self == Flawed::PanicOnTruncation
+            && let Ok(file) = std::fs::read(dir.join("snapshot.bin"))
+        {
+            let header: [u8; 8] = file[..8].try_into().expect("eight bytes");
+            let _collections = u64::from_le_bytes(header);
+        }
         Ok(Handle::new(Broken {
             inner: SnapshotBinding.open(dir, durability)?,
             flaw: *self,
@@ -483,7 +675,10 @@ impl StorageBackend for Broken {
                 inner: self.inner.collection(name),
                 flaw: self.flaw,
             }),
-            Flawed::SkipFlush | Flawed::LateFlush => self.inner.collection(name),
+            Flawed::SkipFlush
+            | Flawed::LateFlush
+            | Flawed::PanicOnTruncation
+            | Flawed::NoopClose => self.inner.collection(name),
         }
     }
     fn list_collections(&self) -> Vec<String> {
@@ -505,7 +700,11 @@ impl StorageBackend for Broken {
         }
     }
     fn close(self) -> Result<()> {
-        self.inner.close()
+        match self.flaw {
+            // Flushed, as a close must, but left open.
+            Flawed::NoopClose => self.inner.flush(),
+            _ => self.inner.close(),
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! `SnapshotStore`: a small store written outside storebench, against its public traits only.
 //! Every collection lives in memory; a flush rewrites the whole state into one file (written
-//! aside, synced, renamed over the old one), so a crash leaves the last flush exactly.
+//! aside, synced, renamed over the old one), so a crash leaves the last flush exactly. The
+//! file ends with a checksum of the rest, so a damaged file is refused, not read as data.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use storebench::{Collection, Document, DocumentPredicate, Durability, Result, StorageBackend};
@@ -20,6 +22,8 @@ struct Shared {
     file: PathBuf,
     durability: Durability,
     state: Mutex<Collections>,
+    /// Set by `close()`: a collection handle kept past it refuses every operation.
+    closed: AtomicBool,
 }
 
 impl SnapshotStore {
@@ -36,6 +40,7 @@ impl SnapshotStore {
             file: file.to_owned(),
             durability,
             state: Mutex::new(state),
+            closed: AtomicBool::new(false),
         };
         Ok(Self {
             shared: Arc::new(shared),
@@ -46,6 +51,13 @@ impl SnapshotStore {
 impl Shared {
     fn state(&self) -> std::sync::MutexGuard<'_, Collections> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn open(&self) -> Result<()> {
+        match self.closed.load(Ordering::SeqCst) {
+            true => Err(storebench::Error::Closed),
+            false => Ok(()),
+        }
     }
 
     /// Writes the whole state aside, syncs it and renames it over the file.
@@ -71,6 +83,7 @@ impl Shared {
         collection: &str,
         change: impl FnOnce(&mut BTreeMap<String, Vec<u8>>),
     ) -> Result<()> {
+        self.open()?;
         let mut state = self.state();
         change(state.entry(collection.to_owned()).or_default());
         match self.durability {
@@ -79,9 +92,14 @@ impl Shared {
         }
     }
 
-    fn read<T>(&self, collection: &str, read: impl FnOnce(&BTreeMap<String, Vec<u8>>) -> T) -> T {
+    fn read<T>(
+        &self,
+        collection: &str,
+        read: impl FnOnce(&BTreeMap<String, Vec<u8>>) -> T,
+    ) -> Result<T> {
+        self.open()?;
         let state = self.state();
-        read(state.get(collection).unwrap_or(&BTreeMap::new()))
+        Ok(read(state.get(collection).unwrap_or(&BTreeMap::new())))
     }
 }
 
@@ -112,7 +130,9 @@ impl StorageBackend for SnapshotStore {
     }
 
     fn close(self) -> Result<()> {
-        self.flush()
+        let state = self.shared.state();
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.write_file(&state)
     }
 }
 
@@ -141,9 +161,8 @@ impl Collection for SnapshotCollection {
     }
 
     fn get(&self, doc_id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .shared
-            .read(&self.name, |docs| docs.get(doc_id).cloned()))
+        self.shared
+            .read(&self.name, |docs| docs.get(doc_id).cloned())
     }
 
     fn delete(&self, doc_id: &str) -> Result<()> {
@@ -153,36 +172,37 @@ impl Collection for SnapshotCollection {
     }
 
     fn scan(&self) -> Result<Vec<Document>> {
-        Ok(self.shared.read(&self.name, |docs| owned(docs.iter())))
+        self.shared.read(&self.name, |docs| owned(docs.iter()))
     }
 
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<Document>> {
-        Ok(self.shared.read(&self.name, |docs| {
+        self.shared.read(&self.name, |docs| {
             owned(
                 docs.range(prefix.to_owned()..)
                     .take_while(|(id, _)| id.starts_with(prefix)),
             )
-        }))
+        })
     }
 
     fn scan_range(&self, start: &str, limit: usize) -> Result<Vec<Document>> {
-        Ok(self.shared.read(&self.name, |docs| {
+        self.shared.read(&self.name, |docs| {
             owned(docs.range(start.to_owned()..).take(limit))
-        }))
+        })
     }
 
     fn find(&self, predicate: DocumentPredicate) -> Result<Vec<Document>> {
-        Ok(self.shared.read(&self.name, |docs| {
+        self.shared.read(&self.name, |docs| {
             owned(docs.iter().filter(|(_, v)| predicate(v)))
-        }))
+        })
     }
 
     fn count(&self) -> Result<usize> {
-        Ok(self.shared.read(&self.name, BTreeMap::len))
+        self.shared.read(&self.name, BTreeMap::len)
     }
 }
 
-/// Length-prefixed fields: collection count, then per collection its name and documents.
+/// Length-prefixed fields: collection count, then per collection its name and documents; then
+/// the checksum of all that.
 fn encode(state: &Collections) -> Vec<u8> {
     let mut out = Vec::new();
     let field = |out: &mut Vec<u8>, bytes: &[u8]| {
@@ -198,10 +218,22 @@ fn encode(state: &Collections) -> Vec<u8> {
             field(&mut out, value);
         }
     }
+    out.extend(checksum(&out).to_le_bytes());
     out
 }
 
-fn decode(mut bytes: &[u8]) -> Option<Collections> {
+/// FNV-1a, 64 bits: enough to tell a damaged file from a sound one, which is all it is for.
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn decode(bytes: &[u8]) -> Option<Collections> {
+    let (mut bytes, sum) = bytes.split_last_chunk::<8>()?;
+    if checksum(bytes) != u64::from_le_bytes(*sum) {
+        return None;
+    }
     let number = |bytes: &mut &[u8]| -> Option<u64> {
         let (n, rest) = bytes.split_first_chunk::<8>()?;
         *bytes = rest;

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    storebench::check::fuzz_binding(&storebench_sqlite::SqliteBinding, data);
+    storebench::check::fuzz_binding(&storebench_sqlite::SqliteBinding, data).unwrap();
     // Only for fuzz/run's summary line; a user's target needs just the line above.
     storebench_fuzz::record_scenario(data);
 });

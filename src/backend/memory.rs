@@ -2,14 +2,17 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::{Collection, Document, DocumentPredicate, Result, StorageBackend};
+use crate::{Collection, Document, DocumentPredicate, Error, Result, StorageBackend};
 
 /// Documents in ordered maps in memory: fast, never durable, and the specification the
 /// persisted backends are checked against.
 ///
-/// Each collection has its own lock, so a scan of one collection never blocks another.
+/// Each collection has its own lock, so a scan of one collection never blocks another. A
+/// collection handle kept past `close()` fails every operation with [`Error::Closed`], as a
+/// persistent store's does.
 ///
 /// ```
 /// use storebench::{InMemoryBackend, StorageBackend};
@@ -66,6 +69,13 @@ impl StorageBackend for InMemoryBackend {
     }
 
     fn close(self) -> Result<()> {
+        let collections = self
+            .collections
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        for collection in collections.values() {
+            collection.closed.store(true, Ordering::Release);
+        }
         Ok(())
     }
 }
@@ -77,6 +87,8 @@ impl StorageBackend for InMemoryBackend {
 struct MemoryCollection {
     name: String,
     documents: RwLock<BTreeMap<String, Vec<u8>>>,
+    /// Set by the store's `close()`, after which every operation fails.
+    closed: AtomicBool,
 }
 
 impl MemoryCollection {
@@ -84,19 +96,31 @@ impl MemoryCollection {
         Self {
             name: name.to_owned(),
             documents: RwLock::default(),
+            closed: AtomicBool::new(false),
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Vec<u8>>> {
-        self.documents
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn open(&self) -> Result<()> {
+        match self.closed.load(Ordering::Acquire) {
+            true => Err(Error::Closed),
+            false => Ok(()),
+        }
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Vec<u8>>> {
-        self.documents
+    fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, BTreeMap<String, Vec<u8>>>> {
+        self.open()?;
+        Ok(self
+            .documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, BTreeMap<String, Vec<u8>>>> {
+        self.open()?;
+        Ok(self
+            .documents
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -112,48 +136,48 @@ impl Collection for MemoryCollection {
     }
 
     fn upsert(&self, doc_id: &str, data: Vec<u8>) -> Result<()> {
-        self.write().insert(doc_id.to_owned(), data);
+        self.write()?.insert(doc_id.to_owned(), data);
         Ok(())
     }
 
     fn upsert_many(&self, docs: Vec<Document>) -> Result<()> {
-        self.write().extend(docs);
+        self.write()?.extend(docs);
         Ok(())
     }
 
     fn get(&self, doc_id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.read().get(doc_id).cloned())
+        Ok(self.read()?.get(doc_id).cloned())
     }
 
     fn delete(&self, doc_id: &str) -> Result<()> {
-        self.write().remove(doc_id);
+        self.write()?.remove(doc_id);
         Ok(())
     }
 
     fn scan(&self) -> Result<Vec<Document>> {
-        Ok(owned(self.read().iter()))
+        Ok(owned(self.read()?.iter()))
     }
 
     fn scan_prefix(&self, prefix: &str) -> Result<Vec<Document>> {
-        let documents = self.read();
+        let documents = self.read()?;
         let from = documents.range::<str, _>((Bound::Included(prefix), Bound::Unbounded));
         Ok(owned(from.take_while(|(id, _)| id.starts_with(prefix))))
     }
 
     fn scan_range(&self, start: &str, limit: usize) -> Result<Vec<Document>> {
-        let documents = self.read();
+        let documents = self.read()?;
         let from = documents.range::<str, _>((Bound::Included(start), Bound::Unbounded));
         Ok(owned(from.take(limit)))
     }
 
     fn find(&self, predicate: DocumentPredicate) -> Result<Vec<Document>> {
         Ok(owned(
-            self.read().iter().filter(|(_, data)| predicate(data)),
+            self.read()?.iter().filter(|(_, data)| predicate(data)),
         ))
     }
 
     fn count(&self) -> Result<usize> {
-        Ok(self.read().len())
+        Ok(self.read()?.len())
     }
 }
 
@@ -176,6 +200,17 @@ mod tests {
         c.delete("missing")?;
         c.delete("a")?;
         assert_eq!(c.count()?, 4);
+        Ok(())
+    }
+
+    #[test]
+    fn a_handle_kept_past_close_is_refused() -> Result<()> {
+        let store = InMemoryBackend::new();
+        let c = store.collection("c");
+        c.upsert("a", b"1".to_vec())?;
+        store.close()?;
+        assert!(matches!(c.get("a"), Err(Error::Closed)));
+        assert!(matches!(c.upsert("b", Vec::new()), Err(Error::Closed)));
         Ok(())
     }
 }

@@ -251,6 +251,10 @@ mod persistent {
         fn reference(&self) -> Option<&str> {
             Some("redb")
         }
+
+        fn versions(&self) -> crate::binding::Versions {
+            super::locked_versions(&["automerge", "redb"])
+        }
     }
 
     /// [`RedbBackend`](crate::RedbBackend) with these options (their durability is the run's).
@@ -281,6 +285,10 @@ mod persistent {
             settings(&self.options)
         }
 
+        fn versions(&self) -> crate::binding::Versions {
+            super::locked_versions(&["redb"])
+        }
+
         fn open_on(
             &self,
             storage: FaultStorage,
@@ -290,4 +298,16 @@ mod persistent {
             Some(open::<crate::RedbBackend>(place, &self.options, durability))
         }
     }
+}
+
+/// The versions of `names` this build locked (from Cargo.lock, recorded at build): what the
+/// built-in stores are made of.
+#[cfg(feature = "redb-backend")]
+fn locked_versions(names: &[&str]) -> crate::binding::Versions {
+    env!("STOREBENCH_CRATE_VERSIONS")
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, _)| names.contains(name))
+        .map(|(name, version)| (name.to_owned(), version.to_owned()))
+        .collect()
 }

@@ -5,10 +5,14 @@ use std::path::Path;
 
 use super::Handle;
 use crate::fault::FaultStorage;
-use crate::{Durability, Result};
+use crate::{Durability, Error, Result};
 
 /// A binding's settings as reports show them: name to value (`synchronous` → `FULL`).
 pub type Settings = BTreeMap<String, String>;
+
+/// The versions of what a binding's store is built on, as reports show them: name to version
+/// (`rusqlite` → `0.37.0`, `sqlite` → `3.50.2`).
+pub type Versions = BTreeMap<String, String>;
 
 /// How many threads may use one open store at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,6 +92,13 @@ pub trait Binding: Send + Sync + 'static {
         Settings::new()
     }
 
+    /// The versions of what the store is built on (its own crate, the engine under it), which
+    /// every report of a run on it records beside its settings: a figure means little without
+    /// the build it measured. By default, none.
+    fn versions(&self) -> Versions {
+        Versions::new()
+    }
+
     /// Opens the store with its file on `storage`, the harness's fault-injecting disk: then
     /// the checks fail chosen writes and syncs and cut the power at chosen points. `storage` is
     /// empty at first and, at a reopen, holds what the store wrote before. By default `None`:
@@ -126,6 +137,14 @@ pub trait Binding: Send + Sync + 'static {
     /// --log-operations` logs any store's operations to a file.
     fn logs_operations(&self) -> bool {
         false
+    }
+
+    /// Whether `error`, returned by a collection handle used after the store's `close()`, is
+    /// how this store says it is closed. The use-after-close check
+    /// ([`check_use_after_close`](crate::check::check_use_after_close)) holds every operation
+    /// on such a handle to it. By default, [`Error::Closed`] only.
+    fn closed_error(&self, error: &Error) -> bool {
+        matches!(error, Error::Closed)
     }
 
     /// Another binding's name whose throughput reports set beside this one's (the Automerge

@@ -8,7 +8,7 @@ mod handle;
 mod registry;
 mod replica;
 
-pub use describe::{Binding, Concurrency, Settings};
+pub use describe::{Binding, Concurrency, Settings, Versions};
 pub use handle::{CompactFn, Handle, HandleBuilder, VerifyFn};
 pub use registry::{BindingError, Bindings, Selected};
 pub use replica::{Received, SyncEndpoint, SyncFn};

@@ -81,13 +81,41 @@ pub fn check_planted(
     run_on(binding, scenario, planted, place)
 }
 
-/// The durability `binding` runs a scenario asking for `wanted` with.
+/// The durability `binding` runs a scenario asking for `wanted` with: scenarios draw their
+/// mode from the input, so a mode the binding does not offer falls back to its preferred one
+/// (the crash and concurrency checks, asked for a mode, refuse instead: [`offered`]).
 pub(crate) fn durability_for(binding: &dyn Binding, wanted: Durability) -> Option<Durability> {
     let modes = binding.durabilities();
     modes
         .contains(&wanted)
         .then_some(wanted)
         .or_else(|| modes.first().copied())
+}
+
+/// The durability a check that asks for `wanted` runs `binding` with: `wanted` when the
+/// binding offers it; `None` when it offers no mode (it keeps nothing, and is held to keeping
+/// nothing, whatever is asked).
+///
+/// # Errors
+/// A [`Divergence`] at step 0 naming the modes offered, when the binding offers modes but not
+/// `wanted`: running another mode and passing would claim a guarantee never checked.
+pub(crate) fn offered(
+    binding: &dyn Binding,
+    wanted: Durability,
+) -> Result<Option<Durability>, Divergence> {
+    let modes = binding.durabilities();
+    if modes.is_empty() || modes.contains(&wanted) {
+        return Ok((!modes.is_empty()).then_some(wanted));
+    }
+    Err(Divergence {
+        step: 0,
+        op: None,
+        what: format!(
+            "the `{}` binding does not offer {wanted:?} durability (it offers {modes:?}); ask \
+             the check for a mode it offers",
+            binding.name()
+        ),
+    })
 }
 
 fn run_on(
@@ -576,7 +604,7 @@ pub(crate) fn recovered(
     Ok(found)
 }
 
-fn summary(state: &State) -> String {
+pub(crate) fn summary(state: &State) -> String {
     let parts: Vec<String> = state
         .iter()
         .map(|(name, docs)| format!("{name:?}: {} docs", docs.len()))

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Barrier;
 
 use super::Divergence;
-use super::checker::durability_for;
+use super::checker::offered;
 use crate::binding::{Binding, Concurrency};
 use crate::error::with_causes;
 use crate::{Durability, Result, StorageBackend};
@@ -32,12 +32,14 @@ fn step(t: usize, i: usize) -> (String, Option<Vec<u8>>) {
 /// after a reopen. A binding that allows one thread at a time passes without running.
 ///
 /// # Errors
-/// The first violation, as a [`Divergence`] at step 0 with no operation.
+/// The first violation, as a [`Divergence`] at step 0 with no operation; one naming the modes
+/// offered when the binding offers modes but not `durability`.
 pub fn check_concurrency(
     binding: &dyn Binding,
     durability: Durability,
     dir: &Path,
 ) -> Result<(), Divergence> {
+    let durability = offered(binding, durability)?;
     if binding.concurrency() == Concurrency::SingleThread {
         return Ok(());
     }
@@ -46,7 +48,6 @@ pub fn check_concurrency(
         op: None,
         what,
     };
-    let durability = durability_for(binding, durability);
     let store = binding
         .open(dir, durability)
         .map_err(|e| violated(format!("open: {}", with_causes(&e))))?;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::Divergence;
-use super::checker::{State, apply, durability_for, recovered, state};
+use super::checker::{State, apply, offered, recovered, state};
 use super::op::{Mix, Op, Scenario};
 use crate::binding::Binding;
 use crate::error::with_causes;
@@ -130,8 +130,7 @@ pub fn crash_child(binding: &dyn Binding) {
 /// Runs the scenario drawn from `seed` (see [`Scenario::from_seed`]) on `binding`'s store in a
 /// child process started by `child`, which must reach [`crash_child`] for this binding; the
 /// child dies as `death` says. Then reopens the store here and checks its whole state is what
-/// the contract of `durability` keeps (the binding's preferred mode when it does not offer
-/// it): the last flush (`OnFlush`; a close counts), the last acknowledged write
+/// the contract of `durability` keeps: the last flush (`OnFlush`; a close counts), the last acknowledged write
 /// (`EveryWrite`), or nothing (a store that offers no mode); with the operation the child died
 /// in either done or not. Runs the binding's `verify()` too.
 ///
@@ -140,7 +139,9 @@ pub fn crash_child(binding: &dyn Binding) {
 ///
 /// # Errors
 /// The [`Divergence`]: a state the contract does not allow, a reopen or `verify()` that
-/// fails, or a child that failed an operation or did not die.
+/// fails, or a child that failed an operation or did not die; one at step 0 naming the modes
+/// offered when the binding offers modes but not `durability` (a store that offers none is
+/// held to keeping nothing).
 pub fn check_crash(
     binding: &dyn Binding,
     seed: u64,
@@ -149,7 +150,7 @@ pub fn check_crash(
     mut child: Command,
 ) -> Result<(), Divergence> {
     let scenario = crash_scenario(seed);
-    let durability = durability_for(binding, durability);
+    let durability = offered(binding, durability)?;
     let diverged = |step: usize, what: String| Divergence {
         step,
         op: scenario.ops.get(step).cloned(),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-use super::checker::{Place, check_binding};
+use super::checker::{Divergence, Place, check_binding};
 use super::op::{Mix, Scenario};
 use crate::binding::Binding;
 
@@ -81,59 +81,78 @@ impl Target {
 /// One fuzz input on a user's binding, for a fuzz target of one line:
 ///
 /// ```text
-/// fuzz_target!(|data: &[u8]| storebench::check::fuzz_binding(&MyBinding, data));
+/// fuzz_target!(|data: &[u8]| storebench::check::fuzz_binding(&MyBinding, data).unwrap());
 /// ```
 ///
 /// The input decodes to a [`Scenario`]. A binding that can open on the fault-injecting disk
 /// ([`Binding::open_on`]) runs there, with injected failures and power loss; any other runs
-/// in a fresh temporary directory, with reopen and drop-without-close.
+/// in a fresh temporary directory, with reopen and drop-without-close. An input too short to
+/// decode checks nothing and passes.
 ///
-/// # Panics
-/// On a divergence from the model or the contract: that is how a fuzzer learns of it.
-pub fn fuzz_binding(binding: &dyn Binding, data: &[u8]) {
+/// # Errors
+/// The [`Divergence`] from the model or the contract, its `what` prefixed with the binding's
+/// name (the fuzz target turns it into the panic a fuzzer learns of); one at step 0 when no
+/// temporary directory can be made, or when the binding offers [`Binding::open_on`] but
+/// cannot open a fresh disk: falling back to a directory would hide that its fault-injection
+/// path is broken.
+pub fn fuzz_binding(binding: &dyn Binding, data: &[u8]) -> Result<(), Divergence> {
     // Decoded with faults either way: in a directory `FailIn` does nothing and `Crash` drops
     // the store without close(), so one input means the same operations on both places.
     let Some(scenario) = Scenario::from_bytes(data, Mix::Operations) else {
-        return;
+        return Ok(());
     };
-    let checked = if opens_on_disk(binding) {
+    let named = |d: Divergence| Divergence {
+        what: format!("{}: {}", binding.name(), d.what),
+        ..d
+    };
+    let checked = if opens_on_disk(binding).map_err(named)? {
         check_binding(binding, &scenario, Place::Disk)
     } else {
-        match tempfile::tempdir() {
-            Ok(dir) => check_binding(binding, &scenario, Place::Dir(dir.path())),
-            Err(e) => panic!("cannot make a temporary directory: {e}"),
-        }
+        let dir = tempfile::tempdir().map_err(|e| {
+            named(Divergence {
+                step: 0,
+                op: None,
+                what: format!("cannot make a temporary directory: {e}"),
+            })
+        })?;
+        check_binding(binding, &scenario, Place::Dir(dir.path()))
     };
-    if let Err(divergence) = checked {
-        panic!("{}: {divergence}", binding.name());
-    }
+    checked.map_err(named)
 }
 
 /// Whether `binding` opens on the fault-injecting disk: asked once per binding name and
 /// process, not once per input.
 ///
-/// # Panics
-/// If the binding offers [`Binding::open_on`] but cannot open a fresh disk: falling back to
-/// a directory would hide that its fault-injection path is broken.
-fn opens_on_disk(binding: &dyn Binding) -> bool {
+/// # Errors
+/// When the binding offers [`Binding::open_on`] but cannot open a fresh disk (asked again at
+/// the next input).
+pub(crate) fn opens_on_disk(binding: &dyn Binding) -> Result<bool, Divergence> {
     static ANSWERS: OnceLock<Mutex<BTreeMap<String, bool>>> = OnceLock::new();
     let mut answers = ANSWERS
         .get_or_init(Mutex::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    *answers.entry(binding.name().to_owned()).or_insert_with(|| {
-        let durability = binding.durabilities().first().copied();
-        match binding.open_on(crate::fault::Disk::new().storage(), durability) {
-            Some(Ok(handle)) => {
-                let _ = handle.close();
-                true
-            }
-            Some(Err(e)) => panic!(
-                "{}: open_on a fresh disk failed: {}",
-                binding.name(),
-                crate::error::with_causes(&e)
-            ),
-            None => false,
+    if let Some(&known) = answers.get(binding.name()) {
+        return Ok(known);
+    }
+    let durability = binding.durabilities().first().copied();
+    let opens = match binding.open_on(crate::fault::Disk::new().storage(), durability) {
+        Some(Ok(handle)) => {
+            let _ = handle.close();
+            true
         }
-    })
+        Some(Err(e)) => {
+            return Err(Divergence {
+                step: 0,
+                op: None,
+                what: format!(
+                    "open_on a fresh disk failed: {}",
+                    crate::error::with_causes(&e)
+                ),
+            });
+        }
+        None => false,
+    };
+    answers.insert(binding.name().to_owned(), opens);
+    Ok(opens)
 }

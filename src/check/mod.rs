@@ -3,19 +3,25 @@
 //! concurrency check, and the fuzz targets built from them.
 
 mod checker;
+mod closed;
 mod concurrency;
+pub mod conformance;
 #[cfg(feature = "automerge-backend")]
 mod convergence;
 #[cfg(feature = "automerge-backend")]
 mod corrupt;
+mod damage;
 mod death;
 mod fuzz;
 mod group;
+mod known;
 mod op;
 mod planted;
 mod race;
 pub(crate) mod schedule;
 
+#[doc(inline)]
+pub use crate::__conformance as conformance;
 /// Bugs planted in the built-in stores' batch of `OnFlush` writes (`OpenOptions::planted`).
 #[cfg(feature = "redb-backend")]
 #[doc(hidden)]
@@ -25,13 +31,16 @@ pub use crate::backend::BatchBug;
 #[doc(hidden)]
 pub use crate::backend::ReplicationBug;
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
+pub use closed::check_use_after_close;
 pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]
 pub use convergence::{Converged, MAX_STEPS, check_convergence, check_convergence_planted};
 #[cfg(feature = "automerge-backend")]
 pub use corrupt::{Checked, Damage, check_corrupt_file};
+pub use damage::{Damaged, FileDamage, check_file_damage};
 pub use death::{Death, check_crash, crash_child, crash_scenario};
 pub use fuzz::{Target, fuzz_binding};
+pub use known::{Excused, KnownDefect};
 pub use op::{
     Batch, COLLECTIONS, CollectionName, CrashPoint, DocId, IDS, MAX_BATCH, MAX_OPS, Mix, Op,
     Scenario, Value,

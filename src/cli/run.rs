@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::binding::{Bindings, Selected};
-use crate::report::{Invocation, load_reports, write_repeated, ycsb_summary};
+use crate::report::{Invocation, load_reports, write_in_turns, ycsb_summary};
 use crate::runner::{
     NoProgress, OperationLog, Progress, RunOutcome, interrupt, interrupted, panic_message,
     run_logged,
@@ -69,18 +69,19 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
     // reports; the command then exits 3.
     let mut failures = Vec::new();
     for workload in &workloads {
-        for backend in &backends {
+        let turns = take_turns(workload, &backends, progress.as_ref(), &args);
+        for (backend, outcomes) in backends.iter().zip(turns.outcomes) {
             let what = format!("{} on {}", workload.name, backend.name());
-            let outcomes = match repeat(workload, backend, progress.as_ref(), &args) {
+            let outcomes = match outcomes {
+                Ok(outcomes) if outcomes.is_empty() => continue, // interrupted before its turn
                 Ok(outcomes) => outcomes,
                 Err(cause) => {
-                    progress.finish();
                     failures.push(format!("{what}: {cause}"));
                     continue;
                 }
             };
             let dir = args.out.join(&workload.name).join(backend.name());
-            let report = match write_repeated(&outcomes, &dir, &invocation) {
+            let report = match write_in_turns(&outcomes, &turns.order, &dir, &invocation) {
                 Ok(report) => report,
                 Err(e) => {
                     failures.push(format!("{what}: {}", with_causes(&e)));
@@ -104,9 +105,6 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
                     .into_iter()
                     .map(|f| format!("{what}: {f}")),
             );
-            if interrupted() {
-                break;
-            }
         }
         if interrupted() {
             break;
@@ -218,58 +216,99 @@ fn on_interrupt() {
     });
 }
 
-/// Runs `workload` on `backend` `--repeat` times. A panic that escapes the store's operations
-/// (in its open or close) fails this backend only.
+/// Every backend's runs of one workload, and the order they were made in.
+struct Turns {
+    /// Per backend, in the order given: its runs, or why it failed.
+    outcomes: Vec<Result<Vec<RunOutcome>, String>>,
+    /// The backends' names in the order their runs were made (failed and interrupted runs
+    /// left out).
+    order: Vec<String>,
+}
+
+/// Runs `workload` `--repeat` times on every backend, the backends taking turns: in the given
+/// order in even rounds and reversed in odd ones (A B, B A, A B, ...), so that a drift of the
+/// machine over the session (a warming disk, a neighbour's load) lands on every backend alike
+/// instead of on whichever runs last. A backend that fails drops out of the later rounds.
+fn take_turns(
+    workload: &Workload,
+    backends: &[Selected],
+    progress: &dyn Progress,
+    args: &RunArgs,
+) -> Turns {
+    let mut turns = Turns {
+        outcomes: backends.iter().map(|_| Ok(Vec::new())).collect(),
+        order: Vec::new(),
+    };
+    'rounds: for round in 0..args.repeat {
+        let mut round_order: Vec<usize> = (0..backends.len()).collect();
+        if round % 2 == 1 {
+            round_order.reverse();
+        }
+        for i in round_order {
+            let Ok(outcomes) = &mut turns.outcomes[i] else {
+                continue;
+            };
+            match run_once(workload, &backends[i], progress, args) {
+                Ok(outcome) => {
+                    let partial = outcome.interrupted;
+                    // An interrupted run's partial figures pull no median: it is kept only
+                    // when it is the backend's one run.
+                    if !partial || outcomes.is_empty() {
+                        outcomes.push(outcome);
+                        turns.order.push(backends[i].name().to_owned());
+                    }
+                    if partial || interrupted() {
+                        break 'rounds;
+                    }
+                }
+                Err(cause) => {
+                    progress.finish();
+                    turns.outcomes[i] = Err(cause);
+                }
+            }
+        }
+    }
+    turns
+}
+
+/// Runs `workload` on `backend` once. A panic that escapes the store's operations (in its open
+/// or close) fails this backend only.
 ///
 /// Stores live under `--data` and stay there; without it each lives in a temporary directory
 /// removed as soon as its run is measured, so a long session does not fill the disk.
-fn repeat(
+fn run_once(
     workload: &Workload,
     backend: &Selected,
     progress: &dyn Progress,
     args: &RunArgs,
-) -> Result<Vec<RunOutcome>, String> {
-    let mut outcomes = Vec::new();
-    for _ in 0..args.repeat {
-        let temp;
-        let data_dir: &Path = match &args.data {
-            Some(dir) => dir,
-            None => {
-                temp = tempfile::tempdir()
-                    .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-                temp.path()
-            }
-        };
-        let log = if args.log_operations {
-            let dir = args.out.join(&workload.name).join(backend.name());
-            let path = dir.join("operations.log");
-            std::fs::create_dir_all(&dir)
-                .and_then(|()| OperationLog::file(&path))
-                .map(Some)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?
-        } else {
-            backend
-                .binding()
-                .logs_operations()
-                .then(OperationLog::stdout)
-        };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_logged(workload, backend, data_dir, progress, log.as_ref())
-        }))
-        .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
-        .map_err(|e| with_causes(&e))?;
-        let partial = outcome.interrupted;
-        outcomes.push(outcome);
-        // The interrupted run is the last: later ones would stop at once. With complete runs
-        // before it, it is left out, so that its partial figures pull no median.
-        if partial {
-            if outcomes.len() > 1 {
-                outcomes.pop();
-            }
-            break;
+) -> Result<RunOutcome, String> {
+    let temp;
+    let data_dir: &Path = match &args.data {
+        Some(dir) => dir,
+        None => {
+            temp = tempfile::tempdir()
+                .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+            temp.path()
         }
-    }
-    Ok(outcomes)
+    };
+    let log = if args.log_operations {
+        let dir = args.out.join(&workload.name).join(backend.name());
+        let path = dir.join("operations.log");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| OperationLog::file(&path))
+            .map(Some)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?
+    } else {
+        backend
+            .binding()
+            .logs_operations()
+            .then(OperationLog::stdout)
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_logged(workload, backend, data_dir, progress, log.as_ref())
+    }))
+    .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
+    .map_err(|e| with_causes(&e))
 }
 
 /// The operations that failed, of every repeat and of load and run alike, a line per

@@ -24,11 +24,15 @@ fn proc_field(file: &str, key: &str) -> Option<String> {
     Some(line.split_once(':')?.1.trim().to_owned())
 }
 
-/// Versions of the crates that decide the measurements, recorded from Cargo.lock at build.
+/// Versions of the harness's own crates that decide the measurements (the histograms),
+/// recorded from Cargo.lock at build. What a store is built on is its binding's to say
+/// (`Binding::versions`, in the report's `backend.versions`): a user's store may be built on
+/// other versions of the crates this one locks, or on none of them.
 pub(crate) fn crates() -> BTreeMap<String, String> {
     let mut versions: BTreeMap<String, String> = env!("STOREBENCH_CRATE_VERSIONS")
         .split(',')
         .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, _)| *name == "hdrhistogram")
         .map(|(name, version)| (name.to_owned(), version.to_owned()))
         .collect();
     versions.insert("storebench".into(), env!("CARGO_PKG_VERSION").into());

@@ -46,6 +46,7 @@ impl Report {
                 name: outcome.backend.clone(),
                 binding: outcome.binding.clone(),
                 settings: outcome.settings.clone(),
+                versions: outcome.versions.clone(),
                 reference: outcome.reference.clone(),
                 stores_nothing: outcome.stores_nothing,
                 durability: outcome.durability.map(|d| {

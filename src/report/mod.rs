@@ -34,4 +34,5 @@ pub use schema::{
     SCHEMA_VERSION, WorkloadInfo,
 };
 pub use summary::ycsb_summary;
+pub(crate) use write::write_in_turns;
 pub use write::{Invocation, WriteError, write_repeated, write_run};

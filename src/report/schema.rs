@@ -33,7 +33,8 @@ pub struct Report {
     pub started_at_unix: u64,
     /// The machine.
     pub machine: Machine,
-    /// Versions of the crates that decide the measurements.
+    /// Versions of the harness's crates that decide the measurements (storebench, its
+    /// histograms); the store's are in `backend.versions`.
     pub crates: BTreeMap<String, String>,
     /// The load phase.
     pub load: Phase,
@@ -92,6 +93,11 @@ pub struct Repeat {
     pub throughput_ops_per_sec: Vec<f64>,
     /// Per operation, each run's p50, p99 and p99.9 in nanoseconds, in run order.
     pub latency_ns: BTreeMap<String, RepeatLatency>,
+    /// The backends of the command, by name, in the order every run of this workload was made
+    /// (`storebench run` alternates them: A B B A A B ...); empty when the runs were made
+    /// alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<String>,
 }
 
 /// One operation's latency percentiles over repeated runs.
@@ -130,6 +136,10 @@ pub struct BackendInfo {
     pub durability: Option<String>,
     /// The binding's settings for the run (page cache, synchronous mode, ...).
     pub settings: BTreeMap<String, String>,
+    /// The versions of what the store is built on (its crate, its engine), as its binding
+    /// says; empty in reports of older builds.
+    #[serde(default)]
+    pub versions: BTreeMap<String, String>,
     /// The binding whose throughput reports set beside this one's, if any.
     pub reference: Option<String>,
     /// Whether the store discards what it is given (`null`, `basic`): its figures measure

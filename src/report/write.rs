@@ -76,6 +76,17 @@ pub fn write_repeated(
     dir: &Path,
     invocation: &Invocation,
 ) -> Result<Report, WriteError> {
+    write_in_turns(outcomes, &[], dir, invocation)
+}
+
+/// As [`write_repeated`], for runs made in turns with other backends: `turns` names the
+/// backends in the order every run of the workload was made, kept in `repeat.turns`.
+pub(crate) fn write_in_turns(
+    outcomes: &[RunOutcome],
+    turns: &[String],
+    dir: &Path,
+    invocation: &Invocation,
+) -> Result<Report, WriteError> {
     let fail = |path: PathBuf| move |source| WriteError { path, source };
     let reports: Vec<Report> = outcomes.iter().map(Report::from_outcome).collect();
     let mut order: Vec<usize> = (0..reports.len()).collect();
@@ -96,7 +107,10 @@ pub fn write_repeated(
     let mut report = reports[median].clone();
     let requested = invocation.repeats_requested.max(reports.len());
     if requested > 1 {
-        report.repeat = Some(repeat(&reports, requested));
+        report.repeat = Some(Repeat {
+            turns: turns.to_vec(),
+            ..repeat(&reports, requested)
+        });
     }
     report.invocation = Some(invocation.id.clone());
     if invocation.keeps_stores {
@@ -211,5 +225,6 @@ fn repeat(reports: &[Report], requested: usize) -> Repeat {
             .map(|r| r.run.throughput_ops_per_sec)
             .collect(),
         latency_ns,
+        turns: Vec::new(),
     }
 }

@@ -10,7 +10,7 @@ use super::progress::Progress;
 use super::recorder::{OperationHistograms, Recorder};
 use super::rss;
 use super::worker::{Schedule, Stop, Worker};
-use crate::binding::{Concurrency, Selected, Settings};
+use crate::binding::{Concurrency, Selected, Settings, Versions};
 use crate::workload::{KeySpace, Operation, Workload};
 use crate::{Collection, Durability, Error, Result};
 
@@ -68,6 +68,8 @@ pub struct RunOutcome {
     pub durability: Option<Durability>,
     /// The binding's settings for this run.
     pub settings: Settings,
+    /// The versions of what the store is built on, as its binding says.
+    pub versions: Versions,
     /// The binding its throughput is set beside in reports, if any.
     pub reference: Option<String>,
     /// Whether the store discards what it is given ([`Binding::keeps_data`]).
@@ -272,6 +274,7 @@ pub fn run_logged(
         binding: binding.name().to_owned(),
         durability,
         settings: binding.settings(durability),
+        versions: binding.versions(),
         reference: binding.reference().map(str::to_owned),
         stores_nothing: !binding.keeps_data(),
         store_dir: dir.path.clone(),

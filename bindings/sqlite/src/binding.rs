@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use storebench::binding::{Binding, Handle, Settings};
+use storebench::binding::{Binding, Handle, Settings, Versions};
 use storebench::{Durability, Error, Result, StorageBackend};
 
 use crate::SqliteStore;
@@ -46,8 +46,18 @@ impl Binding for SqliteBinding {
             Durability::OnFlush => "one open transaction, committed by flush",
         };
         settings.insert("transaction".to_owned(), transaction.to_owned());
-        settings.insert("sqlite_version".to_owned(), rusqlite::version().to_owned());
         settings
+    }
+
+    /// This crate's version and the bundled SQLite library's, as SQLite reports it.
+    fn versions(&self) -> Versions {
+        Versions::from([
+            (
+                env!("CARGO_PKG_NAME").to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+            ),
+            ("sqlite".to_owned(), rusqlite::version().to_owned()),
+        ])
     }
 }
 

@@ -1,0 +1,256 @@
+//! Every check, for one binding, in one line of a user's test file: the
+//! [`conformance!`](crate::check::conformance) macro expands to a test function per check,
+//! the crash child included, and each calls one function of this module.
+//!
+//! The functions fix what the checks run (seeds, deaths, modes) at sizes that keep a debug
+//! test run within seconds per check; a user who wants more calls the checks themselves.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use super::Divergence;
+use super::checker::{Place, check_binding};
+use super::closed::check_use_after_close;
+use super::concurrency::check_concurrency;
+use super::damage::check_file_damage;
+use super::death::{Death, check_crash};
+use super::fuzz::opens_on_disk;
+use super::known::{Excused, Excuses, KnownDefect};
+use super::op::{Mix, Scenario};
+use crate::binding::Binding;
+
+/// Seeds of the model check's scenarios.
+const MODEL_SEEDS: u64 = 48;
+/// Seeds of the crash check, per durability mode.
+const CRASH_SEEDS: u64 = 6;
+
+/// The model check on scenarios drawn from the seeds `0..48`: on the fault-injecting disk
+/// when the binding can open there, else each in a fresh temporary directory. A divergence
+/// one of `known` explains ends its scenario, is excused, and the next scenario runs.
+///
+/// # Errors
+/// The first [`Divergence`] no known defect explains, its `what` prefixed with the seed.
+pub fn model(binding: &dyn Binding, known: &[KnownDefect]) -> Result<Vec<Excused>, Divergence> {
+    let mut excuses = Excuses::new(known);
+    let on_disk = opens_on_disk(binding)?;
+    for seed in 0..MODEL_SEEDS {
+        let scenario = Scenario::from_seed(seed, 800, Mix::Operations);
+        let checked = if on_disk {
+            check_binding(binding, &scenario, Place::Disk)
+        } else {
+            let dir = temporary_dir()?;
+            check_binding(binding, &scenario, Place::Dir(dir.path()))
+        };
+        if let Err(d) = checked {
+            excuses.excuse(seeded(d, format!("seed {seed}")))?;
+        }
+    }
+    Ok(excuses.into_excused())
+}
+
+/// The crash check by process death in every durability mode the binding offers, six seeds
+/// each, the child aborting at a step or killed from outside by turns. `child` makes the
+/// command that starts a crash child: see [`child`]. A divergence one of `known` explains is
+/// excused, and the next case runs. A store that offers no mode keeps nothing across a death,
+/// and has nothing to check here.
+///
+/// # Errors
+/// The first [`Divergence`] no known defect explains, its `what` prefixed with the mode, seed
+/// and death.
+pub fn crash(
+    binding: &dyn Binding,
+    known: &[KnownDefect],
+    child: impl Fn() -> Command,
+) -> Result<Vec<Excused>, Divergence> {
+    let mut excuses = Excuses::new(known);
+    for &durability in binding.durabilities() {
+        for seed in 0..CRASH_SEEDS {
+            let step = 8 + 9 * seed as usize;
+            let death = match seed % 2 {
+                0 => Death::Abort { step },
+                _ => Death::Kill { after: step - 4 },
+            };
+            if let Err(d) = check_crash(binding, seed, durability, death, child()) {
+                excuses.excuse(seeded(d, format!("{durability:?} seed {seed} {death:?}")))?;
+            }
+        }
+    }
+    Ok(excuses.into_excused())
+}
+
+/// The command that starts this test binary as a crash child: the test function `name` of the
+/// module `module` (what `module_path!()` says where the macro expanded), alone.
+pub fn child(module: &str, name: &str) -> Command {
+    // A test's name is its path without the crate's name.
+    let path = match module.split_once("::") {
+        Some((_, inner)) => format!("{inner}::{name}"),
+        None => name.to_owned(),
+    };
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut command = Command::new(exe);
+    command.args(["--exact", &path, "--nocapture", "--test-threads=1"]);
+    command
+}
+
+/// The concurrency check in every durability mode the binding offers (once, for a store
+/// that offers none). A divergence one of `known` explains is excused.
+///
+/// # Errors
+/// The first [`Divergence`] no known defect explains, its `what` prefixed with the mode.
+pub fn concurrency(
+    binding: &dyn Binding,
+    known: &[KnownDefect],
+) -> Result<Vec<Excused>, Divergence> {
+    let mut excuses = Excuses::new(known);
+    let modes = binding.durabilities();
+    let modes = if modes.is_empty() {
+        &[crate::Durability::OnFlush][..]
+    } else {
+        modes
+    };
+    for &durability in modes {
+        let dir = temporary_dir()?;
+        if let Err(d) = check_concurrency(binding, durability, dir.path()) {
+            excuses.excuse(seeded(d, format!("{durability:?}")))?;
+        }
+    }
+    Ok(excuses.into_excused())
+}
+
+/// The use-after-close check in a fresh temporary directory.
+///
+/// # Errors
+/// The first [`Divergence`] no known defect explains.
+pub fn use_after_close(
+    binding: &dyn Binding,
+    known: &[KnownDefect],
+) -> Result<Vec<Excused>, Divergence> {
+    let dir = temporary_dir()?;
+    check_use_after_close(binding, dir.path(), known)
+}
+
+/// The file-damage check with the seeds `0..2`.
+///
+/// # Errors
+/// The first [`Divergence`] no known defect explains, its `what` prefixed with the seed.
+pub fn file_damage(
+    binding: Arc<dyn Binding>,
+    known: &[KnownDefect],
+) -> Result<Vec<Excused>, Divergence> {
+    let mut excuses = Excuses::new(known);
+    for seed in 0..2 {
+        let damaged = check_file_damage(binding.clone(), seed, known)
+            .map_err(|d| seeded(d, format!("seed {seed}")))?;
+        excuses.extend(damaged.excused);
+    }
+    Ok(excuses.into_excused())
+}
+
+fn temporary_dir() -> Result<tempfile::TempDir, Divergence> {
+    tempfile::tempdir().map_err(|e| Divergence {
+        step: 0,
+        op: None,
+        what: format!("cannot make a temporary directory: {e}"),
+    })
+}
+
+fn seeded(divergence: Divergence, case: String) -> Divergence {
+    Divergence {
+        what: format!("{case}: {}", divergence.what),
+        ..divergence
+    }
+}
+
+/// What a conformance test does with its check's result: prints each known defect excused
+/// (so the test's output says what it went past), panics with a divergence.
+///
+/// # Panics
+/// With the divergence, as a test fails.
+pub fn conclude(binding: &dyn Binding, result: Result<Vec<Excused>, Divergence>) {
+    match result {
+        Ok(excused) => {
+            for e in excused {
+                eprintln!("{}: {e}", binding.name());
+            }
+        }
+        Err(d) => panic!("{}: {d}", binding.name()),
+    }
+}
+
+/// Expands to one test function per check for a binding: the model check, the crash check by
+/// process death (and its child: the test `conformance_crash_child`), the concurrency check,
+/// the use-after-close check and the file-damage check. Each panics with the divergence it
+/// finds, and prints the known defects it went past.
+///
+/// ```
+/// # use std::path::Path;
+/// # use storebench::binding::{Binding, Handle};
+/// # use storebench::{Durability, InMemoryBackend, Result};
+/// # struct MyBinding;
+/// # impl Binding for MyBinding {
+/// #     fn name(&self) -> &str { "mine" }
+/// #     fn durabilities(&self) -> &[Durability] { &[] }
+/// #     fn open(&self, _: &Path, _: Option<Durability>) -> Result<Handle> {
+/// #         Ok(Handle::new(InMemoryBackend::new()))
+/// #     }
+/// # }
+/// // In tests/conformance.rs:
+/// storebench::check::conformance!(MyBinding);
+/// # fn main() {}
+/// ```
+///
+/// With defects the store is known to have, which every check reports once and goes on past:
+/// `conformance!(MyBinding, known: KNOWN)`, `KNOWN` a `&[KnownDefect]`
+/// ([`KnownDefect`](crate::check::KnownDefect)).
+///
+/// The binding is an expression, evaluated once per test. For several bindings in one file,
+/// expand each in a module of its own:
+/// `mod sqlite { storebench::check::conformance!(super::SqliteBinding); }`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __conformance {
+    ($binding:expr) => {
+        $crate::check::conformance!($binding, known: &[]);
+    };
+    ($binding:expr, known: $known:expr) => {
+        /// The crash child of `conformance_crash`: returns at once unless started as one.
+        #[test]
+        fn conformance_crash_child() {
+            $crate::check::crash_child(&$binding);
+        }
+
+        #[test]
+        fn conformance_model() {
+            let checked = $crate::check::conformance::model(&$binding, $known);
+            $crate::check::conformance::conclude(&$binding, checked);
+        }
+
+        #[test]
+        fn conformance_crash() {
+            let child = || {
+                $crate::check::conformance::child(::std::module_path!(), "conformance_crash_child")
+            };
+            let checked = $crate::check::conformance::crash(&$binding, $known, child);
+            $crate::check::conformance::conclude(&$binding, checked);
+        }
+
+        #[test]
+        fn conformance_concurrency() {
+            let checked = $crate::check::conformance::concurrency(&$binding, $known);
+            $crate::check::conformance::conclude(&$binding, checked);
+        }
+
+        #[test]
+        fn conformance_use_after_close() {
+            let checked = $crate::check::conformance::use_after_close(&$binding, $known);
+            $crate::check::conformance::conclude(&$binding, checked);
+        }
+
+        #[test]
+        fn conformance_file_damage() {
+            let binding = ::std::sync::Arc::new($binding);
+            let checked = $crate::check::conformance::file_damage(binding.clone(), $known);
+            $crate::check::conformance::conclude(binding.as_ref(), checked);
+        }
+    };
+}
