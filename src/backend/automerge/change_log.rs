@@ -170,6 +170,24 @@ pub(crate) fn chunks(collection: CollectionId, id: &str) -> std::ops::Range<(u64
     (collection, id, 0)..(collection, id, HEADS_SEQ)
 }
 
+/// Every document with a change log, deleted ones included: one seek past each document's
+/// heads to the next document, so the cost follows the documents, not their histories.
+pub(crate) fn documents(log: &impl ChangeLogRead) -> Result<Vec<(CollectionId, String)>> {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let mut documents = Vec::new();
+    let mut next = log.range::<(CollectionId, &str, u64)>(..)?.next();
+    while let Some(entry) = next {
+        let (key, _) = entry?;
+        let (collection, id, _) = key.value();
+        let id = id.to_owned();
+        // Its heads are its last key: what follows is the next document's.
+        let past = (collection, id.as_str(), HEADS_SEQ);
+        next = log.range((Excluded(past), Unbounded))?.next();
+        documents.push((collection, id));
+    }
+    Ok(documents)
+}
+
 /// Folds every chunk of the document `heads` describes into one snapshot at its last seq, and
 /// returns the heads to store; `None` when it is one chunk already. `me` is the actor the
 /// database writes as in this open.
@@ -223,5 +241,48 @@ pub(crate) fn corrupt(
         id: id.to_owned(),
         detail: detail.to_owned(),
         source: source.map(Box::new),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::{Database, ReadableDatabase};
+
+    use super::*;
+    use crate::backend::persistent::CHANGE_LOG;
+
+    #[test]
+    fn every_document_is_listed_once_whatever_its_history() {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .expect("creates");
+        // Ids that sort next to each other, the empty one, long and short histories, two
+        // collections; a snapshot (seq 5) without the chunks before it.
+        let docs: [(u64, &str, &[u64]); 6] = [
+            (1, "", &[1]),
+            (1, "a", &[1, 2, 3, 4]),
+            (1, "a\0", &[1]),
+            (1, "ab", &[5, 6]),
+            (2, "a", &[1, 2]),
+            (7, "z", &[9]),
+        ];
+        let txn = db.begin_write().expect("begins");
+        {
+            let mut log = txn.open_table(CHANGE_LOG).expect("opens");
+            for (collection, id, seqs) in docs {
+                for seq in seqs.iter().chain([&HEADS_SEQ]) {
+                    log.insert((collection, id, *seq), b"x".as_slice())
+                        .expect("inserts");
+                }
+            }
+        }
+        txn.commit().expect("commits");
+        let read = db.begin_read().expect("reads");
+        let listed = documents(&read.open_table(CHANGE_LOG).expect("opens")).expect("lists");
+        let expected: Vec<(u64, String)> = docs
+            .iter()
+            .map(|(c, id, _)| (*c, (*id).to_owned()))
+            .collect();
+        assert_eq!(listed, expected);
     }
 }

@@ -8,8 +8,8 @@ use automerge::{Change, ChangeHash};
 use super::super::apply;
 use super::super::backend::AutomergeBackend;
 use super::super::batch::{self, Refusal};
-use super::super::change_log::ChangeLogRead;
-use super::super::heads::{self, HEADS_SEQ};
+use super::super::change_log::{self, ChangeLogRead};
+use super::super::heads;
 use super::super::replicate;
 use super::bloom::Have;
 use super::held;
@@ -46,18 +46,7 @@ impl SyncSession {
         let log = txn.open_table(CHANGE_LOG)?;
         let docs: Vec<DocKey> = match changed {
             Some(docs) => docs,
-            None => {
-                // Every document, deleted ones included, has heads after its chunks.
-                let mut all = Vec::new();
-                for entry in redb::ReadableTable::iter(&log)? {
-                    let (key, _) = entry?;
-                    let (collection, id, seq) = key.value();
-                    if seq == HEADS_SEQ {
-                        all.push((collection, id.to_owned()));
-                    }
-                }
-                all
-            }
+            None => change_log::documents(&log)?,
         };
         for (collection_id, id) in docs {
             let Some(collection) = names.get(&collection_id) else {
