@@ -26,6 +26,11 @@ fn spans_orders(values: impl Iterator<Item = f64>) -> bool {
     hi > 0.0 && hi / lo > LOG_AXIS_SPAN
 }
 
+/// Where a logarithmic axis starts: half the smallest positive value, so that it shows.
+fn log_floor(values: impl Iterator<Item = f64>) -> f64 {
+    values.filter(|v| *v > 0.0).fold(f64::MAX, f64::min) / 2.0
+}
+
 /// An operations-per-second tick: `346k`, `1.2M`, `500`.
 fn rate_label(y: &f64) -> String {
     match *y {
@@ -180,12 +185,7 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
     svg_chart(|root| {
         let title = format!("{workload}: throughput");
         if spans_orders(values.iter().map(|v| v.1)) {
-            let lo = values
-                .iter()
-                .map(|v| v.1)
-                .filter(|v| *v > 0.0)
-                .fold(f64::MAX, f64::min)
-                / 2.0;
+            let lo = log_floor(values.iter().map(|v| v.1));
             let mut chart = titled(root, title, 88)
                 .build_cartesian_2d(x_range, (lo..max * 2.0).log_scale())
                 .map_err(failed)?;
@@ -200,24 +200,8 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
                 .axis_desc_style(("sans-serif", 17))
                 .draw()
                 .map_err(failed)?;
-            chart
-                .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
-                    Rectangle::new(
-                        [(i as f64 + 0.15, lo), (i as f64 + 0.85, v.max(lo))],
-                        colour(i).filled(),
-                    )
-                }))
-                .map_err(failed)?;
-            chart
-                .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
-                    Text::new(
-                        format!("{v:.0}"),
-                        (i as f64 + 0.3, v.max(lo) * 1.2),
-                        ("sans-serif", 14),
-                    )
-                }))
-                .map_err(failed)?;
-            return Ok(());
+            // A label sits a fifth above its bar, which a logarithmic axis draws alike.
+            return draw_bars(&mut chart, &values, lo, |v| v * 1.2);
         }
         let mut chart = titled(root, title, 88)
             .build_cartesian_2d(x_range, 0.0..max)
@@ -233,25 +217,39 @@ pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
             .axis_desc_style(("sans-serif", 17))
             .draw()
             .map_err(failed)?;
-        chart
-            .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
-                Rectangle::new(
-                    [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, v)],
-                    colour(i).filled(),
-                )
-            }))
-            .map_err(failed)?;
-        chart
-            .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
-                Text::new(
-                    format!("{v:.0}"),
-                    (i as f64 + 0.3, v + max * 0.02),
-                    ("sans-serif", 14),
-                )
-            }))
-            .map_err(failed)?;
-        Ok(())
+        draw_bars(&mut chart, &values, 0.0, |v| v + max * 0.02)
     })
+}
+
+/// One bar per backend from `floor` up, each labelled with its value at `label_at` its top.
+fn draw_bars<'a, 'b: 'a, CT>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    values: &[(&str, f64)],
+    floor: f64,
+    label_at: impl Fn(f64) -> f64,
+) -> Result<(), String>
+where
+    CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
+{
+    let top = |v: f64| v.max(floor);
+    chart
+        .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
+            Rectangle::new(
+                [(i as f64 + 0.15, floor), (i as f64 + 0.85, top(v))],
+                colour(i).filled(),
+            )
+        }))
+        .map_err(failed)?;
+    chart
+        .draw_series(values.iter().enumerate().map(|(i, &(_, v))| {
+            Text::new(
+                format!("{v:.0}"),
+                (i as f64 + 0.3, label_at(top(v))),
+                ("sans-serif", 14),
+            )
+        }))
+        .map_err(failed)?;
+    Ok(())
 }
 
 /// Operations completed in each whole second of the run, one line per backend, on a
@@ -280,13 +278,7 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
         let title = format!("{workload}: throughput over time");
         let x_desc = "second of the run (whole seconds)";
         if log {
-            let lo = series
-                .iter()
-                .flatten()
-                .map(|p| p.1)
-                .filter(|v| *v > 0.0)
-                .fold(f64::MAX, f64::min)
-                / 2.0;
+            let lo = log_floor(series.iter().flatten().map(|p| p.1));
             // A second with no operation sits on the axis floor, not off the chart.
             for point in series.iter_mut().flatten() {
                 point.1 = point.1.max(lo);
