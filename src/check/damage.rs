@@ -159,6 +159,13 @@ fn open_damaged(
                     // verify() naming the damage is the store refusing, not keeping silent.
                     Ok(_) if noticed(&store) => Opened::Refused,
                     Ok(found) if allowed.contains(&found) => Opened::Intact,
+                    // Told apart from other wrong data: a store that takes a cut file for a
+                    // new one is a common defect, and one a binding may list as known.
+                    Ok(found) if found.iter().all(|(_, docs)| docs.is_empty()) => Opened::Wrong(
+                        "every flush lost: it opened empty, as a new store, though a flush \
+                         had succeeded"
+                            .to_owned(),
+                    ),
                     Ok(found) => Opened::Wrong(format!(
                         "silently wrong data: it opened to {}, a state no flush made",
                         summary(&found)
@@ -204,7 +211,8 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Writes the history the damaged copies start from and returns every state it made durable:
-/// none, the first flush's, the last (close's). A damaged store may come back to any of them.
+/// the first flush's and the last (close's). A damaged store may come back to either. The
+/// empty state is not among them: once a flush succeeded, a store that opens empty lost it.
 fn write_history(
     binding: &dyn Binding,
     dir: &Path,
@@ -214,7 +222,7 @@ fn write_history(
     let store = binding
         .open(dir, Some(durability))
         .map_err(|e| format!("open: {}", with_causes(&e)))?;
-    let mut allowed = vec![State::new()];
+    let mut allowed = Vec::new();
     let write = |s: &dyn StorageBackend, phase: usize| -> crate::Result<()> {
         for n in 0..24usize {
             let collection = ["notes", "tasks"][n % 2];
@@ -342,9 +350,11 @@ mod tests {
     use super::*;
     use crate::binding::Handle;
 
-    /// Opens to a store holding a document no write made, or never returns from open.
+    /// Opens to a store holding a document no write made, to an empty store whatever its
+    /// directory holds, or never returns from open.
     enum Flawed {
         Lies,
+        Forgets,
         Hangs,
     }
 
@@ -359,6 +369,7 @@ mod tests {
             let store = InMemoryBackend::new();
             match self {
                 Flawed::Lies => store.collection("notes").upsert("doc-00", vec![7])?,
+                Flawed::Forgets => {}
                 Flawed::Hangs => loop {
                     std::thread::park();
                 },
@@ -391,6 +402,31 @@ mod tests {
         assert!(
             matches!(&hung, Opened::Wrong(why) if why == "the store hung: no answer in 0.2 s"),
             "{hung:?}"
+        );
+    }
+
+    #[test]
+    fn a_store_that_opens_empty_after_a_flush_lost_it() {
+        let dir = tempfile::tempdir().expect("a temporary dir");
+        let allowed = write_history(&Flawed::Forgets, dir.path(), Durability::OnFlush)
+            .expect("the history is written");
+        assert_eq!(allowed.len(), 2);
+        assert!(
+            allowed
+                .iter()
+                .all(|s| s.iter().any(|(_, docs)| !docs.is_empty())),
+            "the empty state is allowed"
+        );
+        let forgot = open_damaged(
+            Arc::new(Flawed::Forgets),
+            dir,
+            Durability::OnFlush,
+            Arc::new(allowed),
+            DEADLINE,
+        );
+        assert!(
+            matches!(&forgot, Opened::Wrong(why) if why.starts_with("every flush lost")),
+            "{forgot:?}"
         );
     }
 
