@@ -68,7 +68,7 @@ pub struct Damaged {
 /// file the store keeps in its directory in every way [`FileDamage`] names, at fixed places and
 /// at places drawn from `seed`, and opens a fresh copy of the directory for each. The store
 /// runs with its preferred durability mode; a store that offers none keeps no file and passes
-/// at once.
+/// at once, while one that offers a mode but leaves no file in its directory is a divergence.
 ///
 /// Each open runs on a thread of its own, so that a panic is caught and reported and a hang
 /// is cut off after 30 s; that is why the binding is taken as an `Arc`. A divergence one of
@@ -77,7 +77,7 @@ pub struct Damaged {
 /// # Errors
 /// The [`Divergence`] found: at step `n`, the `n`th damaged copy; `what` names the file, the
 /// damage and whether the store panicked, hung or returned data no write made. One at step 0
-/// when the sound store cannot be written.
+/// when the sound store cannot be written, or leaves no file though it offers durability.
 pub fn check_file_damage(
     binding: Arc<dyn Binding>,
     seed: u64,
@@ -98,6 +98,18 @@ pub fn check_file_damage(
     let mut files = Vec::new();
     list_files(pristine.path(), Path::new(""), &mut files)
         .map_err(|e| failed(0, format!("listing the store's files: {}", with_causes(&e))))?;
+    if files.is_empty() {
+        // Durability offered with nothing on disk: either the data lives elsewhere, where the
+        // check cannot damage it, or it is not kept at all. Passing with no case would hide both.
+        return Err(failed(
+            0,
+            format!(
+                "the store offers durability ({durability:?}) but left no file in its \
+                 directory, so there is nothing to damage: it must keep its files in the \
+                 directory it is opened on"
+            ),
+        ));
+    }
     let mut damaged = Damaged {
         files: files.clone(),
         ..Damaged::default()
@@ -427,6 +439,15 @@ mod tests {
         assert!(
             matches!(&forgot, Opened::Wrong(why) if why.starts_with("every flush lost")),
             "{forgot:?}"
+        );
+    }
+
+    #[test]
+    fn durability_offered_with_no_file_is_a_divergence() {
+        let checked = check_file_damage(Arc::new(Flawed::Forgets), 0, &[]);
+        assert!(
+            matches!(&checked, Err(d) if d.what.contains("left no file")),
+            "{checked:?}"
         );
     }
 
