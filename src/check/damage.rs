@@ -390,10 +390,11 @@ mod tests {
         }
     }
 
-    fn open(flawed: Flawed) -> Opened {
+    /// Opens `flawed` with `deadline`: the normal one unless the test is of a hang, so that
+    /// only a hang is cut short.
+    fn open(flawed: Flawed, deadline: Duration) -> Opened {
         let dir = tempfile::tempdir().expect("a temporary dir");
         let allowed = Arc::new(vec![State::new()]);
-        let deadline = Duration::from_millis(200);
         open_damaged(
             Arc::new(flawed),
             dir,
@@ -405,12 +406,12 @@ mod tests {
 
     #[test]
     fn data_no_write_made_and_a_hang_are_named() {
-        let lied = open(Flawed::Lies);
+        let lied = open(Flawed::Lies, DEADLINE);
         assert!(
             matches!(&lied, Opened::Wrong(why) if why.starts_with("silently wrong data")),
             "{lied:?}"
         );
-        let hung = open(Flawed::Hangs);
+        let hung = open(Flawed::Hangs, Duration::from_millis(200));
         assert!(
             matches!(&hung, Opened::Wrong(why) if why == "the store hung: no answer in 0.2 s"),
             "{hung:?}"
