@@ -10,19 +10,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use super::Divergence;
+use super::bounded::{Bounded, DEADLINE, call_bounded};
 use super::checker::{State, state, summary};
 use super::known::{Excused, Excuses, KnownDefect};
 use crate::binding::Binding;
 use crate::error::with_causes;
 use crate::{Durability, InMemoryBackend, StorageBackend};
 
-/// How long one open of a damaged store may take before the check calls it a hang. The
-/// store's thread is left running then: a thread cannot be stopped from outside.
-const DEADLINE: Duration = Duration::from_secs(30);
 /// The page size damage is aligned to: most stores write in pages of 4 KiB or a multiple.
 const PAGE: u64 = 4096;
 /// Bits flipped at places drawn from the seed, per file, besides the fixed places.
@@ -158,51 +155,39 @@ fn open_damaged(
     allowed: Arc<Vec<State>>,
     deadline: Duration,
 ) -> Opened {
-    let (sender, receiver) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("storebench-damaged-open".into())
-        .spawn(move || {
-            let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let Ok(store) = binding.open(dir.path(), Some(durability)) else {
-                    return Opened::Refused;
-                };
-                let outcome = match state(store.store()) {
-                    Err(_) => Opened::Refused,
-                    // verify() naming the damage is the store refusing, not keeping silent.
-                    Ok(_) if noticed(&store) => Opened::Refused,
-                    Ok(found) if allowed.contains(&found) => Opened::Intact,
-                    // Told apart from other wrong data: a store that takes a cut file for a
-                    // new one is a common defect, and one a binding may list as known.
-                    Ok(found) if found.iter().all(|(_, docs)| docs.is_empty()) => Opened::Wrong(
-                        "every flush lost: it opened empty, as a new store, though a flush \
-                         had succeeded"
-                            .to_owned(),
-                    ),
-                    Ok(found) => Opened::Wrong(format!(
-                        "silently wrong data: it opened to {}, a state no flush made",
-                        summary(&found)
-                    )),
-                };
-                // A store refused at a read may refuse its close too.
-                let _ = store.close();
-                outcome
-            }));
-            let _ = sender.send(opened.unwrap_or_else(|panic| {
-                Opened::Wrong(format!(
-                    "the store panicked: {}",
-                    panic_text(panic.as_ref())
-                ))
-            }));
-        });
-    if let Err(e) = spawned {
-        return Opened::Wrong(format!("no thread to open on: {e}"));
+    let opened = call_bounded("storebench-damaged-open", deadline, move || {
+        let Ok(store) = binding.open(dir.path(), Some(durability)) else {
+            return Opened::Refused;
+        };
+        let outcome = match state(store.store()) {
+            Err(_) => Opened::Refused,
+            // verify() naming the damage is the store refusing, not keeping silent.
+            Ok(_) if noticed(&store) => Opened::Refused,
+            Ok(found) if allowed.contains(&found) => Opened::Intact,
+            // Told apart from other wrong data: a store that takes a cut file for a
+            // new one is a common defect, and one a binding may list as known.
+            Ok(found) if found.iter().all(|(_, docs)| docs.is_empty()) => Opened::Wrong(
+                "every flush lost: it opened empty, as a new store, though a flush had \
+                 succeeded"
+                    .to_owned(),
+            ),
+            Ok(found) => Opened::Wrong(format!(
+                "silently wrong data: it opened to {}, a state no flush made",
+                summary(&found)
+            )),
+        };
+        // A store refused at a read may refuse its close too.
+        let _ = store.close();
+        outcome
+    });
+    match opened {
+        Bounded::Returned(opened) => opened,
+        Bounded::Panicked(panic) => Opened::Wrong(format!("the store panicked: {panic}")),
+        Bounded::Hung(seconds) => {
+            Opened::Wrong(format!("the store hung: no answer in {seconds} s"))
+        }
+        Bounded::NoThread(e) => Opened::Wrong(format!("no thread to open on: {e}")),
     }
-    receiver.recv_timeout(deadline).unwrap_or_else(|_| {
-        Opened::Wrong(format!(
-            "the store hung: no answer in {} s",
-            deadline.as_secs_f64()
-        ))
-    })
 }
 
 /// Whether the store's `verify()` finds a problem, or fails.
@@ -212,14 +197,6 @@ fn noticed(store: &crate::binding::Handle) -> bool {
         Some(Err(_)) => true,
         None => false,
     }
-}
-
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with no message".to_owned())
 }
 
 /// Writes the history the damaged copies start from and returns every state it made durable:
