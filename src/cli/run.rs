@@ -266,7 +266,7 @@ fn take_turns(
                         // after the rounds.
                         let _ = write_in_turns(outcomes, &turns.order, &dir, invocation);
                     }
-                    if partial || interrupted() {
+                    if partial {
                         break 'rounds;
                     }
                 }
@@ -274,6 +274,10 @@ fn take_turns(
                     progress.finish();
                     turns.outcomes[i] = Err(cause);
                 }
+            }
+            // Ctrl-C during a turn that failed stops the rounds as well as during one that ran.
+            if interrupted() {
+                break 'rounds;
             }
         }
     }
