@@ -688,13 +688,25 @@ fn interrupt_after(
     temp: &Path,
     after: std::time::Duration,
 ) -> Result<Option<i32>, Box<dyn std::error::Error>> {
+    signal_after(child, temp, after, "INT")
+}
+
+/// Sends `signal` to `child` once `temp` holds a database and `after` more has passed, and
+/// returns the exit code (none when the signal killed it).
+#[cfg(unix)]
+fn signal_after(
+    child: &mut std::process::Child,
+    temp: &Path,
+    after: std::time::Duration,
+    signal: &str,
+) -> Result<Option<i32>, Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     while std::fs::read_dir(temp)?.next().is_none() && started.elapsed().as_secs() < 30 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(after);
     let killed = std::process::Command::new("sh")
-        .args(["-c", &format!("kill -INT {}", child.id())])
+        .args(["-c", &format!("kill -{signal} {}", child.id())])
         .status()?;
     assert!(killed.success());
     Ok(child.wait()?.code())
@@ -794,6 +806,56 @@ fn an_interrupted_repeat_says_so_and_records_the_runs_asked_for() -> TestResult 
         "{}",
         report["notes"]
     );
+    Ok(())
+}
+
+/// `--repeat 3` killed outright in its second round (as an OOM kill or a second Ctrl-C
+/// would end it, with no chance to write anything): the first round's run is on disk,
+/// marked interrupted.
+#[cfg(unix)]
+#[test]
+fn a_killed_repeat_leaves_the_report_of_the_rounds_that_finished() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp)?;
+    std::fs::write(
+        dir.path().join("brief.toml"),
+        "recordcount = 100\nreadproportion = 1.0\n",
+    )?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))
+        .args([
+            "run",
+            "brief.toml",
+            "--backend",
+            "redb",
+            "--duration",
+            "2s",
+            "--repeat",
+            "3",
+            "--out",
+            "out",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("TMPDIR", &temp)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    // In the second run, most likely; any point after the first ends and before the third
+    // ends will do.
+    let code = signal_after(
+        &mut child,
+        &temp,
+        std::time::Duration::from_millis(3000),
+        "KILL",
+    )?;
+    assert_eq!(code, None, "killed by the signal");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        dir.path().join("out/brief/redb/report.json"),
+    )?)?;
+    assert_eq!(report["interrupted"], true, "{report:#}");
+    assert_eq!(report["repeat"]["requested"], 3);
+    let kept = report["repeat"]["runs"].as_u64().ok_or("runs")?;
+    assert!((1..3).contains(&kept), "{kept} of 3 runs kept");
     Ok(())
 }
 

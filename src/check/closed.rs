@@ -4,11 +4,10 @@
 //! open: a write that lands after close lands after the last flush, where no crash contract
 //! covers it.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use super::Divergence;
-use super::damage::panic_text;
+use super::bounded::{Bounded, DEADLINE, call_bounded};
 use super::known::{Excused, Excuses, KnownDefect};
 use crate::Collection;
 use crate::binding::Binding;
@@ -33,12 +32,13 @@ const CALLS: [Call; 9] = [
 
 /// Opens `binding`'s store in `dir` (empty at first) with its preferred durability, writes a
 /// document, closes the store and then calls every operation on the collection handle it
-/// kept: each must fail with the binding's closed error. A persistent store is reopened last,
+/// kept: each must fail with the binding's closed error, within 30 s (each call runs on a
+/// thread of its own, so that a hang is cut off and a panic caught). A persistent store is reopened last,
 /// and must hold exactly the document written before the close. A divergence one of `known`
 /// explains is returned among the [`Excused`], and the check goes on.
 ///
 /// # Errors
-/// The first operation that succeeded, panicked or failed otherwise, as a [`Divergence`] at
+/// The first operation that succeeded, panicked, hung or failed otherwise, as a [`Divergence`] at
 /// step 0 with no operation, naming it.
 pub fn check_use_after_close(
     binding: &dyn Binding,
@@ -62,26 +62,35 @@ pub fn check_use_after_close(
         .close()
         .map_err(|e| failed(format!("close: {}", with_causes(&e))))?;
     for (name, call) in CALLS {
-        match catch_unwind(AssertUnwindSafe(|| call(kept.as_ref()))) {
-            Ok(Err(e)) if binding.closed_error(&e) => {}
-            Ok(Err(e)) => {
+        let handle = kept.clone();
+        let answered = call_bounded("storebench-closed-call", DEADLINE, move || {
+            call(handle.as_ref())
+        });
+        match answered {
+            Bounded::Returned(Err(e)) if binding.closed_error(&e) => {}
+            Bounded::Returned(Err(e)) => {
                 excuses.excuse(failed(format!(
                     "{name} after close() failed with \"{}\", not the closed error the binding \
                      declares (Binding::closed_error)",
                     with_causes(&e)
                 )))?;
             }
-            Ok(Ok(())) => {
+            Bounded::Returned(Ok(())) => {
                 excuses.excuse(failed(format!(
                     "{name} after close() succeeded: the store was not closed (or its \
                      collection handles outlive it)"
                 )))?;
             }
-            Err(panic) => {
+            Bounded::Panicked(panic) => {
+                excuses.excuse(failed(format!("{name} after close() panicked: {panic}")))?;
+            }
+            Bounded::Hung(seconds) => {
                 excuses.excuse(failed(format!(
-                    "{name} after close() panicked: {}",
-                    panic_text(panic.as_ref())
+                    "{name} after close() hung: no answer in {seconds} s"
                 )))?;
+            }
+            Bounded::NoThread(e) => {
+                return Err(failed(format!("no thread to call {name} on: {e}")));
             }
         }
     }

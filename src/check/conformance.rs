@@ -129,7 +129,8 @@ pub fn use_after_close(
     check_use_after_close(binding, dir.path(), known)
 }
 
-/// The file-damage check with the seeds `0..2`.
+/// The file-damage check with the seeds `0..2`. A store offering durability must have had
+/// damaged copies opened: a check of none would pass on nothing.
 ///
 /// # Errors
 /// The first [`Divergence`] no known defect explains, its `what` prefixed with the seed.
@@ -141,6 +142,13 @@ pub fn file_damage(
     for seed in 0..2 {
         let damaged = check_file_damage(binding.clone(), seed, known)
             .map_err(|d| seeded(d, format!("seed {seed}")))?;
+        if !binding.durabilities().is_empty() && damaged.cases == 0 {
+            return Err(Divergence {
+                step: 0,
+                op: None,
+                what: format!("seed {seed}: the store offers durability but no file was damaged"),
+            });
+        }
         excuses.extend(damaged.excused);
     }
     Ok(excuses.into_excused())

@@ -10,19 +10,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use super::Divergence;
+use super::bounded::{Bounded, DEADLINE, call_bounded};
 use super::checker::{State, state, summary};
 use super::known::{Excused, Excuses, KnownDefect};
 use crate::binding::Binding;
 use crate::error::with_causes;
 use crate::{Durability, InMemoryBackend, StorageBackend};
 
-/// How long one open of a damaged store may take before the check calls it a hang. The
-/// store's thread is left running then: a thread cannot be stopped from outside.
-const DEADLINE: Duration = Duration::from_secs(30);
 /// The page size damage is aligned to: most stores write in pages of 4 KiB or a multiple.
 const PAGE: u64 = 4096;
 /// Bits flipped at places drawn from the seed, per file, besides the fixed places.
@@ -68,7 +65,7 @@ pub struct Damaged {
 /// file the store keeps in its directory in every way [`FileDamage`] names, at fixed places and
 /// at places drawn from `seed`, and opens a fresh copy of the directory for each. The store
 /// runs with its preferred durability mode; a store that offers none keeps no file and passes
-/// at once.
+/// at once, while one that offers a mode but leaves no file in its directory is a divergence.
 ///
 /// Each open runs on a thread of its own, so that a panic is caught and reported and a hang
 /// is cut off after 30 s; that is why the binding is taken as an `Arc`. A divergence one of
@@ -77,7 +74,7 @@ pub struct Damaged {
 /// # Errors
 /// The [`Divergence`] found: at step `n`, the `n`th damaged copy; `what` names the file, the
 /// damage and whether the store panicked, hung or returned data no write made. One at step 0
-/// when the sound store cannot be written.
+/// when the sound store cannot be written, or leaves no file though it offers durability.
 pub fn check_file_damage(
     binding: Arc<dyn Binding>,
     seed: u64,
@@ -98,6 +95,18 @@ pub fn check_file_damage(
     let mut files = Vec::new();
     list_files(pristine.path(), Path::new(""), &mut files)
         .map_err(|e| failed(0, format!("listing the store's files: {}", with_causes(&e))))?;
+    if files.is_empty() {
+        // Durability offered with nothing on disk: either the data lives elsewhere, where the
+        // check cannot damage it, or it is not kept at all. Passing with no case would hide both.
+        return Err(failed(
+            0,
+            format!(
+                "the store offers durability ({durability:?}) but left no file in its \
+                 directory, so there is nothing to damage: it must keep its files in the \
+                 directory it is opened on"
+            ),
+        ));
+    }
     let mut damaged = Damaged {
         files: files.clone(),
         ..Damaged::default()
@@ -146,44 +155,39 @@ fn open_damaged(
     allowed: Arc<Vec<State>>,
     deadline: Duration,
 ) -> Opened {
-    let (sender, receiver) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("storebench-damaged-open".into())
-        .spawn(move || {
-            let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let Ok(store) = binding.open(dir.path(), Some(durability)) else {
-                    return Opened::Refused;
-                };
-                let outcome = match state(store.store()) {
-                    Err(_) => Opened::Refused,
-                    // verify() naming the damage is the store refusing, not keeping silent.
-                    Ok(_) if noticed(&store) => Opened::Refused,
-                    Ok(found) if allowed.contains(&found) => Opened::Intact,
-                    Ok(found) => Opened::Wrong(format!(
-                        "silently wrong data: it opened to {}, a state no flush made",
-                        summary(&found)
-                    )),
-                };
-                // A store refused at a read may refuse its close too.
-                let _ = store.close();
-                outcome
-            }));
-            let _ = sender.send(opened.unwrap_or_else(|panic| {
-                Opened::Wrong(format!(
-                    "the store panicked: {}",
-                    panic_text(panic.as_ref())
-                ))
-            }));
-        });
-    if let Err(e) = spawned {
-        return Opened::Wrong(format!("no thread to open on: {e}"));
+    let opened = call_bounded("storebench-damaged-open", deadline, move || {
+        let Ok(store) = binding.open(dir.path(), Some(durability)) else {
+            return Opened::Refused;
+        };
+        let outcome = match state(store.store()) {
+            Err(_) => Opened::Refused,
+            // verify() naming the damage is the store refusing, not keeping silent.
+            Ok(_) if noticed(&store) => Opened::Refused,
+            Ok(found) if allowed.contains(&found) => Opened::Intact,
+            // Told apart from other wrong data: a store that takes a cut file for a
+            // new one is a common defect, and one a binding may list as known.
+            Ok(found) if found.iter().all(|(_, docs)| docs.is_empty()) => Opened::Wrong(
+                "every flush lost: it opened empty, as a new store, though a flush had \
+                 succeeded"
+                    .to_owned(),
+            ),
+            Ok(found) => Opened::Wrong(format!(
+                "silently wrong data: it opened to {}, a state no flush made",
+                summary(&found)
+            )),
+        };
+        // A store refused at a read may refuse its close too.
+        let _ = store.close();
+        outcome
+    });
+    match opened {
+        Bounded::Returned(opened) => opened,
+        Bounded::Panicked(panic) => Opened::Wrong(format!("the store panicked: {panic}")),
+        Bounded::Hung(seconds) => {
+            Opened::Wrong(format!("the store hung: no answer in {seconds} s"))
+        }
+        Bounded::NoThread(e) => Opened::Wrong(format!("no thread to open on: {e}")),
     }
-    receiver.recv_timeout(deadline).unwrap_or_else(|_| {
-        Opened::Wrong(format!(
-            "the store hung: no answer in {} s",
-            deadline.as_secs_f64()
-        ))
-    })
 }
 
 /// Whether the store's `verify()` finds a problem, or fails.
@@ -195,16 +199,9 @@ fn noticed(store: &crate::binding::Handle) -> bool {
     }
 }
 
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with no message".to_owned())
-}
-
 /// Writes the history the damaged copies start from and returns every state it made durable:
-/// none, the first flush's, the last (close's). A damaged store may come back to any of them.
+/// the first flush's and the last (close's). A damaged store may come back to either. The
+/// empty state is not among them: once a flush succeeded, a store that opens empty lost it.
 fn write_history(
     binding: &dyn Binding,
     dir: &Path,
@@ -214,7 +211,7 @@ fn write_history(
     let store = binding
         .open(dir, Some(durability))
         .map_err(|e| format!("open: {}", with_causes(&e)))?;
-    let mut allowed = vec![State::new()];
+    let mut allowed = Vec::new();
     let write = |s: &dyn StorageBackend, phase: usize| -> crate::Result<()> {
         for n in 0..24usize {
             let collection = ["notes", "tasks"][n % 2];
@@ -342,9 +339,11 @@ mod tests {
     use super::*;
     use crate::binding::Handle;
 
-    /// Opens to a store holding a document no write made, or never returns from open.
+    /// Opens to a store holding a document no write made, to an empty store whatever its
+    /// directory holds, or never returns from open.
     enum Flawed {
         Lies,
+        Forgets,
         Hangs,
     }
 
@@ -359,6 +358,7 @@ mod tests {
             let store = InMemoryBackend::new();
             match self {
                 Flawed::Lies => store.collection("notes").upsert("doc-00", vec![7])?,
+                Flawed::Forgets => {}
                 Flawed::Hangs => loop {
                     std::thread::park();
                 },
@@ -367,10 +367,11 @@ mod tests {
         }
     }
 
-    fn open(flawed: Flawed) -> Opened {
+    /// Opens `flawed` with `deadline`: the normal one unless the test is of a hang, so that
+    /// only a hang is cut short.
+    fn open(flawed: Flawed, deadline: Duration) -> Opened {
         let dir = tempfile::tempdir().expect("a temporary dir");
         let allowed = Arc::new(vec![State::new()]);
-        let deadline = Duration::from_millis(200);
         open_damaged(
             Arc::new(flawed),
             dir,
@@ -382,15 +383,49 @@ mod tests {
 
     #[test]
     fn data_no_write_made_and_a_hang_are_named() {
-        let lied = open(Flawed::Lies);
+        let lied = open(Flawed::Lies, DEADLINE);
         assert!(
             matches!(&lied, Opened::Wrong(why) if why.starts_with("silently wrong data")),
             "{lied:?}"
         );
-        let hung = open(Flawed::Hangs);
+        let hung = open(Flawed::Hangs, Duration::from_millis(200));
         assert!(
             matches!(&hung, Opened::Wrong(why) if why == "the store hung: no answer in 0.2 s"),
             "{hung:?}"
+        );
+    }
+
+    #[test]
+    fn a_store_that_opens_empty_after_a_flush_lost_it() {
+        let dir = tempfile::tempdir().expect("a temporary dir");
+        let allowed = write_history(&Flawed::Forgets, dir.path(), Durability::OnFlush)
+            .expect("the history is written");
+        assert_eq!(allowed.len(), 2);
+        assert!(
+            allowed
+                .iter()
+                .all(|s| s.iter().any(|(_, docs)| !docs.is_empty())),
+            "the empty state is allowed"
+        );
+        let forgot = open_damaged(
+            Arc::new(Flawed::Forgets),
+            dir,
+            Durability::OnFlush,
+            Arc::new(allowed),
+            DEADLINE,
+        );
+        assert!(
+            matches!(&forgot, Opened::Wrong(why) if why.starts_with("every flush lost")),
+            "{forgot:?}"
+        );
+    }
+
+    #[test]
+    fn durability_offered_with_no_file_is_a_divergence() {
+        let checked = check_file_damage(Arc::new(Flawed::Forgets), 0, &[]);
+        assert!(
+            matches!(&checked, Err(d) if d.what.contains("left no file")),
+            "{checked:?}"
         );
     }
 

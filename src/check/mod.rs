@@ -2,6 +2,7 @@
 //! (on the fault-injecting disk or in a directory), the crash check by real process death, the
 //! concurrency check, and the fuzz targets built from them.
 
+mod bounded;
 mod checker;
 mod closed;
 mod concurrency;

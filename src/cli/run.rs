@@ -69,7 +69,7 @@ pub(crate) fn run(args: RunArgs, bindings: &Bindings) -> Result<(), Failure> {
     // reports; the command then exits 3.
     let mut failures = Vec::new();
     for workload in &workloads {
-        let turns = take_turns(workload, &backends, progress.as_ref(), &args);
+        let turns = take_turns(workload, &backends, progress.as_ref(), &args, &invocation);
         for (backend, outcomes) in backends.iter().zip(turns.outcomes) {
             let what = format!("{} on {}", workload.name, backend.name());
             let outcomes = match outcomes {
@@ -229,11 +229,16 @@ struct Turns {
 /// order in even rounds and reversed in odd ones (A B, B A, A B, ...), so that a drift of the
 /// machine over the session (a warming disk, a neighbour's load) lands on every backend alike
 /// instead of on whichever runs last. A backend that fails drops out of the later rounds.
+///
+/// A backend's report is rewritten after each of its turns, so that what finished is on disk
+/// even if the process never reaches the end of the rounds (a second Ctrl-C, an OOM kill, a
+/// panic): until the last round it is marked interrupted, with the runs made so far.
 fn take_turns(
     workload: &Workload,
     backends: &[Selected],
     progress: &dyn Progress,
     args: &RunArgs,
+    invocation: &Invocation,
 ) -> Turns {
     let mut turns = Turns {
         outcomes: backends.iter().map(|_| Ok(Vec::new())).collect(),
@@ -256,8 +261,12 @@ fn take_turns(
                     if !partial || outcomes.is_empty() {
                         outcomes.push(outcome);
                         turns.order.push(backends[i].name().to_owned());
+                        let dir = args.out.join(&workload.name).join(backends[i].name());
+                        // A failed write here is met again, and reported, by the final write
+                        // after the rounds.
+                        let _ = write_in_turns(outcomes, &turns.order, &dir, invocation);
                     }
-                    if partial || interrupted() {
+                    if partial {
                         break 'rounds;
                     }
                 }
@@ -265,6 +274,10 @@ fn take_turns(
                     progress.finish();
                     turns.outcomes[i] = Err(cause);
                 }
+            }
+            // Ctrl-C during a turn that failed stops the rounds as well as during one that ran.
+            if interrupted() {
+                break 'rounds;
             }
         }
     }

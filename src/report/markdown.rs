@@ -19,7 +19,8 @@ pub fn by_workload(reports: &[Report]) -> BTreeMap<&str, Vec<&Report>> {
 }
 
 /// Reports grouped into the tables they belong in: per workload, and within it per invocation
-/// of `storebench run`, in name and then start order; each with the name of its page
+/// of `storebench run`, in workload name order and then in the order the invocations started
+/// (their earliest run; ties in id order); each with the name of its page
 /// (`<workload>`, or `<workload>.run<n>` when the workload was run by more than one
 /// invocation). Rows of two invocations never share a table: a ratio or a "best" across them
 /// would set an earlier build, other flags or another state of the machine beside this one.
@@ -34,7 +35,11 @@ pub fn by_table(reports: &[Report]) -> Vec<(String, Vec<&Report>)> {
                 .push(run);
         }
         let several = by_invocation.len() > 1;
-        for (n, runs) in by_invocation.into_values().enumerate() {
+        // In the order the invocations started (their earliest run), not by their ids: an id
+        // given with `--invocation` says nothing of when it ran.
+        let mut invocations: Vec<Vec<&Report>> = by_invocation.into_values().collect();
+        invocations.sort_by_key(|runs| runs.iter().map(|r| r.started_at_unix).min());
+        for (n, runs) in invocations.into_iter().enumerate() {
             let page = if several {
                 format!("{workload}.run{}", n + 1)
             } else {
@@ -305,4 +310,41 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::{Selected, builtin::MemoryBinding};
+    use crate::runner::{NoProgress, run};
+    use crate::workload::Workload;
+
+    /// The report of a small run on the in-memory store, as made by `invocation` at `started`.
+    fn report(invocation: &str, started: u64) -> Report {
+        let text = "recordcount = 20\noperationcount = 50\n";
+        let workload = Workload::from_toml("w", text, std::path::Path::new("w.toml"))
+            .expect("a valid workload");
+        let backend = Selected::new(MemoryBinding).expect("a valid name");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let outcome = run(&workload, &backend, dir.path(), &NoProgress).expect("a run");
+        let mut report = Report::from_outcome(&outcome);
+        report.invocation = Some(invocation.to_owned());
+        report.started_at_unix = started;
+        report
+    }
+
+    #[test]
+    fn invocations_are_numbered_in_the_order_they_started() {
+        // "z-first" started first though its id sorts last.
+        let reports = [report("a-second", 200), report("z-first", 100)];
+        let tables = by_table(&reports);
+        let pages: Vec<(&str, Option<&str>)> = tables
+            .iter()
+            .map(|(page, runs)| (page.as_str(), runs[0].invocation.as_deref()))
+            .collect();
+        assert_eq!(
+            pages,
+            [("w.run1", Some("z-first")), ("w.run2", Some("a-second"))]
+        );
+    }
 }
