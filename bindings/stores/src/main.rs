@@ -1,6 +1,6 @@
 //! `storebench-stores`: the whole `storebench` command with every bound store beside the
 //! built-in backends, so that one run compares them:
-//! `storebench-stores run ycsb-a --backend sqlite,fjall,sled,redb,automerge`.
+//! `storebench-stores run ycsb-a --backend sqlite,fjall,sled,lmdb,redb,automerge`.
 
 use std::process::ExitCode;
 
@@ -22,6 +22,7 @@ fn register() -> Result<Bindings, BindingError> {
     bindings
         .add(storebench_sqlite::SqliteBinding)?
         .add(storebench_fjall::FjallBinding)?
-        .add(storebench_sled::SledBinding)?;
+        .add(storebench_sled::SledBinding)?
+        .add(storebench_lmdb::LmdbBinding)?;
     Ok(bindings)
 }
