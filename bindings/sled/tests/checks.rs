@@ -68,3 +68,26 @@ fn conformance_file_damage() {
     let checked = conformance::file_damage(Arc::new(SledBinding), KNOWN);
     conclude(&SledBinding, checked);
 }
+
+/// Every committed seed and regression input of the `sled` fuzz target, as the fuzzer runs it
+/// (a divergence panics).
+#[test]
+fn the_fuzz_targets_inputs_replay() {
+    let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut replayed = 0;
+    for dir in ["seeds/sled", "regressions/sled"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(dir)) else {
+            panic!("{dir} is missing");
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let data = std::fs::read(entry.path()).expect("readable input");
+            storebench::check::fuzz_binding(&SledBinding, &data)
+                .unwrap_or_else(|d| panic!("{}: {d}", entry.path().display()));
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0, "no committed input");
+}
