@@ -227,8 +227,10 @@ impl SyncSession {
     /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
     /// that this store cannot show, or that Automerge would not load with the document's
     /// history; [`Error::Corrupt`](crate::Error::Corrupt) or storage errors. Then nothing of
-    /// the message is stored. After any error but a message of another session, start a new
-    /// session: every later call of this one fails with [`Error::Sync`].
+    /// the message is stored. A message refused before it changed anything (damaged,
+    /// malformed, of another session or peer) leaves the session able to go on; after any
+    /// other error, and past the bounds, every later call fails with [`Error::Sync`]: start a
+    /// new session.
     pub fn receive(&mut self, backend: &AutomergeBackend, bytes: &[u8]) -> Result<()> {
         let _planted = backend.planted();
         self.check_usable(backend)?;
