@@ -92,6 +92,24 @@ pub fn child(module: &str, name: &str) -> Command {
     command
 }
 
+/// Set in a child that [`in_child`] starts.
+const CHILD_ENV: &str = "STOREBENCH_CONFORMANCE_CHILD";
+
+/// Runs the test `name` of `module` alone in a child process and returns how it ended and
+/// what it printed: for a check on a store that may kill the process checking it (an abort,
+/// a SIGBUS), whose test does its work only when [`is_child`].
+///
+/// # Errors
+/// The test binary cannot be started.
+pub fn in_child(module: &str, name: &str) -> std::io::Result<std::process::Output> {
+    child(module, name).env(CHILD_ENV, "1").output()
+}
+
+/// Whether this process was started by [`in_child`].
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
 /// The concurrency check in every durability mode the binding offers (once, for a store
 /// that offers none). A divergence one of `known` explains is excused.
 ///
