@@ -5,6 +5,7 @@
 //! The functions fix what the checks run (seeds, deaths, modes) at sizes that keep a debug
 //! test run within seconds per check; a user who wants more calls the checks themselves.
 
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -102,7 +103,11 @@ const CHILD_ENV: &str = "STOREBENCH_CONFORMANCE_CHILD";
 /// # Errors
 /// The test binary cannot be started.
 pub fn in_child(module: &str, name: &str) -> std::io::Result<std::process::Output> {
-    child(module, name).env(CHILD_ENV, "1").output()
+    // No backtrace: the end of what the child printed is its verdict, which callers show.
+    child(module, name)
+        .env(CHILD_ENV, "1")
+        .env("RUST_BACKTRACE", "0")
+        .output()
 }
 
 /// Whether this process was started by [`in_child`].
@@ -187,6 +192,119 @@ fn seeded(divergence: Divergence, case: String) -> Divergence {
     }
 }
 
+/// How the file-damage test of [`conformance!`](crate::check::conformance) runs the check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DamageRun {
+    /// In the test process, as every other check.
+    InProcess,
+    /// In a child process ([`in_child`]): for a store that may kill the process checking it
+    /// (an abort, a SIGBUS on a memory map). The test passes when the child does.
+    InChild,
+    /// In a child process, which must fail: the store's damage findings are known and some
+    /// cannot be excused (a process cannot go on past its own death). The test prints what the
+    /// child found, and fails when the check passes: then the store has mended them, and the
+    /// check should run as [`DamageRun::InChild`].
+    Fails,
+}
+
+/// The file-damage test: runs the test `child_test` of `module` in a child unless `run` is
+/// [`DamageRun::InProcess`], and judges how the child ended.
+///
+/// # Panics
+/// As a test fails: with the divergence, with how the child ended and the end of what it
+/// printed, or (for [`DamageRun::Fails`]) because the child passed.
+pub fn file_damage_test(
+    binding: Arc<dyn Binding>,
+    known: &[KnownDefect],
+    run: DamageRun,
+    module: &str,
+    child_test: &str,
+) {
+    if run == DamageRun::InProcess {
+        return conclude(binding.as_ref(), file_damage(binding.clone(), known));
+    }
+    let ended = match in_child(module, child_test) {
+        Ok(ended) => ended,
+        Err(e) => panic!(
+            "{}: cannot start the file-damage child: {e}",
+            binding.name()
+        ),
+    };
+    let printed = String::from_utf8_lossy(&ended.stderr);
+    // The child's verdict and what led to it are its last lines; the whole is in the child.
+    let tail: Vec<&str> = printed.lines().rev().take(12).collect();
+    let tail: String = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+    match (run, ended.status.success()) {
+        (DamageRun::InChild, false) => panic!(
+            "{}: the file-damage check failed in its child ({}):\n{tail}",
+            binding.name(),
+            ended.status
+        ),
+        (DamageRun::Fails, true) => panic!(
+            "{}: the file-damage check passed: the store's known damage findings are mended; \
+             run it with `file_damage: in_child` and update what the findings say",
+            binding.name()
+        ),
+        (DamageRun::Fails, false) => eprintln!(
+            "{}: the file-damage check fails, as its findings say ({}):\n{tail}",
+            binding.name(),
+            ended.status
+        ),
+        _ => {}
+    }
+}
+
+/// Replays every input in `dirs` (a fuzz target's committed seeds and regression inputs) as
+/// [`fuzz_binding`](crate::check::fuzz_binding) runs it. A divergence one of `known` explains
+/// is excused. Files whose names start with `.` are skipped (`.gitkeep`).
+///
+/// # Errors
+/// A directory that cannot be read, no input in any of them (a replay of nothing would pass
+/// on nothing), or the first [`Divergence`] no known defect explains, its `what` prefixed with
+/// the input's path.
+pub fn fuzz_inputs<P: AsRef<Path>>(
+    binding: &dyn Binding,
+    known: &[KnownDefect],
+    dirs: &[P],
+) -> Result<Vec<Excused>, Divergence> {
+    let mut excuses = Excuses::new(known);
+    let mut replayed = 0;
+    for dir in dirs {
+        let dir = dir.as_ref();
+        let unreadable = |e: std::io::Error| Divergence {
+            step: 0,
+            op: None,
+            what: format!("cannot read the fuzz inputs in {}: {e}", dir.display()),
+        };
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+            let path = entry.map_err(unreadable)?.path();
+            if !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        for path in paths {
+            let data = std::fs::read(&path).map_err(unreadable)?;
+            if let Err(d) = super::fuzz::fuzz_binding(binding, &data) {
+                excuses.excuse(seeded(d, path.display().to_string()))?;
+            }
+            replayed += 1;
+        }
+    }
+    if replayed == 0 {
+        return Err(Divergence {
+            step: 0,
+            op: None,
+            what: "no fuzz input in the directories given".to_owned(),
+        });
+    }
+    Ok(excuses.into_excused())
+}
+
 /// What a conformance test does with its check's result: prints each known defect excused
 /// (so the test's output says what it went past), panics with a divergence.
 ///
@@ -225,9 +343,17 @@ pub fn conclude(binding: &dyn Binding, result: Result<Vec<Excused>, Divergence>)
 /// # fn main() {}
 /// ```
 ///
-/// With defects the store is known to have, which every check reports once and goes on past:
-/// `conformance!(MyBinding, known: KNOWN)`, `KNOWN` a `&[KnownDefect]`
-/// ([`KnownDefect`](crate::check::KnownDefect)).
+/// Options follow the binding, each optional, in this order:
+/// - `known: KNOWN`, a `&[KnownDefect]` ([`KnownDefect`](crate::check::KnownDefect)): defects
+///   the store is known to have, which every check reports once and goes on past;
+/// - `file_damage: in_child` runs the file-damage check in a child process, for a store that
+///   may kill the process checking it; `file_damage: fails` does so and expects it to fail,
+///   for a store whose findings include such a death ([`DamageRun`]);
+/// - `fuzz_inputs: ["fuzz/seeds/mine", "fuzz/regressions/mine"]` adds a test that replays each
+///   file in those directories (relative to the package's root) as the fuzz target would
+///   ([`fuzz_inputs`]).
+///
+/// For example `conformance!(MyBinding, known: KNOWN, file_damage: in_child)`.
 ///
 /// The binding is an expression, evaluated once per test. For several bindings in one file,
 /// expand each in a module of its own:
@@ -235,10 +361,21 @@ pub fn conclude(binding: &dyn Binding, result: Result<Vec<Excused>, Divergence>)
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __conformance {
-    ($binding:expr) => {
-        $crate::check::conformance!($binding, known: &[]);
+    (@known) => { &[] };
+    (@known $known:expr) => { $known };
+    (@damage) => { $crate::check::conformance::DamageRun::InProcess };
+    (@damage in_child) => { $crate::check::conformance::DamageRun::InChild };
+    (@damage fails) => { $crate::check::conformance::DamageRun::Fails };
+    (@inputs $binding:expr, $known:expr,) => {};
+    (@inputs $binding:expr, $known:expr, $inputs:expr) => {
+        /// Every committed fuzz input, replayed as the fuzz target runs it.
+        #[test]
+        fn conformance_fuzz_inputs() {
+            let checked = $crate::check::conformance::fuzz_inputs(&$binding, $known, &$inputs);
+            $crate::check::conformance::conclude(&$binding, checked);
+        }
     };
-    ($binding:expr, known: $known:expr) => {
+    (@tests $binding:expr, known: $known:expr, damage: $damage:expr, inputs: [$($inputs:expr)?]) => {
         /// The crash child of `conformance_crash`: returns at once unless started as one.
         #[test]
         fn conformance_crash_child() {
@@ -272,11 +409,43 @@ macro_rules! __conformance {
             $crate::check::conformance::conclude(&$binding, checked);
         }
 
+        /// The file-damage check in a child process (`file_damage: in_child` or `fails`):
+        /// returns at once unless started as one.
+        #[test]
+        fn conformance_file_damage_child() {
+            if $crate::check::conformance::is_child() {
+                let binding = ::std::sync::Arc::new($binding);
+                let checked = $crate::check::conformance::file_damage(binding.clone(), $known);
+                $crate::check::conformance::conclude(binding.as_ref(), checked);
+            }
+        }
+
         #[test]
         fn conformance_file_damage() {
-            let binding = ::std::sync::Arc::new($binding);
-            let checked = $crate::check::conformance::file_damage(binding.clone(), $known);
-            $crate::check::conformance::conclude(binding.as_ref(), checked);
+            $crate::check::conformance::file_damage_test(
+                ::std::sync::Arc::new($binding),
+                $known,
+                $damage,
+                ::std::module_path!(),
+                "conformance_file_damage_child",
+            );
         }
+
+        $crate::check::conformance!(@inputs $binding, $known, $($inputs)?);
+    };
+    // The user's form, last: the forms above start with `@`, which no expression does.
+    (
+        $binding:expr
+        $(, known: $known:expr)?
+        $(, file_damage: $damage:ident)?
+        $(, fuzz_inputs: $inputs:expr)?
+        $(,)?
+    ) => {
+        $crate::check::conformance!(
+            @tests $binding,
+            known: ($crate::check::conformance!(@known $($known)?)),
+            damage: ($crate::check::conformance!(@damage $($damage)?)),
+            inputs: [$($inputs)?]
+        );
     };
 }

@@ -1,7 +1,7 @@
 //! SQLite through every check the harness has for a store it cannot put on its
 //! fault-injecting disk, in one line: the model check with reopen and drop, the crash check by
-//! process death in both durability modes, the concurrency check, the use-after-close check
-//! and the file-damage check; then a run of the runner and the fuzz target's inputs.
+//! process death in both durability modes, the concurrency check, the use-after-close check,
+//! the file-damage check and the fuzz target's committed inputs; then a run of the runner.
 
 use std::path::Path;
 
@@ -32,7 +32,11 @@ const KNOWN: &[KnownDefect] = &[
     ),
 ];
 
-storebench::check::conformance!(SqliteBinding, known: KNOWN);
+storebench::check::conformance!(
+    SqliteBinding,
+    known: KNOWN,
+    fuzz_inputs: ["../../fuzz/seeds/sqlite", "../../fuzz/regressions/sqlite"],
+);
 
 #[test]
 fn the_runner_measures_it_in_each_mode() -> storebench::Result<()> {
@@ -71,27 +75,4 @@ fn the_runner_measures_it_in_each_mode() -> storebench::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Every committed seed and regression input of the `sqlite` fuzz target, as the fuzzer runs
-/// it (a divergence panics).
-#[test]
-fn the_fuzz_targets_inputs_replay() {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut replayed = 0;
-    for dir in ["seeds/sqlite", "regressions/sqlite"] {
-        let Ok(entries) = std::fs::read_dir(fuzz.join(dir)) else {
-            panic!("{dir} is missing");
-        };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let data = std::fs::read(entry.path()).expect("readable input");
-            storebench::check::fuzz_binding(&SqliteBinding, &data)
-                .unwrap_or_else(|d| panic!("{}: {d}", entry.path().display()));
-            replayed += 1;
-        }
-    }
-    assert!(replayed > 0, "no committed input");
 }

@@ -9,7 +9,10 @@ mod journal;
 mod message;
 mod session;
 
-pub(crate) use identity::{Identity, PeerKey};
+pub(crate) use identity::Identity;
+/// A peer's name, for the convergence check's hostile peer.
+#[cfg(feature = "check")]
+pub(crate) use identity::PeerKey;
 pub(crate) use journal::Journal;
 /// The wire format, for the convergence check's hostile peer to write its own messages.
 #[cfg(feature = "check")]
