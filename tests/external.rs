@@ -17,8 +17,8 @@ use own_backend::SnapshotBinding;
 use storebench::binding::{Binding, Bindings, Handle, Selected};
 use storebench::check::{
     CollectionName, Death, DocId, KnownDefect, Mix, Op, Place, Scenario, Value, check_binding,
-    check_concurrency, check_crash, check_file_damage, check_use_after_close, crash_child,
-    crash_scenario,
+    check_concurrency, check_crash, check_file_damage, check_use_after_close, conformance,
+    crash_child, crash_scenario,
 };
 use storebench::runner::{NoProgress, run};
 use storebench::workload::Workload;
@@ -424,6 +424,55 @@ fn the_file_damage_check_catches_a_store_that_panics_on_a_truncated_file() {
     assert!(found.what.contains("the store panicked"), "{found}");
 }
 
+/// A store that panics inside an operation fails the model check at that operation, with the
+/// panic's message, instead of taking the check down with it.
+#[test]
+fn the_model_check_names_the_operation_a_store_panics_in() {
+    let found =
+        conformance::model(Arc::new(Flawed::PanicOnUpsert), &[]).expect_err("every upsert panics");
+    assert!(
+        found.what.ends_with("a panic: this store cannot write"),
+        "{found}"
+    );
+    assert!(
+        matches!(found.op, Some(Op::Upsert(..) | Op::UpsertMany(..))),
+        "{found}"
+    );
+}
+
+/// The model check in a child with a deadline of half a second, when started as one by
+/// [`the_model_check_names_the_operation_a_store_hangs_in`].
+#[test]
+fn model_check_of_a_hanging_store() {
+    if std::env::var_os("STOREBENCH_TEST_HANG").is_some() {
+        let found = conformance::model(Arc::new(Flawed::HangOnDelete), &[])
+            .expect_err("its first delete never returns");
+        eprintln!("found: {found}");
+    }
+}
+
+/// A store whose delete never returns fails the model check at that delete, once no answer
+/// came within the deadline (`STOREBENCH_CHECK_DEADLINE`), and the check returns.
+#[test]
+fn the_model_check_names_the_operation_a_store_hangs_in() {
+    let ended = conformance::child(module_path!(), "model_check_of_a_hanging_store")
+        .env("STOREBENCH_TEST_HANG", "1")
+        .env("STOREBENCH_CHECK_DEADLINE", "0.5")
+        .output()
+        .expect("the test binary starts");
+    let printed = String::from_utf8_lossy(&ended.stderr);
+    assert!(ended.status.success(), "{printed}");
+    let found = printed
+        .lines()
+        .find(|l| l.starts_with("found: "))
+        .unwrap_or_else(|| panic!("no finding: {printed}"));
+    assert!(found.contains("(Some(Delete"), "{found}");
+    assert!(
+        found.contains("seed 0: no answer in 0.5 s: the store hangs"),
+        "{found}"
+    );
+}
+
 /// A collection handle kept past `close()` is refused by the sound store; a store whose
 /// close does nothing goes on serving it, and the check names the first operation that did.
 #[test]
@@ -599,6 +648,8 @@ enum Flawed {
     PanicOnTruncation,
     /// Close returns at once, leaving the store open behind every collection handle.
     NoopClose,
+    /// Delete never returns.
+    HangOnDelete,
 }
 
 impl Binding for Flawed {
@@ -612,6 +663,7 @@ impl Binding for Flawed {
             Flawed::LateFlush => "late-flush",
             Flawed::PanicOnTruncation => "panics-on-truncation",
             Flawed::NoopClose => "noop-close",
+            Flawed::HangOnDelete => "hangs-on-delete",
         }
     }
     fn durabilities(&self) -> &[Durability] {
@@ -671,7 +723,7 @@ impl StorageBackend for Broken {
                     all: self.inner.collection("all"),
                 })
             }
-            Flawed::PanicOnUpsert | Flawed::SlowWrites => Arc::new(Writes {
+            Flawed::PanicOnUpsert | Flawed::SlowWrites | Flawed::HangOnDelete => Arc::new(Writes {
                 inner: self.inner.collection(name),
                 flaw: self.flaw,
             }),
@@ -708,7 +760,7 @@ impl StorageBackend for Broken {
     }
 }
 
-/// The sound collection with its writes flawed: panicking or slowed.
+/// The sound collection with its writes flawed: panicking, slowed or hanging.
 struct Writes {
     inner: Arc<dyn Collection>,
     flaw: Flawed,
@@ -764,6 +816,12 @@ collection!(Writes, inner, {
         self.inner.get(id)
     }
     fn delete(&self, id: &str) -> Result<()> {
+        if self.flaw == Flawed::HangOnDelete {
+            // A hang for good: park can wake spuriously, so it loops.
+            loop {
+                std::thread::park();
+            }
+        }
         self.inner.delete(id)
     }
     fn scan(&self) -> Result<Vec<Document>> {

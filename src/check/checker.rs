@@ -7,6 +7,7 @@
 use std::fmt;
 use std::path::Path;
 
+use super::bounded::Ticker;
 use super::group;
 use super::op::{Op, Scenario};
 use super::planted::{Bug, Planted};
@@ -64,7 +65,18 @@ pub fn check_binding(
     scenario: &Scenario,
     place: Place<'_>,
 ) -> Result<(), Divergence> {
-    run_on(binding, scenario, Planted::None, place)
+    run_on(binding, scenario, Planted::None, place, None)
+}
+
+/// As [`check_binding`], ticking `ticker` before each operation, so that a watcher can tell
+/// a slow store from a hung one and name the operation it hangs or panics in.
+pub(crate) fn check_ticked(
+    binding: &dyn Binding,
+    scenario: &Scenario,
+    place: Place<'_>,
+    ticker: &Ticker,
+) -> Result<(), Divergence> {
+    run_on(binding, scenario, Planted::None, place, Some(ticker))
 }
 
 /// As [`check_binding`], with a deliberate bug planted in the store: to show the check finds
@@ -78,7 +90,7 @@ pub fn check_planted(
     planted: Planted,
     place: Place<'_>,
 ) -> Result<(), Divergence> {
-    run_on(binding, scenario, planted, place)
+    run_on(binding, scenario, planted, place, None)
 }
 
 /// The durability `binding` runs a scenario asking for `wanted` with: scenarios draw their
@@ -123,17 +135,20 @@ fn run_on(
     scenario: &Scenario,
     planted: Planted,
     place: Place<'_>,
+    ticker: Option<&Ticker>,
 ) -> Result<(), Divergence> {
     let mut run = Run::start(binding, scenario, planted, place)?;
-    for (step, op) in scenario.ops.iter().enumerate() {
+    // A last clean close and reopen: everything must have survived it.
+    let last = Op::Reopen;
+    for (step, op) in scenario.ops.iter().chain([&last]).enumerate() {
+        if let Some(ticker) = ticker {
+            ticker.tick(step, op);
+        }
         run.step = step;
         run.op = Some(op.clone());
         run.apply(op)?;
     }
-    // A last clean close and reopen: everything must have survived it.
-    run.step = scenario.ops.len();
-    run.op = Some(Op::Reopen);
-    run.apply(&Op::Reopen)
+    Ok(())
 }
 
 struct Run<'s> {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::Divergence;
-use super::bounded::{Bounded, DEADLINE, call_bounded};
+use super::bounded::{Bounded, call_bounded, deadline};
 use super::known::{Excused, Excuses, KnownDefect};
 use crate::Collection;
 use crate::binding::Binding;
@@ -63,7 +63,7 @@ pub fn check_use_after_close(
         .map_err(|e| failed(format!("close: {}", with_causes(&e))))?;
     for (name, call) in CALLS {
         let handle = kept.clone();
-        let answered = call_bounded("storebench-closed-call", DEADLINE, move || {
+        let answered = call_bounded("storebench-closed-call", deadline(), move || {
             call(handle.as_ref())
         });
         match answered {

@@ -10,7 +10,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use super::Divergence;
-use super::checker::{Place, check_binding};
+use super::bounded::{Bounded, DEADLINE_VAR, Ticker, call_bounded, call_watched, deadline};
+use super::checker::{Place, check_ticked};
 use super::closed::check_use_after_close;
 use super::concurrency::check_concurrency;
 use super::damage::check_file_damage;
@@ -29,37 +30,100 @@ const CRASH_SEEDS: u64 = 6;
 /// when the binding can open there, else each in a fresh temporary directory. A divergence
 /// one of `known` explains ends its scenario, is excused, and the next scenario runs.
 ///
+/// Each scenario runs on a thread of its own: a panic in the store is a divergence at the
+/// operation it panicked in, and an operation that gives no answer within the deadline
+/// (`STOREBENCH_CHECK_DEADLINE` seconds, 30 by default) one at the operation it hangs in. A hung
+/// thread is left running; the check goes on.
+///
 /// # Errors
 /// The first [`Divergence`] no known defect explains, its `what` prefixed with the seed.
-pub fn model(binding: &dyn Binding, known: &[KnownDefect]) -> Result<Vec<Excused>, Divergence> {
+pub fn model(binding: Arc<dyn Binding>, known: &[KnownDefect]) -> Result<Vec<Excused>, Divergence> {
     let mut excuses = Excuses::new(known);
-    let on_disk = opens_on_disk(binding)?;
+    let on_disk = opens_on_disk(binding.as_ref())?;
     for seed in 0..MODEL_SEEDS {
         let scenario = Scenario::from_seed(seed, 800, Mix::Operations);
-        let checked = if on_disk {
-            check_binding(binding, &scenario, Place::Disk)
-        } else {
-            let dir = temporary_dir()?;
-            check_binding(binding, &scenario, Place::Dir(dir.path()))
-        };
-        if let Err(d) = checked {
+        if let Err(d) = model_scenario(binding.clone(), scenario, on_disk) {
             excuses.excuse(seeded(d, format!("seed {seed}")))?;
         }
     }
     Ok(excuses.into_excused())
 }
 
+/// One scenario of the model check, watched operation by operation.
+fn model_scenario(
+    binding: Arc<dyn Binding>,
+    scenario: Scenario,
+    on_disk: bool,
+) -> Result<(), Divergence> {
+    let dir = if on_disk {
+        None
+    } else {
+        Some(temporary_dir()?)
+    };
+    let ticker = Arc::new(Ticker::default());
+    let ended = call_watched(
+        "storebench-model-check",
+        deadline(),
+        &ticker,
+        move |ticker| {
+            let place = match &dir {
+                Some(dir) => Place::Dir(dir.path()),
+                None => Place::Disk,
+            };
+            check_ticked(binding.as_ref(), &scenario, place, ticker)
+        },
+    );
+    let at = ticker.at();
+    let failed = |what: String| Divergence {
+        step: at.as_ref().map_or(0, |(step, _)| *step),
+        op: at.as_ref().map(|(_, op)| op.clone()),
+        what,
+    };
+    match ended {
+        Bounded::Returned(checked) => checked,
+        Bounded::Panicked(message) => Err(failed(format!("a panic: {message}"))),
+        Bounded::Hung(seconds) => Err(failed(hung(seconds))),
+        Bounded::NoThread(e) => Err(failed(format!("cannot start a thread to check on: {e}"))),
+    }
+}
+
+/// A case's answer, bounded: `call` on a thread of its own, which may take ten deadlines (a
+/// case is many operations, and the crash check's a child process's too).
+fn bounded_case(
+    name: &str,
+    call: impl FnOnce() -> Result<(), Divergence> + Send + 'static,
+) -> Result<(), Divergence> {
+    let failed = |what: String| Divergence {
+        step: 0,
+        op: None,
+        what,
+    };
+    match call_bounded(name, deadline() * 10, call) {
+        Bounded::Returned(checked) => checked,
+        Bounded::Panicked(message) => Err(failed(format!("a panic: {message}"))),
+        Bounded::Hung(seconds) => Err(failed(hung(seconds))),
+        Bounded::NoThread(e) => Err(failed(format!("cannot start a thread to check on: {e}"))),
+    }
+}
+
+fn hung(seconds: f64) -> String {
+    format!(
+        "no answer in {seconds} s: the store hangs (`{DEADLINE_VAR}` sets the deadline); its \
+         thread is left running"
+    )
+}
+
 /// The crash check by process death in every durability mode the binding offers, six seeds
 /// each, the child aborting at a step or killed from outside by turns. `child` makes the
 /// command that starts a crash child: see [`child`]. A divergence one of `known` explains is
 /// excused, and the next case runs. A store that offers no mode keeps nothing across a death,
-/// and has nothing to check here.
+/// and has nothing to check here. Each case may take ten deadlines (see [`model`]).
 ///
 /// # Errors
 /// The first [`Divergence`] no known defect explains, its `what` prefixed with the mode, seed
 /// and death.
 pub fn crash(
-    binding: &dyn Binding,
+    binding: Arc<dyn Binding>,
     known: &[KnownDefect],
     child: impl Fn() -> Command,
 ) -> Result<Vec<Excused>, Divergence> {
@@ -71,7 +135,11 @@ pub fn crash(
                 0 => Death::Abort { step },
                 _ => Death::Kill { after: step - 4 },
             };
-            if let Err(d) = check_crash(binding, seed, durability, death, child()) {
+            let (binding, child) = (binding.clone(), child());
+            let checked = bounded_case("storebench-crash-check", move || {
+                check_crash(binding.as_ref(), seed, durability, death, child)
+            });
+            if let Err(d) = checked {
                 excuses.excuse(seeded(d, format!("{durability:?} seed {seed} {death:?}")))?;
             }
         }
@@ -116,12 +184,13 @@ pub fn is_child() -> bool {
 }
 
 /// The concurrency check in every durability mode the binding offers (once, for a store
-/// that offers none). A divergence one of `known` explains is excused.
+/// that offers none). A divergence one of `known` explains is excused. Each mode may take ten
+/// deadlines (see [`model`]).
 ///
 /// # Errors
 /// The first [`Divergence`] no known defect explains, its `what` prefixed with the mode.
 pub fn concurrency(
-    binding: &dyn Binding,
+    binding: Arc<dyn Binding>,
     known: &[KnownDefect],
 ) -> Result<Vec<Excused>, Divergence> {
     let mut excuses = Excuses::new(known);
@@ -133,23 +202,28 @@ pub fn concurrency(
     };
     for &durability in modes {
         let dir = temporary_dir()?;
-        if let Err(d) = check_concurrency(binding, durability, dir.path()) {
+        let binding = binding.clone();
+        let checked = bounded_case("storebench-concurrency-check", move || {
+            check_concurrency(binding.as_ref(), durability, dir.path())
+        });
+        if let Err(d) = checked {
             excuses.excuse(seeded(d, format!("{durability:?}")))?;
         }
     }
     Ok(excuses.into_excused())
 }
 
-/// The use-after-close check in a fresh temporary directory.
+/// The use-after-close check in a fresh temporary directory; each call it makes of the store
+/// is bounded by the deadline (see [`model`]).
 ///
 /// # Errors
 /// The first [`Divergence`] no known defect explains.
 pub fn use_after_close(
-    binding: &dyn Binding,
+    binding: Arc<dyn Binding>,
     known: &[KnownDefect],
 ) -> Result<Vec<Excused>, Divergence> {
     let dir = temporary_dir()?;
-    check_use_after_close(binding, dir.path(), known)
+    check_use_after_close(binding.as_ref(), dir.path(), known)
 }
 
 /// The file-damage check with the seeds `0..2`. A store offering durability must have had
@@ -384,8 +458,9 @@ macro_rules! __conformance {
 
         #[test]
         fn conformance_model() {
-            let checked = $crate::check::conformance::model(&$binding, $known);
-            $crate::check::conformance::conclude(&$binding, checked);
+            let binding = ::std::sync::Arc::new($binding);
+            let checked = $crate::check::conformance::model(binding.clone(), $known);
+            $crate::check::conformance::conclude(binding.as_ref(), checked);
         }
 
         #[test]
@@ -393,20 +468,23 @@ macro_rules! __conformance {
             let child = || {
                 $crate::check::conformance::child(::std::module_path!(), "conformance_crash_child")
             };
-            let checked = $crate::check::conformance::crash(&$binding, $known, child);
-            $crate::check::conformance::conclude(&$binding, checked);
+            let binding = ::std::sync::Arc::new($binding);
+            let checked = $crate::check::conformance::crash(binding.clone(), $known, child);
+            $crate::check::conformance::conclude(binding.as_ref(), checked);
         }
 
         #[test]
         fn conformance_concurrency() {
-            let checked = $crate::check::conformance::concurrency(&$binding, $known);
-            $crate::check::conformance::conclude(&$binding, checked);
+            let binding = ::std::sync::Arc::new($binding);
+            let checked = $crate::check::conformance::concurrency(binding.clone(), $known);
+            $crate::check::conformance::conclude(binding.as_ref(), checked);
         }
 
         #[test]
         fn conformance_use_after_close() {
-            let checked = $crate::check::conformance::use_after_close(&$binding, $known);
-            $crate::check::conformance::conclude(&$binding, checked);
+            let binding = ::std::sync::Arc::new($binding);
+            let checked = $crate::check::conformance::use_after_close(binding.clone(), $known);
+            $crate::check::conformance::conclude(binding.as_ref(), checked);
         }
 
         /// The file-damage check in a child process (`file_damage: in_child` or `fails`):

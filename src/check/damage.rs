@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Divergence;
-use super::bounded::{Bounded, DEADLINE, call_bounded};
+use super::bounded::{Bounded, call_bounded, deadline};
 use super::checker::{State, state, summary};
 use super::known::{Excused, Excuses, KnownDefect};
 use crate::binding::Binding;
@@ -127,7 +127,13 @@ pub fn check_file_damage(
                 .and_then(|()| apply(&copy.path().join(file), &damage))
                 .map_err(|e| failed(step, format!("damaging a copy: {}", with_causes(&e))))?;
             let what = format!("{} with {damage:?}", file.display());
-            match open_damaged(binding.clone(), copy, durability, allowed.clone(), DEADLINE) {
+            match open_damaged(
+                binding.clone(),
+                copy,
+                durability,
+                allowed.clone(),
+                deadline(),
+            ) {
                 Opened::Refused => damaged.refused += 1,
                 Opened::Intact => damaged.intact += 1,
                 Opened::Wrong(why) => excuses.excuse(failed(step, format!("{what}: {why}")))?,
@@ -383,7 +389,7 @@ mod tests {
 
     #[test]
     fn data_no_write_made_and_a_hang_are_named() {
-        let lied = open(Flawed::Lies, DEADLINE);
+        let lied = open(Flawed::Lies, deadline());
         assert!(
             matches!(&lied, Opened::Wrong(why) if why.starts_with("silently wrong data")),
             "{lied:?}"
@@ -412,7 +418,7 @@ mod tests {
             dir,
             Durability::OnFlush,
             Arc::new(allowed),
-            DEADLINE,
+            deadline(),
         );
         assert!(
             matches!(&forgot, Opened::Wrong(why) if why.starts_with("every flush lost")),
