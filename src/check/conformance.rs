@@ -32,8 +32,8 @@ const CRASH_SEEDS: u64 = 6;
 ///
 /// Each scenario runs on a thread of its own: a panic in the store is a divergence at the
 /// operation it panicked in, and an operation that gives no answer within the deadline
-/// (`STOREBENCH_CHECK_DEADLINE` seconds, 30 by default) one at the operation it hangs in. A hung
-/// thread is left running; the check goes on.
+/// (`STOREBENCH_CHECK_DEADLINE` seconds, 30 by default) one at the operation it hangs in. A
+/// hung thread is left running; the check goes on.
 ///
 /// # Errors
 /// The first [`Divergence`] no known defect explains, its `what` prefixed with the seed.
