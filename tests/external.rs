@@ -20,7 +20,7 @@ use storebench::check::{
     check_concurrency, check_crash, check_file_damage, check_use_after_close, conformance,
     crash_child, crash_scenario,
 };
-use storebench::runner::{NoProgress, run};
+use storebench::runner::{NoProgress, Watched, run, run_watched};
 use storebench::workload::Workload;
 use storebench::{Collection, Document, DocumentPredicate, Durability, Result, StorageBackend};
 
@@ -166,6 +166,77 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
         panicking["load"]
     );
     assert!(!out.join("tiny/unopenable").exists());
+}
+
+/// The tiny workload with deletes, which the hanging store never answers.
+const WITH_DELETES: &str = "recordcount = 100\noperationcount = 500\nfieldlength = 32\n\
+    readproportion = 0.5\ndeleteproportion = 0.5\nrequestdistribution = \"uniform\"\n";
+
+/// A store that stops answering mid-run fails that run, and the backend after it still runs.
+#[test]
+fn the_cli_gives_up_on_a_store_that_hangs_and_runs_the_next() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workload = dir.path().join("deletes.toml");
+    std::fs::write(&workload, WITH_DELETES).expect("workload written");
+    let mut bindings = Bindings::new();
+    bindings.add(Flawed::HangOnDelete).expect("a free name");
+    bindings.add(SnapshotBinding).expect("a free name");
+    let out = dir.path().join("out");
+    let code = storebench::cli::main_from(
+        bindings,
+        [
+            "storebench".as_ref(),
+            "run".as_ref(),
+            "--min-ops".as_ref(),
+            "0".as_ref(),
+            "--hang-after".as_ref(),
+            "3s".as_ref(),
+            "--backend".as_ref(),
+            "hangs-on-delete,snapshot".as_ref(),
+            workload.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    );
+    assert_eq!(code, ExitCode::from(3), "a failed run");
+    assert!(out.join("deletes/snapshot/report.json").exists());
+    assert!(!out.join("deletes/hangs-on-delete/report.json").exists());
+}
+
+/// The watched run says where the store stopped answering: the phase, and how far it got.
+#[test]
+fn a_watched_run_names_the_phase_a_store_hangs_in() {
+    let workload = Workload::from_toml("deletes", WITH_DELETES, Path::new("deletes.toml"))
+        .expect("a valid workload");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = Selected::new(Flawed::HangOnDelete).expect("a valid name");
+    let limit = Duration::from_secs(1);
+    let watched = run_watched(
+        &workload,
+        &backend,
+        dir.path(),
+        &NoProgress,
+        None,
+        Some(limit),
+    );
+    let Watched::Hung(hang) = watched else {
+        panic!("not reported as hung: {watched:?}");
+    };
+    assert_eq!(hang.step, "in the run phase");
+    assert_eq!(hang.total, Some(500));
+    assert_eq!(hang.silent_for, limit);
+    assert_eq!(
+        hang.to_string(),
+        "the store hangs: no progress in 1.0 s, in the run phase (0 of 500 operations done)"
+    );
+    let sound = Selected::new(SnapshotBinding).expect("a valid name");
+    let patient = Some(Duration::from_secs(60));
+    let watched = run_watched(&workload, &sound, dir.path(), &NoProgress, None, patient);
+    assert!(
+        matches!(&watched, Watched::Finished(Ok(outcome)) if outcome.backend == "snapshot"),
+        "{watched:?}"
+    );
 }
 
 /// With `--repeat`, the backends take turns (A B, B A, A B), and each report records that

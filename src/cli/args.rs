@@ -200,6 +200,11 @@ pub(crate) struct RunArgs {
     /// median throughput, and keeps every run's figures so `compare` can tell noise.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) repeat: u32,
+    /// A run of which nothing is heard this long (no load batch, no 1,024 operations of a
+    /// worker, no phase begun or ended) fails as hung, saying where it was, and the next
+    /// backend runs; e.g. `90s`, `5m`. `0` waits for ever.
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    pub(crate) hang_after: Duration,
     /// Log every operation each run issues, as YCSB's BasicDB prints them, to
     /// DIR/<workload>/<backend>/operations.log under --out (the last repeat's). The `basic`
     /// backend logs to standard output without it.

@@ -6,8 +6,7 @@ use std::path::Path;
 use crate::binding::{Bindings, Selected};
 use crate::report::{Invocation, load_reports, write_in_turns, ycsb_summary};
 use crate::runner::{
-    NoProgress, OperationLog, Progress, RunOutcome, interrupt, interrupted, panic_message,
-    run_logged,
+    NoProgress, OperationLog, Progress, RunOutcome, Watched, interrupt, interrupted, run_watched,
 };
 use crate::workload::{Operation, PRESETS, Workload};
 
@@ -285,7 +284,7 @@ fn take_turns(
 }
 
 /// Runs `workload` on `backend` once. A panic that escapes the store's operations (in its open
-/// or close) fails this backend only.
+/// or close), or a store that stops answering for `--hang-after`, fails this backend only.
 ///
 /// Stores live under `--data` and stay there; without it each lives in a temporary directory
 /// removed as soon as its run is measured, so a long session does not fill the disk.
@@ -317,11 +316,12 @@ fn run_once(
             .logs_operations()
             .then(OperationLog::stdout)
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_logged(workload, backend, data_dir, progress, log.as_ref())
-    }))
-    .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
-    .map_err(|e| with_causes(&e))
+    let hang_after = (!args.hang_after.is_zero()).then_some(args.hang_after);
+    match run_watched(workload, backend, data_dir, progress, log, hang_after) {
+        Watched::Finished(result) => result.map_err(|e| with_causes(&e)),
+        Watched::Panicked(message) => Err(format!("the store panicked: {message}")),
+        Watched::Hung(hang) => Err(format!("{hang} (--hang-after sets the limit)")),
+    }
 }
 
 /// The operations that failed, of every repeat and of load and run alike, a line per

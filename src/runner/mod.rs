@@ -9,6 +9,7 @@ mod rss;
 #[allow(clippy::module_inception)] // the module is named for the function it defines
 mod run;
 mod timed;
+mod watchdog;
 mod worker;
 
 pub use interrupt::{interrupt, interrupted};
@@ -17,3 +18,4 @@ pub use progress::{NoProgress, Progress};
 pub use recorder::{OperationHistograms, Recorder, new_histogram};
 pub use run::{PhaseOutcome, RunOutcome, run, run_logged};
 pub(crate) use timed::panic_message;
+pub use watchdog::{Hang, Watched, run_watched};
