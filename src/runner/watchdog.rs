@@ -15,6 +15,7 @@ use crate::workload::Workload;
 
 /// How a watched run ended.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one a run: boxing would save nothing that counts
 pub enum Watched {
     /// The run returned this.
     Finished(Result<RunOutcome>),
@@ -55,6 +56,7 @@ impl fmt::Display for Hang {
 }
 
 /// What the run's thread tells the watch.
+#[allow(clippy::large_enum_variant)] // `Ended` is sent once a run
 enum Event {
     Phase {
         workload: String,
