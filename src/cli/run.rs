@@ -318,7 +318,14 @@ fn run_once(
             .then(OperationLog::stdout)
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_logged(workload, backend, data_dir, progress, log.as_ref())
+        run_logged(
+            workload,
+            backend,
+            data_dir,
+            progress,
+            log.as_ref(),
+            args.sample_interval,
+        )
     }))
     .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?
     .map_err(|e| with_causes(&e))

@@ -223,6 +223,24 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         values: runs.iter().map(|r| r.space_amplification).collect(),
         decimals: 2,
     });
+    // The run's resource totals (reports of version 5 have none: "–").
+    let resources = |pick: fn(&super::schema::Resources) -> Option<f64>| -> Vec<Option<f64>> {
+        runs.iter()
+            .map(|r| r.run.resources.as_ref().and_then(pick))
+            .collect()
+    };
+    for (header, values) in [
+        ("write amp.", resources(|r| r.write_amplification)),
+        ("read amp.", resources(|r| r.read_amplification)),
+        ("CPU µs/op", resources(|r| r.cpu_us_per_operation)),
+    ] {
+        columns.push(Column {
+            header: header.into(),
+            best: Best::Lowest,
+            values,
+            decimals: 2,
+        });
+    }
     columns.push(Column {
         header: "peak RSS MiB".into(),
         best: Best::Lowest,

@@ -9,7 +9,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
+
+/// The oldest version this build still reads: version 6 added only `resources` to each phase,
+/// which a version-5 report lacks (`null`), so the committed baselines still read.
+/// `compare` still refuses to judge a version-5 run against a version-6 one (see
+/// [`differences`](super::differences)).
+pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 5;
 
 /// One run of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +192,52 @@ pub struct Phase {
     pub batch_size: Option<usize>,
     /// Load: latency of each timed load operation. `None` for the run.
     pub latency_ns: Option<Latency>,
+    /// What the resource monitor sampled over the phase; `None` in reports of version 5, of
+    /// merged client processes, and when the monitor could not run.
+    #[serde(default)]
+    pub resources: Option<Resources>,
+}
+
+/// One phase's resource samples, as columns (entry `i` of each is sample `i`), and the totals
+/// derived from them. The first sample is taken as the phase starts, the last after the flush
+/// that ends it, so the last entry of a counter is the phase's total. Counters (`cpu_*`,
+/// `device_*`, `logical_*`, `operations`) count from the phase's start; `rss_bytes` and
+/// `store_bytes` are the value at the instant. A column the platform does not report is
+/// `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// The interval asked for between samples, in milliseconds.
+    pub interval_ms: u64,
+    /// When each sample was taken, in milliseconds since the phase started.
+    pub elapsed_ms: Vec<u64>,
+    /// Operations completed (failed ones included) by type, for the types that ran: a
+    /// read-modify-write counts once, so at the last sample they sum to the phase's
+    /// `operations`.
+    pub operations: BTreeMap<String, Vec<u64>>,
+    /// Bytes of ids and values the workload gave the store in operations that succeeded.
+    pub logical_write_bytes: Vec<u64>,
+    /// Bytes of ids and values the store returned to the workload.
+    pub logical_read_bytes: Vec<u64>,
+    /// User CPU time of the whole process (the harness's work included), in microseconds.
+    pub cpu_user_us: Option<Vec<u64>>,
+    /// System CPU time of the whole process, in microseconds.
+    pub cpu_system_us: Option<Vec<u64>>,
+    /// Resident memory of the process.
+    pub rss_bytes: Option<Vec<u64>>,
+    /// Bytes the process caused the storage devices to write (Linux task I/O accounting).
+    pub device_write_bytes: Option<Vec<u64>>,
+    /// Bytes the process caused the storage devices to read (a read served from the page
+    /// cache counts nothing).
+    pub device_read_bytes: Option<Vec<u64>>,
+    /// Bytes of the store's files; `None` for a store kept in memory.
+    pub store_bytes: Option<Vec<u64>>,
+    /// Device bytes written per logical byte written, over the phase.
+    pub write_amplification: Option<f64>,
+    /// Device bytes read per logical byte read, over the phase.
+    pub read_amplification: Option<f64>,
+    /// CPU time (user and system) per operation, in microseconds.
+    pub cpu_us_per_operation: Option<f64>,
 }
 
 /// One operation type's measurements.

@@ -2,7 +2,9 @@
 //! every operation's latency in HdrHistograms. It measures; it never formats (see `report`).
 
 mod interrupt;
+mod disk;
 mod log;
+mod monitor;
 mod progress;
 mod recorder;
 mod rss;
@@ -13,6 +15,7 @@ mod worker;
 
 pub use interrupt::{interrupt, interrupted};
 pub use log::OperationLog;
+pub use monitor::{DEFAULT_SAMPLE_INTERVAL, ResourceSeries, Transfer};
 pub use progress::{NoProgress, Progress};
 pub use recorder::{OperationHistograms, Recorder, new_histogram};
 pub use run::{PhaseOutcome, RunOutcome, run, run_logged};
