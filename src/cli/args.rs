@@ -234,7 +234,9 @@ pub(crate) struct RunArgs {
 fn parse_sample_interval(text: &str) -> Result<Duration, String> {
     let interval = parse_duration(text)?;
     if interval < Duration::from_millis(1) {
-        return Err(format!("`{text}` is shorter than the shortest interval, 1ms"));
+        return Err(format!(
+            "`{text}` is shorter than the shortest interval, 1ms"
+        ));
     }
     Ok(interval)
 }

@@ -324,7 +324,7 @@ fn run_once(
             data_dir,
             progress,
             log.as_ref(),
-            args.sample_interval,
+            Some(args.sample_interval),
         )
     }))
     .map_err(|panic| format!("the store panicked: {}", panic_message(panic.as_ref())))?

@@ -136,8 +136,7 @@ pub(crate) fn load_report(path: &Path) -> Result<Report, CompareError> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
-    let readable = u64::from(OLDEST_READABLE_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION);
-    if !readable.contains(&found) {
+    if !super::schema::readable(found) {
         return Err(CompareError::SchemaVersion {
             path: path.to_owned(),
             found,

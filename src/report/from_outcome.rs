@@ -152,7 +152,9 @@ fn notes(workload: &Workload) -> Vec<String> {
 fn resource_notes(outcome: &RunOutcome) -> Vec<String> {
     let mut notes = Vec::new();
     let series = [&outcome.load, &outcome.run].map(|p| p.resources.as_ref());
-    if series.iter().any(Option::is_none) {
+    if outcome.sample_interval.is_none() {
+        notes.push("the resource monitor was off: resources is null".into());
+    } else if series.iter().any(Option::is_none) {
         notes.push(
             "the resource monitor's thread could not be started: a phase has no resource \
              samples (resources is null)"

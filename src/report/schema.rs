@@ -11,11 +11,16 @@ use serde::{Deserialize, Serialize};
 /// The version of the report format this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 6;
 
-/// The oldest version this build still reads: version 6 added only `resources` to each phase,
-/// which a version-5 report lacks (`null`), so the committed baselines still read.
-/// `compare` still refuses to judge a version-5 run against a version-6 one (see
-/// [`differences`](super::differences)).
+/// The oldest version this build still reads. Version 6 added only `resources` to each phase,
+/// which a version-5 report lacks (`null`): both measure the same things the same way, so the
+/// committed version-5 baselines read, and `compare` and `report` set them beside version-6
+/// runs (see [`differences`](super::differences)).
 pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 5;
+
+/// Whether this build reads reports of `version`.
+pub(crate) fn readable(version: u64) -> bool {
+    (u64::from(OLDEST_READABLE_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&version)
+}
 
 /// One run of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -232,9 +237,37 @@ pub struct Resources {
     pub device_read_bytes: Option<Vec<u64>>,
     /// Bytes of the store's files; `None` for a store kept in memory.
     pub store_bytes: Option<Vec<u64>>,
-    /// Device bytes written per logical byte written, over the phase.
+    /// `store_bytes` per live logical byte at each sample; an entry is `None` while nothing
+    /// is live. Live bytes are estimated: in the load, what it has written so far; in the
+    /// run, the bytes live at its end less the documents inserted since the sample (plus
+    /// those deleted), at the end's mean document size.
+    pub space_amplification: Option<Vec<Option<f64>>>,
+    /// The phase's totals.
+    pub totals: ResourceTotals,
+}
+
+/// A phase's resource totals: the last sample's counters and the ratios made of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceTotals {
+    /// Operations completed, all types together.
+    pub operations: u64,
+    /// Bytes of ids and values written (inserts, updates, the load's documents).
+    pub logical_write_bytes: u64,
+    /// Bytes of ids and values read back (reads, scans, finds, the read of an update).
+    pub logical_read_bytes: u64,
+    /// Bytes the process caused the devices to write; `None` where not reported.
+    pub device_write_bytes: Option<u64>,
+    /// Bytes the process caused the devices to read; `None` where not reported.
+    pub device_read_bytes: Option<u64>,
+    /// User CPU time of the process, in microseconds.
+    pub cpu_user_us: Option<u64>,
+    /// System CPU time of the process, in microseconds.
+    pub cpu_system_us: Option<u64>,
+    /// `device_write_bytes / logical_write_bytes`: bytes the devices were made to write per
+    /// byte the workload wrote.
     pub write_amplification: Option<f64>,
-    /// Device bytes read per logical byte read, over the phase.
+    /// `device_read_bytes / logical_read_bytes`.
     pub read_amplification: Option<f64>,
     /// CPU time (user and system) per operation, in microseconds.
     pub cpu_us_per_operation: Option<f64>,

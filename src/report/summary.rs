@@ -75,7 +75,7 @@ pub fn ycsb_summary(report: &Report) -> String {
     if let Some(amp) = report.space_amplification {
         let _ = writeln!(out, "[STORAGE], SpaceAmplification, {amp:.2}");
     }
-    if let Some(r) = &report.run.resources {
+    if let Some(r) = report.run.resources.as_ref().map(|r| &r.totals) {
         let mut line = |metric: &str, value: Option<f64>| {
             if let Some(value) = value {
                 let _ = writeln!(out, "{metric}, {value:.2}");

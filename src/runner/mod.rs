@@ -1,8 +1,8 @@
 //! The workload runner: drives any binding's store through a workload's phases and records
 //! every operation's latency in HdrHistograms. It measures; it never formats (see `report`).
 
-mod interrupt;
 mod disk;
+mod interrupt;
 mod log;
 mod monitor;
 mod progress;

@@ -51,6 +51,11 @@ pub struct ResourceSeries {
     pub device_write_bytes: Option<Vec<u64>>,
     /// Bytes of the store's files.
     pub store_bytes: Option<Vec<u64>>,
+    /// Bytes of ids and values live in the store at each sample, as far as the runner can
+    /// tell without reading the store while it is measured: see
+    /// [`live_as_written`](Self::live_as_written) and [`live_from_end`](Self::live_from_end).
+    /// `None` until one of them is called.
+    pub live_bytes: Option<Vec<u64>>,
 }
 
 impl ResourceSeries {
@@ -98,7 +103,46 @@ impl ResourceSeries {
             device_read_bytes: since(samples, |s| s.process.device.map(|d| d.read), bytes),
             device_write_bytes: since(samples, |s| s.process.device.map(|d| d.written), bytes),
             store_bytes: samples.iter().map(|s| s.store_bytes).collect(),
+            live_bytes: None,
         }
+    }
+
+    /// Live bytes for a load into a fresh store: every document it writes has an id of its
+    /// own, so what it has written so far (successful writes only) is what is live.
+    pub(crate) fn live_as_written(&mut self) {
+        self.live_bytes = Some(self.logical.iter().map(|t| t.written).collect());
+    }
+
+    /// Live bytes for a phase that ended with `live_bytes` in `documents` documents: each
+    /// sample's is the end's, less the documents inserted after it and plus those deleted
+    /// after it, at the end's mean document size. Updates are taken to keep a document's
+    /// size (a YCSB record's fields have one length unless the workload draws it), and a
+    /// failed insert or delete counts as done.
+    pub(crate) fn live_from_end(&mut self, live_bytes: u64, documents: u64) {
+        let column = |op| {
+            self.operations
+                .get(&op)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        };
+        let (inserts, deletes) = (column(Operation::Insert), column(Operation::Delete));
+        let count = |c: &[u64], i: usize| c.get(i).copied().unwrap_or(0);
+        let last = self.elapsed.len().saturating_sub(1);
+        let estimate = (0..self.elapsed.len())
+            .map(|i| {
+                let inserted_after = count(inserts, last).saturating_sub(count(inserts, i));
+                let deleted_after = count(deletes, last).saturating_sub(count(deletes, i));
+                let then = (documents + deleted_after).saturating_sub(inserted_after);
+                match documents {
+                    0 => 0,
+                    // In u128: a store of terabytes times millions of documents.
+                    _ => (u128::from(live_bytes) * u128::from(then) / u128::from(documents))
+                        .try_into()
+                        .unwrap_or(u64::MAX),
+                }
+            })
+            .collect();
+        self.live_bytes = Some(estimate);
     }
 
     /// The phase's totals: the last sample's counters.
@@ -170,5 +214,38 @@ mod tests {
         let series = ResourceSeries::from_samples(Duration::from_millis(250), &samples);
         assert_eq!(series.device_write_bytes, None);
         assert!(series.cpu_user.is_some());
+    }
+
+    #[test]
+    fn a_load_has_written_what_is_live() {
+        let samples = [sample(0, 0, 0, None), sample(250, 0, 800, None)];
+        let mut series = ResourceSeries::from_samples(Duration::from_millis(250), &samples);
+        series.live_as_written();
+        assert_eq!(series.live_bytes, Some(vec![0, 800]));
+    }
+
+    #[test]
+    fn live_bytes_before_the_end_leave_out_later_inserts_and_keep_later_deletes() {
+        let mut series = ResourceSeries {
+            elapsed: vec![Duration::ZERO; 4],
+            operations: BTreeMap::from([
+                (Operation::Insert, vec![0, 100, 200, 200]),
+                (Operation::Delete, vec![0, 0, 0, 50]),
+                (Operation::Read, vec![0, 500, 900, 1000]),
+            ]),
+            ..ResourceSeries::default()
+        };
+        // 1,150 documents of 100 bytes at the end: 1,000 loaded, 200 inserted, 50 deleted.
+        series.live_from_end(115_000, 1150);
+        assert_eq!(
+            series.live_bytes,
+            Some(vec![100_000, 110_000, 120_000, 115_000])
+        );
+        series.live_from_end(0, 0);
+        assert_eq!(
+            series.live_bytes,
+            Some(vec![0; 4]),
+            "nothing to take a size from"
+        );
     }
 }

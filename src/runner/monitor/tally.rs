@@ -103,11 +103,6 @@ impl Tally {
         }
     }
 
-    /// How many threads it counts for.
-    pub(crate) fn threads(&self) -> usize {
-        self.threads.len()
-    }
-
     /// Thread `t`'s block, for its recorder.
     pub(crate) fn thread(&self, t: usize) -> Arc<ThreadTally> {
         Arc::clone(&self.threads[t])
@@ -157,7 +152,9 @@ mod tests {
             }
         );
         // A publication replaces the thread's totals; it does not add to them.
-        tally.thread(1).publish(&[0; OPERATION_TYPES], Transfer::default());
+        tally
+            .thread(1)
+            .publish(&[0; OPERATION_TYPES], Transfer::default());
         assert_eq!(tally.read().operations[Operation::Update as usize], 0);
     }
 
