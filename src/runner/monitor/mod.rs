@@ -23,8 +23,8 @@ pub(crate) use tally::{OPERATION_TYPES, PUBLISH_AFTER, PUBLISH_EVERY, Tally, Thr
 /// each time.
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
 
-/// A running monitor of one phase. Dropping it stops the thread (its samples are lost);
-/// [`finish`](Monitor::finish) takes the last sample and returns them all.
+/// A running monitor of one phase. Dropping it stops the thread and waits for it (its samples
+/// are lost); [`finish`](Monitor::finish) takes the last sample and returns them all.
 pub(crate) struct Monitor {
     stop: mpsc::Sender<()>,
     thread: Option<JoinHandle<ResourceSeries>>,
@@ -84,8 +84,12 @@ impl Monitor {
 
 impl Drop for Monitor {
     fn drop(&mut self) {
-        // A phase that failed stops its monitor; the samples go with the phase.
-        let _ = self.stop.send(());
+        // A phase that failed (or panicked) stops its monitor and waits for it, so that no
+        // sampler outlives its phase; the samples go with the phase.
+        if let Some(thread) = self.thread.take() {
+            let _ = self.stop.send(());
+            let _ = thread.join();
+        }
     }
 }
 
@@ -119,5 +123,16 @@ mod tests {
         assert!(updates.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(series.last_logical().written, 150);
         assert_eq!(series.interval, Duration::from_millis(1));
+    }
+
+    /// A phase that fails drops its monitor: the thread has ended when the drop returns (it
+    /// no longer holds the tally), however long its interval.
+    #[test]
+    fn a_dropped_monitor_has_stopped() {
+        let tally = Arc::new(Tally::new(2));
+        let monitor = Monitor::start(Arc::clone(&tally), None, Duration::from_secs(3600));
+        assert!(monitor.thread.is_some());
+        drop(monitor);
+        assert_eq!(Arc::strong_count(&tally), 1);
     }
 }
