@@ -10,5 +10,5 @@ pub(crate) fn reset_peak() {
 
 /// The peak resident set size in bytes, where the platform reports it.
 pub(crate) fn peak_bytes() -> Option<u64> {
-    super::monitor::status_bytes("VmHWM:")
+    super::monitor::peak_rss_bytes()
 }

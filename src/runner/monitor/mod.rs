@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub(crate) use process::status_bytes;
+pub(crate) use process::peak_rss_bytes;
 pub use sample::ResourceSeries;
 use sample::Sample;
 pub use tally::Transfer;
