@@ -76,6 +76,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     if !test_mode {
+        // Each turn's two runs were made back to back and met the same neighbours.
+        let mut ratios: Vec<f64> = on.iter().zip(&off).map(|(a, b)| a / b).collect();
+        let turn_cost = 1.0 - median(&mut ratios);
         let (on, off) = (median(&mut on), median(&mut off));
         let verdict = |met: bool| if met { "meets" } else { "is below" };
         println!(
@@ -87,7 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cost = 1.0 - on / off;
         println!(
             "median {:.2} M ops/s without it: the monitor costs {:.2}% ({} the goal of under \
-             {:.0}%)",
+             {:.0}%); the median of the turns' costs is {:.2}%",
             off / 1e6,
             cost * 100.0,
             if cost < GOAL_MONITOR_COST {
@@ -95,7 +98,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 "misses"
             },
-            GOAL_MONITOR_COST * 100.0
+            GOAL_MONITOR_COST * 100.0,
+            turn_cost * 100.0
         );
         if !cpu_on.is_empty() {
             let (on, off) = (median(&mut cpu_on), median(&mut cpu_off));
