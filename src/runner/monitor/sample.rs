@@ -52,9 +52,9 @@ pub struct ResourceSeries {
     /// Bytes of the store's files.
     pub store_bytes: Option<Vec<u64>>,
     /// Bytes of ids and values live in the store at each sample, as far as the runner can
-    /// tell without reading the store while it is measured: see
-    /// [`live_as_written`](Self::live_as_written) and [`live_from_end`](Self::live_from_end).
-    /// `None` until one of them is called.
+    /// tell without reading the store while it is measured: in a load, what it has written so
+    /// far; in a run, the bytes live at its end less the documents inserted after the sample
+    /// (plus those deleted), at the end's mean document size.
     pub live_bytes: Option<Vec<u64>>,
 }
 
