@@ -396,6 +396,9 @@ fn an_interrupted_run_writes_its_report_and_leaves_no_database() -> TestResult {
         report["notes"]
     );
     assert!(report["run"]["duration_secs"].as_f64() < Some(30.0));
+    // The resource monitor stopped with the run, its last sample after everything it did.
+    let totals = &report["run"]["resources"]["totals"];
+    assert_eq!(totals["operations"], report["run"]["operations"], "{totals}");
     assert_eq!(
         std::fs::read_dir(&temp)?.count(),
         0,
