@@ -25,11 +25,12 @@ pub(crate) struct CpuTime {
 
 /// Device-level I/O, from Linux's task I/O accounting (`/proc/self/io`): `read` is
 /// `read_bytes`, bytes fetched from storage (a read served by the page cache counts nothing);
-/// `written` is `write_bytes` less `cancelled_write_bytes` (pages dirtied, then truncated
-/// before they were written back). A page is counted when a clean page becomes dirty, so a
-/// page rewritten before the kernel writes it back counts once, and it counts when the
-/// process dirties it, not when writeback happens later: a phase is charged for what it wrote
-/// even if it ends first.
+/// `written` is `write_bytes`. A page is counted when a clean page becomes dirty, so a page
+/// rewritten before the kernel writes it back counts once, and it counts when the process
+/// dirties it, not when writeback happens later: a phase is charged for what it wrote even if
+/// it ends first. `cancelled_write_bytes` (pages dirtied, then truncated before writeback) is
+/// not taken off: it would make the count fall when a store deletes a file, and a counter
+/// that falls cannot be read sample by sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct DeviceIo {
     pub(crate) read: u64,
@@ -55,7 +56,7 @@ fn proc_figures() -> (Option<u64>, Option<DeviceIo>) {
     let rss = me.status().ok().and_then(|s| s.vmrss).map(|kib| kib * 1024);
     let device = me.io().ok().map(|io| DeviceIo {
         read: io.read_bytes,
-        written: io.write_bytes.saturating_sub(io.cancelled_write_bytes),
+        written: io.write_bytes,
     });
     (rss, device)
 }
