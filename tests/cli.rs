@@ -396,6 +396,12 @@ fn an_interrupted_run_writes_its_report_and_leaves_no_database() -> TestResult {
         report["notes"]
     );
     assert!(report["run"]["duration_secs"].as_f64() < Some(30.0));
+    // The resource monitor stopped with the run, its last sample after everything it did.
+    let totals = &report["run"]["resources"]["totals"];
+    assert_eq!(
+        totals["operations"], report["run"]["operations"],
+        "{totals}"
+    );
     assert_eq!(
         std::fs::read_dir(&temp)?.count(),
         0,
@@ -930,5 +936,125 @@ fn runs_named_one_invocation_share_a_table() -> TestResult {
         page.contains("| memory |") && page.contains("| redb |"),
         "{page}"
     );
+    Ok(())
+}
+
+/// The resource monitor samples every run: report.json (schema 6) holds its samples as
+/// columns, each counter never falling, and totals that are the last samples and their
+/// ratios.
+#[test]
+fn a_run_samples_its_resources_as_columns() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("tiny.toml"), TINY)?;
+    let args = [
+        "run",
+        "--min-ops",
+        "0",
+        "tiny.toml",
+        "--backend",
+        "redb-durable",
+        "--sample-interval",
+        "2ms",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    let out = storebench(&args, dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("out/tiny/redb-durable/report.json"))?;
+    let json: serde_json::Value = serde_json::from_str(&text)?;
+    assert_eq!(json["schema_version"], 6);
+    // Columns, not an array of samples.
+    assert!(json["run"]["resources"]["elapsed_ms"].is_array(), "{text}");
+    let report: storebench::report::Report = serde_json::from_value(json)?;
+    let rising = |column: &[u64]| column.windows(2).all(|w| w[0] <= w[1]);
+    // JSON's decimal text of a ratio reads back within a rounding of it, not always exactly.
+    let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() <= 1e-12 * b.abs());
+    // /proc/self/io is there on Linux unless the kernel lacks task I/O accounting.
+    let device_io = std::fs::read_to_string("/proc/self/io").is_ok();
+    for (name, phase) in [("load", &report.load), ("run", &report.run)] {
+        let r = phase.resources.as_ref().ok_or("no resources")?;
+        assert_eq!(r.interval_ms, 2);
+        let samples = r.elapsed_ms.len();
+        assert!(
+            samples >= 2,
+            "{name}: a sample at the start and one at the end"
+        );
+        assert_eq!(r.elapsed_ms[0], 0, "{name}");
+        assert!(rising(&r.elapsed_ms), "{name}: {:?}", r.elapsed_ms);
+        let mut columns = vec![&r.logical_write_bytes, &r.logical_read_bytes];
+        columns.extend(r.operations.values());
+        for optional in [&r.cpu_user_us, &r.cpu_system_us] {
+            columns.push(optional.as_ref().ok_or("CPU time on Unix")?);
+        }
+        if device_io {
+            columns.push(r.device_write_bytes.as_ref().ok_or("device writes")?);
+            columns.push(r.device_read_bytes.as_ref().ok_or("device reads")?);
+        }
+        for column in &columns {
+            assert_eq!(column.len(), samples, "{name}: one entry per sample");
+            assert!(rising(column), "{name}: a counter fell: {column:?}");
+        }
+        let cpu: Vec<u64> = (0..samples)
+            .map(|i| {
+                let user = r.cpu_user_us.as_ref().map_or(0, |c| c[i]);
+                user + r.cpu_system_us.as_ref().map_or(0, |c| c[i])
+            })
+            .collect();
+        assert!(rising(&cpu), "{name}: {cpu:?}");
+        let store = r.store_bytes.as_ref().ok_or("a durable store has files")?;
+        assert_eq!(store.len(), samples);
+        assert!(store.last().is_some_and(|&b| b > 0), "{name}: {store:?}");
+        let space = r
+            .space_amplification
+            .as_ref()
+            .ok_or("space amplification")?;
+        assert_eq!(space.len(), samples);
+        assert!(space.last().is_some_and(|a| a.is_some_and(|a| a > 0.0)));
+        // Totals: the last samples, and their ratios.
+        let t = &r.totals;
+        let last_ops: u64 = r.operations.values().filter_map(|c| c.last()).sum();
+        assert_eq!(t.operations, last_ops);
+        assert_eq!(
+            t.operations, phase.operations,
+            "{name}: every operation counted"
+        );
+        assert_eq!(Some(&t.logical_write_bytes), r.logical_write_bytes.last());
+        assert!(t.logical_write_bytes > 0, "{name}: both phases write");
+        if device_io {
+            let written = t.device_write_bytes.ok_or("device writes")?;
+            let ratio = written as f64 / t.logical_write_bytes as f64;
+            assert!(close(t.write_amplification, ratio), "{t:?}");
+        } else {
+            assert_eq!(t.write_amplification, None);
+            assert!(report.notes.iter().any(|n| n.contains("/proc/self/io")));
+        }
+        let cpu_us = cpu.last().copied().unwrap_or(0);
+        let per_operation = cpu_us as f64 / t.operations as f64;
+        assert!(close(t.cpu_us_per_operation, per_operation), "{t:?}");
+    }
+    // The load wrote every record it loaded, ids and values: 60 records, each over 10 bytes.
+    let load = report.load.resources.as_ref().ok_or("no load resources")?;
+    assert!(load.totals.logical_write_bytes > 60 * 10);
+    Ok(())
+}
+
+/// `--sample-interval` takes a duration of at least a millisecond.
+#[test]
+fn the_sample_interval_is_a_duration_of_a_millisecond_or_more() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for bad in ["0", "0.0001", "often"] {
+        let args = ["run", "ycsb-c", "--sample-interval", bad, "--ops", "10"];
+        let out = storebench(&args, dir.path())?;
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            String::from_utf8(out.stderr)?.contains("--sample-interval"),
+            "{bad}"
+        );
+    }
     Ok(())
 }

@@ -639,3 +639,66 @@ fn plots_show_backends_orders_of_magnitude_apart_and_label_p50() -> TestResult {
     );
     Ok(())
 }
+
+/// A report of schema version 5 (before the resource monitor) still reads, and is set beside
+/// a version-6 one: version 6 only added the resource columns.
+#[test]
+fn a_version_5_report_still_reads() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    reports(dir.path())?;
+    let base: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        dir.path().join("base/tiny/redb/report.json"),
+    )?)?;
+    assert_eq!(base["schema_version"], 6);
+    assert!(base["run"]["resources"].is_object());
+    edit(dir.path(), |r| {
+        r["schema_version"] = 5.into();
+        for phase in ["load", "run"] {
+            if let Some(p) = r[phase].as_object_mut() {
+                p.remove("resources");
+            }
+        }
+    })?;
+    let out = storebench(&["compare", "base", "new"], dir.path())?;
+    let stderr = String::from_utf8(out.stderr)?;
+    // 4: one run a side is too few to judge; not 2, bad input.
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(!stderr.contains("schema"), "{stderr}");
+    let table = String::from_utf8(out.stdout)?;
+    assert!(table.contains("| tiny/redb | throughput |"), "{table}");
+
+    // The committed baselines are version 5, as a build before the monitor wrote them.
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/baseline/ycsb-a");
+    for backend in ["memory", "redb"] {
+        let to = dir.path().join("old/ycsb-a").join(backend);
+        std::fs::create_dir_all(&to)?;
+        let from = baseline.join(backend).join("report.json");
+        let text = std::fs::read_to_string(&from)?;
+        assert!(text.contains("\"schema_version\": 5"), "{}", from.display());
+        std::fs::write(to.join("report.json"), text)?;
+    }
+    let out = storebench(&["report", "old", "--out", "tables"], dir.path())?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(dir.path().join("tables/ycsb-a.md"))?;
+    let header = page
+        .lines()
+        .find(|l| l.starts_with("| backend |"))
+        .ok_or("a table")?;
+    assert!(
+        header.contains("| write amp. | CPU µs/op |"),
+        "the columns are there: {header}"
+    );
+    let redb = page
+        .lines()
+        .find(|l| l.starts_with("| redb |"))
+        .ok_or("a redb row")?;
+    assert!(
+        redb.contains("| – | – |"),
+        "a version-5 report has no resource figures: {redb}"
+    );
+    Ok(())
+}

@@ -218,6 +218,7 @@ fn a_watched_run_names_the_phase_a_store_hangs_in() {
         dir.path(),
         &NoProgress,
         None,
+        None,
         Some(limit),
     );
     let Watched::Hung(hang) = watched else {
@@ -232,7 +233,15 @@ fn a_watched_run_names_the_phase_a_store_hangs_in() {
     );
     let sound = Selected::new(SnapshotBinding).expect("a valid name");
     let patient = Some(Duration::from_secs(60));
-    let watched = run_watched(&workload, &sound, dir.path(), &NoProgress, None, patient);
+    let watched = run_watched(
+        &workload,
+        &sound,
+        dir.path(),
+        &NoProgress,
+        None,
+        None,
+        patient,
+    );
     assert!(
         matches!(&watched, Watched::Finished(Ok(outcome)) if outcome.backend == "snapshot"),
         "{watched:?}"

@@ -193,6 +193,10 @@ pub(crate) struct RunArgs {
     /// Length of the measured run, e.g. `30s`, `2m`, `500ms` (overrides `maxexecutiontime`).
     #[arg(long, value_parser = parse_duration)]
     pub(crate) duration: Option<Duration>,
+    /// How often the resource monitor samples the load and the run (operations by type,
+    /// CPU time, resident memory, device I/O, store size), e.g. `250ms`, `1s`; at least 1ms.
+    #[arg(long, default_value = "250ms", value_parser = parse_sample_interval)]
+    pub(crate) sample_interval: Duration,
     /// The seed (overrides the workload's `seed`).
     #[arg(long)]
     pub(crate) seed: Option<u64>,
@@ -229,6 +233,17 @@ pub(crate) struct RunArgs {
     /// flags (`--threads`, `--ops`...). Repeatable; `-p recordcount=5000 -p threadcount=2`.
     #[arg(short = 'p', long = "property", value_name = "KEY=VALUE", value_parser = parse_property)]
     pub(crate) properties: Vec<(String, String)>,
+}
+
+/// `--sample-interval`: a duration of at least a millisecond, the unit the report keeps it in.
+fn parse_sample_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text)?;
+    if interval < Duration::from_millis(1) {
+        return Err(format!(
+            "`{text}` is shorter than the shortest interval, 1ms"
+        ));
+    }
+    Ok(interval)
 }
 
 /// `--invocation`: a non-empty name of printable characters.
@@ -296,5 +311,10 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("3 weeks").is_err());
+        assert_eq!(
+            parse_sample_interval("250ms"),
+            Ok(Duration::from_millis(250))
+        );
+        assert!(parse_sample_interval("0.0001").is_err());
     }
 }

@@ -317,7 +317,16 @@ fn run_once(
             .then(OperationLog::stdout)
     };
     let hang_after = (!args.hang_after.is_zero()).then_some(args.hang_after);
-    match run_watched(workload, backend, data_dir, progress, log, hang_after) {
+    let sample_interval = Some(args.sample_interval);
+    match run_watched(
+        workload,
+        backend,
+        data_dir,
+        progress,
+        log,
+        sample_interval,
+        hang_after,
+    ) {
         Watched::Finished(result) => result.map_err(|e| with_causes(&e)),
         Watched::Panicked(message) => Err(format!("the store panicked: {message}")),
         Watched::Hung(hang) => Err(format!("{hang} (--hang-after sets the limit)")),

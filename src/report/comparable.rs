@@ -2,12 +2,14 @@
 //! comparison of a 2,000-operation, two-thread run against a 20,000-operation one measures the
 //! difference in setup, not in the store.
 
-use super::schema::Report;
+use super::schema::{OLDEST_READABLE_SCHEMA_VERSION, Report, SCHEMA_VERSION, readable};
 
 /// What differs between `a` and `b` in how they ran — the workload's parameters (seed,
 /// operation and record counts, mix, threads, target, durability asked for, ...) and the
-/// report schema — one line per difference; empty when they can be compared. Not the
-/// storebench version: comparing two builds is what `compare` is for. The backend is not among them: setting backends side by side is the point.
+/// report schema (the versions this build reads count as one: they measure alike) — one line
+/// per difference; empty when they can be compared. Not the storebench version: comparing two
+/// builds is what `compare` is for. The backend is not among them: setting backends side by
+/// side is the point.
 pub fn differences(a: &Report, b: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let mut differ = |what: &str, x: String, y: String| {
@@ -15,11 +17,14 @@ pub fn differences(a: &Report, b: &Report) -> Vec<String> {
             out.push(format!("{what}: {x} vs {y}"));
         }
     };
-    differ(
-        "schema_version",
-        a.schema_version.to_string(),
-        b.schema_version.to_string(),
-    );
+    let version = |r: &Report| {
+        if readable(u64::from(r.schema_version)) {
+            format!("{OLDEST_READABLE_SCHEMA_VERSION} to {SCHEMA_VERSION}")
+        } else {
+            r.schema_version.to_string()
+        }
+    };
+    differ("schema_version", version(a), version(b));
     let (pa, pb) = (&a.workload.parameters, &b.workload.parameters);
     let keys = pa
         .as_object()
@@ -86,6 +91,23 @@ mod tests {
         assert!(
             found.iter().any(|d| d.starts_with("operation_count: ")),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_versions_this_build_reads_set_side_by_side() {
+        let a = sample();
+        let mut b = a.clone();
+        b.schema_version = OLDEST_READABLE_SCHEMA_VERSION;
+        b.run.resources = None;
+        assert!(differences(&a, &b).is_empty());
+        b.schema_version = OLDEST_READABLE_SCHEMA_VERSION - 1;
+        assert_eq!(
+            differences(&a, &b),
+            [format!(
+                "schema_version: {OLDEST_READABLE_SCHEMA_VERSION} to {SCHEMA_VERSION} vs {}",
+                OLDEST_READABLE_SCHEMA_VERSION - 1
+            )]
         );
     }
 }

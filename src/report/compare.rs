@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::judge::{Judgement, Runs, Verdict, judge};
-use super::schema::{OperationStats, Report, SCHEMA_VERSION};
+use super::schema::{OLDEST_READABLE_SCHEMA_VERSION, OperationStats, Report, SCHEMA_VERSION};
 
 /// One metric of one (workload, backend, operation) in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,8 +71,9 @@ impl std::fmt::Display for CompareError {
             }
             CompareError::SchemaVersion { path, found } => write!(
                 f,
-                "{}: report schema version {found}, but this storebench compares version \
-                 {SCHEMA_VERSION}; regenerate the reports with the same storebench",
+                "{}: report schema version {found}, but this storebench reads versions \
+                 {OLDEST_READABLE_SCHEMA_VERSION} to {SCHEMA_VERSION}; regenerate the reports \
+                 with the same storebench",
                 path.display()
             ),
             CompareError::Empty { dir } => {
@@ -135,7 +136,7 @@ pub(crate) fn load_report(path: &Path) -> Result<Report, CompareError> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
-    if found != u64::from(SCHEMA_VERSION) {
+    if !super::schema::readable(found) {
         return Err(CompareError::SchemaVersion {
             path: path.to_owned(),
             found,

@@ -4,7 +4,7 @@ use hdrhistogram::Histogram;
 
 use super::environment;
 use super::schema::{
-    BackendInfo, Latency, OperationStats, Phase, Report, SCHEMA_VERSION, WorkloadInfo,
+    BackendInfo, Latency, OperationStats, Phase, Report, Resources, SCHEMA_VERSION, WorkloadInfo,
 };
 use crate::runner::{PhaseOutcome, RunOutcome};
 use crate::workload::{Operation, Workload};
@@ -73,6 +73,7 @@ impl Report {
             ignored_properties: workload.ignored_properties.clone(),
             notes: {
                 let mut notes = notes(workload);
+                notes.extend(resource_notes(outcome));
                 if outcome.interrupted {
                     notes.push(format!(
                         "interrupted after {} load operations and {} run operations: the \
@@ -147,6 +148,33 @@ fn notes(workload: &Workload) -> Vec<String> {
     notes
 }
 
+/// What a reader of the resource figures must know: where some are missing, and why.
+fn resource_notes(outcome: &RunOutcome) -> Vec<String> {
+    let mut notes = Vec::new();
+    let series = [&outcome.load, &outcome.run].map(|p| p.resources.as_ref());
+    if outcome.sample_interval.is_none() {
+        notes.push("the resource monitor was off: resources is null".into());
+    } else if series.iter().any(Option::is_none) {
+        notes.push(
+            "the resource monitor's thread could not be started: a phase has no resource \
+             samples (resources is null)"
+                .into(),
+        );
+    }
+    let monitored = series.iter().flatten();
+    if monitored.clone().any(|s| s.device_write_bytes.is_none()) {
+        notes.push(
+            "device I/O is not reported on this platform (Linux's /proc/self/io, with task I/O \
+             accounting): device bytes and write and read amplification are null"
+                .into(),
+        );
+    }
+    if monitored.clone().any(|s| s.cpu_user.is_none()) {
+        notes.push("CPU time is not reported on this platform: cpu columns are null".into());
+    }
+    notes
+}
+
 fn phase(p: &PhaseOutcome) -> Phase {
     Phase {
         started_at_unix_ms: p
@@ -161,6 +189,7 @@ fn phase(p: &PhaseOutcome) -> Phase {
         documents: None,
         batch_size: None,
         latency_ns: None,
+        resources: p.resources.as_ref().map(Resources::from_series),
     }
 }
 

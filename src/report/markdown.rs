@@ -223,6 +223,24 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         values: runs.iter().map(|r| r.space_amplification).collect(),
         decimals: 2,
     });
+    // The run's resource totals (reports of version 5 have none: "–"). Read amplification
+    // stays in report.json: with the store in the page cache it is mostly 0.
+    let totals = |pick: fn(&super::schema::ResourceTotals) -> Option<f64>| -> Vec<Option<f64>> {
+        runs.iter()
+            .map(|r| r.run.resources.as_ref().and_then(|res| pick(&res.totals)))
+            .collect()
+    };
+    for (header, values, decimals) in [
+        ("write amp.", totals(|t| t.write_amplification), 2),
+        ("CPU µs/op", totals(|t| t.cpu_us_per_operation), 1),
+    ] {
+        columns.push(Column {
+            header: header.into(),
+            best: Best::Lowest,
+            values,
+            decimals,
+        });
+    }
     columns.push(Column {
         header: "peak RSS MiB".into(),
         best: Best::Lowest,

@@ -274,6 +274,8 @@ fn merge_load(runs: &[Run], latencies: Option<&Histogram<u64>>) -> Phase {
         documents: Some(documents),
         batch_size: loads.first().and_then(|p| p.batch_size),
         latency_ns: latencies.map(latency),
+        // Each client sampled its own process; their columns do not add up to one series.
+        resources: None,
     }
 }
 
@@ -309,6 +311,7 @@ fn merge_run(runs: &[Run], start: f64, end: f64) -> Phase {
         documents: None,
         batch_size: None,
         latency_ns: None,
+        resources: None,
     }
 }
 

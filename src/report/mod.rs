@@ -12,6 +12,7 @@ mod markdown;
 mod merge;
 mod palette;
 mod plot;
+mod resources;
 mod schema;
 mod summary;
 mod write;
@@ -30,8 +31,8 @@ pub use markdown::{
 pub use merge::{MergeError, merge_clients};
 pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
 pub use schema::{
-    BackendInfo, Latency, Machine, OperationStats, Phase, Repeat, RepeatLatency, Report,
-    SCHEMA_VERSION, WorkloadInfo,
+    BackendInfo, Latency, Machine, OLDEST_READABLE_SCHEMA_VERSION, OperationStats, Phase, Repeat,
+    RepeatLatency, Report, ResourceTotals, Resources, SCHEMA_VERSION, WorkloadInfo,
 };
 pub use summary::ycsb_summary;
 pub(crate) use write::write_in_turns;

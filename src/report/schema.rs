@@ -9,7 +9,18 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
+
+/// The oldest version this build still reads. Version 6 added only `resources` to each phase,
+/// which a version-5 report lacks (`null`): both measure the same things the same way, so the
+/// committed version-5 baselines read, and `compare` and `report` set them beside version-6
+/// runs (see [`differences`](super::differences)).
+pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 5;
+
+/// Whether this build reads reports of `version`.
+pub(crate) fn readable(version: u64) -> bool {
+    (u64::from(OLDEST_READABLE_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&version)
+}
 
 /// One run of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +197,80 @@ pub struct Phase {
     pub batch_size: Option<usize>,
     /// Load: latency of each timed load operation. `None` for the run.
     pub latency_ns: Option<Latency>,
+    /// What the resource monitor sampled over the phase; `None` in reports of version 5, of
+    /// merged client processes, and when the monitor could not run.
+    #[serde(default)]
+    pub resources: Option<Resources>,
+}
+
+/// One phase's resource samples, as columns (entry `i` of each is sample `i`), and the totals
+/// derived from them. The first sample is taken as the phase starts, the last after the flush
+/// that ends it, so the last entry of a counter is the phase's total. Counters (`cpu_*`,
+/// `device_*`, `logical_*`, `operations`) count from the phase's start; `rss_bytes` and
+/// `store_bytes` are the value at the instant. A column the platform does not report is
+/// `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// The interval asked for between samples, in milliseconds.
+    pub interval_ms: u64,
+    /// When each sample was taken, in milliseconds since the phase started.
+    pub elapsed_ms: Vec<u64>,
+    /// Operations completed (failed ones included) by type, for the types that ran: a
+    /// read-modify-write counts once, so at the last sample they sum to the phase's
+    /// `operations`.
+    pub operations: BTreeMap<String, Vec<u64>>,
+    /// Bytes of ids and values the workload gave the store in operations that succeeded.
+    pub logical_write_bytes: Vec<u64>,
+    /// Bytes of ids and values the store returned to the workload.
+    pub logical_read_bytes: Vec<u64>,
+    /// User CPU time of the whole process (the harness's work included), in microseconds.
+    pub cpu_user_us: Option<Vec<u64>>,
+    /// System CPU time of the whole process, in microseconds.
+    pub cpu_system_us: Option<Vec<u64>>,
+    /// Resident memory of the process.
+    pub rss_bytes: Option<Vec<u64>>,
+    /// Bytes the process caused the storage devices to write (Linux task I/O accounting).
+    pub device_write_bytes: Option<Vec<u64>>,
+    /// Bytes the process caused the storage devices to read (a read served from the page
+    /// cache counts nothing).
+    pub device_read_bytes: Option<Vec<u64>>,
+    /// Bytes of the store's files; `None` for a store kept in memory.
+    pub store_bytes: Option<Vec<u64>>,
+    /// `store_bytes` per live logical byte at each sample; an entry is `None` while nothing
+    /// is live. Live bytes are estimated: in the load, what it has written so far; in the
+    /// run, the bytes live at its end less the documents inserted since the sample (plus
+    /// those deleted), at the end's mean document size.
+    pub space_amplification: Option<Vec<Option<f64>>>,
+    /// The phase's totals.
+    pub totals: ResourceTotals,
+}
+
+/// A phase's resource totals: the last sample's counters and the ratios made of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceTotals {
+    /// Operations completed, all types together.
+    pub operations: u64,
+    /// Bytes of ids and values written (inserts, updates, the load's documents).
+    pub logical_write_bytes: u64,
+    /// Bytes of ids and values read back (reads, scans, finds, the read of an update).
+    pub logical_read_bytes: u64,
+    /// Bytes the process caused the devices to write; `None` where not reported.
+    pub device_write_bytes: Option<u64>,
+    /// Bytes the process caused the devices to read; `None` where not reported.
+    pub device_read_bytes: Option<u64>,
+    /// User CPU time of the process, in microseconds.
+    pub cpu_user_us: Option<u64>,
+    /// System CPU time of the process, in microseconds.
+    pub cpu_system_us: Option<u64>,
+    /// `device_write_bytes / logical_write_bytes`: bytes the devices were made to write per
+    /// byte the workload wrote.
+    pub write_amplification: Option<f64>,
+    /// `device_read_bytes / logical_read_bytes`.
+    pub read_amplification: Option<f64>,
+    /// CPU time (user and system) per operation, in microseconds.
+    pub cpu_us_per_operation: Option<f64>,
 }
 
 /// One operation type's measurements.

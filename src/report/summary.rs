@@ -75,6 +75,16 @@ pub fn ycsb_summary(report: &Report) -> String {
     if let Some(amp) = report.space_amplification {
         let _ = writeln!(out, "[STORAGE], SpaceAmplification, {amp:.2}");
     }
+    if let Some(r) = report.run.resources.as_ref().map(|r| &r.totals) {
+        let mut line = |metric: &str, value: Option<f64>| {
+            if let Some(value) = value {
+                let _ = writeln!(out, "{metric}, {value:.2}");
+            }
+        };
+        line("[STORAGE], WriteAmplification", r.write_amplification);
+        line("[STORAGE], ReadAmplification", r.read_amplification);
+        line("[CPU], CpuPerOperation(us)", r.cpu_us_per_operation);
+    }
     if let Some(rss) = report.peak_rss_bytes {
         let _ = writeln!(out, "[MEMORY], PeakRSS(bytes), {rss}");
     }

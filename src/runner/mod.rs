@@ -1,8 +1,10 @@
 //! The workload runner: drives any binding's store through a workload's phases and records
 //! every operation's latency in HdrHistograms. It measures; it never formats (see `report`).
 
+mod disk;
 mod interrupt;
 mod log;
+mod monitor;
 mod progress;
 mod recorder;
 mod rss;
@@ -14,6 +16,7 @@ mod worker;
 
 pub use interrupt::{interrupt, interrupted};
 pub use log::OperationLog;
+pub use monitor::{DEFAULT_SAMPLE_INTERVAL, ResourceSeries, Transfer};
 pub use progress::{NoProgress, Progress};
 pub use recorder::{OperationHistograms, Recorder, new_histogram};
 pub use run::{PhaseOutcome, RunOutcome, run, run_logged};

@@ -2,10 +2,12 @@
 //! completed per second.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use super::monitor::{OPERATION_TYPES, PUBLISH_AFTER, PUBLISH_EVERY, ThreadTally, Transfer};
 use crate::workload::Operation;
 
 /// The largest latency a histogram holds: an hour, in nanoseconds. Longer ones are clamped.
@@ -73,6 +75,11 @@ pub struct Recorder {
     /// Documents written by the load operations that succeeded: what a load stopped early
     /// (interrupted, or with failed batches) really loaded, not what it planned.
     documents: u64,
+    /// Operations completed by type, and the logical bytes they moved: what the resource
+    /// monitor reads, through `tally`, while the phase runs.
+    by_type: [u64; OPERATION_TYPES],
+    transfer: Transfer,
+    tally: Option<Arc<ThreadTally>>,
 }
 
 impl Recorder {
@@ -85,6 +92,29 @@ impl Recorder {
             completed: 0,
             succeeded: 0,
             documents: 0,
+            by_type: [0; OPERATION_TYPES],
+            transfer: Transfer::default(),
+            tally: None,
+        }
+    }
+
+    /// Publishes what this recorder counts to `tally` as it goes, for the resource monitor.
+    pub(crate) fn tallying(mut self, tally: Arc<ThreadTally>) -> Self {
+        self.tally = Some(tally);
+        self
+    }
+
+    /// Counts the logical bytes an operation moved, before [`record`](Self::record)ing it
+    /// (the worker learns them after timing it).
+    pub(crate) fn moved(&mut self, transfer: Transfer) {
+        self.transfer += transfer;
+    }
+
+    /// Makes every count so far visible to the resource monitor: the worker calls it as the
+    /// phase ends, and [`record`](Self::record) every [`PUBLISH_EVERY`] operations.
+    pub(crate) fn publish(&self) {
+        if let Some(tally) = &self.tally {
+            tally.publish(&self.by_type, self.transfer);
         }
     }
 
@@ -100,6 +130,12 @@ impl Recorder {
     ) {
         self.histograms(op, failure, service, intended);
         self.completed += 1;
+        self.by_type[op as usize] += 1;
+        // Publishing costs a dozen stores: nothing beside a slow operation, too much to pay
+        // on every fast one.
+        if service >= PUBLISH_AFTER || self.completed.is_multiple_of(PUBLISH_EVERY) {
+            self.publish();
+        }
         self.succeeded += u64::from(failure.is_none());
         let second = since_phase_start.as_secs() as usize;
         if self.per_second.len() <= second {
@@ -162,6 +198,15 @@ impl Recorder {
         self.completed += other.completed;
         self.succeeded += other.succeeded;
         self.documents += other.documents;
+        for (mine, theirs) in self.by_type.iter_mut().zip(&other.by_type) {
+            *mine += theirs;
+        }
+        self.transfer += other.transfer;
+    }
+
+    /// Logical bytes the recorded operations moved.
+    pub fn transfer(&self) -> Transfer {
+        self.transfer
     }
 
     /// Counts `documents` written by a load operation that succeeded.

@@ -10,8 +10,5 @@ pub(crate) fn reset_peak() {
 
 /// The peak resident set size in bytes, where the platform reports it.
 pub(crate) fn peak_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    super::monitor::peak_rss_bytes()
 }

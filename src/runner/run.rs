@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::disk::bytes_below;
 use super::log::OperationLog;
+use super::monitor::{DEFAULT_SAMPLE_INTERVAL, Monitor, ResourceSeries, Tally};
 use super::progress::Progress;
 use super::recorder::{OperationHistograms, Recorder};
 use super::rss;
@@ -34,6 +36,9 @@ pub struct PhaseOutcome {
     /// The load: documents its successful operations wrote, which is fewer than planned when
     /// it was interrupted or a batch failed. 0 for the run.
     pub documents: u64,
+    /// What the resource monitor sampled over the phase and the flush that ended it; `None`
+    /// when the monitor was off or its thread could not be started.
+    pub resources: Option<ResourceSeries>,
 }
 
 impl PhaseOutcome {
@@ -92,6 +97,8 @@ pub struct RunOutcome {
     pub live_bytes: u64,
     /// Peak resident memory of the process during this run, where the platform reports it.
     pub peak_rss_bytes: Option<u64>,
+    /// The resource monitor's interval between samples; `None` when it was off.
+    pub sample_interval: Option<Duration>,
     /// Whether the run was [interrupted](super::interrupt) before it ended: its figures cover
     /// what ran until then.
     pub interrupted: bool,
@@ -122,11 +129,20 @@ pub fn run(
         .binding()
         .logs_operations()
         .then(OperationLog::stdout);
-    run_logged(workload, backend, data_dir, progress, log.as_ref())
+    run_logged(
+        workload,
+        backend,
+        data_dir,
+        progress,
+        log.as_ref(),
+        Some(DEFAULT_SAMPLE_INTERVAL),
+    )
 }
 
 /// [`run`], with every operation the workload issues (warm-up and load included) written to
-/// `log` as YCSB's `BasicDB` prints them; the log is flushed at the end.
+/// `log` as YCSB's `BasicDB` prints them (the log is flushed at the end), and the resources
+/// of the load and the run sampled every `sample_interval`. With `None` no monitor runs and
+/// the workers publish no counts: the `harness` bench measures the monitor's cost so.
 ///
 /// # Errors
 /// As [`run`]; [`Error::OperationLog`] when the log cannot be written.
@@ -136,6 +152,7 @@ pub fn run_logged(
     data_dir: &Path,
     progress: &dyn Progress,
     log: Option<&OperationLog>,
+    sample_interval: Option<Duration>,
 ) -> Result<RunOutcome> {
     let binding = backend.binding();
     if binding.concurrency() == Concurrency::SingleThread && workload.threads > 1 {
@@ -166,11 +183,25 @@ pub fn run_logged(
     let progress_phase = |phase: &str, total: Option<u64>| {
         progress.phase(&workload.name, backend.name(), phase, total);
     };
+    // The monitor samples the load and the run, each with the flush that ends it, since a
+    // store that writes on flush does its writing there; not the warm-up, which is not
+    // measured. It walks the store's directory only for a store that keeps files.
+    let store_files = durability.map(|_| dir.path.clone());
+    let monitor = || {
+        sample_interval.map(|interval| {
+            let tally = Arc::new(Tally::new(workload.threads));
+            let monitor = Monitor::start(Arc::clone(&tally), store_files.clone(), interval);
+            (tally, monitor)
+        })
+    };
+    let finish = |monitor: Option<(Arc<Tally>, Monitor)>| monitor?.1.finish();
 
     // Load: this client's keys (`insertstart`, `insertcount`) in batches dealt round-robin
     // to the threads.
     progress_phase("load", Some(workload.insert_count));
-    let load = timed_phase(workload.threads, false, |t, start, recorder| {
+    let load_monitor = monitor();
+    let tally = load_monitor.as_ref().map(|(tally, _)| &**tally);
+    let mut load = timed_phase(workload.threads, tally, false, |t, start, recorder| {
         let mut worker = Worker::new(workload, &collections, &keys, threads + t).logging(log);
         let batch = workload.load_batch_size as u64;
         let (first, end) = (
@@ -184,6 +215,10 @@ pub fn run_logged(
     });
     progress.finish();
     store.flush()?;
+    load.resources = finish(load_monitor);
+    if let Some(series) = &mut load.resources {
+        series.live_as_written();
+    }
 
     // Warm-up and run share each thread's worker, so the run continues the warm-up's
     // random stream and caches stay as the warm-up left them.
@@ -220,11 +255,11 @@ pub fn run_logged(
     progress_phase("run", total);
     // Open loop: each thread runs at target / threads; seconds between its operations.
     let interval = workload.target.map(|t| threads as f64 / t);
+    let run_monitor = monitor();
+    let tally = run_monitor.as_ref().map(|(tally, _)| &**tally);
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let mut recorders: Vec<Recorder> = (0..threads)
-        .map(|_| Recorder::new(interval.is_some()))
-        .collect();
+    let mut recorders = recorders(workload.threads, tally, interval.is_some());
     std::thread::scope(|scope| {
         for (t, (worker, recorder)) in workers.iter_mut().zip(recorders.iter_mut()).enumerate() {
             let stop = match workload.max_execution_time {
@@ -238,7 +273,7 @@ pub fn run_logged(
             scope.spawn(move || worker.run(stop, start, schedule, Some(recorder), progress));
         }
     });
-    let run = merge(started_at, start.elapsed(), recorders);
+    let mut run = merge(started_at, start.elapsed(), recorders);
     // Whether the measurements are partial: an interrupt during the final scan or the close
     // cut nothing short.
     let interrupted = super::interrupt::interrupted();
@@ -246,12 +281,17 @@ pub fn run_logged(
     drop(workers);
 
     store.flush()?;
+    run.resources = finish(run_monitor);
     let peak_rss_bytes = rss::peak_bytes();
-    let mut live_bytes = 0u64;
+    let (mut live_bytes, mut live_documents) = (0u64, 0u64);
     for collection in &collections {
         for (id, value) in collection.scan()? {
             live_bytes += (id.len() + value.len()) as u64;
+            live_documents += 1;
         }
+    }
+    if let Some(series) = &mut run.resources {
+        series.live_from_end(live_bytes, live_documents);
     }
     drop(collections);
     opened.close()?;
@@ -284,6 +324,7 @@ pub fn run_logged(
         file_bytes,
         live_bytes,
         peak_rss_bytes,
+        sample_interval,
         interrupted,
     })
 }
@@ -318,20 +359,7 @@ impl RunDir {
 
     /// Bytes of every file below the directory.
     fn bytes(&self) -> Result<u64> {
-        fn walk(dir: &Path) -> std::io::Result<u64> {
-            let mut total = 0;
-            for entry in std::fs::read_dir(dir)? {
-                let entry = entry?;
-                let meta = entry.metadata()?;
-                total += if meta.is_dir() {
-                    walk(&entry.path())?
-                } else {
-                    meta.len()
-                };
-            }
-            Ok(total)
-        }
-        walk(&self.path).map_err(|source| Error::Io {
+        bytes_below(&self.path).map_err(|source| Error::Io {
             path: self.path.clone(),
             source,
         })
@@ -343,15 +371,31 @@ fn share(total: u64, threads: u64, t: u64) -> u64 {
     total / threads + u64::from(t < total % threads)
 }
 
-/// Runs `work` on `threads` threads, each with its own recorder, and merges what they recorded.
+/// A recorder for each of `threads` threads, each publishing to its block of `tally` when the
+/// monitor runs.
+fn recorders(threads: usize, tally: Option<&Tally>, open_loop: bool) -> Vec<Recorder> {
+    (0..threads)
+        .map(|t| {
+            let recorder = Recorder::new(open_loop);
+            match tally {
+                Some(tally) => recorder.tallying(tally.thread(t)),
+                None => recorder,
+            }
+        })
+        .collect()
+}
+
+/// Runs `work` on `threads` threads, each with its own recorder (publishing to its block of
+/// `tally`, if any), and merges what they recorded.
 fn timed_phase(
     threads: usize,
+    tally: Option<&Tally>,
     open_loop: bool,
     work: impl Fn(u64, Instant, &mut Recorder) + Sync,
 ) -> PhaseOutcome {
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let mut recorders: Vec<Recorder> = (0..threads).map(|_| Recorder::new(open_loop)).collect();
+    let mut recorders = recorders(threads, tally, open_loop);
     std::thread::scope(|scope| {
         for (t, recorder) in recorders.iter_mut().enumerate() {
             let work = &work;
@@ -378,5 +422,6 @@ fn merge(started_at: SystemTime, duration: Duration, recorders: Vec<Recorder>) -
         completed,
         succeeded,
         documents,
+        resources: None,
     }
 }

@@ -90,7 +90,8 @@ impl Progress for Relay {
     }
 }
 
-/// [`run_logged`] on a thread of its own, its progress passed on to `progress`, ended as
+/// [`run_logged`] on a thread of its own (its resources sampled every `sample_interval`, or
+/// not at all), its progress passed on to `progress`, ended as
 /// [`Watched::Hung`] when nothing is heard of it for `hang_after` (the runner reports every
 /// 1,024 operations a worker completes, and every load batch; `None` waits for ever).
 ///
@@ -102,6 +103,7 @@ pub fn run_watched(
     data_dir: &Path,
     progress: &dyn Progress,
     log: Option<OperationLog>,
+    sample_interval: Option<Duration>,
     hang_after: Option<Duration>,
 ) -> Watched {
     let (events, heard) = mpsc::channel();
@@ -114,7 +116,8 @@ pub fn run_watched(
         .spawn(move || {
             let relay = Relay(events);
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_logged(&workload, &backend, &data_dir, &relay, log.as_ref())
+                let log = log.as_ref();
+                run_logged(&workload, &backend, &data_dir, &relay, log, sample_interval)
             }));
             let _ = ended.send(Event::Ended(result));
         });

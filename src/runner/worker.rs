@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::interrupt::interrupted;
 use super::log::{OperationLog, java_map_order, plain_line, read_line, write_line};
+use super::monitor::Transfer;
 use super::progress::Progress;
 use super::recorder::Recorder;
 use super::timed::{Failure, Timed, quiet_caught_panics, timed, timed_value};
@@ -67,6 +68,8 @@ pub(crate) struct Worker<'a> {
     log: Option<&'a OperationLog>,
     lines: String,
     log_order: Vec<usize>,
+    /// Logical bytes the operation being executed moved, taken by the recorder after it.
+    moved: Transfer,
 }
 
 /// Log lines a worker gathers before writing them out under the log's lock.
@@ -115,6 +118,7 @@ impl<'a> Worker<'a> {
             log: None,
             lines: String::new(),
             log_order: Vec::new(),
+            moved: Transfer::default(),
         }
     }
 
@@ -235,7 +239,12 @@ impl<'a> Worker<'a> {
                 began,
                 ended,
             } = self.execute(op, &mut parts);
+            let moved = std::mem::take(&mut self.moved);
             if let Some(recorder) = recorder.as_deref_mut() {
+                // What a failed operation moved is not counted: it may have moved nothing.
+                if failure.is_none() {
+                    recorder.moved(moved);
+                }
                 recorder.record(
                     op,
                     failure.as_ref().map(|f| f as &dyn std::fmt::Display),
@@ -261,6 +270,9 @@ impl<'a> Worker<'a> {
             }
         }
         progress.advance(done % PROGRESS_EVERY);
+        if let Some(recorder) = recorder {
+            recorder.publish();
+        }
         self.write_log(true);
     }
 
@@ -340,15 +352,23 @@ impl<'a> Worker<'a> {
     }
 
     /// Writes `update` to the current key of `c`: one field means reading the record first.
-    fn write(&self, c: &Arc<dyn Collection>, update: Update) -> Result<()> {
+    /// `moved` counts the bytes read and written.
+    fn write(&self, c: &Arc<dyn Collection>, update: Update, moved: &mut Transfer) -> Result<()> {
         match update {
-            Update::Record(record) => c.upsert(&self.key, record),
+            Update::Record(record) => {
+                moved.wrote(&self.key, &record);
+                c.upsert(&self.key, record)
+            }
             Update::Field(field, value) => {
                 let old = c.get(&self.key)?;
+                if let Some(old) = &old {
+                    moved.returned(&self.key, old);
+                }
                 let name = &self.field_names[field];
                 let value = &self.value_source[value];
                 let record =
                     with_field(old.as_deref(), name, value).map_err(|e| self.damaged(e))?;
+                moved.wrote(&self.key, &record);
                 c.upsert(&self.key, record)
             }
         }
@@ -357,26 +377,35 @@ impl<'a> Worker<'a> {
     /// Prepares `op` (key, record, lengths: harness work) and then times only the backend
     /// call, so the harness's own cost stays out of every latency. `parts` receives the
     /// read and the write of a read-modify-write, which YCSB also counts as a read and an
-    /// update.
+    /// update. The logical bytes it moves go to `self.moved`, counted outside the timing
+    /// where they can be.
     fn execute(&mut self, op: Operation, parts: &mut Vec<(Operation, Timed)>) -> Timed {
         match op {
             Operation::Read => {
                 let c = self.existing_key();
                 let field = self.read_field();
                 self.log_read(None, field);
-                timed(|| c.get(&self.key).map(black_box))
+                let (value, timed) = timed_value(|| c.get(&self.key));
+                if let Some(Some(value)) = &value {
+                    self.moved.returned(&self.key, value);
+                }
+                timed
             }
             Operation::Update => {
                 let update = self.update();
                 let c = self.existing_key();
                 self.log_update(&update);
-                timed(|| self.write(c, update))
+                let mut moved = Transfer::default();
+                let timed = timed(|| self.write(c, update, &mut moved));
+                self.moved += moved;
+                timed
             }
             Operation::Insert => {
                 let n = self.keys.claim();
                 let record = self.record();
                 let c = self.key_for(n);
                 self.log_record("INSERT", &record);
+                self.moved.wrote(&self.key, &record);
                 let result = timed(|| c.upsert(&self.key, record));
                 self.keys.acknowledge(n);
                 result
@@ -386,7 +415,9 @@ impl<'a> Worker<'a> {
                 let c = self.existing_key();
                 let field = self.read_field();
                 self.log_read(Some(len), field);
-                timed(|| c.scan_range(&self.key, len).map(black_box))
+                let (docs, timed) = timed_value(|| c.scan_range(&self.key, len));
+                self.moved.returned_all(docs.as_deref().unwrap_or_default());
+                timed
             }
             Operation::ReadModifyWrite => {
                 let update = self.update();
@@ -395,6 +426,9 @@ impl<'a> Worker<'a> {
                 self.log_read(None, field);
                 self.log_update(&update);
                 let (old, read) = timed_value(|| c.get(&self.key));
+                if let Some(Some(old)) = &old {
+                    self.moved.returned(&self.key, old);
+                }
                 let began = read.began;
                 let failed = read
                     .failure
@@ -409,6 +443,7 @@ impl<'a> Worker<'a> {
                         ended: read_ended,
                     };
                 }
+                let mut written = Transfer::default();
                 let write = timed(|| {
                     let record = match update {
                         Update::Record(record) => record,
@@ -419,8 +454,10 @@ impl<'a> Worker<'a> {
                         )
                         .map_err(|e| self.damaged(e))?,
                     };
+                    written.wrote(&self.key, &record);
                     c.upsert(&self.key, record)
                 });
+                self.moved += written;
                 let (ended, failed) = (
                     write.ended,
                     write
@@ -447,10 +484,10 @@ impl<'a> Worker<'a> {
                 let c = self.existing_key();
                 self.log_plain("FIND", None);
                 // The last byte: a record's first is its encoding version, the same in all.
-                timed(|| {
-                    c.find(Box::new(move |d| d.last() == Some(&byte)))
-                        .map(black_box)
-                })
+                let (docs, timed) =
+                    timed_value(|| c.find(Box::new(move |d| d.last() == Some(&byte))));
+                self.moved.returned_all(docs.as_deref().unwrap_or_default());
+                timed
             }
             Operation::Count => {
                 self.table = self.rng.below(self.collections.len() as u64) as usize;
@@ -466,7 +503,9 @@ impl<'a> Worker<'a> {
                     .nth(self.workload.scan_prefix_length)
                     .map_or(self.key.len(), |(i, _)| i);
                 self.log_plain("SCANPREFIX", Some(end));
-                timed(|| c.scan_prefix(&self.key[..end]).map(black_box))
+                let (docs, timed) = timed_value(|| c.scan_prefix(&self.key[..end]));
+                self.moved.returned_all(docs.as_deref().unwrap_or_default());
+                timed
             }
             Operation::Load => timed(|| Ok(())),
         }
@@ -491,6 +530,7 @@ impl<'a> Worker<'a> {
                 let record = self.record();
                 let c = self.key_for(batch.start);
                 self.log_record("INSERT", &record);
+                self.moved.wrote(&self.key, &record);
                 (Operation::Insert, timed(|| c.upsert(&self.key, record)))
             } else {
                 let mut per_collection: Vec<Vec<(String, Vec<u8>)>> =
@@ -500,6 +540,7 @@ impl<'a> Worker<'a> {
                     let index = (n % ncollections as u64) as usize;
                     self.key_for(n);
                     self.log_record("INSERT", &record);
+                    self.moved.wrote(&self.key, &record);
                     per_collection[index].push((self.key.clone(), record));
                 }
                 let timed = timed(|| {
@@ -512,6 +553,11 @@ impl<'a> Worker<'a> {
                 });
                 (Operation::Load, timed)
             };
+            let moved = std::mem::take(&mut self.moved);
+            if timed.failure.is_none() {
+                recorder.loaded(documents);
+                recorder.moved(moved);
+            }
             recorder.record(
                 op,
                 timed.failure.as_ref().map(|f| f as &dyn std::fmt::Display),
@@ -519,12 +565,10 @@ impl<'a> Worker<'a> {
                 None,
                 timed.ended - start,
             );
-            if timed.failure.is_none() {
-                recorder.loaded(documents);
-            }
             progress.advance(documents);
             self.write_log(false);
         }
+        recorder.publish();
         self.write_log(true);
     }
 }
