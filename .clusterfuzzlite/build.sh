@@ -5,7 +5,9 @@
 cd "$SRC/storebench"
 # Without the default mimalloc: the sanitizer's allocator must see every allocation.
 cargo fuzz build -O --debug-assertions --no-default-features
-for target in differential crash_recovery corrupt_file sqlite convergence; do
+# Every [[bin]] of fuzz/Cargo.toml (tests/check.rs holds the two lists equal). The store
+# bindings' targets (fjall, sled, lmdb) fuzz the stores users pick through the same checks.
+for target in differential crash_recovery corrupt_file sqlite fjall sled lmdb convergence; do
   cp "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$OUT/"
   seeds=$(mktemp -d)
   cp fuzz/seeds/"$target"/* "$seeds"/

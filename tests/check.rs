@@ -91,6 +91,35 @@ fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
+/// ClusterFuzzLite builds every fuzz target `fuzz/Cargo.toml` declares, and each has seeds:
+/// a target left out of `.clusterfuzzlite/build.sh` is fuzzed by nobody in CI.
+#[test]
+fn clusterfuzzlite_builds_every_fuzz_target_with_its_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("fuzz/Cargo.toml")).expect("fuzz/Cargo.toml");
+    let declared: BTreeSet<&str> = manifest
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|bin| {
+            let line = bin.lines().find(|l| l.trim_start().starts_with("name"))?;
+            Some(line.split('"').nth(1)?)
+        })
+        .collect();
+    let script = std::fs::read_to_string(root.join(".clusterfuzzlite/build.sh")).expect("build.sh");
+    let built: BTreeSet<&str> = script
+        .lines()
+        .find_map(|l| l.strip_prefix("for target in "))
+        .and_then(|l| l.strip_suffix("; do"))
+        .expect("build.sh's loop over the targets")
+        .split_whitespace()
+        .collect();
+    assert!(declared.len() >= 8, "{declared:?}");
+    assert_eq!(built, declared, "build.sh's targets and fuzz/Cargo.toml's");
+    for target in declared {
+        assert!(!seeds(target).is_empty(), "fuzz/seeds/{target} is empty");
+    }
+}
+
 /// The committed corrupt-file seeds reach every damage, on both kinds of file where it
 /// applies (a redb file has no change log), and each `identity-<file>-<n>` seed the identity
 /// damage it is named for: a damage no seed reaches is fuzzed only by chance.
