@@ -33,6 +33,15 @@ const WORKLOAD: &str = "recordcount = 100\noperationcount = 500\nfieldlength = 3
     readproportion = 0.4\nupdateproportion = 0.4\ninsertproportion = 0.1\n\
     scanproportion = 0.1\nrequestdistribution = \"uniform\"\n";
 
+/// `storebench <args>` with `bindings`, in this process, as a user's own binary runs it.
+fn cli(bindings: Bindings, args: &[&std::ffi::OsStr]) -> ExitCode {
+    let program = std::ffi::OsStr::new("storebench");
+    storebench::cli::main_from(
+        bindings,
+        std::iter::once(program).chain(args.iter().copied()),
+    )
+}
+
 #[test]
 fn the_runner_measures_a_store_bound_from_outside() -> Result<()> {
     let workload =
@@ -129,10 +138,9 @@ fn the_cli_runs_a_users_bindings_and_reports_each_failure_by_name() {
     );
     let out = dir.path().join("out");
     let workload = dir.path().join("tiny.toml");
-    let code = storebench::cli::main_from(
+    let code = cli(
         bindings,
-        [
-            "storebench".as_ref(),
+        &[
             "run".as_ref(),
             "--min-ops".as_ref(),
             "0".as_ref(),
@@ -182,10 +190,9 @@ fn the_cli_gives_up_on_a_store_that_hangs_and_runs_the_next() {
     bindings.add(Flawed::HangOnDelete).expect("a free name");
     bindings.add(SnapshotBinding).expect("a free name");
     let out = dir.path().join("out");
-    let code = storebench::cli::main_from(
+    let code = cli(
         bindings,
-        [
-            "storebench".as_ref(),
+        &[
             "run".as_ref(),
             "--min-ops".as_ref(),
             "0".as_ref(),
@@ -259,10 +266,9 @@ fn repeated_runs_take_turns_and_each_store_says_what_it_is_built_on() {
     bindings.add(SnapshotBinding).expect("a free name");
     bindings.add(Described).expect("a free name");
     let out = dir.path().join("out");
-    let code = storebench::cli::main_from(
+    let code = cli(
         bindings,
-        [
-            "storebench".as_ref(),
+        &[
             "run".as_ref(),
             "--min-ops".as_ref(),
             "0".as_ref(),
@@ -317,13 +323,6 @@ fn compare_flags_a_slowdown_in_the_write_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     let workload = dir.path().join("tiny.toml");
     std::fs::write(&workload, WORKLOAD).expect("workload written");
-    let command = |bindings: Bindings, args: &[&std::ffi::OsStr]| {
-        let program = std::ffi::OsStr::new("storebench");
-        storebench::cli::main_from(
-            bindings,
-            std::iter::once(program).chain(args.iter().copied()),
-        )
-    };
     for turn in 0..5 {
         // Each goes first in every other turn, as reports/README.md says to run them.
         let order = if turn % 2 == 0 {
@@ -349,11 +348,11 @@ fn compare_flags_a_slowdown_in_the_write_path() {
                 out.as_os_str(),
                 "--quiet".as_ref(),
             ];
-            assert_eq!(command(bindings, &args), ExitCode::SUCCESS);
+            assert_eq!(cli(bindings, &args), ExitCode::SUCCESS);
         }
     }
     let (base, new) = (dir.path().join("base"), dir.path().join("new"));
-    let code = command(
+    let code = cli(
         Bindings::new(),
         &["compare".as_ref(), base.as_os_str(), new.as_os_str()],
     );

@@ -25,6 +25,21 @@ fn reopened_len(dir: &Path) -> fjall::Result<usize> {
         .len()
 }
 
+/// Writes ten keys into the keyspace `documents` of a new database in `dir` and syncs them;
+/// with `to_tables`, also moves them from the journal into a table (a new version).
+fn fill(dir: &Path, to_tables: bool) -> fjall::Result<()> {
+    let db = Database::builder(dir).open()?;
+    let ks = db.keyspace("documents", KeyspaceCreateOptions::default)?;
+    for i in 0..10u32 {
+        ks.insert(format!("k{i}"), "v")?;
+    }
+    db.persist(PersistMode::SyncAll)?;
+    if to_tables {
+        ks.rotate_memtable_and_wait()?;
+    }
+    Ok(())
+}
+
 /// Runs the test `name` again in a child process, with [`CHILD`] set.
 fn in_child(name: &str) -> std::io::Result<Output> {
     Command::new(std::env::current_exe()?)
@@ -39,15 +54,7 @@ fn in_child(name: &str) -> std::io::Result<Output> {
 #[test]
 fn a_flipped_bit_in_current_opens_an_older_version_silently() -> Outcome {
     let dir = tempfile::tempdir()?;
-    {
-        let db = Database::builder(dir.path()).open()?;
-        let ks = db.keyspace("documents", KeyspaceCreateOptions::default)?;
-        for i in 0..10u32 {
-            ks.insert(format!("k{i}"), "v")?;
-        }
-        db.persist(PersistMode::SyncAll)?;
-        ks.rotate_memtable_and_wait()?;
-    }
+    fill(dir.path(), true)?;
     // The meta keyspace's, at version 2; bit 1 of byte 0 makes it 0, whose file v0 is there.
     let current = dir.path().join("keyspaces/0/current");
     let mut bytes = std::fs::read(&current)?;
@@ -68,14 +75,7 @@ fn a_flipped_bit_in_current_opens_an_older_version_silently() -> Outcome {
 #[test]
 fn a_foreign_journal_opens_empty_and_is_cut_to_nothing() -> Outcome {
     let dir = tempfile::tempdir()?;
-    {
-        let db = Database::builder(dir.path()).open()?;
-        let ks = db.keyspace("documents", KeyspaceCreateOptions::default)?;
-        for i in 0..10u32 {
-            ks.insert(format!("k{i}"), "v")?;
-        }
-        db.persist(PersistMode::SyncAll)?;
-    }
+    fill(dir.path(), false)?;
     // What the file-damage check's `Foreign` writes: a line of text over the file's length.
     let journal = dir.path().join("0.jnl");
     let len = usize::try_from(std::fs::metadata(&journal)?.len())?;
