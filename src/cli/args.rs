@@ -207,7 +207,7 @@ pub(crate) struct RunArgs {
     /// A run of which nothing is heard this long (no load batch, no 1,024 operations of a
     /// worker, no phase begun or ended) fails as hung, saying where it was, and the next
     /// backend runs; e.g. `90s`, `5m`. `0` waits for ever.
-    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    #[arg(long, value_parser = parse_hang_after, default_value = "5m")]
     pub(crate) hang_after: Duration,
     /// Log every operation each run issues, as YCSB's BasicDB prints them, to
     /// DIR/<workload>/<backend>/operations.log under --out (the last repeat's). The `basic`
@@ -244,6 +244,19 @@ fn parse_sample_interval(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(interval)
+}
+
+/// `--hang-after`: a duration, or `0` in any unit for no limit (which `parse_duration`,
+/// made for intervals that must pass, refuses).
+fn parse_hang_after(text: &str) -> Result<Duration, String> {
+    let unit = text.trim_start_matches(|c: char| !c.is_ascii_alphabetic());
+    let number = &text[..text.len() - unit.len()];
+    let zero = number.trim().parse::<f64>() == Ok(0.0);
+    if zero && ["", "ms", "s", "m", "h"].contains(&unit) {
+        Ok(Duration::ZERO)
+    } else {
+        parse_duration(text)
+    }
 }
 
 /// `--invocation`: a non-empty name of printable characters.
@@ -316,5 +329,10 @@ mod tests {
             Ok(Duration::from_millis(250))
         );
         assert!(parse_sample_interval("0.0001").is_err());
+        assert_eq!(parse_hang_after("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_hang_after("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_hang_after("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_hang_after("-1s").is_err());
+        assert!(parse_hang_after("0x").is_err());
     }
 }
