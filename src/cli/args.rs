@@ -28,7 +28,7 @@ pub(crate) enum Command {
     /// own insertstart/insertcount range) into one report per workload and backend.
     Merge(MergeArgs),
     /// Run replication workloads: replicas of a store writing shared documents and syncing
-    /// over a topology; write DIR/<workload>/<backend>/mesh.json and mesh.md.
+    /// over a topology; write DIR/<workload>/<backend>/mesh.json and mesh.md, and DIR/index.html.
     Mesh(MeshArgs),
     /// One replica of a `mesh --transport tcp` run, started by the coordinator: opens its
     /// store, listens on 127.0.0.1, prints its port, then obeys commands on standard input.
@@ -135,6 +135,13 @@ pub(crate) struct ReportArgs {
     /// target or storebench version); by default refused, exit 2.
     #[arg(long)]
     pub(crate) allow_incomparable: bool,
+    /// Write only index.html, the self-contained page (by default it is written beside the
+    /// Markdown).
+    #[arg(long, conflicts_with = "markdown")]
+    pub(crate) html: bool,
+    /// Write only the Markdown and its SVG plots, no index.html.
+    #[arg(long)]
+    pub(crate) markdown: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +163,10 @@ pub(crate) struct CompareArgs {
     /// `customBiggerIsBetter`).
     #[arg(long, default_value = "markdown", value_parser = ["markdown", "json", "bigger-is-better", "smaller-is-better"])]
     pub(crate) format: String,
+    /// Also write the comparison as one self-contained HTML page to this file: the verdicts,
+    /// and both sets' charts side by side.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

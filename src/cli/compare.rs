@@ -1,8 +1,8 @@
 //! `storebench compare`.
 
 use crate::report::{
-    Verdict, action_benchmark_json, compare as compare_reports, comparison_table, failed_runs,
-    incomparable, load_reports, unpaired,
+    Located, Verdict, action_benchmark_json, compare as compare_reports, comparison_page,
+    comparison_table, failed_runs, incomparable, load_readable, unpaired,
 };
 
 use super::args::CompareArgs;
@@ -15,8 +15,17 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
             args.threshold
         )));
     }
-    let base = load_reports(&args.base).map_err(Failure::bad_input)?;
-    let new = load_reports(&args.new).map_err(Failure::bad_input)?;
+    // A gate reads every report or judges nothing: one skipped could hide a regression.
+    let strict = |dir: &std::path::Path| -> Result<Vec<Located>, Failure> {
+        let (readable, unreadable) = load_readable(dir).map_err(Failure::bad_input)?;
+        match unreadable.into_iter().next() {
+            Some(error) => Err(Failure::bad_input(error)),
+            None => Ok(readable),
+        }
+    };
+    let (base_located, new_located) = (strict(&args.base)?, strict(&args.new)?);
+    let reports = |set: &[Located]| set.iter().map(|l| l.report.clone()).collect::<Vec<_>>();
+    let (base, new) = (reports(&base_located), reports(&new_located));
     let (only_base, only_new) = unpaired(&base, &new);
     for (side, subjects) in [("base", &only_base), ("new", &only_new)] {
         if !subjects.is_empty() {
@@ -48,6 +57,18 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<(), Failure> {
         "bigger-is-better" => println!("{:#}", action_benchmark_json(&changes, true)),
         "smaller-is-better" | "json" => println!("{:#}", action_benchmark_json(&changes, false)),
         _ => print!("{}", comparison_table(&changes, args.threshold)),
+    }
+    if let Some(path) = &args.html {
+        let page = comparison_page(
+            (&args.base, &base_located),
+            (&args.new, &new_located),
+            &changes,
+            args.threshold,
+        )
+        .map_err(Failure::failed)?;
+        std::fs::write(path, page)
+            .map_err(|e| Failure::failed(format!("cannot write {}: {e}", path.display())))?;
+        eprintln!("storebench: the comparison's page is {}", path.display());
     }
     let failed: Vec<String> = failed_runs(&base)
         .into_iter()

@@ -34,6 +34,7 @@ pub(crate) fn mesh(args: &MeshArgs, bindings: &Bindings) -> Result<(), Failure> 
             TcpOptions::new(program).io_timeout(args.io_timeout),
         ));
     }
+    let mut reports = Vec::new();
     for workload in &workloads {
         for backend in &backends {
             let dir = tempfile::tempdir().map_err(Failure::failed)?;
@@ -67,7 +68,15 @@ pub(crate) fn mesh(args: &MeshArgs, bindings: &Bindings) -> Result<(), Failure> 
             let markdown = report.to_markdown();
             write(&out.join("mesh.md"), &markdown)?;
             println!("{markdown}");
+            reports.push(report);
         }
+    }
+    // One page of every run, as `storebench report` writes for workloads.
+    let page = crate::report::mesh_page(&reports).map_err(Failure::failed)?;
+    let path = args.out.join("index.html");
+    write(&path, &page)?;
+    if !args.quiet {
+        eprintln!("the runs' page is {}", path.display());
     }
     Ok(())
 }

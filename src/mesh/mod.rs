@@ -25,7 +25,7 @@ pub use faults::LinkFaults;
 pub use link::{LinkError, LinkFailure, sync_over};
 pub use presets::{MESH_PRESETS, mesh_preset};
 pub use process::{ReplicaError, ReplicaFailure, ReplicaSetup, serve_replica};
-pub use report::MeshReport;
+pub use report::{MeshReport, MeshRound};
 pub use run::{MeshOptions, MeshTransport, TcpOptions, run_mesh, run_mesh_with};
 pub use transport::Transport;
 pub use workload::{MeshWorkload, Partition, Topology};

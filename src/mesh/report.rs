@@ -36,6 +36,21 @@ impl Latency {
     }
 }
 
+/// One sync round during the writes, as it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MeshRound {
+    /// Seconds into the writes (the runner's divergence reads left out).
+    pub seconds: f64,
+    /// Local writes made by then, on every replica together.
+    pub writes: u64,
+    /// Messages the round sent.
+    pub messages: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Documents whose value differed between replicas after it.
+    pub divergence: u64,
+}
+
 /// The figures a run gathers, before the ratios are worked out.
 pub(crate) struct Measured {
     pub(crate) run_time: Duration,
@@ -46,6 +61,7 @@ pub(crate) struct Measured {
     pub(crate) local_write: Latency,
     pub(crate) apply_per_change: Latency,
     pub(crate) peak_divergence: u64,
+    pub(crate) round_series: Vec<MeshRound>,
     pub(crate) heal_rounds: u64,
     pub(crate) heal_time: Duration,
     pub(crate) heal_messages: u64,
@@ -97,6 +113,8 @@ pub struct MeshReport {
     pub apply_per_change: Latency,
     /// Documents whose value differed between replicas after a round, at the most.
     pub peak_divergence: u64,
+    /// Each round during the writes: its traffic and the divergence after it.
+    pub round_series: Vec<MeshRound>,
     /// Rounds over every link after the last write that still applied changes, before one
     /// that applied none (0: the replicas already held the same changes).
     pub heal_rounds: u64,
@@ -152,6 +170,7 @@ impl MeshReport {
             local_write: m.local_write,
             apply_per_change: m.apply_per_change,
             peak_divergence: m.peak_divergence,
+            round_series: m.round_series,
             heal_rounds: m.heal_rounds,
             heal_seconds: m.heal_time.as_secs_f64(),
             heal_messages: m.heal_messages,
@@ -171,16 +190,25 @@ impl MeshReport {
     pub fn to_markdown(&self) -> String {
         let w = &self.workload;
         let mut out = format!(
-            "## {} on {} ({})\n\n{} replicas ({:?}), {} documents of {} B, {} writes, a round every {} writes",
+            "## {} on {} ({})\n\n{}",
             w.name,
             self.backend,
             self.transport,
-            w.replicas,
-            w.topology,
-            w.documents,
-            w.value_bytes,
-            w.operations,
-            w.sync_every
+            self.setup()
+        );
+        out.push_str(".\n\n| measure | value |\n|---|---:|\n");
+        for (measure, value) in self.measures() {
+            let _ = writeln!(out, "| {measure} | {value} |");
+        }
+        out
+    }
+
+    /// How the run was made, in a sentence without its full stop.
+    pub(crate) fn setup(&self) -> String {
+        let w = &self.workload;
+        let mut out = format!(
+            "{} replicas ({:?}), {} documents of {} B, {} writes, a round every {} writes",
+            w.replicas, w.topology, w.documents, w.value_bytes, w.operations, w.sync_every
         );
         if let Some(p) = w.partition {
             let _ = write!(
@@ -199,53 +227,74 @@ impl MeshReport {
                 f.seed
             );
         }
-        let _ = write!(
-            out,
-            ".\n\n| measure | value |\n|---|---:|\n\
-             | writes and rounds | {:.2} s |\n\
-             | sync rounds | {} |\n\
-             | messages per round | {:.1} |\n\
-             | bytes per round | {:.0} |\n\
-             | changes replicated | {} |\n\
-             | bytes per replicated change | {:.1} |\n\
-             | local write p50 / p99 | {:.1} / {:.1} µs |\n\
-             | apply per change p50 / p99 | {:.1} / {:.1} µs |\n\
-             | peak divergence | {} of {} documents |\n\
-             | rounds to converge after the last write | {} ({:.3} s, {} messages, {} bytes, {} changes) |\n\
-             | wall-clock to converge | {:.2} s |\n\
-             | sync sessions (stalled and restarted) | {} ({}) |\n\
-             | messages lost / reordered | {} / {} |\n\
-             | file bytes per replica | {} |\n\
-             | file bytes per write | {:.0} |\n",
-            self.seconds,
-            self.rounds,
-            self.messages_per_round,
-            self.bytes_per_round,
-            self.changes_replicated,
-            self.bytes_per_replicated_change,
-            self.local_write.p50_us,
-            self.local_write.p99_us,
-            self.apply_per_change.p50_us,
-            self.apply_per_change.p99_us,
-            self.peak_divergence,
-            w.documents,
-            self.heal_rounds,
-            self.heal_seconds,
-            self.heal_messages,
-            self.heal_bytes,
-            self.heal_changes,
-            self.converge_seconds,
-            self.sessions,
-            self.sessions_stalled,
-            self.messages_lost,
-            self.messages_reordered,
-            self.file_bytes
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.file_bytes_per_write,
-        );
         out
+    }
+
+    /// What the run measured, as (measure, value) rows: the Markdown's and the page's table.
+    pub(crate) fn measures(&self) -> Vec<(&'static str, String)> {
+        let files: Vec<String> = self.file_bytes.iter().map(ToString::to_string).collect();
+        vec![
+            ("writes and rounds", format!("{:.2} s", self.seconds)),
+            ("sync rounds", self.rounds.to_string()),
+            (
+                "messages per round",
+                format!("{:.1}", self.messages_per_round),
+            ),
+            ("bytes per round", format!("{:.0}", self.bytes_per_round)),
+            ("changes replicated", self.changes_replicated.to_string()),
+            (
+                "bytes per replicated change",
+                format!("{:.1}", self.bytes_per_replicated_change),
+            ),
+            (
+                "local write p50 / p99",
+                format!(
+                    "{:.1} / {:.1} µs",
+                    self.local_write.p50_us, self.local_write.p99_us
+                ),
+            ),
+            (
+                "apply per change p50 / p99",
+                format!(
+                    "{:.1} / {:.1} µs",
+                    self.apply_per_change.p50_us, self.apply_per_change.p99_us
+                ),
+            ),
+            (
+                "peak divergence",
+                format!(
+                    "{} of {} documents",
+                    self.peak_divergence, self.workload.documents
+                ),
+            ),
+            (
+                "rounds to converge after the last write",
+                format!(
+                    "{} ({:.3} s, {} messages, {} bytes, {} changes)",
+                    self.heal_rounds,
+                    self.heal_seconds,
+                    self.heal_messages,
+                    self.heal_bytes,
+                    self.heal_changes
+                ),
+            ),
+            (
+                "wall-clock to converge",
+                format!("{:.2} s", self.converge_seconds),
+            ),
+            (
+                "sync sessions (stalled and restarted)",
+                format!("{} ({})", self.sessions, self.sessions_stalled),
+            ),
+            (
+                "messages lost / reordered",
+                format!("{} / {}", self.messages_lost, self.messages_reordered),
+            ),
+            ("file bytes per replica", files.join(", ")),
+            (
+                "file bytes per write",
+                format!("{:.0}", self.file_bytes_per_write),
+            ),
+        ]
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::faults::LinkFaults;
-use super::report::{Latency, Measured, MeshReport};
+use super::report::{Latency, Measured, MeshReport, MeshRound};
 use super::schedule::{Step, steps};
 use super::workload::MeshWorkload;
 use crate::binding::Selected;
@@ -212,6 +212,8 @@ fn drive(
     let mut rounds = 0;
     let mut syncs = vec![0u64; workload.replicas * workload.replicas];
     let mut peak_divergence = 0;
+    let mut round_series = Vec::new();
+    let mut writes = 0;
     // Reading every document on every replica after each round is the runner's, not the
     // store's: it is kept out of the run's time.
     let mut scanning = Duration::ZERO;
@@ -225,20 +227,31 @@ fn drive(
                 tag,
             } => {
                 replicas.write(replica, doc, tag)?;
+                writes = op + 1;
                 if op % 1000 == 999 {
                     on_progress(op + 1);
                 }
             }
             Step::Round { links } => {
+                let (messages, bytes) = (traffic.messages, traffic.bytes);
                 for (a, b) in links {
                     let sync = &mut syncs[a * workload.replicas + b];
                     *sync += 1;
                     traffic.add(&replicas.sync(a, b, *sync)?);
                 }
                 rounds += 1;
+                let seconds = started.elapsed().saturating_sub(scanning).as_secs_f64();
                 let scan = Instant::now();
-                peak_divergence = peak_divergence.max(divergence(&replicas.digests()?));
+                let differing = divergence(&replicas.digests()?);
                 scanning += scan.elapsed();
+                peak_divergence = peak_divergence.max(differing);
+                round_series.push(MeshRound {
+                    seconds,
+                    writes,
+                    messages: traffic.messages - messages,
+                    bytes: traffic.bytes - bytes,
+                    divergence: differing,
+                });
             }
         }
     }
@@ -289,6 +302,7 @@ fn drive(
         local_write: Latency::of(&finished.local_write),
         apply_per_change: Latency::of(&finished.apply_per_change),
         peak_divergence,
+        round_series,
         heal_rounds,
         heal_time,
         heal_messages: heal.messages,

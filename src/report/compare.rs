@@ -96,6 +96,35 @@ pub fn load_reports(dir: &Path) -> Result<Vec<Report>, CompareError> {
         .collect()
 }
 
+/// A report read from its file: the directory holds its `.hgrm` files.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// The directory of its `report.json`.
+    pub dir: PathBuf,
+    /// The report.
+    pub report: Report,
+}
+
+/// Every report under `dir` that can be read, and why each other one cannot: a page made of
+/// what is readable and says what is not is worth more than no page.
+///
+/// # Errors
+/// [`CompareError::Empty`] when `dir` holds no `report.json` at all.
+pub fn load_readable(dir: &Path) -> Result<(Vec<Located>, Vec<CompareError>), CompareError> {
+    let mut readable = Vec::new();
+    let mut skipped = Vec::new();
+    for path in report_paths(dir)? {
+        match load_report(&path) {
+            Ok(report) => readable.push(Located {
+                dir: path.parent().map(Path::to_owned).unwrap_or_default(),
+                report,
+            }),
+            Err(e) => skipped.push(e),
+        }
+    }
+    Ok((readable, skipped))
+}
+
 /// The paths of every `report.json` under `dir`, sorted.
 pub(crate) fn report_paths(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
     let mut paths = Vec::new();
@@ -346,8 +375,9 @@ fn change(
     }
 }
 
-/// The comparison as a Markdown table, regressions first.
-pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String {
+/// `changes` in the order a reader wants them: regressions first, then improvements, changes
+/// within noise, and those not judged.
+pub(crate) fn by_verdict(changes: &[MetricChange]) -> Vec<&MetricChange> {
     let mut sorted: Vec<&MetricChange> = changes.iter().collect();
     sorted.sort_by_key(|c| match c.verdict {
         Verdict::Regressed | Verdict::GrossRegression => 0,
@@ -356,27 +386,37 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
         Verdict::TooFewSamples => 3,
         Verdict::InsufficientData => 4,
     });
-    let mut out = format!(
+    sorted
+}
+
+/// The rule the verdicts follow, said once above every comparison.
+pub(crate) fn verdict_rule(threshold_pct: f64) -> String {
+    format!(
         "A metric regressed (or improved) when every new run is worse (better) than every base \
          run and the medians differ by more than {threshold_pct}% and by more than the runs' \
          spread (the noise column); it needs {} runs a side (runs of both builds made in \
          turns; see reports/README.md) — with fewer, only throughput or p50 changed by more \
-         than {}x is judged — and a percentile needs {} samples above it in a run.\n\n\
-         | subject | metric | base | new | change | noise | runs | p | verdict |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---|\n",
+         than {}x is judged — and a percentile needs {} samples above it in a run.",
         super::judge::MIN_RUNS,
         super::judge::GROSS_FACTOR,
         super::judge::MIN_SAMPLES_ABOVE,
+    )
+}
+
+/// The comparison as a Markdown table, regressions first.
+pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String {
+    let mut out = format!(
+        "{}\n\n\
+         | subject | metric | base | new | change | noise | runs | p | verdict |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|\n",
+        verdict_rule(threshold_pct)
     );
-    for c in sorted {
+    for c in by_verdict(changes) {
         let verdict = match c.verdict {
-            Verdict::Improved => "improved",
-            Verdict::Regressed => "**regressed**",
-            Verdict::GrossRegression => "**regressed** (few runs, but beyond any noise)",
-            Verdict::GrossImprovement => "improved (few runs, but beyond any noise)",
-            Verdict::WithinNoise => "within noise",
-            Verdict::InsufficientData => "insufficient data",
-            Verdict::TooFewSamples => "too few samples",
+            Verdict::Regressed | Verdict::GrossRegression => {
+                c.verdict.label().replacen("regressed", "**regressed**", 1)
+            }
+            _ => c.verdict.label().to_owned(),
         };
         let p = c.p_value.map_or("–".to_owned(), |p| format!("{p:.3}"));
         // Writing into a String cannot fail.

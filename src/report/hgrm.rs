@@ -59,9 +59,49 @@ pub fn percentile_distribution(h: &Histogram<u64>) -> String {
     out
 }
 
+/// The rows of a percentile distribution written by [`percentile_distribution`]: `(percentile
+/// in percent, value in microseconds)`, in order.
+///
+/// # Errors
+/// A row that is not two numbers and more, or no row at all: the file is not an `.hgrm`.
+pub(crate) fn read_distribution(text: &str) -> Result<Vec<(f64, f64)>, String> {
+    let mut rows = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with("Value") {
+            continue;
+        }
+        let mut fields = line.split_whitespace().map(str::parse::<f64>);
+        match (fields.next(), fields.next()) {
+            (Some(Ok(value)), Some(Ok(quantile))) if (0.0..=1.0).contains(&quantile) => {
+                rows.push((quantile * 100.0, value));
+            }
+            _ => return Err(format!("line {} is not a value and a quantile", n + 1)),
+        }
+    }
+    if rows.is_empty() {
+        return Err("it holds no percentile".into());
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        let mut h = crate::runner::new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 1000).expect("in range");
+        }
+        let rows = read_distribution(&percentile_distribution(&h)).expect("an .hgrm");
+        let median = rows.iter().find(|r| r.0 >= 50.0).expect("a median");
+        assert!((499.0..=501.0).contains(&median.1), "{median:?}");
+        assert_eq!(rows.last().map(|r| r.0), Some(100.0));
+        assert!(read_distribution("#[nothing]\n").is_err());
+        assert!(read_distribution("12.5 x 3\n").is_err());
+    }
 
     #[test]
     fn ends_at_the_maximum_with_the_total_count() {

@@ -57,6 +57,19 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict as `compare` prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Improved => "improved",
+            Verdict::Regressed => "regressed",
+            Verdict::GrossRegression => "regressed (few runs, but beyond any noise)",
+            Verdict::GrossImprovement => "improved (few runs, but beyond any noise)",
+            Verdict::WithinNoise => "within noise",
+            Verdict::InsufficientData => "insufficient data",
+            Verdict::TooFewSamples => "too few samples",
+        }
+    }
+
     /// Whether this verdict fails a gate.
     pub fn gates(self) -> bool {
         matches!(self, Verdict::Regressed | Verdict::GrossRegression)

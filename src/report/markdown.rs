@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::schema::Report;
+use super::schema::{Machine, Report};
+use super::table::{reference_costs, workload_table};
 
 /// Reports grouped by workload, in name order.
 pub fn by_workload(reports: &[Report]) -> BTreeMap<&str, Vec<&Report>> {
@@ -88,7 +89,6 @@ pub fn index_markdown(reports: &[Report]) -> String {
         );
     }
     if let Some(first) = reports.first() {
-        let m = &first.machine;
         let crates: Vec<String> = first
             .crates
             .iter()
@@ -96,21 +96,29 @@ pub fn index_markdown(reports: &[Report]) -> String {
             .collect();
         let _ = write!(
             out,
-            "\n## Environment\n\n- machine: {} {}, {} CPUs{}{}\n- crates: {}\n",
-            m.os,
-            m.arch,
-            m.cpus,
-            m.cpu_model
-                .as_ref()
-                .map_or(String::new(), |c| format!(", {c}")),
-            m.memory_bytes.map_or(String::new(), |b| format!(
-                ", {:.1} GiB",
-                b as f64 / (1u64 << 30) as f64
-            )),
+            "\n## Environment\n\n- machine: {}\n- crates: {}\n",
+            machine(&first.machine),
             crates.join(", ")
         );
     }
     out
+}
+
+/// The machine a run was made on, in a line: `linux x86_64, 2 CPUs, <model>, 23.4 GiB`.
+pub(crate) fn machine(m: &Machine) -> String {
+    format!(
+        "{} {}, {} CPUs{}{}",
+        m.os,
+        m.arch,
+        m.cpus,
+        m.cpu_model
+            .as_ref()
+            .map_or(String::new(), |c| format!(", {c}")),
+        m.memory_bytes.map_or(String::new(), |b| format!(
+            ", {:.1} GiB",
+            b as f64 / (1u64 << 30) as f64
+        )),
+    )
 }
 
 /// How a run was made, in one line: what a reader needs before comparing its numbers.
@@ -136,20 +144,6 @@ pub fn setup(report: &Report) -> String {
     )
 }
 
-/// Whether a column's best value is its largest or its smallest.
-#[derive(Clone, Copy)]
-enum Best {
-    Highest,
-    Lowest,
-}
-
-struct Column {
-    header: String,
-    best: Best,
-    values: Vec<Option<f64>>,
-    decimals: usize,
-}
-
 /// One workload's table: a row per backend, the best value of each column in bold, and the
 /// cost over its reference, for each backend whose binding names one and where both ran.
 pub fn workload_markdown(runs: &[&Report]) -> String {
@@ -166,166 +160,40 @@ pub fn workload_markdown(runs: &[&Report]) -> String {
         let _ = write!(out, "; run `{invocation}`");
     }
     out.push_str("\n\n");
-    let operations = operations(runs);
-    let micros = |ns: u64| Some(ns as f64 / 1000.0);
-    let mut columns = vec![Column {
-        header: "ops/s".into(),
-        best: Best::Highest,
-        values: runs
-            .iter()
-            .map(|r| Some(r.run.throughput_ops_per_sec))
-            .collect(),
-        decimals: 0,
-    }];
-    for op in &operations {
-        let stat = |r: &Report| r.operations.iter().find(|o| o.operation == *op).cloned();
-        columns.push(Column {
-            header: format!("{op} ops/s"),
-            best: Best::Highest,
-            values: runs
-                .iter()
-                .map(|r| stat(r).map(|o| o.throughput_ops_per_sec))
-                .collect(),
-            decimals: 0,
-        });
-        for (name, pick) in [
-            (
-                "p50",
-                (|o: &super::schema::OperationStats| o.latency_ns.p50) as fn(&_) -> u64,
-            ),
-            ("p99", |o| o.latency_ns.p99),
-            ("p99.9", |o| o.latency_ns.p999),
-            ("max", |o| o.latency_ns.max),
-        ] {
-            columns.push(Column {
-                header: format!("{op} {name} µs"),
-                best: Best::Lowest,
-                values: runs
-                    .iter()
-                    .map(|r| stat(r).and_then(|o| micros(pick(&o))))
-                    .collect(),
-                decimals: 1,
-            });
-        }
-    }
-    columns.push(Column {
-        header: "file MiB".into(),
-        best: Best::Lowest,
-        values: runs
-            .iter()
-            .map(|r| r.file_bytes.map(|b| b as f64 / 1048576.0))
-            .collect(),
-        decimals: 1,
-    });
-    columns.push(Column {
-        header: "space amp.".into(),
-        best: Best::Lowest,
-        values: runs.iter().map(|r| r.space_amplification).collect(),
-        decimals: 2,
-    });
-    // The run's resource totals (reports of version 5 have none: "–"). Read amplification
-    // stays in report.json: with the store in the page cache it is mostly 0.
-    let totals = |pick: fn(&super::schema::ResourceTotals) -> Option<f64>| -> Vec<Option<f64>> {
-        runs.iter()
-            .map(|r| r.run.resources.as_ref().and_then(|res| pick(&res.totals)))
-            .collect()
-    };
-    for (header, values, decimals) in [
-        ("write amp.", totals(|t| t.write_amplification), 2),
-        ("CPU µs/op", totals(|t| t.cpu_us_per_operation), 1),
-    ] {
-        columns.push(Column {
-            header: header.into(),
-            best: Best::Lowest,
-            values,
-            decimals,
-        });
-    }
-    columns.push(Column {
-        header: "peak RSS MiB".into(),
-        best: Best::Lowest,
-        values: runs
-            .iter()
-            .map(|r| r.peak_rss_bytes.map(|b| b as f64 / 1048576.0))
-            .collect(),
-        decimals: 0,
-    });
-
+    let table = workload_table(runs);
     // Writing into a String cannot fail.
     let _ = write!(out, "| backend | durability |");
-    for c in &columns {
-        let _ = write!(out, " {} |", c.header);
+    for header in &table.headers {
+        let _ = write!(out, " {header} |");
     }
     let _ = write!(out, "\n|---|---|");
-    for _ in &columns {
+    for _ in &table.headers {
         out.push_str("---:|");
     }
     out.push('\n');
-    // A store that keeps nothing is never the best: it measures the harness alone.
-    let contenders = runs.iter().filter(|r| !r.backend.stores_nothing).count();
-    let bests: Vec<Option<f64>> = columns
-        .iter()
-        .map(|c| {
-            let present = c
-                .values
-                .iter()
-                .zip(runs)
-                .filter(|(_, run)| !run.backend.stores_nothing)
-                .filter_map(|(v, _)| *v);
-            match c.best {
-                Best::Highest => present.reduce(f64::max),
-                Best::Lowest => present.reduce(f64::min),
-            }
-        })
-        .collect();
-    for (row, run) in runs.iter().enumerate() {
-        let durability = run.backend.durability.as_deref().unwrap_or("–");
-        let mark = if run.backend.stores_nothing {
+    for row in &table.rows {
+        let durability = row.durability.as_deref().unwrap_or("–");
+        let mark = if row.stores_nothing {
             " (stores nothing)"
         } else {
             ""
         };
-        let _ = write!(out, "| {}{mark} | {durability} |", run.backend.name);
-        for (c, best) in columns.iter().zip(&bests) {
-            match c.values[row] {
-                None => out.push_str(" – |"),
-                Some(v) => {
-                    let text = format!("{v:.prec$}", prec = c.decimals);
-                    let contender = !run.backend.stores_nothing;
-                    if contender && Some(v) == *best && contenders > 1 {
-                        let _ = write!(out, " **{text}** |");
-                    } else {
-                        let _ = write!(out, " {text} |");
-                    }
+        let _ = write!(out, "| {}{mark} | {durability} |", row.backend);
+        for cell in &row.cells {
+            match (&cell.text, cell.best) {
+                (None, _) => out.push_str(" – |"),
+                (Some(text), true) => {
+                    let _ = write!(out, " **{text}** |");
+                }
+                (Some(text), false) => {
+                    let _ = write!(out, " {text} |");
                 }
             }
         }
         out.push('\n');
     }
-    // A binding may name another as its reference (the Automerge backend names plain redb):
-    // the ratio of their throughputs is what it costs on top.
-    let throughput = |name: &str| {
-        runs.iter()
-            .find(|r| r.backend.name == name)
-            .map(|r| r.run.throughput_ops_per_sec)
-    };
-    for run in runs {
-        let Some(reference) = &run.backend.reference else {
-            continue;
-        };
-        if let Some(floor) = throughput(reference)
-            && run.backend.name == run.backend.binding
-            && run.run.throughput_ops_per_sec > 0.0
-        {
-            let _ = writeln!(
-                out,
-                "\nCost of {} over its reference {reference} ({reference} throughput / {} \
-                 throughput): {:.2}x",
-                run.backend.name,
-                run.backend.name,
-                floor / run.run.throughput_ops_per_sec
-            );
-        }
+    for cost in reference_costs(runs) {
+        let _ = writeln!(out, "\n{cost}");
     }
     out
 }

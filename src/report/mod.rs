@@ -6,23 +6,27 @@ mod compare;
 mod environment;
 mod from_outcome;
 mod hgrm;
+mod html;
 mod interval_log;
 mod judge;
 mod markdown;
 mod merge;
 mod palette;
 mod plot;
+mod resource_plot;
 mod resources;
 mod schema;
 mod summary;
+mod table;
 mod write;
 
 pub use comparable::{differences, differences_among};
 pub use compare::{
-    CompareError, MetricChange, action_benchmark_json, compare, comparison_table, failed_runs,
-    incomparable, load_reports, unpaired,
+    CompareError, Located, MetricChange, action_benchmark_json, compare, comparison_table,
+    failed_runs, incomparable, load_readable, load_reports, unpaired,
 };
 pub use hgrm::percentile_distribution;
+pub use html::{comparison_page, mesh_page, report_page};
 pub use interval_log::interval_log;
 pub use judge::{GROSS_FACTOR, MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
 pub use markdown::{
@@ -30,6 +34,7 @@ pub use markdown::{
 };
 pub use merge::{MergeError, merge_clients};
 pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
+pub use resource_plot::{ResourceChart, resource_timeline_svg};
 pub use schema::{
     BackendInfo, Latency, Machine, OLDEST_READABLE_SCHEMA_VERSION, OperationStats, Phase, Repeat,
     RepeatLatency, Report, ResourceTotals, Resources, SCHEMA_VERSION, WorkloadInfo,

@@ -6,7 +6,7 @@ use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
 
 use super::palette::{colour, draw_markers, legend_entry};
-use super::schema::Report;
+use super::schema::{Latency, Report};
 
 const SIZE: (u32, u32) = (900, 520);
 /// The percentile axis ends at 99.999%, as HdrHistogram's plotter draws it.
@@ -94,32 +94,78 @@ fn percentile_label(x: &f64) -> String {
 }
 
 /// The latency spectrum of `operation`: one line per backend, latency (µs, logarithmic)
-/// against percentile (logarithmic in 1/(1-p), up to 99.999%).
+/// against percentile (logarithmic in 1/(1-p), up to 99.999%), from each report's six
+/// percentiles.
 ///
 /// # Errors
 /// When plotters fails to draw.
 pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String, String> {
-    let lines: Vec<(&str, Vec<(f64, f64)>)> = runs
+    let lines: Vec<Spectrum> = runs
         .iter()
         .filter_map(|r| {
             let o = r.operations.iter().find(|o| o.operation == operation)?;
-            let l = &o.latency_ns;
-            let points = PERCENTILES
-                .into_iter()
-                .zip([l.p50, l.p90, l.p99, l.p999, l.p9999, l.max])
-                .map(|(p, ns)| (spectrum_x(p), (ns as f64 / 1000.0).max(0.001)))
-                .collect();
-            Some((r.backend.name.as_str(), points))
+            Some(Spectrum::of_percentiles(
+                r.backend.name.as_str(),
+                &o.latency_ns,
+            ))
         })
         .collect();
-    let all = lines.iter().flat_map(|(_, p)| p.iter().map(|&(_, y)| y));
+    let workload = runs.first().map_or("", |r| r.workload.name.as_str());
+    spectrum_svg(workload, operation, &lines)
+}
+
+/// One backend's line on a latency spectrum: its points, and where its markers go.
+pub(crate) struct Spectrum<'a> {
+    pub(crate) name: &'a str,
+    /// (1/(1-p), µs), in percentile order.
+    pub(crate) curve: Vec<(f64, f64)>,
+    /// The points of the curve at the marked percentiles.
+    pub(crate) marks: Vec<(f64, f64)>,
+}
+
+impl<'a> Spectrum<'a> {
+    /// The line through a report's six percentiles, each marked.
+    pub(crate) fn of_percentiles(name: &'a str, l: &Latency) -> Spectrum<'a> {
+        let curve: Vec<(f64, f64)> = PERCENTILES
+            .into_iter()
+            .zip([l.p50, l.p90, l.p99, l.p999, l.p9999, l.max])
+            .map(|(p, ns)| (spectrum_x(p), (ns as f64 / 1000.0).max(0.001)))
+            .collect();
+        Spectrum {
+            name,
+            marks: curve.clone(),
+            curve,
+        }
+    }
+
+    /// The line of a whole percentile distribution, `(percentile, µs)` pairs in order (an
+    /// `.hgrm`'s), marked where it first reaches each labelled percentile.
+    pub(crate) fn of_distribution(name: &'a str, points: &[(f64, f64)]) -> Spectrum<'a> {
+        let curve: Vec<(f64, f64)> = points
+            .iter()
+            .map(|&(p, us)| (spectrum_x(p), us.max(0.001)))
+            .collect();
+        let marks = PERCENTILES
+            .iter()
+            .filter_map(|&p| curve.iter().find(|c| c.0 >= spectrum_x(p) * 0.999).copied())
+            .collect();
+        Spectrum { name, curve, marks }
+    }
+}
+
+/// The latency spectrum of `operation` in `workload`, a line per backend.
+pub(crate) fn spectrum_svg(
+    workload: &str,
+    operation: &str,
+    lines: &[Spectrum<'_>],
+) -> Result<String, String> {
+    let all = lines.iter().flat_map(|l| l.curve.iter().map(|&(_, y)| y));
     let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let (lo, hi) = if lo <= hi {
         (lo / 2.0, hi * 2.0)
     } else {
         (0.001, 1.0)
     };
-    let workload = runs.first().map_or("", |r| r.workload.name.as_str());
     svg_chart(|root| {
         let mut chart = titled(
             root,
@@ -142,13 +188,16 @@ pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String,
             .axis_desc_style(("sans-serif", 17))
             .draw()
             .map_err(failed)?;
-        for (i, (name, points)) in lines.iter().enumerate() {
+        for (i, line) in lines.iter().enumerate() {
             chart
-                .draw_series(LineSeries::new(points.clone(), colour(i).stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    line.curve.clone(),
+                    colour(i).stroke_width(2),
+                ))
                 .map_err(failed)?
-                .label(*name)
+                .label(line.name)
                 .legend(move |at| legend_entry(i, at));
-            draw_markers(&mut chart, points, i)?;
+            draw_markers(&mut chart, &line.marks, i)?;
         }
         chart
             .configure_series_labels()
@@ -260,8 +309,31 @@ where
 /// # Errors
 /// When plotters fails to draw.
 pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
-    let mut series: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| whole_seconds(r)).collect();
-    let seconds = series
+    let series: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| whole_seconds(r)).collect();
+    let workload = runs.first().map_or("", |r| r.workload.name.as_str());
+    let names: Vec<&str> = runs.iter().map(|r| r.backend.name.as_str()).collect();
+    lines_over_time_svg(
+        format!("{workload}: throughput over time"),
+        "second of the run (whole seconds)",
+        ("operations per second", &rate_label),
+        &names,
+        series,
+        true,
+    )
+}
+
+/// A line per named series of `(x, y)` points over time, from 0 to the last x; on a
+/// logarithmic y axis when `log_if_wide` and the values span orders of magnitude. `y` is the
+/// axis's description and its tick labels.
+pub(super) fn lines_over_time_svg(
+    title: String,
+    x_desc: &str,
+    (y_desc, y_label): (&str, &dyn Fn(&f64) -> String),
+    names: &[&str],
+    mut series: Vec<Vec<(f64, f64)>>,
+    log_if_wide: bool,
+) -> Result<String, String> {
+    let right = series
         .iter()
         .flat_map(|s| s.iter().map(|p| p.0 + 0.5))
         .fold(1.0, f64::max)
@@ -269,14 +341,11 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
     let max = series
         .iter()
         .flat_map(|s| s.iter().map(|p| p.1))
-        .fold(1.0, f64::max)
-        * 1.15;
-    let log = spans_orders(series.iter().flatten().map(|p| p.1));
-    let workload = runs.first().map_or("", |r| r.workload.name.as_str());
-    let names: Vec<&str> = runs.iter().map(|r| r.backend.name.as_str()).collect();
+        .fold(0.0, f64::max);
+    // A series of zeros still gets an axis.
+    let max = if max > 0.0 { max * 1.15 } else { 1.0 };
+    let log = log_if_wide && spans_orders(series.iter().flatten().map(|p| p.1));
     svg_chart(|root| {
-        let title = format!("{workload}: throughput over time");
-        let x_desc = "second of the run (whole seconds)";
         if log {
             let lo = log_floor(series.iter().flatten().map(|p| p.1));
             // A second with no operation sits on the axis floor, not off the chart.
@@ -284,32 +353,32 @@ pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
                 point.1 = point.1.max(lo);
             }
             let mut chart = titled(root, title, 88)
-                .build_cartesian_2d(0.0..seconds, (lo..max * 2.0).log_scale())
+                .build_cartesian_2d(0.0..right, (lo..max * 2.0).log_scale())
                 .map_err(failed)?;
             chart
                 .configure_mesh()
                 .x_desc(x_desc)
-                .y_desc("operations per second (logarithmic)")
-                .y_label_formatter(&rate_label)
+                .y_desc(format!("{y_desc} (logarithmic)"))
+                .y_label_formatter(y_label)
                 .label_style(("sans-serif", 15))
                 .axis_desc_style(("sans-serif", 17))
                 .draw()
                 .map_err(failed)?;
-            draw_timeline(&mut chart, &names, &series)
+            draw_timeline(&mut chart, names, &series)
         } else {
             let mut chart = titled(root, title, 88)
-                .build_cartesian_2d(0.0..seconds, 0.0..max)
+                .build_cartesian_2d(0.0..right, 0.0..max)
                 .map_err(failed)?;
             chart
                 .configure_mesh()
                 .x_desc(x_desc)
-                .y_desc("operations per second")
-                .y_label_formatter(&rate_label)
+                .y_desc(y_desc)
+                .y_label_formatter(y_label)
                 .label_style(("sans-serif", 15))
                 .axis_desc_style(("sans-serif", 17))
                 .draw()
                 .map_err(failed)?;
-            draw_timeline(&mut chart, &names, &series)
+            draw_timeline(&mut chart, names, &series)
         }
     })
 }
