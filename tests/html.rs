@@ -347,7 +347,7 @@ fn a_page_is_written_for_what_can_be_read_and_says_what_was_skipped() {
         page.contains("read.hgrm: No such file"),
         "the missing .hgrm is not said"
     );
-    assert!(page.contains("<td>automerge</td>"));
+    assert!(page.contains("<th scope=\"col\">automerge</th>"));
 
     // Nothing readable at all: exit 2.
     std::fs::write(runs.join("automerge/report.json"), "{").expect("truncated");

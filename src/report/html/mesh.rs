@@ -36,6 +36,13 @@ fn section(page: &mut Page, title: &str, report: &MeshReport) -> Result<(), Stri
         .map(|(measure, value)| vec![Cell::plain(measure), Cell::plain(value)])
         .collect();
     page.table(&["measure".into(), "value".into()], &rows, 1);
+    page.begin_charts();
+    let drawn = charts(page, report);
+    page.end_charts();
+    drawn
+}
+
+fn charts(page: &mut Page, report: &MeshReport) -> Result<(), String> {
     let rounds = &report.round_series;
     if rounds.is_empty() {
         page.paragraph("No sync round ran during the writes: nothing to draw over time.");

@@ -64,6 +64,8 @@ td.best { font-weight: 700; }
 td.regressed { font-weight: 700; background: #fde0d0; }
 td.improved { background: #d8ecf8; }
 td.quiet { color: #666; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(540px, 1fr));
+  gap: 0 1.5rem; }
 figure.chart { margin: 1rem 0; }
 figure.chart svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #444; font-size: 0.9rem; }
@@ -163,6 +165,16 @@ impl Page {
             svg.trim(),
             escape(caption)
         );
+    }
+
+    /// Charts from here to [`Page::end_charts`] sit side by side where the page is wide
+    /// enough, one under another where it is not.
+    pub(crate) fn begin_charts(&mut self) {
+        self.body.push_str("<div class=\"charts\">\n");
+    }
+
+    pub(crate) fn end_charts(&mut self) {
+        self.body.push_str("</div>\n");
     }
 
     /// The whole document.

@@ -26,34 +26,35 @@ pub(super) fn section(page: &mut Page, title: &str, runs: &[&Located]) -> Result
         made.push_str(&format!("; run {invocation}"));
     }
     page.paragraph(&made);
+    // A measure a row and a backend a column: a page is narrower than a table of every
+    // measure side by side, and stays readable at any number of operations.
     let table = workload_table(&reports);
-    let headers: Vec<String> = ["backend", "durability"]
-        .into_iter()
-        .map(String::from)
-        .chain(table.headers.iter().cloned())
-        .collect();
-    let rows: Vec<Vec<Cell>> = table
-        .rows
-        .iter()
-        .map(|row| {
-            let name = if row.stores_nothing {
+    let headers: Vec<String> = std::iter::once("measure".to_owned())
+        .chain(table.rows.iter().map(|row| {
+            if row.stores_nothing {
                 format!("{} (stores nothing)", row.backend)
             } else {
                 row.backend.clone()
-            };
-            let durability = row.durability.clone().unwrap_or_else(|| "–".into());
-            [Cell::plain(name), Cell::plain(durability)]
-                .into_iter()
-                .chain(row.cells.iter().map(|c| match &c.text {
-                    None => Cell::plain("–"),
-                    Some(text) if c.best => Cell::marked(text, Mark::Best),
-                    Some(text) => Cell::plain(text),
-                }))
-                .collect()
-        })
+            }
+        }))
         .collect();
-    page.table(&headers, &rows, 2);
-    page.paragraph("Bold: the best of its column among the stores that keep data.");
+    let durability = std::iter::once(Cell::plain("durability")).chain(
+        table
+            .rows
+            .iter()
+            .map(|row| Cell::plain(row.durability.clone().unwrap_or_else(|| "–".into()))),
+    );
+    let mut rows: Vec<Vec<Cell>> = vec![durability.collect()];
+    for (column, header) in table.headers.iter().enumerate() {
+        let cells = table.rows.iter().map(|row| match &row.cells[column].text {
+            None => Cell::plain("–"),
+            Some(text) if row.cells[column].best => Cell::marked(text, Mark::Best),
+            Some(text) => Cell::plain(text),
+        });
+        rows.push(std::iter::once(Cell::plain(header)).chain(cells).collect());
+    }
+    page.table(&headers, &rows, 1);
+    page.paragraph("Bold: the best of its row among the stores that keep data.");
     for cost in reference_costs(&reports) {
         page.paragraph(&cost);
     }
@@ -134,6 +135,19 @@ fn repeats(page: &mut Page, reports: &[&Report]) {
 /// The charts of `runs`: throughput, latency by percentile per operation, throughput over
 /// time, and each resource the monitor sampled.
 pub(super) fn charts(page: &mut Page, runs: &[&Located]) -> Result<(), String> {
+    page.begin_charts();
+    let drawn = draw_charts(page, runs);
+    page.end_charts();
+    // Said under the charts, not as a cell of their grid.
+    for notice in drawn? {
+        page.notice(&notice);
+    }
+    Ok(())
+}
+
+/// Draws the charts of `runs`; returns what the page must say of them.
+fn draw_charts(page: &mut Page, runs: &[&Located]) -> Result<Vec<String>, String> {
+    let mut notices = Vec::new();
     let reports: Vec<&Report> = runs.iter().map(|l| &l.report).collect();
     let names: Vec<&str> = reports.iter().map(|r| r.backend.name.as_str()).collect();
     page.chart(
@@ -175,7 +189,7 @@ pub(super) fn charts(page: &mut Page, runs: &[&Located]) -> Result<(), String> {
             &drawn,
         );
         if !approximate.is_empty() {
-            page.notice(&format!(
+            notices.push(format!(
                 "{operation}: drawn through report.json's six percentiles, for want of a \
                  readable .hgrm: {}.",
                 approximate.join("; ")
@@ -192,7 +206,7 @@ pub(super) fn charts(page: &mut Page, runs: &[&Located]) -> Result<(), String> {
             page.chart(&svg, chart.caption(), &drawn);
         }
     }
-    Ok(())
+    Ok(notices)
 }
 
 /// The percentile distribution of `operation` in the run whose files are in `dir`.
