@@ -33,7 +33,9 @@ pub use backend::{InMemoryBackend, NullBackend};
 #[cfg(feature = "redb-backend")]
 pub use backend::{Inconsistency, OpenOptions, RedbBackend, VerifyReport};
 pub use error::{Error, Result};
-pub use storage::{Collection, Document, DocumentPredicate, Durability, StorageBackend};
+pub use storage::{
+    Collection, Document, DocumentPredicate, Durability, StorageBackend, UnknownDurability,
+};
 
 // The README's examples are compiled and run as doc tests, so they cannot drift from the API.
 #[cfg(doctest)]

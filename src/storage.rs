@@ -130,3 +130,46 @@ pub enum Durability {
     /// A write is durable when the call returns: every write pays a sync.
     EveryWrite,
 }
+
+impl Durability {
+    /// Both modes, in the order a binding that offers both prefers them.
+    pub const ALL: [Durability; 2] = [Durability::OnFlush, Durability::EveryWrite];
+
+    /// The mode's one spelling, in workload files, reports, flags and messages alike:
+    /// `on-flush` or `every-write`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Durability::OnFlush => "on-flush",
+            Durability::EveryWrite => "every-write",
+        }
+    }
+}
+
+impl std::fmt::Display for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not a [`Durability`]: the text it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownDurability(pub String);
+
+impl std::fmt::Display for UnknownDurability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is not `on-flush` or `every-write`", self.0)
+    }
+}
+
+impl std::error::Error for UnknownDurability {}
+
+impl std::str::FromStr for Durability {
+    type Err = UnknownDurability;
+
+    fn from_str(text: &str) -> std::result::Result<Durability, UnknownDurability> {
+        Durability::ALL
+            .into_iter()
+            .find(|d| d.name() == text)
+            .ok_or_else(|| UnknownDurability(text.to_owned()))
+    }
+}

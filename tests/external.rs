@@ -617,8 +617,8 @@ fn a_check_asked_for_a_mode_the_store_lacks_refuses() {
         child(),
     )
     .expect_err("the store offers OnFlush only");
-    let expected = "the `lazy-flush` binding does not offer EveryWrite durability (it offers \
-                    [OnFlush]); ask the check for a mode it offers";
+    let expected = "the `lazy-flush` binding does not offer every-write durability (it offers \
+                    on-flush); ask the check for a mode it offers";
     assert_eq!(refused.what, expected);
     let dir = tempfile::tempdir().expect("temp dir");
     let refused = check_concurrency(&Flawed::SkipFlush, Durability::EveryWrite, dir.path())

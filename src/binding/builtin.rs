@@ -122,8 +122,15 @@ mod persistent {
     /// Both persistent backends keep one file of this name in their directory.
     const FILE: &str = "store.redb";
 
-    /// Both durability modes, OnFlush preferred.
-    const MODES: &[Durability] = &[Durability::OnFlush, Durability::EveryWrite];
+    /// The modes a persistent binding with `options` offers. Both, OnFlush preferred, unless
+    /// the options ask for `EveryWrite`: that is honoured, as the one mode offered, so that a
+    /// run or a check cannot quietly open the store in the mode its options refused.
+    fn modes(options: &OpenOptions) -> &'static [Durability] {
+        match options.durability {
+            Durability::OnFlush => &Durability::ALL,
+            Durability::EveryWrite => &[Durability::EveryWrite],
+        }
+    }
 
     /// Where a persistent backend opens: its file, or the fault-injecting disk.
     enum Place<'a> {
@@ -204,8 +211,8 @@ mod persistent {
         ])
     }
 
-    /// [`AutomergeBackend`](crate::AutomergeBackend) with these options (their durability is
-    /// the run's).
+    /// [`AutomergeBackend`](crate::AutomergeBackend) with these options. The run picks the
+    /// durability, among both modes; options that ask for `EveryWrite` leave it that one.
     #[cfg(feature = "automerge-backend")]
     #[derive(Debug, Clone, Default)]
     pub struct AutomergeBinding {
@@ -224,7 +231,7 @@ mod persistent {
         }
 
         fn durabilities(&self) -> &[Durability] {
-            MODES
+            modes(&self.options)
         }
 
         fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
@@ -257,7 +264,8 @@ mod persistent {
         }
     }
 
-    /// [`RedbBackend`](crate::RedbBackend) with these options (their durability is the run's).
+    /// [`RedbBackend`](crate::RedbBackend) with these options. The run picks the durability,
+    /// among both modes; options that ask for `EveryWrite` leave it that one.
     #[derive(Debug, Clone, Default)]
     pub struct RedbBinding {
         /// Page cache and integrity check.
@@ -274,7 +282,7 @@ mod persistent {
         }
 
         fn durabilities(&self) -> &[Durability] {
-            MODES
+            modes(&self.options)
         }
 
         fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {

@@ -188,14 +188,19 @@ impl Selected {
     /// offers no mode; the fixed mode of `<name>-durable`; `wanted` when offered; else the
     /// binding's preferred mode.
     pub fn durability(&self, wanted: Durability) -> Option<Durability> {
-        let modes = self.binding.durabilities();
-        let preferred = *modes.first()?;
-        Some(match self.fixed {
-            Some(fixed) => fixed,
-            None if modes.contains(&wanted) => wanted,
-            None => preferred,
-        })
+        // `fixed` is set only for a binding that offers both modes.
+        mode_for(self.binding.durabilities(), self.fixed.unwrap_or(wanted))
     }
+}
+
+/// The mode a store offering `modes` (its preferred first) runs with when asked for `wanted`:
+/// `wanted` when it is offered, else the preferred; `None` for a store that offers none. The
+/// one place this rule is written: runs and the model check both take it.
+pub(crate) fn mode_for(modes: &[Durability], wanted: Durability) -> Option<Durability> {
+    modes
+        .contains(&wanted)
+        .then_some(wanted)
+        .or_else(|| modes.first().copied())
 }
 
 impl fmt::Debug for Selected {
@@ -277,6 +282,40 @@ mod tests {
     }
 
     const BOTH: &[Durability] = &[Durability::OnFlush, Durability::EveryWrite];
+
+    #[test]
+    fn a_mode_is_the_one_asked_for_when_offered_else_the_preferred() {
+        use Durability::{EveryWrite, OnFlush};
+        assert_eq!(mode_for(BOTH, EveryWrite), Some(EveryWrite));
+        assert_eq!(mode_for(&[EveryWrite], OnFlush), Some(EveryWrite));
+        assert_eq!(mode_for(&[], OnFlush), None);
+        for mode in Durability::ALL {
+            assert_eq!(mode.to_string().parse(), Ok(mode));
+        }
+        assert_eq!(
+            "OnFlush".parse::<Durability>().map_err(|e| e.to_string()),
+            Err("`OnFlush` is not `on-flush` or `every-write`".to_owned())
+        );
+    }
+
+    /// Options that ask for `EveryWrite` are honoured: the binding offers that mode alone, so
+    /// neither a run nor a check opens it in another.
+    #[cfg(feature = "redb-backend")]
+    #[test]
+    fn a_persistent_binding_honours_the_durability_of_its_options() {
+        use super::super::builtin::RedbBinding;
+        use crate::OpenOptions;
+        let durable = RedbBinding {
+            options: OpenOptions::new().durability(Durability::EveryWrite),
+        };
+        assert_eq!(durable.durabilities(), &[Durability::EveryWrite]);
+        let selected = Selected::new(durable).expect("a valid name");
+        assert_eq!(
+            selected.durability(Durability::OnFlush),
+            Some(Durability::EveryWrite)
+        );
+        assert_eq!(RedbBinding::default().durabilities(), BOTH);
+    }
 
     #[test]
     fn a_name_taken_by_a_derived_name_is_refused() {

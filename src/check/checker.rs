@@ -97,11 +97,7 @@ pub fn check_planted(
 /// mode from the input, so a mode the binding does not offer falls back to its preferred one
 /// (the crash and concurrency checks, asked for a mode, refuse instead: [`offered`]).
 pub(crate) fn durability_for(binding: &dyn Binding, wanted: Durability) -> Option<Durability> {
-    let modes = binding.durabilities();
-    modes
-        .contains(&wanted)
-        .then_some(wanted)
-        .or_else(|| modes.first().copied())
+    crate::binding::mode_for(binding.durabilities(), wanted)
 }
 
 /// The durability a check that asks for `wanted` runs `binding` with: `wanted` when the
@@ -123,9 +119,14 @@ pub(crate) fn offered(
         step: 0,
         op: None,
         what: format!(
-            "the `{}` binding does not offer {wanted:?} durability (it offers {modes:?}); ask \
-             the check for a mode it offers",
-            binding.name()
+            "the `{}` binding does not offer {wanted} durability (it offers {}); ask the \
+             check for a mode it offers",
+            binding.name(),
+            modes
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     })
 }

@@ -140,7 +140,7 @@ pub fn crash(
                 check_crash(binding.as_ref(), seed, durability, death, child)
             });
             if let Err(d) = checked {
-                excuses.excuse(seeded(d, format!("{durability:?} seed {seed} {death:?}")))?;
+                excuses.excuse(seeded(d, format!("{durability} seed {seed} {death:?}")))?;
             }
         }
     }
@@ -207,7 +207,7 @@ pub fn concurrency(
             check_concurrency(binding.as_ref(), durability, dir.path())
         });
         if let Err(d) = checked {
-            excuses.excuse(seeded(d, format!("{durability:?}")))?;
+            excuses.excuse(seeded(d, durability.to_string()))?;
         }
     }
     Ok(excuses.into_excused())

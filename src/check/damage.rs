@@ -101,7 +101,7 @@ pub fn check_file_damage(
         return Err(failed(
             0,
             format!(
-                "the store offers durability ({durability:?}) but left no file in its \
+                "the store offers durability ({durability}) but left no file in its \
                  directory, so there is nothing to damage: it must keep its files in the \
                  directory it is opened on"
             ),

@@ -79,11 +79,8 @@ pub fn crash_child(binding: &dyn Binding) {
         return;
     }
     let seed: u64 = seed.parse().unwrap_or_default();
-    let durability = match durability.as_str() {
-        "on-flush" => Some(Durability::OnFlush),
-        "every-write" => Some(Durability::EveryWrite),
-        _ => None,
-    };
+    // `none`, for a store that offers no mode, is no durability.
+    let durability: Option<Durability> = durability.parse().ok();
     let abort_at: Option<usize> = var(ENV_ABORT_AT).and_then(|s| s.parse().ok());
     if let Some(point) = var(ENV_POINT) {
         let nth = var(ENV_POINT_NTH).and_then(|s| s.parse().ok()).unwrap_or(1);
@@ -162,14 +159,7 @@ pub fn check_crash(
         .env(ENV_BINDING, binding.name())
         .env(ENV_DIR, dir.path())
         .env(ENV_SEED, seed.to_string())
-        .env(
-            ENV_DURABILITY,
-            match durability {
-                Some(Durability::OnFlush) => "on-flush",
-                Some(Durability::EveryWrite) => "every-write",
-                None => "none",
-            },
-        )
+        .env(ENV_DURABILITY, durability.map_or("none", Durability::name))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -156,7 +156,7 @@ impl MeshReport {
         MeshReport {
             workload: workload.clone(),
             backend: backend.to_owned(),
-            durability: durability.map(|d| format!("{d:?}")),
+            durability: durability.map(|d| d.to_string()),
             transport: options.transport.name().to_owned(),
             faults: options.faults.any().then_some(options.faults),
             seconds: m.run_time.as_secs_f64(),

@@ -49,12 +49,7 @@ impl Report {
                 versions: outcome.versions.clone(),
                 reference: outcome.reference.clone(),
                 stores_nothing: outcome.stores_nothing,
-                durability: outcome.durability.map(|d| {
-                    serde_json::to_value(d)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                }),
+                durability: outcome.durability.map(|d| d.to_string()),
             },
             seed: workload.seed,
             threads: workload.threads,

@@ -269,14 +269,10 @@ pub(crate) fn validate(
     }
 
     let durability = match file.durability.as_deref() {
-        None | Some("on-flush") => Durability::OnFlush,
-        Some("every-write") => Durability::EveryWrite,
-        Some(other) => {
-            return Err(invalid(
-                "durability",
-                format!("`{other}` is not `on-flush` or `every-write`"),
-            ));
-        }
+        None => Durability::default(),
+        Some(name) => name
+            .parse()
+            .map_err(|e: crate::UnknownDurability| invalid("durability", e.to_string()))?,
     };
 
     let target = match file.target {

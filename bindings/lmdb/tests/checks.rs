@@ -17,7 +17,7 @@ use storebench_lmdb::LmdbBinding;
 /// every commit, so writes since the last flush survive it.
 const KNOWN: &[KnownDefect] = &[KnownDefect::new(
     "writes since the last flush survive a process's death (OnFlush: NO_SYNC)",
-    |d| d.what.contains("OnFlush") && d.what.contains("but the contract allows only"),
+    |d| d.what.contains("on-flush") && d.what.contains("but the contract allows only"),
 )];
 
 storebench::check::conformance!(

@@ -23,7 +23,7 @@ const KNOWN: &[KnownDefect] = &[
     }),
     KnownDefect::new(
         "writes since the last flush may survive a crash (OnFlush)",
-        |d| d.what.contains("OnFlush") && d.what.contains("but the contract allows only"),
+        |d| d.what.contains("on-flush") && d.what.contains("but the contract allows only"),
     ),
 ];
 
