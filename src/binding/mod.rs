@@ -10,6 +10,7 @@ mod replica;
 
 pub use describe::{Binding, Concurrency, Settings, Versions};
 pub use handle::{CompactFn, Handle, HandleBuilder, VerifyFn};
+#[cfg(feature = "check")]
 pub(crate) use registry::mode_for;
 pub use registry::{BindingError, Bindings, Selected};
 pub use replica::{Received, SyncEndpoint, SyncFn};

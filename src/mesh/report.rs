@@ -38,6 +38,7 @@ impl Latency {
 
 /// One sync round during the writes, as it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct MeshRound {
     /// Seconds into the writes (the runner's divergence reads left out).
     pub seconds: f64,

@@ -58,7 +58,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict as `compare` prints it.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Verdict::Improved => "improved",
             Verdict::Regressed => "regressed",
@@ -165,8 +165,9 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// The range of `values` relative to their median, in percent.
-fn spread_pct(values: &[f64]) -> f64 {
+/// The range of `values` relative to their median, in percent: the noise `compare` weighs a
+/// change against, and the spread a page shows.
+pub(crate) fn spread_pct(values: &[f64]) -> f64 {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let median = median(values);

@@ -22,11 +22,13 @@ mod write;
 
 pub use comparable::{differences, differences_among};
 pub use compare::{
-    CompareError, Located, MetricChange, action_benchmark_json, compare, comparison_table,
-    failed_runs, incomparable, load_readable, load_reports, unpaired,
+    CompareError, MetricChange, action_benchmark_json, compare, comparison_table, failed_runs,
+    incomparable, load_reports, unpaired,
 };
 pub use hgrm::percentile_distribution;
-pub use html::{comparison_page, mesh_page, report_page};
+// The pages and what only they use are the command's, not the API's.
+pub(crate) use compare::{Located, load_readable};
+pub(crate) use html::{comparison_page, mesh_page, report_page};
 pub use interval_log::interval_log;
 pub use judge::{GROSS_FACTOR, MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
 pub use markdown::{
@@ -34,7 +36,6 @@ pub use markdown::{
 };
 pub use merge::{MergeError, merge_clients};
 pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
-pub use resource_plot::{ResourceChart, resource_timeline_svg};
 pub use schema::{
     BackendInfo, Latency, Machine, OLDEST_READABLE_SCHEMA_VERSION, OperationStats, Phase, Repeat,
     RepeatLatency, Report, ResourceTotals, Resources, SCHEMA_VERSION, WorkloadInfo,

@@ -394,7 +394,7 @@ where
     CT: plotters::coord::CoordTranslate<From = (f64, f64)>,
 {
     for (i, (name, points)) in names.iter().zip(series).enumerate() {
-        draw_markers(chart, points, i)?;
+        draw_markers(chart, &thinned(points), i)?;
         chart
             .draw_series(LineSeries::new(points.clone(), colour(i).stroke_width(2)))
             .map_err(failed)?
@@ -408,6 +408,19 @@ where
         .border_style(BLACK)
         .draw()
         .map_err(failed)
+}
+
+/// At most twelve of `points`, evenly spaced, the first and the last among them: where to
+/// mark a line. A marker on every sample of a long run (four a second) would smear into a
+/// band and weigh the page down.
+fn thinned(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    const MARKS: usize = 12;
+    if points.len() <= MARKS {
+        return points.to_vec();
+    }
+    (0..MARKS)
+        .map(|k| points[k * (points.len() - 1) / (MARKS - 1)])
+        .collect()
 }
 
 /// A run's operations in each whole second, at each second's middle; or, for a run shorter

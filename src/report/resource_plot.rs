@@ -158,3 +158,64 @@ pub fn resource_timeline_svg<'r>(
     )?;
     Ok(Some((svg, names)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::report::ResourceTotals;
+
+    /// Three samples 250 ms apart: the process used 125 ms, then 225 ms of CPU, and had the
+    /// devices write 1 MiB before the phase and 2 MiB more during it.
+    fn samples() -> Resources {
+        Resources {
+            interval_ms: 250,
+            elapsed_ms: vec![0, 250, 500],
+            operations: BTreeMap::new(),
+            logical_write_bytes: vec![0, 10, 20],
+            logical_read_bytes: vec![0, 0, 0],
+            cpu_user_us: Some(vec![0, 100_000, 300_000]),
+            cpu_system_us: Some(vec![0, 25_000, 50_000]),
+            rss_bytes: Some(vec![MIB as u64, 2 * MIB as u64, 2 * MIB as u64]),
+            device_write_bytes: Some(vec![MIB as u64, 2 * MIB as u64, 3 * MIB as u64]),
+            device_read_bytes: None,
+            store_bytes: None,
+            space_amplification: Some(vec![None, Some(2.0), Some(1.5)]),
+            totals: ResourceTotals {
+                operations: 0,
+                logical_write_bytes: 20,
+                logical_read_bytes: 0,
+                device_write_bytes: None,
+                device_read_bytes: None,
+                cpu_user_us: None,
+                cpu_system_us: None,
+                write_amplification: None,
+                read_amplification: None,
+                cpu_us_per_operation: None,
+            },
+        }
+    }
+
+    #[test]
+    fn each_chart_reads_its_column_at_the_samples_times() {
+        let r = samples();
+        // CPU per interval over its wall time, at the interval's end.
+        assert_eq!(ResourceChart::Cpu.points(&r), [(0.25, 0.5), (0.5, 0.9)]);
+        // Device writes counted from the phase's start.
+        assert_eq!(
+            ResourceChart::DeviceWrites.points(&r),
+            [(0.0, 0.0), (0.25, 1.0), (0.5, 2.0)]
+        );
+        assert_eq!(
+            ResourceChart::Memory.points(&r),
+            [(0.0, 1.0), (0.25, 2.0), (0.5, 2.0)]
+        );
+        // No entry while nothing is live; no column, no points.
+        assert_eq!(
+            ResourceChart::SpaceAmplification.points(&r),
+            [(0.25, 2.0), (0.5, 1.5)]
+        );
+        assert!(ResourceChart::StoreSize.points(&r).is_empty());
+    }
+}

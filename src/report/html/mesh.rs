@@ -15,12 +15,7 @@ pub fn mesh_page(reports: &[MeshReport]) -> Result<String, String> {
         .iter()
         .map(|r| format!("{} on {} ({})", r.workload.name, r.backend, r.transport))
         .collect();
-    page.contents(
-        &titles
-            .iter()
-            .map(|t| (anchor(t), t.clone()))
-            .collect::<Vec<_>>(),
-    );
+    page.contents_here();
     for (report, title) in reports.iter().zip(&titles) {
         section(&mut page, title, report)?;
     }
@@ -35,7 +30,10 @@ fn section(page: &mut Page, title: &str, report: &MeshReport) -> Result<(), Stri
         .into_iter()
         .map(|(measure, value)| vec![Cell::plain(measure), Cell::plain(value)])
         .collect();
-    page.table(&["measure".into(), "value".into()], &rows, 1);
+    page.table(&["measure".into(), "value".into()], &rows, 1..2);
+    if report.round_series.is_empty() {
+        page.paragraph("No sync round ran during the writes: nothing to draw over time.");
+    }
     page.begin_charts();
     let drawn = charts(page, report);
     page.end_charts();
@@ -44,9 +42,7 @@ fn section(page: &mut Page, title: &str, report: &MeshReport) -> Result<(), Stri
 
 fn charts(page: &mut Page, report: &MeshReport) -> Result<(), String> {
     let rounds = &report.round_series;
-    if rounds.is_empty() {
-        page.paragraph("No sync round ran during the writes: nothing to draw over time.");
-    } else {
+    if !rounds.is_empty() {
         let by_round = |pick: fn(&crate::mesh::MeshRound) -> u64| -> Vec<(f64, f64)> {
             rounds
                 .iter()

@@ -16,7 +16,7 @@ pub(crate) use page::{Cell, Mark, Page, anchor};
 
 use super::compare::{by_verdict, verdict_rule};
 use super::markdown::{by_table, machine};
-use super::{CompareError, Located, MetricChange, Report, Verdict};
+use super::{CompareError, Located, MIN_RUNS, MetricChange, Report, Verdict};
 
 /// The page of every report in `located`, a section per table (workload and invocation), and
 /// a notice for each report in `skipped` that could not be read.
@@ -39,12 +39,7 @@ pub fn report_page(
     notices(&mut page, skipped);
     let reports: Vec<Report> = located.iter().map(|l| l.report.clone()).collect();
     let tables = by_table(&reports);
-    page.contents(
-        &tables
-            .iter()
-            .map(|(title, _)| (anchor(title), title.clone()))
-            .collect::<Vec<_>>(),
-    );
+    page.contents_here();
     if let Some(first) = reports.first() {
         environment(&mut page, first);
     }
@@ -101,7 +96,7 @@ pub fn comparison_page(
         .any(|c| c.verdict == Verdict::InsufficientData)
     {
         page.notice(&format!(
-            "{summary} Not judged is not passed: make five runs of each build, in turns."
+            "{summary} Not judged is not passed: make {MIN_RUNS} runs of each build, in turns."
         ));
     } else {
         page.paragraph(&summary);
@@ -132,11 +127,32 @@ pub fn comparison_page(
             ]
         })
         .collect();
-    page.table(&headers, &rows, 2);
-    // Both sets' runs of each workload in one set of charts, named by side.
+    // Numbers from base to p; subjects and verdicts are words.
+    page.table(&headers, &rows, 2..8);
+    // Both sets' runs of each workload in one set of charts, named by side, and numbered
+    // where a side holds several reports of one backend (five runs a side, say).
     let mut by_workload: BTreeMap<&str, Vec<Located>> = BTreeMap::new();
     for (side, set) in [("base", base), ("new", new)] {
+        let subject = |r: &Located| {
+            (
+                r.report.workload.name.clone(),
+                r.report.backend.name.clone(),
+            )
+        };
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
         for run in set {
+            *seen.entry(subject(run)).or_default() += 1;
+        }
+        let mut numbered: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for run in set {
+            let key = subject(run);
+            let n = numbered.entry(key.clone()).or_default();
+            *n += 1;
+            let side = if seen[&key] > 1 {
+                format!("{side} {n}")
+            } else {
+                side.to_owned()
+            };
             let mut named = run.clone();
             named.report.backend.name = format!("{side} · {}", run.report.backend.name);
             by_workload

@@ -1,13 +1,22 @@
 //! One self-contained HTML page: its styles inline, its charts inline SVG, no script and
 //! nothing fetched, so that it opens from a file, a CI artefact or an e-mail alike, and prints.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::ops::Range;
 
 /// A page being written: headings, paragraphs, tables and charts, in order.
 pub(crate) struct Page {
     title: String,
     body: String,
+    /// The anchors given so far: each heading's is unique on the page.
+    anchors: HashSet<String>,
+    /// Second-level headings with their anchors, for the contents.
+    contents: Vec<(String, String)>,
 }
+
+/// Where [`Page::contents_here`] puts the contents, until the page is finished.
+const CONTENTS: &str = "<!-- storebench: contents -->\n";
 
 /// A table cell: its text and how it is marked.
 #[derive(Debug, Clone, Default)]
@@ -64,14 +73,15 @@ td.best { font-weight: 700; }
 td.regressed { font-weight: 700; background: #fde0d0; }
 td.improved { background: #d8ecf8; }
 td.quiet { color: #666; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(540px, 1fr));
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(540px, 100%), 1fr));
   gap: 0 1.5rem; }
 figure.chart { margin: 1rem 0; }
 figure.chart svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #444; font-size: 0.9rem; }
 .notice { border-left: 4px solid #d55e00; background: #fff4ec; padding: 0.4rem 0.8rem; }
 nav ul { columns: 3; }
-@media print { figure.chart, table { break-inside: avoid; } body { margin: 0; } }
+@media print { figure.chart, tr { break-inside: avoid; } .scroll { overflow: visible; }
+  body { margin: 0; } }
 ";
 
 impl Page {
@@ -79,16 +89,34 @@ impl Page {
         let mut page = Page {
             title: title.to_owned(),
             body: String::new(),
+            anchors: HashSet::new(),
+            contents: Vec::new(),
         };
         page.heading(1, title, None);
         page
     }
 
-    /// A heading, with an anchor a contents list can link to.
-    pub(crate) fn heading(&mut self, level: u8, text: &str, id: Option<&str>) {
-        let id = id.map_or(String::new(), |id| format!(" id=\"{}\"", escape(id)));
+    /// A heading, with an anchor a contents list can link to: `id`, or with `-2`, `-3`... when
+    /// a heading before it took that one. Returns the anchor given.
+    pub(crate) fn heading(&mut self, level: u8, text: &str, id: Option<&str>) -> Option<String> {
+        let given = id.map(|id| {
+            let mut given = id.to_owned();
+            let mut n = 1;
+            while !self.anchors.insert(given.clone()) {
+                n += 1;
+                given = format!("{id}-{n}");
+            }
+            given
+        });
+        let id = given
+            .as_ref()
+            .map_or(String::new(), |id| format!(" id=\"{}\"", escape(id)));
         // Writing into a String cannot fail.
         let _ = writeln!(self.body, "<h{level}{id}>{}</h{level}>", escape(text));
+        if let (2, Some(anchor)) = (level, &given) {
+            self.contents.push((anchor.clone(), text.to_owned()));
+        }
+        given
     }
 
     pub(crate) fn paragraph(&mut self, text: &str) {
@@ -100,23 +128,15 @@ impl Page {
         let _ = writeln!(self.body, "<p class=\"notice\">{}</p>", escape(text));
     }
 
-    /// A list of links to anchors on the page: `(anchor, text)`.
-    pub(crate) fn contents(&mut self, entries: &[(String, String)]) {
-        self.body.push_str("<nav><ul>\n");
-        for (anchor, text) in entries {
-            let _ = writeln!(
-                self.body,
-                "<li><a href=\"#{}\">{}</a></li>",
-                escape(anchor),
-                escape(text)
-            );
-        }
-        self.body.push_str("</ul></nav>\n");
+    /// Here goes the list of links to every second-level heading with an anchor, written
+    /// when the page is finished, so that it lists the anchors the headings were given.
+    pub(crate) fn contents_here(&mut self) {
+        self.body.push_str(CONTENTS);
     }
 
-    /// A table; columns from `numeric_from` on hold numbers, aligned right. Every row has as
-    /// many cells as there are headers.
-    pub(crate) fn table(&mut self, headers: &[String], rows: &[Vec<Cell>], numeric_from: usize) {
+    /// A table; the columns in `numeric` hold numbers, aligned right. Every row has as many
+    /// cells as there are headers.
+    pub(crate) fn table(&mut self, headers: &[String], rows: &[Vec<Cell>], numeric: Range<usize>) {
         self.body
             .push_str("<div class=\"scroll\"><table>\n<thead><tr>");
         for header in headers {
@@ -127,7 +147,7 @@ impl Page {
             self.body.push_str("<tr>");
             for (column, cell) in row.iter().enumerate() {
                 let mut classes = Vec::new();
-                if column >= numeric_from {
+                if numeric.contains(&column) {
                     classes.push("number");
                 }
                 classes.extend(match cell.mark {
@@ -150,7 +170,8 @@ impl Page {
     }
 
     /// A chart: an SVG document drawn by this crate (never one read from a file), inline, with
-    /// its caption. `series` names what its legend must show, for whoever checks the page.
+    /// its caption. `series` names what its legend must show, one a line, for whoever checks
+    /// the page.
     pub(crate) fn chart(&mut self, svg: &str, caption: &str, series: &[&str]) {
         // The XML declaration plotters may write is not HTML.
         let svg = svg.trim_start();
@@ -161,7 +182,7 @@ impl Page {
         let _ = writeln!(
             self.body,
             "<figure class=\"chart\" data-series=\"{}\">\n{}\n<figcaption>{}</figcaption></figure>",
-            escape(&series.join("\u{1f}")),
+            escape(&series.join("\n")),
             svg.trim(),
             escape(caption)
         );
@@ -179,6 +200,17 @@ impl Page {
 
     /// The whole document.
     pub(crate) fn finish(self) -> String {
+        let mut contents = String::from("<nav><ul>\n");
+        for (anchor, text) in &self.contents {
+            let _ = writeln!(
+                contents,
+                "<li><a href=\"#{}\">{}</a></li>",
+                escape(anchor),
+                escape(text)
+            );
+        }
+        contents.push_str("</ul></nav>\n");
+        let body = self.body.replacen(CONTENTS, &contents, 1);
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -186,7 +218,7 @@ impl Page {
              <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
             env!("CARGO_PKG_VERSION"),
             escape(&self.title),
-            self.body
+            body
         )
     }
 }
@@ -225,13 +257,26 @@ mod tests {
         page.table(
             &["<th>".into()],
             &[vec![Cell::marked("</td>", Mark::Best)]],
-            0,
+            0..1,
         );
         let html = page.finish();
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("<title>a &lt;b&gt; &amp; &quot;c&quot;</title>"));
         assert!(html.contains("<td class=\"number best\">&lt;/td&gt;</td>"));
+    }
+
+    #[test]
+    fn headings_get_anchors_of_their_own_and_the_contents_list_them() {
+        let mut page = Page::new("t");
+        page.contents_here();
+        page.heading(2, "ycsb-a", Some("ycsb-a"));
+        page.heading(2, "ycsb_a", Some("ycsb-a"));
+        let html = page.finish();
+        assert!(html.contains("<h2 id=\"ycsb-a\">ycsb-a</h2>"));
+        assert!(html.contains("<h2 id=\"ycsb-a-2\">ycsb_a</h2>"));
+        assert!(html.contains("<li><a href=\"#ycsb-a-2\">ycsb_a</a></li>"));
+        assert!(!html.contains(CONTENTS));
     }
 
     #[test]
@@ -245,6 +290,6 @@ mod tests {
         let html = page.finish();
         assert!(!html.contains("<?xml"));
         assert!(html.contains("<svg viewBox=\"0 0 1 1\"></svg>"));
-        assert!(html.contains("data-series=\"redb\u{1f}automerge\""));
+        assert!(html.contains("data-series=\"redb\nautomerge\""));
     }
 }

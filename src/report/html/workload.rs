@@ -5,11 +5,12 @@ use std::path::Path;
 use super::page::{Cell, Mark, Page, anchor};
 use crate::report::Located;
 use crate::report::hgrm::read_distribution;
+use crate::report::judge::spread_pct;
 use crate::report::markdown::{operations, setup};
 use crate::report::plot::{Spectrum, spectrum_svg};
 use crate::report::resource_plot::{ResourceChart, resource_timeline_svg};
 use crate::report::table::{reference_costs, workload_table};
-use crate::report::{Report, throughput_bars_svg, throughput_timeline_svg};
+use crate::report::{MIN_RUNS, Report, throughput_bars_svg, throughput_timeline_svg};
 
 /// The section of one table of `runs` (one workload, one invocation), headed `title`.
 pub(super) fn section(page: &mut Page, title: &str, runs: &[&Located]) -> Result<(), String> {
@@ -53,7 +54,7 @@ pub(super) fn section(page: &mut Page, title: &str, runs: &[&Located]) -> Result
         });
         rows.push(std::iter::once(Cell::plain(header)).chain(cells).collect());
     }
-    page.table(&headers, &rows, 1);
+    page.table(&headers, &rows, 1..headers.len());
     page.paragraph("Bold: the best of its row among the stores that keep data.");
     for cost in reference_costs(&reports) {
         page.paragraph(&cost);
@@ -92,44 +93,35 @@ fn repeats(page: &mut Page, reports: &[&Report]) {
     page.heading(3, "Each repeat's throughput", None);
     let mut headers = vec!["backend".to_owned(), "runs kept / asked".to_owned()];
     headers.extend((1..=most).map(|n| format!("run {n} ops/s")));
-    headers.extend(["median ops/s".to_owned(), "spread".to_owned()]);
+    headers.extend(["the run written ops/s".to_owned(), "spread".to_owned()]);
     let rows: Vec<Vec<Cell>> = repeated
         .iter()
         .map(|(report, repeat)| {
             let runs = &repeat.throughput_ops_per_sec;
+            let asked = repeat.requested.max(repeat.runs);
             let mut row = vec![
                 Cell::plain(&report.backend.name),
-                Cell::plain(format!(
-                    "{} / {}",
-                    repeat.runs,
-                    repeat.requested.max(repeat.runs)
-                )),
+                Cell::plain(format!("{} / {asked}", repeat.runs)),
             ];
             row.extend((0..most).map(|i| {
                 runs.get(i)
                     .map_or(Cell::plain("–"), |v| Cell::plain(format!("{v:.0}")))
             }));
-            let mut sorted = runs.clone();
-            sorted.sort_by(f64::total_cmp);
-            let median = match sorted.len() {
-                0 => None,
-                n if n % 2 == 1 => Some(sorted[n / 2]),
-                n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-            };
-            row.push(median.map_or(Cell::plain("–"), |m| Cell::plain(format!("{m:.0}"))));
-            let spread = median.filter(|m| *m > 0.0).map(|m| {
-                let range = sorted.last().unwrap_or(&m) - sorted.first().unwrap_or(&m);
-                format!("±{:.1}%", 50.0 * range / m)
-            });
-            row.push(Cell::plain(spread.unwrap_or_else(|| "–".into())));
+            row.push(Cell::plain(format!(
+                "{:.0}",
+                report.run.throughput_ops_per_sec
+            )));
+            row.push(Cell::plain(format!("{:.1}%", spread_pct(runs))));
             row
         })
         .collect();
-    page.table(&headers, &rows, 1);
-    page.paragraph(
-        "Spread: half the range of the runs over their median. The table above shows the \
-         median run.",
-    );
+    page.table(&headers, &rows, 1..headers.len());
+    page.paragraph(&format!(
+        "The run written is the median run (of an even number, the faster of the middle two): \
+         the table above shows it. Spread: the range of the runs over their median, the noise \
+         `compare` weighs a change against; it judges a change on {MIN_RUNS} runs a side or \
+         more."
+    ));
 }
 
 /// The charts of `runs`: throughput, latency by percentile per operation, throughput over
@@ -183,8 +175,8 @@ fn draw_charts(page: &mut Page, runs: &[&Located]) -> Result<Vec<String>, String
             &spectrum_svg(workload, operation, &lines)?,
             &format!(
                 "{operation}: latency at each percentile, from each run's {operation}.hgrm \
-                 (HdrHistogram's percentile plot); markers at p50, p90, p99, p99.9, p99.99 and \
-                 the maximum."
+                 (HdrHistogram's percentile plot, which ends at the maximum); markers at p50, \
+                 p90, p99, p99.9, p99.99 and p99.999."
             ),
             &drawn,
         );
