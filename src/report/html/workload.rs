@@ -119,7 +119,7 @@ fn repeats(page: &mut Page, reports: &[&Report]) {
     page.paragraph(&format!(
         "The run written is the median run (of an even number, the faster of the middle two): \
          the table above shows it. Spread: the range of the runs over their median, the noise \
-         `compare` weighs a change against; it judges a change on {MIN_RUNS} runs a side or \
+         compare weighs a change against; it judges a change on {MIN_RUNS} runs a side or \
          more."
     ));
 }
