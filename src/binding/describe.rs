@@ -141,7 +141,7 @@ pub trait Binding: Send + Sync + 'static {
 
     /// Whether `error`, returned by a collection handle used after the store's `close()`, is
     /// how this store says it is closed. The use-after-close check
-    /// ([`check_use_after_close`](crate::check::check_use_after_close)) holds every operation
+    /// (`check::check_use_after_close`, with feature `check`) holds every operation
     /// on such a handle to it. By default, [`Error::Closed`] only.
     fn closed_error(&self, error: &Error) -> bool {
         matches!(error, Error::Closed)

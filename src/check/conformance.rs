@@ -1,5 +1,5 @@
 //! Every check, for one binding, in one line of a user's test file: the
-//! [`conformance!`](crate::check::conformance) macro expands to a test function per check,
+//! [`conformance!`](macro@crate::check::conformance) macro expands to a test function per check,
 //! the crash child included, and each calls one function of this module.
 //!
 //! The functions fix what the checks run (seeds, deaths, modes) at sizes that keep a debug
@@ -266,7 +266,7 @@ fn seeded(divergence: Divergence, case: String) -> Divergence {
     }
 }
 
-/// How the file-damage test of [`conformance!`](crate::check::conformance) runs the check.
+/// How the file-damage test of [`conformance!`](macro@crate::check::conformance) runs the check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DamageRun {
     /// In the test process, as every other check.

@@ -320,7 +320,7 @@ impl Scenario {
         usize::from(self.subject % 128) * n / 128
     }
 
-    /// Decodes a scenario from fuzzer bytes (see the [module](self) for the encoding), the
+    /// Decodes a scenario from fuzzer bytes (the encoding is in the source of `check::op`), the
     /// operations weighed as `mix` says. `None` for an empty input.
     pub fn from_bytes(data: &[u8], mix: Mix) -> Option<Scenario> {
         let (&header, rest) = data.split_first()?;

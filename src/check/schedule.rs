@@ -185,7 +185,7 @@ pub fn explore<S: Send + Sync + 'static>(
 
 /// Runs one schedule: at step `k` the `choices[k]`-th of the threads then at a point runs
 /// (counted in thread order; the last when there are fewer), and past the end of `choices`
-/// the first. Exact within the limits the [module](self) gives around waits. The model check
+/// the first. Exact within the limits this module gives around waits. The model check
 /// runs one this way when an operation creates a collection (see `check::race`).
 ///
 /// # Errors

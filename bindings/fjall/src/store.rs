@@ -66,7 +66,7 @@ fn writable(key: Vec<u8>) -> Result<Vec<u8>> {
 }
 
 /// Documents in one fjall database, two keyspaces: the collection names, and every document
-/// under a key that starts with its collection ([`key`]). Writes go through fjall's atomic
+/// under a key that starts with its collection (`key`). Writes go through fjall's atomic
 /// write batches; what makes them durable depends on the mode (see the crate's docs).
 ///
 /// ```
