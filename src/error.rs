@@ -258,6 +258,16 @@ impl fmt::Display for Error {
     }
 }
 
+/// The text a panic carried: `panic!`'s literal or formatted message; `None` for a panic
+/// with a payload of another type. The one reading of a payload, for every place that turns a
+/// caught panic into a report or an error.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> Option<String> {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+}
+
 /// An error and every cause behind it, on one line: `what: because: because`.
 pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::storebench;
+use common::{storebench, succeeds};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -303,7 +303,7 @@ fn every_preset_is_valid() -> TestResult {
 #[test]
 fn presets_run_from_anywhere_and_a_file_overrides_them() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let out = storebench(
+    succeeds(
         &[
             "run",
             "ycsb-c",
@@ -317,11 +317,6 @@ fn presets_run_from_anywhere_and_a_file_overrides_them() -> TestResult {
         ],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let listed = String::from_utf8(storebench(&["list"], dir.path())?.stdout)?;
     let line = |name: &str| {
         listed
@@ -535,12 +530,7 @@ fn short_workloads_run_long_enough_to_measure() -> TestResult {
             "--quiet",
         ];
         args.extend_from_slice(extra);
-        let out = storebench(&args, dir.path())?;
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeds(&args, dir.path())?;
         let report = std::fs::read(dir.path().join("out/short/memory/report.json"))?;
         Ok(serde_json::from_slice(&report)?)
     };
@@ -872,7 +862,7 @@ fn a_killed_repeat_leaves_the_report_of_the_rounds_that_finished() -> TestResult
 fn report_json_is_as_readable_as_the_other_outputs() -> TestResult {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir()?;
-    let out = storebench(
+    succeeds(
         &[
             "run",
             "ycsb-c",
@@ -886,11 +876,6 @@ fn report_json_is_as_readable_as_the_other_outputs() -> TestResult {
         ],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mode = |file: &str| -> std::io::Result<u32> {
         let path = dir.path().join("out/ycsb-c/memory").join(file);
         Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
@@ -918,19 +903,9 @@ fn runs_named_one_invocation_share_a_table() -> TestResult {
             "baseline",
             "--quiet",
         ];
-        let out = storebench(&args, dir.path())?;
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeds(&args, dir.path())?;
     }
-    let out = storebench(&["report", "out"], dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&["report", "out"], dir.path())?;
     let page = std::fs::read_to_string(dir.path().join("out/ycsb-c.md"))?;
     assert!(
         page.contains("| memory |") && page.contains("| redb |"),
@@ -959,12 +934,7 @@ fn a_run_samples_its_resources_as_columns() -> TestResult {
         "out",
         "--quiet",
     ];
-    let out = storebench(&args, dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&args, dir.path())?;
     let text = std::fs::read_to_string(dir.path().join("out/tiny/redb-durable/report.json"))?;
     let json: serde_json::Value = serde_json::from_str(&text)?;
     assert_eq!(json["schema_version"], 6);

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::storebench;
+use common::{storebench, succeeds};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -13,7 +13,7 @@ const TINY: &str = "recordcount = 50\noperationcount = 300\nfieldlength = 100\nr
 /// Runs the tiny workload on memory and redb into `base/`, and copies it to `new/`.
 fn reports(dir: &Path) -> TestResult {
     std::fs::write(dir.join("tiny.toml"), TINY)?;
-    let out = storebench(
+    succeeds(
         &[
             "run",
             "--min-ops",
@@ -27,11 +27,6 @@ fn reports(dir: &Path) -> TestResult {
         ],
         dir,
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     for backend in ["memory", "redb"] {
         let to = dir.join("new/tiny").join(backend);
         std::fs::create_dir_all(&to)?;
@@ -347,12 +342,7 @@ fn report_renders_an_index_and_a_table_per_workload_with_the_best_in_bold() -> T
         dir.path(),
     )?;
     assert!(out.status.success());
-    let out = storebench(&["report", "runs", "--out", "md"], dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&["report", "runs", "--out", "md"], dir.path())?;
     let index = std::fs::read_to_string(dir.path().join("md/README.md"))?;
     assert!(
         index.contains("[tiny](tiny.md)") && index.contains("## Environment"),
@@ -425,12 +415,7 @@ fn every_plot_is_well_formed_svg_with_a_series_per_backend() -> TestResult {
         dir.path(),
     )?;
     assert!(out.status.success());
-    let out = storebench(&["report", "runs"], dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&["report", "runs"], dir.path())?;
     let markdown = std::fs::read_to_string(dir.path().join("runs/tiny.md"))?;
     let plots = [
         "tiny-throughput.svg",
@@ -484,12 +469,7 @@ fn repeated_runs_keep_their_spread_and_compare_judges_noise_by_it() -> TestResul
         "base",
         "--quiet",
     ];
-    let out = storebench(&args, dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&args, dir.path())?;
     let path = dir.path().join("base/tiny/redb/report.json");
     let mut report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
     let repeat = &report["repeat"];
@@ -579,15 +559,10 @@ fn report_refuses_runs_made_differently() -> TestResult {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr)?;
     assert!(stderr.contains("tiny: seed: 1 vs 99"), "{stderr}");
-    let out = storebench(
+    succeeds(
         &["report", "base", "--out", "md", "--allow-incomparable"],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     Ok(())
 }
 
@@ -610,12 +585,7 @@ fn plots_show_backends_orders_of_magnitude_apart_and_label_p50() -> TestResult {
         report["run"]["duration_secs"] = 3.0.into();
         std::fs::write(&path, serde_json::to_string(&report)?)?;
     }
-    let out = storebench(&["report", "base", "--out", "md"], dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&["report", "base", "--out", "md"], dir.path())?;
     for plot in ["tiny-throughput.svg", "tiny-timeline.svg"] {
         let svg = std::fs::read_to_string(dir.path().join("md").join(plot))?;
         assert!(svg.contains("(logarithmic)"), "{plot} is on a log axis");
@@ -677,12 +647,7 @@ fn a_version_5_report_still_reads() -> TestResult {
         assert!(text.contains("\"schema_version\": 5"), "{}", from.display());
         std::fs::write(to.join("report.json"), text)?;
     }
-    let out = storebench(&["report", "old", "--out", "tables"], dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&["report", "old", "--out", "tables"], dir.path())?;
     let page = std::fs::read_to_string(dir.path().join("tables/ycsb-a.md"))?;
     let header = page
         .lines()

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::storebench;
+use common::{storebench, succeeds};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -33,12 +33,7 @@ fn identical_runs_made_in_turns_never_regress() -> TestResult {
                     &out,
                     "--quiet",
                 ];
-                let ran = storebench(&args, dir.path())?;
-                assert!(
-                    ran.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&ran.stderr)
-                );
+                succeeds(&args, dir.path())?;
             }
         }
         let out = storebench(&["compare", &a, &b], dir.path())?;

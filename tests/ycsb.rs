@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::storebench;
+use common::{storebench, succeeds};
 use storebench::workload::Workload;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -211,12 +211,7 @@ fn the_operation_log_is_basicdbs_stream() -> TestResult {
         "--log-operations",
         "--quiet",
     ];
-    let out = storebench(&args, dir.path())?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&args, dir.path())?;
     let log = std::fs::read_to_string(dir.path().join("out/workloadf/memory/operations.log"))?;
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
         dir.path().join("out/workloadf/memory/report.json"),
@@ -260,7 +255,7 @@ fn the_operation_log_is_basicdbs_stream() -> TestResult {
 fn basic_prints_every_operation() -> TestResult {
     let dir = tempfile::tempdir()?;
     std::fs::copy(ycsb_file('c'), dir.path().join("workloadc"))?;
-    let out = storebench(
+    let out = succeeds(
         &[
             "run",
             "workloadc",
@@ -273,11 +268,6 @@ fn basic_prints_every_operation() -> TestResult {
         ],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stdout = String::from_utf8(out.stdout)?;
     let reads = stdout
         .lines()
@@ -325,15 +315,10 @@ fn client_processes_merge_into_one_report() -> TestResult {
     };
     let (mut one, mut two) = (client("one")?, client("two")?);
     assert!(one.wait()?.success() && two.wait()?.success());
-    let out = storebench(
+    succeeds(
         &["merge", "one/out", "two/out", "--out", "merged"],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let read = |path: &str| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
         let bytes = std::fs::read(dir.path().join(path).join("split/memory/report.json"))?;
         Ok(serde_json::from_slice(&bytes)?)
@@ -455,7 +440,7 @@ fn client_side_keys_are_ignored_with_a_warning_and_unknown_keys_reported_togethe
 #[test]
 fn dash_p_sets_a_property_over_the_files() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let out = storebench(
+    succeeds(
         &[
             "run",
             "ycsb-c",
@@ -473,11 +458,6 @@ fn dash_p_sets_a_property_over_the_files() -> TestResult {
         ],
         dir.path(),
     )?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(
         dir.path().join("out/ycsb-c/memory/report.json"),
     )?)?;

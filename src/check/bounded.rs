@@ -132,13 +132,9 @@ pub(crate) fn call_watched<T: Send + 'static>(
     }
 }
 
-/// A panic's message, when it carries one.
+/// What a panic said, for a divergence: its message, or that it had none.
 pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with no message".to_owned())
+    crate::error::panic_message(panic).unwrap_or_else(|| "a panic with no message".to_owned())
 }
 
 #[cfg(test)]

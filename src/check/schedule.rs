@@ -352,11 +352,7 @@ fn explore_from<S: Send + Sync + 'static>(
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
+    crate::error::panic_message(panic).unwrap_or_default()
 }
 
 #[cfg(test)]

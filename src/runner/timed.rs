@@ -99,11 +99,7 @@ pub(super) fn quiet_caught_panics() {
     });
 }
 
-/// The text a panic carried, when it carried text.
+/// What a panic said, for a report: its message, or that it had none.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "with no message".to_owned())
+    crate::error::panic_message(panic).unwrap_or_else(|| "with no message".to_owned())
 }

@@ -86,6 +86,18 @@ pub fn db_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
 
+/// Runs `storebench` in `cwd` and fails the test, with what it printed on standard error,
+/// unless it succeeds.
+pub fn succeeds(args: &[&str], cwd: &Path) -> std::io::Result<std::process::Output> {
+    let out = storebench(args, cwd)?;
+    assert!(
+        out.status.success(),
+        "storebench {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(out)
+}
+
 /// Runs the `storebench` binary built for these tests in `cwd`.
 pub fn storebench(args: &[&str], cwd: &Path) -> std::io::Result<std::process::Output> {
     std::process::Command::new(env!("CARGO_BIN_EXE_storebench"))

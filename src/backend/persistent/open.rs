@@ -70,11 +70,8 @@ pub(crate) fn open_storage(
         })
     }));
     opened.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".to_owned());
+        let what =
+            crate::error::panic_message(panic.as_ref()).unwrap_or_else(|| "unknown".to_owned());
         Err(Error::CorruptDatabase {
             path: path.clone(),
             detail: format!("the storage engine failed reading it ({what})"),
