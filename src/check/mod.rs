@@ -31,6 +31,7 @@ pub use crate::backend::BatchBug;
 #[cfg(feature = "automerge-backend")]
 #[doc(hidden)]
 pub use crate::backend::ReplicationBug;
+pub use crate::schedule::{blocking, point, without_points};
 pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
 pub use closed::check_use_after_close;
 pub use concurrency::check_concurrency;
@@ -47,6 +48,6 @@ pub use op::{
     Scenario, Value,
 };
 pub use planted::Planted;
-pub use schedule::{Explored, blocking, explore, point, run_schedule, without_points};
+pub use schedule::{Explored, explore, run_schedule};
 
 pub use crate::fault::{Disk, FaultStorage, MAX_DISK_BYTES, PowerLoss};

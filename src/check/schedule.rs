@@ -5,7 +5,7 @@
 //!
 //! Points sit where the marking thread holds no lock, so the thread chosen to run can always
 //! reach its next point. A thread about to wait for another (a condition variable) marks
-//! [`blocking`]; it is not chosen until it comes back to a point. Were every live thread
+//! `blocking`; it is not chosen until it comes back to a point. Were every live thread
 //! blocked for long, that is a lost wake-up, reported as a deadlock.
 //!
 //! Limits: a thread woken from such a wait runs beside the chosen one until its next point,
@@ -14,56 +14,22 @@
 //! reported as a deadlock that is not one (the checks here keep to two threads, where it
 //! cannot happen).
 //!
-//! Outside an exploration, [`point`] and [`blocking`] cost one thread-local read.
+//! The points themselves are marked through `crate::schedule`, the leaf module the stores
+//! import; this explorer registers each thread it runs there as their [`Scheduler`].
+//! Outside an exploration, [`point`] and [`crate::schedule::blocking`] cost one thread-local
+//! read.
 
-use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+use crate::schedule::{Scheduler, point};
+#[cfg(test)]
+use crate::schedule::blocking;
 
 /// How long every live thread may be blocked before it counts as a deadlock.
 const DEADLOCK: Duration = Duration::from_secs(5);
 /// The most points one schedule may pass: a loop around a point ends here.
 const MAX_STEPS: usize = 100_000;
-
-thread_local! {
-    static CURRENT: RefCell<Option<(Arc<Controller>, usize)>> = const { RefCell::new(None) };
-    /// How many [`without_points`] calls this thread is inside.
-    static HOLDING: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Marks a point where the explorer may stop this thread and run another: a user's store
-/// marks its own where it matters (between a lookup and the insert it decides on, say). Call
-/// it only where this thread holds no lock, or inside [`without_points`].
-pub fn point(label: &'static str) {
-    if HOLDING.with(Cell::get) > 0 {
-        return;
-    }
-    if let Some((controller, me)) = CURRENT.with(|c| c.borrow().clone()) {
-        controller.pause(me, label);
-    }
-}
-
-/// Runs `f`, which the caller runs holding a lock, with the points inside it passed over: a
-/// thread stopped there would stop every thread that wants the lock.
-pub fn without_points<T>(f: impl FnOnce() -> T) -> T {
-    struct Leave;
-    impl Drop for Leave {
-        fn drop(&mut self) {
-            HOLDING.with(|h| h.set(h.get() - 1));
-        }
-    }
-    HOLDING.with(|h| h.set(h.get() + 1));
-    let _leave = Leave;
-    f()
-}
-
-/// Marks that this thread is about to wait for another (on a condition variable): the
-/// explorer runs others meanwhile. The thread must reach a [`point`] once it wakes.
-pub fn blocking() {
-    if let Some((controller, me)) = CURRENT.with(|c| c.borrow().clone()) {
-        controller.block(me);
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -81,17 +47,7 @@ struct Controller {
     changed: Condvar,
 }
 
-struct Threads {
-    phases: Vec<Phase>,
-    /// The thread told to run, until it has seen it.
-    chosen: Option<usize>,
-}
-
-impl Controller {
-    fn lock(&self) -> MutexGuard<'_, Threads> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
+impl Scheduler for Controller {
     fn pause(&self, me: usize, label: &'static str) {
         let mut threads = self.lock();
         threads.phases[me] = Phase::AtPoint(label);
@@ -110,6 +66,18 @@ impl Controller {
     fn block(&self, me: usize) {
         self.lock().phases[me] = Phase::Blocked;
         self.changed.notify_all();
+    }
+}
+
+struct Threads {
+    phases: Vec<Phase>,
+    /// The thread told to run, until it has seen it.
+    chosen: Option<usize>,
+}
+
+impl Controller {
+    fn lock(&self) -> MutexGuard<'_, Threads> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn finish(&self, me: usize) {
@@ -267,11 +235,11 @@ fn explore_from<S: Send + Sync + 'static>(
             .map(|i| {
                 let (controller, shared, body) = (controller.clone(), shared.clone(), body.clone());
                 std::thread::spawn(move || {
-                    CURRENT.with(|c| *c.borrow_mut() = Some((controller.clone(), i)));
+                    crate::schedule::enter(controller.clone(), i);
                     point("start");
                     let outcome =
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&shared, i)));
-                    CURRENT.with(|c| *c.borrow_mut() = None);
+                    crate::schedule::leave();
                     controller.finish(i);
                     outcome
                 })
@@ -358,23 +326,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Points inside [`without_points`] are passed over, and count again once it returns,
-    /// nested or left by a panic: a thread that stayed "holding" would never stop at a point
-    /// again, and every schedule through it would go unexplored.
-    #[test]
-    fn points_count_again_after_without_points() {
-        let holding = || HOLDING.with(Cell::get);
-        without_points(|| {
-            assert_eq!(holding(), 1);
-            without_points(|| assert_eq!(holding(), 2));
-            assert_eq!(holding(), 1);
-        });
-        assert_eq!(holding(), 0);
-        let unwound = std::panic::catch_unwind(|| without_points(|| panic!("inside")));
-        assert!(unwound.is_err());
-        assert_eq!(holding(), 0);
-    }
 
     /// A thread's panic fails the schedule in the panic's own words, a formatted message or
     /// a plain one.
