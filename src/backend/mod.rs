@@ -2,6 +2,8 @@
 
 #[cfg(feature = "automerge-backend")]
 mod automerge;
+#[cfg(all(feature = "automerge-backend", feature = "check"))]
+pub(crate) mod checks;
 mod memory;
 mod null;
 #[cfg(feature = "redb-backend")]

@@ -1,16 +1,14 @@
 //! The checks, over any binding (feature `check`): the shared operation model, the model check
 //! (on the fault-injecting disk or in a directory), the crash check by real process death, the
-//! concurrency check, and the fuzz targets built from them.
+//! concurrency check, and the fuzz targets built from them. The checks only this crate's own
+//! backends can take (damaged files of theirs, Automerge replicas converging) live beside them,
+//! in `backend::checks`, and are re-exported here.
 
 mod bounded;
 mod checker;
 mod closed;
 mod concurrency;
 pub mod conformance;
-#[cfg(feature = "automerge-backend")]
-mod convergence;
-#[cfg(feature = "automerge-backend")]
-mod corrupt;
 mod damage;
 mod death;
 mod fuzz;
@@ -36,9 +34,10 @@ pub use checker::{Divergence, Place, State, check_binding, check_planted, state}
 pub use closed::check_use_after_close;
 pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]
-pub use convergence::{Converged, MAX_STEPS, check_convergence, check_convergence_planted};
-#[cfg(feature = "automerge-backend")]
-pub use corrupt::{Checked, Damage, check_corrupt_file};
+pub use crate::backend::checks::{
+    Checked, Converged, Damage, MAX_STEPS, check_convergence, check_convergence_planted,
+    check_corrupt_file,
+};
 pub use damage::{Damaged, FileDamage, check_file_damage};
 pub use death::{Death, check_crash, crash_child, crash_scenario};
 pub use fuzz::{Target, fuzz_binding};
