@@ -3,6 +3,12 @@
 use std::fmt;
 use std::path::PathBuf;
 
+#[cfg(feature = "automerge-backend")]
+mod refusal;
+
+#[cfg(feature = "automerge-backend")]
+pub use refusal::Refusal;
+
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -92,7 +98,7 @@ pub enum Error {
         /// The document's id.
         id: String,
         /// Why.
-        reason: crate::Refusal,
+        reason: Refusal,
     },
     #[cfg(feature = "automerge-backend")]
     /// A sync message could not be read, or its peer went on past the session's bounds; nothing

@@ -28,10 +28,12 @@ mod storage;
 pub mod workload;
 
 #[cfg(feature = "automerge-backend")]
-pub use backend::{Applied, AutomergeBackend, Refusal, SyncSession, SyncStats};
+pub use backend::{Applied, AutomergeBackend, SyncSession, SyncStats};
 pub use backend::{InMemoryBackend, NullBackend};
 #[cfg(feature = "redb-backend")]
 pub use backend::{Inconsistency, OpenOptions, RedbBackend, VerifyReport};
+#[cfg(feature = "automerge-backend")]
+pub use error::Refusal;
 pub use error::{Error, Result};
 pub use storage::{
     Collection, Document, DocumentPredicate, Durability, StorageBackend, UnknownDurability,

@@ -14,7 +14,7 @@ mod redb;
 #[cfg(all(feature = "automerge-backend", feature = "check"))]
 pub use self::automerge::ReplicationBug;
 #[cfg(feature = "automerge-backend")]
-pub use self::automerge::{Applied, AutomergeBackend, Refusal, SyncSession, SyncStats};
+pub use self::automerge::{Applied, AutomergeBackend, SyncSession, SyncStats};
 /// The sync wire format, for the convergence check's hostile peer.
 #[cfg(all(feature = "automerge-backend", feature = "check"))]
 pub(crate) use self::automerge::{

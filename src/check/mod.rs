@@ -29,15 +29,15 @@ pub use crate::backend::BatchBug;
 #[cfg(feature = "automerge-backend")]
 #[doc(hidden)]
 pub use crate::backend::ReplicationBug;
-pub use crate::schedule::{blocking, point, without_points};
-pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
-pub use closed::check_use_after_close;
-pub use concurrency::check_concurrency;
 #[cfg(feature = "automerge-backend")]
 pub use crate::backend::checks::{
     Checked, Converged, Damage, MAX_STEPS, check_convergence, check_convergence_planted,
     check_corrupt_file,
 };
+pub use crate::schedule::{blocking, point, without_points};
+pub use checker::{Divergence, Place, State, check_binding, check_planted, state};
+pub use closed::check_use_after_close;
+pub use concurrency::check_concurrency;
 pub use damage::{Damaged, FileDamage, check_file_damage};
 pub use death::{Death, check_crash, crash_child, crash_scenario};
 pub use fuzz::{Target, fuzz_binding};

@@ -22,9 +22,9 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::schedule::{Scheduler, point};
 #[cfg(test)]
 use crate::schedule::blocking;
+use crate::schedule::{Scheduler, point};
 
 /// How long every live thread may be blocked before it counts as a deadlock.
 const DEADLOCK: Duration = Duration::from_secs(5);

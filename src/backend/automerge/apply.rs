@@ -17,13 +17,14 @@
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ScalarValue, legacy};
 
 use super::actors::ActorFilter;
-use super::batch::{Checked, Refusal};
+use super::batch::Checked;
 use super::change_log::{self, ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
 use super::document;
 use super::heads::{self, Heads};
 use super::newest::Newest;
 use super::planted::{ReplicationBug, planted};
 use super::sequence::{self, Order};
+use crate::Refusal;
 use crate::backend::persistent::{CollectionRef, MaterializedWriter};
 use crate::{Error, Result};
 

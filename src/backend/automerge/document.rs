@@ -48,3 +48,19 @@ pub(crate) fn value_ops(doc: &AutoCommit) -> Option<Vec<super::heads::ValueOp>> 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DATA_KEY;
+    use crate::Refusal;
+
+    /// A refused change of another shape names the key a document keeps its bytes under;
+    /// `Refusal` lives with the errors, which import nothing of the backend, so it spells it.
+    #[test]
+    fn a_shape_refusal_names_the_data_key() {
+        let refusal = Refusal::Shape {
+            detail: "sets a list".into(),
+        };
+        assert!(refusal.to_string().contains(&format!("`{DATA_KEY}`")));
+    }
+}

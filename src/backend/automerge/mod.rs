@@ -21,7 +21,6 @@ mod writes;
 
 pub use apply::Applied;
 pub use backend::AutomergeBackend;
-pub use batch::Refusal;
 pub use planted::ReplicationBug;
 #[cfg(feature = "check")]
 pub(crate) use sync::{DocEntry, Message, PeerKey};

@@ -13,11 +13,11 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 
-use super::batch::Refusal;
 use super::change_log::ChangeLogRead;
 use super::heads::Heads;
 use super::newest::Newest;
 use super::planted::{ReplicationBug, planted};
+use crate::Refusal;
 use crate::Result;
 
 /// Whether a change follows its actor's changes, as far as the heads and the newest chunks

@@ -7,7 +7,7 @@ use automerge::{Change, ChangeHash};
 
 use super::super::apply;
 use super::super::backend::AutomergeBackend;
-use super::super::batch::{self, Refusal};
+use super::super::batch;
 use super::super::change_log::{self, ChangeLogRead};
 use super::super::heads;
 use super::super::replicate;
@@ -17,6 +17,7 @@ use super::identity::PeerKey;
 use super::journal::{DocKey, DocName};
 use super::message::DocEntry;
 use super::session::SyncSession;
+use crate::Refusal;
 use crate::backend::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter};
 use crate::{Error, Result};
 
