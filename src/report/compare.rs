@@ -179,7 +179,8 @@ pub(crate) fn load_report(path: &Path) -> Result<Report, CompareError> {
 /// the smallest change that matters. Several reports of one workload and backend on a side
 /// pool their runs: runs of the old and the new build made in turns (`base/1`, `new/1`,
 /// `base/2`, ...) share whatever the machine was doing, which sets of runs made one after the
-/// other do not. Subjects present on one side only are left out; see [`unpaired`].
+/// other do not. Subjects present on one side only are left out (`storebench compare` names
+/// them).
 pub fn compare(base: &[Report], new: &[Report], threshold_pct: f64) -> Vec<MetricChange> {
     let mut changes = Vec::new();
     for (key, b, n) in pairs(base, new) {

@@ -20,26 +20,26 @@ mod summary;
 mod table;
 mod write;
 
-pub use comparable::{differences, differences_among};
-pub use compare::{
-    CompareError, MetricChange, action_benchmark_json, compare, comparison_table, failed_runs,
-    incomparable, load_reports, unpaired,
-};
-pub use hgrm::percentile_distribution;
-// The pages and what only they use are the command's, not the API's.
-pub(crate) use compare::{Located, load_readable};
-pub(crate) use html::{comparison_page, mesh_page, report_page};
-pub use interval_log::interval_log;
+// The API: a report's shape, reading and writing reports, the YCSB summary, a comparison
+// table, and `compare`'s verdicts for a gate written in Rust.
+pub use compare::{CompareError, MetricChange, compare, load_reports};
 pub use judge::{GROSS_FACTOR, MIN_RUNS, MIN_SAMPLES_ABOVE, Verdict};
-pub use markdown::{
-    by_table, by_workload, comparison_markdown, index_markdown, operations, workload_markdown,
-};
-pub use merge::{MergeError, merge_clients};
-pub use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
+pub use markdown::comparison_markdown;
 pub use schema::{
     BackendInfo, Latency, Machine, OLDEST_READABLE_SCHEMA_VERSION, OperationStats, Phase, Repeat,
     RepeatLatency, Report, ResourceTotals, Resources, SCHEMA_VERSION, WorkloadInfo,
 };
 pub use summary::ycsb_summary;
-pub(crate) use write::write_in_turns;
-pub use write::{Invocation, WriteError, write_repeated, write_run};
+pub use write::{WriteError, write_run};
+
+// The rest is the command's: its tables, plots, pages and files.
+pub(crate) use comparable::differences_among;
+pub(crate) use compare::{
+    Located, action_benchmark_json, comparison_table, failed_runs, incomparable, load_readable,
+    unpaired,
+};
+pub(crate) use html::{comparison_page, mesh_page, report_page};
+pub(crate) use markdown::{by_table, index_markdown, operations, workload_markdown};
+pub(crate) use merge::{MergeError, merge_clients};
+pub(crate) use plot::{latency_spectrum_svg, throughput_bars_svg, throughput_timeline_svg};
+pub(crate) use write::{Invocation, write_in_turns};

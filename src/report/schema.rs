@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: u32 = 6;
 /// The oldest version this build still reads. Version 6 added only `resources` to each phase,
 /// which a version-5 report lacks (`null`): both measure the same things the same way, so the
 /// committed version-5 baselines read, and `compare` and `report` set them beside version-6
-/// runs (see [`differences`](super::differences)).
+/// runs.
 pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 5;
 
 /// Whether this build reads reports of `version`.

@@ -9,7 +9,7 @@ use crate::runner::RunOutcome;
 use crate::workload::Operation;
 
 /// Writes the report and histograms of `outcome` into `dir` (created if needed) and returns
-/// the report, as one run of this process's [`Invocation`].
+/// the report, as one run of this process's invocation (the `invocation` it records).
 ///
 /// # Errors
 /// When a file cannot be written; the error names it.
