@@ -259,10 +259,8 @@ fn small_batch_bindings(bug: Option<storebench::check::BatchBug>) -> Vec<Box<dyn
     let mut options = storebench::OpenOptions::new().batch_bytes(96);
     options.planted = bug;
     vec![
-        Box::new(AutomergeBinding {
-            options: options.clone(),
-        }),
-        Box::new(RedbBinding { options }),
+        Box::new(AutomergeBinding::new(options.clone())),
+        Box::new(RedbBinding::new(options)),
     ]
 }
 

@@ -17,7 +17,10 @@ const FLOORS: [(&str, &[&str]); 5] = [
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("a source directory").flatten() {
+    for entry in std::fs::read_dir(dir)
+        .expect("a source directory")
+        .flatten()
+    {
         let path = entry.path();
         if path.is_dir() {
             sources(&path, out);
@@ -30,7 +33,10 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 /// A source without its comments and its `#[cfg(test)] mod tests`.
 fn code(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("a source file");
-    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+    let text = text
+        .split("#[cfg(test)]\nmod tests")
+        .next()
+        .unwrap_or_default();
     text.lines()
         .map(|line| line.split("//").next().unwrap_or_default())
         .collect::<Vec<_>>()
@@ -61,7 +67,10 @@ fn graph() -> Graph {
     let mut graph = Graph::new();
     for entry in std::fs::read_dir(&src).expect("src").flatten() {
         let path = entry.path();
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         if name == "lib" || name == "main" {
             continue;
         }
@@ -85,10 +94,7 @@ fn graph() -> Graph {
                 // `crate::x`, or `crate::{a, b::c}`: the first word of each path.
                 let named: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
                     let group = group.split('}').next().unwrap_or_default();
-                    group
-                        .split(',')
-                        .filter_map(|p| words(p).next())
-                        .collect()
+                    group.split(',').filter_map(|p| words(p).next()).collect()
                 } else {
                     words(rest).take(1).collect()
                 };

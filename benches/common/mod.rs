@@ -34,8 +34,8 @@ pub fn open(name: &str, dir: &Path) -> Handle {
 /// As [`open`], with options for the persistent ones.
 pub fn open_with(name: &str, dir: &Path, options: OpenOptions) -> Handle {
     match name {
-        "redb" => open_binding(&RedbBinding { options }, dir),
-        "automerge" => open_binding(&AutomergeBinding { options }, dir),
+        "redb" => open_binding(&RedbBinding::new(options), dir),
+        "automerge" => open_binding(&AutomergeBinding::new(options), dir),
         other => open(other, dir),
     }
 }

@@ -111,9 +111,13 @@ impl Binding for BasicBinding {
 pub use persistent::AutomergeBinding;
 #[cfg(feature = "redb-backend")]
 pub use persistent::RedbBinding;
+#[cfg(feature = "redb-backend")]
+pub use persistent::{Persistent, PersistentBinding};
 
 #[cfg(feature = "redb-backend")]
 mod persistent {
+    use std::marker::PhantomData;
+
     use super::*;
     use crate::binding::Settings;
     use crate::fault::FaultStorage;
@@ -138,11 +142,24 @@ mod persistent {
         Storage(FaultStorage),
     }
 
-    /// What both redb-based backends offer alike, so that one function opens either.
-    trait Persistent: crate::StorageBackend + Sized + 'static {
+    /// What both redb-based backends offer alike, so that one binding serves either. Sealed:
+    /// the crate's two backends are its only implementations.
+    pub trait Persistent: sealed::Sealed + crate::StorageBackend + Sized + 'static {
+        /// The binding's name.
+        const NAME: &'static str;
+        /// What the binding is, in a line.
+        const DESCRIPTION: &'static str;
+        /// The binding tables set beside it.
+        const REFERENCE: Option<&'static str> = None;
+        /// The crates it is made of, whose locked versions reports record.
+        const BUILT_ON: &'static [&'static str];
+        /// Opens the store in its file.
         fn open_file(path: &Path, options: OpenOptions) -> Result<Self>;
+        /// Opens the store on the fault-injecting disk.
         fn open_storage(storage: FaultStorage, options: OpenOptions) -> Result<Self>;
+        /// Its own consistency check.
         fn verify(&self) -> Result<VerifyReport>;
+        /// Its compaction.
         fn compact(&self) -> Result<()>;
         /// How a sync session starts, for a backend that replicates.
         const SYNC: Option<crate::binding::SyncFn<Self>> = None;
@@ -171,9 +188,19 @@ mod persistent {
         .build())
     }
 
+    mod sealed {
+        pub trait Sealed {}
+    }
+
     macro_rules! persistent {
-        ($backend:ty $(, $sync:expr)?) => {
+        ($backend:ty, $name:literal, $description:literal, [$($crate_name:literal),*]
+         $(, reference $reference:literal)? $(, sync $sync:expr)?) => {
+            impl sealed::Sealed for $backend {}
             impl Persistent for $backend {
+                const NAME: &'static str = $name;
+                const DESCRIPTION: &'static str = $description;
+                $(const REFERENCE: Option<&'static str> = Some($reference);)?
+                const BUILT_ON: &'static [&'static str] = &[$($crate_name),*];
                 $(const SYNC: Option<crate::binding::SyncFn<Self>> = Some($sync);)?
                 fn open_file(path: &Path, options: OpenOptions) -> Result<Self> {
                     Self::open(path, options)
@@ -193,9 +220,18 @@ mod persistent {
     #[cfg(feature = "automerge-backend")]
     persistent!(
         crate::AutomergeBackend,
-        crate::binding::replica::automerge::start
+        "automerge",
+        "every document an Automerge CRDT document, persisted in redb",
+        ["automerge", "redb"],
+        reference "redb",
+        sync crate::binding::replica::automerge::start
     );
-    persistent!(crate::RedbBackend);
+    persistent!(
+        crate::RedbBackend,
+        "redb",
+        "the same bytes straight in redb, no CRDT: the floor",
+        ["redb"]
+    );
 
     fn settings(options: &OpenOptions) -> Settings {
         Settings::from([
@@ -211,23 +247,60 @@ mod persistent {
         ])
     }
 
-    /// [`AutomergeBackend`](crate::AutomergeBackend) with these options. The run picks the
-    /// durability, among both modes; options that ask for `EveryWrite` leave it that one.
-    #[cfg(feature = "automerge-backend")]
-    #[derive(Debug, Clone, Default)]
-    pub struct AutomergeBinding {
-        /// Page cache and integrity check.
+    /// A redb-based backend bound with these options. The run picks the durability, among both
+    /// modes; options that ask for `EveryWrite` leave it that one. One binding serves both
+    /// backends: they differ only in what [`Persistent`] says of them.
+    pub struct PersistentBinding<S> {
+        /// Page cache, integrity check, batch bound, and durability as above.
         pub options: OpenOptions,
+        store: PhantomData<fn() -> S>,
     }
 
+    /// [`AutomergeBackend`](crate::AutomergeBackend), bound.
     #[cfg(feature = "automerge-backend")]
-    impl Binding for AutomergeBinding {
+    pub type AutomergeBinding = PersistentBinding<crate::AutomergeBackend>;
+
+    /// [`RedbBackend`](crate::RedbBackend), bound.
+    pub type RedbBinding = PersistentBinding<crate::RedbBackend>;
+
+    impl<S> PersistentBinding<S> {
+        /// The binding with these options.
+        pub fn new(options: OpenOptions) -> Self {
+            Self {
+                options,
+                store: PhantomData,
+            }
+        }
+    }
+
+    impl<S> Default for PersistentBinding<S> {
+        fn default() -> Self {
+            Self::new(OpenOptions::default())
+        }
+    }
+
+    impl<S> Clone for PersistentBinding<S> {
+        fn clone(&self) -> Self {
+            Self::new(self.options.clone())
+        }
+    }
+
+    impl<S> std::fmt::Debug for PersistentBinding<S> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("PersistentBinding")
+                .field("store", &std::any::type_name::<S>())
+                .field("options", &self.options)
+                .finish()
+        }
+    }
+
+    impl<S: Persistent> Binding for PersistentBinding<S> {
         fn name(&self) -> &str {
-            "automerge"
+            S::NAME
         }
 
         fn description(&self) -> &str {
-            "every document an Automerge CRDT document, persisted in redb"
+            S::DESCRIPTION
         }
 
         fn durabilities(&self) -> &[Durability] {
@@ -235,7 +308,7 @@ mod persistent {
         }
 
         fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
-            open::<crate::AutomergeBackend>(Place::File(&dir.join(FILE)), &self.options, durability)
+            open::<S>(Place::File(&dir.join(FILE)), &self.options, durability)
         }
 
         fn settings(&self, _durability: Option<Durability>) -> Settings {
@@ -247,63 +320,19 @@ mod persistent {
             storage: FaultStorage,
             durability: Option<Durability>,
         ) -> Option<Result<Handle>> {
-            let place = Place::Storage(storage);
-            Some(open::<crate::AutomergeBackend>(
-                place,
+            Some(open::<S>(
+                Place::Storage(storage),
                 &self.options,
                 durability,
             ))
         }
 
         fn reference(&self) -> Option<&str> {
-            Some("redb")
+            S::REFERENCE
         }
 
         fn versions(&self) -> crate::binding::Versions {
-            super::locked_versions(&["automerge", "redb"])
-        }
-    }
-
-    /// [`RedbBackend`](crate::RedbBackend) with these options. The run picks the durability,
-    /// among both modes; options that ask for `EveryWrite` leave it that one.
-    #[derive(Debug, Clone, Default)]
-    pub struct RedbBinding {
-        /// Page cache and integrity check.
-        pub options: OpenOptions,
-    }
-
-    impl Binding for RedbBinding {
-        fn name(&self) -> &str {
-            "redb"
-        }
-
-        fn description(&self) -> &str {
-            "the same bytes straight in redb, no CRDT: the floor"
-        }
-
-        fn durabilities(&self) -> &[Durability] {
-            modes(&self.options)
-        }
-
-        fn open(&self, dir: &Path, durability: Option<Durability>) -> Result<Handle> {
-            open::<crate::RedbBackend>(Place::File(&dir.join(FILE)), &self.options, durability)
-        }
-
-        fn settings(&self, _durability: Option<Durability>) -> Settings {
-            settings(&self.options)
-        }
-
-        fn versions(&self) -> crate::binding::Versions {
-            super::locked_versions(&["redb"])
-        }
-
-        fn open_on(
-            &self,
-            storage: FaultStorage,
-            durability: Option<Durability>,
-        ) -> Option<Result<Handle>> {
-            let place = Place::Storage(storage);
-            Some(open::<crate::RedbBackend>(place, &self.options, durability))
+            super::locked_versions(S::BUILT_ON)
         }
     }
 }

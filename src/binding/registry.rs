@@ -305,9 +305,7 @@ mod tests {
     fn a_persistent_binding_honours_the_durability_of_its_options() {
         use super::super::builtin::RedbBinding;
         use crate::OpenOptions;
-        let durable = RedbBinding {
-            options: OpenOptions::new().durability(Durability::EveryWrite),
-        };
+        let durable = RedbBinding::new(OpenOptions::new().durability(Durability::EveryWrite));
         assert_eq!(durable.durabilities(), &[Durability::EveryWrite]);
         let selected = Selected::new(durable).expect("a valid name");
         assert_eq!(
