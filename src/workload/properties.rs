@@ -7,7 +7,7 @@ use std::path::Path;
 use java_properties::{LineContent, PropertiesIter};
 use toml::{Table, Value};
 
-use super::workload::WorkloadError;
+use super::error::WorkloadError;
 
 /// YCSB properties that do not apply to storebench: which binding class or database to load,
 /// the table name (collections are `collections`), YCSB's status output, and retry settings of

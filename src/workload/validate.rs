@@ -5,11 +5,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::distribution::{FieldLength, ScanLength};
+use super::error::WorkloadError;
 use super::file::WorkloadFile;
 use super::keys::InsertOrder;
 use super::operation::{Operation, OperationMix};
 use super::request::RequestDistribution;
-use super::workload::{Workload, WorkloadError};
+use super::workload::Workload;
 use crate::Durability;
 
 /// The longest run or warm-up: a year. Longer is a typo, and would overflow clocks.
