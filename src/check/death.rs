@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::Divergence;
-use super::checker::{State, apply, offered, recovered, state};
+use super::checker::{State, offered, recovered, state};
+use super::interpret::apply;
 use super::op::{Mix, Op, Scenario};
 use crate::binding::Binding;
 use crate::error::with_causes;

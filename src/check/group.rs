@@ -9,7 +9,7 @@
 //! the operation once. The schedule needs the store's points (the built-in backends mark
 //! `group commit: arrived`); in a store without them the threads write one after the other.
 
-use super::checker::apply;
+use super::interpret::apply;
 use super::op::Op;
 use super::planted::Bug;
 use super::schedule::run_schedule_on;

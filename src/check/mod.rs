@@ -13,6 +13,7 @@ mod damage;
 mod death;
 mod fuzz;
 mod group;
+mod interpret;
 mod known;
 mod op;
 mod planted;
