@@ -24,6 +24,7 @@ use super::heads::{self, Heads};
 use super::newest::Newest;
 use super::planted::{ReplicationBug, planted};
 use super::sequence::{self, Order};
+use super::stored_heads;
 use crate::Refusal;
 use crate::backend::persistent::{CollectionRef, MaterializedWriter};
 use crate::{Error, Result};
@@ -87,7 +88,7 @@ pub(crate) fn plan(
     } = checked;
     // Also refuses a log whose newest chunk lies past its heads, where the first chunk
     // appended would land: everything that can refuse the batch is found before it writes.
-    let stored = heads::read_to_append(log, collection.id, &collection.name, id)?;
+    let stored = stored_heads::read_to_append(log, collection.id, &collection.name, id)?;
     let in_log = stored
         .as_ref()
         .map_or(0, |h| h.last_seq + 1 - h.snapshot_seq);
@@ -358,7 +359,7 @@ fn merge(
         first_seq,
         last_seq,
     };
-    let described = heads::describe(&mut logged, writer.as_ref()).ok_or_else(|| {
+    let described = stored_heads::describe(&mut logged, writer.as_ref()).ok_or_else(|| {
         Merge::Failed(corrupt(
             &collection.name,
             id,
@@ -391,7 +392,7 @@ impl Plan {
         for (seq, change) in (first..).zip(&self.chunks) {
             change_log::append(log, collection.id, &collection.name, id, seq, change)?;
         }
-        heads::write(log, collection.id, id, &heads)?;
+        stored_heads::write(log, collection.id, id, &heads)?;
         match &self.value {
             Value::Put(value) => materialized.put(id, value)?,
             Value::Removed => {

@@ -7,7 +7,9 @@ use automerge::{ActorId, AutoCommit};
 use super::super::persistent::{
     CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, open_path, open_storage,
 };
+use super::compaction;
 use super::planted::{InForce, ReplicationBug};
+use super::stored_heads;
 use super::sync::Identity;
 use super::writes::AutomergeWrites;
 use super::{change_log, heads};
@@ -166,13 +168,13 @@ impl AutomergeBackend {
                     .iter()
                     .find(|c| c.id == collection_id)
                     .map_or_else(|| format!("#{collection_id}"), |c| c.name.clone());
-                let Some(stored) = heads::read(&log, collection_id, &name, &id)? else {
+                let Some(stored) = stored_heads::read(&log, collection_id, &name, &id)? else {
                     continue;
                 };
                 if let Some(folded) =
-                    change_log::compact(&mut log, collection_id, &name, &id, &stored, me)?
+                    compaction::compact(&mut log, collection_id, &name, &id, &stored, me)?
                 {
-                    heads::write(&mut log, collection_id, &id, &folded)?;
+                    stored_heads::write(&mut log, collection_id, &id, &folded)?;
                 }
             }
             Ok(())
@@ -208,7 +210,8 @@ mod tests {
     use redb::ReadableTable;
 
     use super::super::super::persistent::{CHANGE_LOG, MATERIALIZED};
-    use super::super::heads::{HEADS_SEQ, Heads};
+    use super::super::heads::HEADS_SEQ;
+    use super::super::heads::Heads;
     use super::*;
     use crate::StorageBackend;
     use crate::fault::Disk;
@@ -258,7 +261,7 @@ mod tests {
         let txn = store.inner.store().read().expect("read");
         let log = txn.open_table(CHANGE_LOG).expect("table");
         let c = store.inner.existing("docs").expect("the collection").id;
-        let heads = heads::read(&log, c, "docs", "d")
+        let heads = stored_heads::read(&log, c, "docs", "d")
             .expect("reads")
             .expect("heads");
         assert_eq!(heads.writer.map(|(_, seq)| seq), Some(2), "moved on");

@@ -36,7 +36,7 @@ pub(crate) fn data(doc: &AutoCommit, collection: &str, id: &str) -> Result<Vec<u
 }
 
 /// The ops whose values stand under `data`, or `None` when Automerge cannot read the key.
-pub(crate) fn value_ops(doc: &AutoCommit) -> Option<Vec<super::heads::ValueOp>> {
+pub(crate) fn value_ops(doc: &AutoCommit) -> Option<Vec<automerge::legacy::OpId>> {
     let values = doc.get_all(automerge::ROOT, DATA_KEY).ok()?;
     values
         .into_iter()

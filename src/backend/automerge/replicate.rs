@@ -10,7 +10,8 @@ use super::apply::{self, Applied};
 use super::backend::AutomergeBackend;
 use super::batch;
 use super::change_log;
-use super::heads::{self, Heads};
+use super::heads::Heads;
+use super::stored_heads;
 use crate::{Error, Result};
 
 impl AutomergeBackend {
@@ -49,7 +50,7 @@ impl AutomergeBackend {
             return Ok(None);
         };
         let view = self.inner.store().view()?;
-        with_view!(view, |txn| heads::read(
+        with_view!(view, |txn| stored_heads::read(
             &txn.table(CHANGE_LOG)?,
             collection.id,
             &collection.name,
@@ -160,7 +161,7 @@ pub(super) fn changes_in(
     id: &str,
     have: &[ChangeHash],
 ) -> Result<(Vec<Change>, Vec<ChangeHash>)> {
-    let Some(stored) = heads::read(log, collection.id, &collection.name, id)? else {
+    let Some(stored) = stored_heads::read(log, collection.id, &collection.name, id)? else {
         return Ok((Vec::new(), Vec::new()));
     };
     if let Some(walked) = change_log::changes_since(log, collection.id, id, &stored, have)? {

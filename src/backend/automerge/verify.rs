@@ -9,6 +9,7 @@ use super::super::persistent::{
     CHANGE_LOG, CollectionRef, Inconsistency, MATERIALIZED, VerifyReport, verify_materialized,
 };
 use super::change_log::{self, ChangeLogRead};
+use super::stored_heads;
 use super::{document, heads, verified};
 use crate::Result;
 
@@ -129,10 +130,10 @@ fn rebuild_and_compare(
             detail,
         }
     };
-    match heads::read(log, collection.id, &collection.name, id) {
+    match stored_heads::read(log, collection.id, &collection.name, id) {
         Ok(Some(stored)) => report
             .problems
-            .extend(heads::disagreement(&stored, &mut logged, me).map(mismatch)),
+            .extend(stored_heads::disagreement(&stored, &mut logged, me).map(mismatch)),
         Ok(None) => report.problems.push(mismatch("it has no heads".into())),
         Err(error) => report.problems.push(Inconsistency::Unloadable(error)),
     }

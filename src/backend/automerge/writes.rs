@@ -14,6 +14,7 @@ use automerge::{ActorId, Change};
 use super::super::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter, Store, WritePath};
 use super::change_log::{self, ChangeLogTable};
 use super::heads::{self, Edit, Heads};
+use super::stored_heads;
 use super::sync::Journal;
 use crate::{Document, Result};
 
@@ -77,7 +78,9 @@ impl WritePath for AutomergeWrites {
             for (id, data) in docs {
                 let previous = match latest.get(&id) {
                     Some(&at) => Some(planned[at].heads.clone()),
-                    None => heads::read_to_append(&log, collection.id, &collection.name, &id)?,
+                    None => {
+                        stored_heads::read_to_append(&log, collection.id, &collection.name, &id)?
+                    }
                 };
                 let next = self.plan(previous.as_ref(), id, Some(data));
                 if repeats_possible {
@@ -111,7 +114,7 @@ impl WritePath for AutomergeWrites {
             // A tombstone: the history stays, so a replica syncing from one that never saw
             // the delete does not bring the document back.
             let mut log = txn.open_table(CHANGE_LOG)?;
-            let previous = heads::read_to_append(&log, collection.id, &collection.name, id)?;
+            let previous = stored_heads::read_to_append(&log, collection.id, &collection.name, id)?;
             let tombstone = self.plan(previous.as_ref(), id.to_owned(), None);
             progress.writing();
             materialized.remove(id)?;
@@ -160,6 +163,6 @@ impl AutomergeWrites {
             write.seq,
             &write.change,
         )?;
-        heads::write(log, collection.id, &write.id, &write.heads)
+        stored_heads::write(log, collection.id, &write.id, &write.heads)
     }
 }

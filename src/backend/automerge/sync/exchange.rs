@@ -9,8 +9,8 @@ use super::super::apply;
 use super::super::backend::AutomergeBackend;
 use super::super::batch;
 use super::super::change_log::{self, ChangeLogRead};
-use super::super::heads;
 use super::super::replicate;
+use super::super::stored_heads;
 use super::bloom::Have;
 use super::held;
 use super::identity::PeerKey;
@@ -53,7 +53,7 @@ impl SyncSession {
             let Some(collection) = names.get(&collection_id) else {
                 continue;
             };
-            let Some(stored) = heads::read(&log, collection_id, collection, &id)? else {
+            let Some(stored) = stored_heads::read(&log, collection_id, collection, &id)? else {
                 continue;
             };
             let name = (collection.clone(), id.clone());
@@ -313,6 +313,6 @@ fn plan_heads_match(
     target: &crate::backend::persistent::CollectionRef,
     entry: &DocEntry,
 ) -> Result<bool> {
-    let stored = heads::read(log, target.id, &target.name, &entry.id)?;
+    let stored = stored_heads::read(log, target.id, &target.name, &entry.id)?;
     Ok(stored.is_some_and(|h| h.hashes == entry.heads))
 }
