@@ -30,7 +30,8 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// A source without its comments and its `#[cfg(test)] mod tests`.
+/// A source without its comments and its `#[cfg(test)] mod tests` (which comes last in every
+/// file of this crate; the tests' imports are not the module's).
 fn code(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("a source file");
     let text = text
@@ -49,13 +50,71 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-fn graph() -> Graph {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let lib = code(&src.join("lib.rs"));
-    // `pub use module::{A, B}` at the root: A and B belong to `module`.
-    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+/// The text from just after an opening brace to its matching close.
+fn braced(text: &str) -> &str {
+    let mut depth = 0;
+    for (at, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return &text[..at],
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The first word of each path in a group `a::b, c::{d, e}`, split at its top-level commas.
+fn group_heads(group: &str) -> Vec<&str> {
+    let mut heads = Vec::new();
+    let (mut depth, mut from) = (0, 0);
+    for (at, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                heads.extend(words(&group[from..at]).next());
+                from = at + 1;
+            }
+            _ => {}
+        }
+    }
+    heads.extend(words(&group[from..]).next());
+    heads
+}
+
+/// The names a path starting at `rest` (just after `crate::`, or after the `super::`s that
+/// reach the crate root) takes from the root: its first word, or each head of its group.
+fn named_from_root(rest: &str) -> Vec<&str> {
+    match rest.strip_prefix('{') {
+        Some(group) => group_heads(braced(group)),
+        None => words(rest).take(1).collect(),
+    }
+}
+
+/// How deep the module a file defines sits: `src/x.rs` and `src/x/mod.rs` are 1 (a child of
+/// the root), `src/x/y.rs` 2, and so on.
+fn depth(src: &Path, file: &Path) -> usize {
+    let relative = file.strip_prefix(src).expect("a file under src");
+    let parts = relative.components().count();
+    if relative.file_name().is_some_and(|n| n == "mod.rs") {
+        parts - 1
+    } else {
+        parts
+    }
+}
+
+/// `pub use module::{A, B}` at the root, attributes (`#[cfg(...)]`) and all: A and B belong
+/// to `module`.
+fn owners(lib: &str) -> BTreeMap<String, String> {
+    let mut owner = BTreeMap::new();
     for statement in lib.split(';') {
-        if let Some(rest) = statement.trim().strip_prefix("pub use ") {
+        let mut statement = statement.trim();
+        while statement.starts_with("#[") {
+            let close = statement.find(']').map_or(statement.len(), |at| at + 1);
+            statement = statement[close..].trim_start();
+        }
+        if let Some(rest) = statement.strip_prefix("pub use ") {
             let mut parts = words(rest);
             if let Some(module) = parts.next() {
                 for item in parts {
@@ -64,6 +123,12 @@ fn graph() -> Graph {
             }
         }
     }
+    owner
+}
+
+fn graph() -> Graph {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let owner = owners(&code(&src.join("lib.rs")));
     let mut graph = Graph::new();
     for entry in std::fs::read_dir(&src).expect("src").flatten() {
         let path = entry.path();
@@ -89,24 +154,38 @@ fn graph() -> Graph {
         }
         for file in files {
             let text = code(&file);
+            assert!(
+                !text.contains("#[path"),
+                "{}: a #[path] module hides where code lives",
+                file.display()
+            );
+            let mut named: Vec<&str> = Vec::new();
+            // `crate::x`, `crate::{a, b::{c, d}}`.
             for (at, _) in text.match_indices("crate::") {
-                let rest = &text[at + "crate::".len()..];
-                // `crate::x`, or `crate::{a, b::c}`: the first word of each path.
-                let named: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
-                    let group = group.split('}').next().unwrap_or_default();
-                    group.split(',').filter_map(|p| words(p).next()).collect()
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue; // `some_crate::`, not this crate
+                }
+                named.extend(named_from_root(&text[at + "crate::".len()..]));
+            }
+            // `super::super::x` from deep enough to reach the root.
+            let deep = depth(&src, &file);
+            let root = "super::".repeat(deep);
+            for (at, _) in text.match_indices(root.as_str()) {
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue; // part of a longer path
+                }
+                named.extend(named_from_root(&text[at + root.len()..]));
+            }
+            for name in named {
+                let target = if modules.contains(name) {
+                    Some(name.to_owned())
                 } else {
-                    words(rest).take(1).collect()
+                    owner.get(name).cloned()
                 };
-                for name in named {
-                    let target = if modules.contains(name) {
-                        Some(name.to_owned())
-                    } else {
-                        owner.get(name).cloned()
-                    };
-                    if let Some(target) = target.filter(|t| t != module && modules.contains(t)) {
-                        graph.entry(module.clone()).or_default().insert(target);
-                    }
+                if let Some(target) = target.filter(|t| t != module && modules.contains(t)) {
+                    graph.entry(module.clone()).or_default().insert(target);
                 }
             }
         }
@@ -142,6 +221,21 @@ fn circle(graph: &Graph) -> Option<Vec<String>> {
     graph
         .keys()
         .find_map(|node| visit(graph, node, &mut Vec::new(), &mut done))
+}
+
+/// The root's re-exports behind a feature count as their module's too.
+#[test]
+fn every_root_reexport_is_traced_to_its_module() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let owner = owners(&code(&src.join("lib.rs")));
+    for (item, module) in [
+        ("AutomergeBackend", "backend"),
+        ("RedbBackend", "backend"),
+        ("Refusal", "error"),
+        ("Durability", "storage"),
+    ] {
+        assert_eq!(owner.get(item).map(String::as_str), Some(module), "{item}");
+    }
 }
 
 #[test]

@@ -263,7 +263,7 @@ mod persistent {
     /// [`RedbBackend`](crate::RedbBackend), bound.
     pub type RedbBinding = PersistentBinding<crate::RedbBackend>;
 
-    impl<S> PersistentBinding<S> {
+    impl<S: Persistent> PersistentBinding<S> {
         /// The binding with these options.
         pub fn new(options: OpenOptions) -> Self {
             Self {
@@ -273,22 +273,22 @@ mod persistent {
         }
     }
 
-    impl<S> Default for PersistentBinding<S> {
+    impl<S: Persistent> Default for PersistentBinding<S> {
         fn default() -> Self {
             Self::new(OpenOptions::default())
         }
     }
 
-    impl<S> Clone for PersistentBinding<S> {
+    impl<S: Persistent> Clone for PersistentBinding<S> {
         fn clone(&self) -> Self {
             Self::new(self.options.clone())
         }
     }
 
-    impl<S> std::fmt::Debug for PersistentBinding<S> {
+    impl<S: Persistent> std::fmt::Debug for PersistentBinding<S> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.debug_struct("PersistentBinding")
-                .field("store", &std::any::type_name::<S>())
+                .field("store", &S::NAME)
                 .field("options", &self.options)
                 .finish()
         }

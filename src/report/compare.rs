@@ -331,7 +331,7 @@ pub fn unpaired(base: &[Report], new: &[Report]) -> (Vec<String>, Vec<String>) {
 }
 
 /// For each pair `compare` would judge whose runs differ in setup, `workload/backend` and what
-/// differs (see [`differences`](super::differences)).
+/// differs (see [`differences`](super::comparable::differences)).
 pub fn incomparable(base: &[Report], new: &[Report]) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (key, b, n) in pairs(base, new) {

@@ -1,7 +1,7 @@
-//! A document's change log: the chunks its Automerge state is stored as, and their compaction.
+//! A document's change log: the chunks its Automerge state is stored as.
 //!
 //! An upsert appends one chunk, the raw bytes of one change, at the next seq; it never reads
-//! the chunks before it (see [`super::heads`]). Compaction folds a document's chunks into one
+//! the chunks before it (see [`super::heads`]). Compaction ([`super::compaction`]) folds a document's chunks into one
 //! snapshot (`save()`): the state is the same, it loads faster (a snapshot loads at about
 //! 4.6 µs per change here, increments at about 11 µs) and, for small values, takes less room.
 //! It costs time proportional to the history, so it runs only when asked for

@@ -1,5 +1,5 @@
-//! HTML pages of reports: one self-contained `index.html` per report directory, and one per
-//! comparison of two sets. They hold what the Markdown holds (the same tables, from
+//! HTML pages of reports: one self-contained `index.html` of the reports `storebench report`
+//! is given, one per comparison of two sets, and one per `storebench mesh` invocation. They hold what the Markdown holds (the same tables, from
 //! [`super::table`]) and more charts: latency from each run's whole `.hgrm`, and the resource
 //! monitor's series.
 
@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 pub use mesh::mesh_page;
-pub(crate) use page::{Cell, Mark, Page, anchor};
+use page::{Cell, Mark, Page, anchor};
 
 use super::compare::{by_verdict, verdict_rule};
 use super::markdown::{by_table, machine};

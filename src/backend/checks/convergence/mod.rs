@@ -24,7 +24,7 @@
 //! with `verify()` clean and the same values.
 //!
 //! [`check_convergence_planted`] runs the same with a replication defect planted back in every
-//! replica ([`ReplicationBug`]), to show the check finds it.
+//! replica ([`ReplicationBug`](crate::backend::ReplicationBug)), to show the check finds it.
 //!
 //! An input is a header byte (bits 0-1: how many replicas, bit 2 on: replica i writes
 //! durably for bit 2 + i), then two bytes per step: a tag (low four bits the kind, high four
