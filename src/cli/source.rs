@@ -46,20 +46,7 @@ pub(crate) fn load(
     overrides: &[(String, String)],
 ) -> Result<Workload, WorkloadError> {
     match source {
-        Source::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-            let name = path
-                .file_stem()
-                .map_or_else(|| "workload".into(), |s| s.to_string_lossy().into_owned());
-            if path.extension().is_some_and(|e| e == "toml") {
-                Workload::from_toml_overridden(&name, &text, path, overrides)
-            } else {
-                Workload::from_properties_overridden(&name, &text, path, overrides)
-            }
-        }
+        Source::File(path) => Workload::from_file_overridden(path, overrides),
         Source::BuiltIn(name, text) => Workload::from_toml_overridden(
             name,
             text,

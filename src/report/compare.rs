@@ -105,6 +105,12 @@ pub struct Located {
     pub report: Report,
 }
 
+impl AsRef<Report> for Located {
+    fn as_ref(&self) -> &Report {
+        &self.report
+    }
+}
+
 /// Every report under `dir` that can be read, and why each other one cannot: a page made of
 /// what is readable and says what is not is worth more than no page.
 ///

@@ -7,12 +7,13 @@ use std::fmt::Write;
 use super::schema::{Machine, Report};
 use super::table::{reference_costs, workload_table};
 
-/// Reports grouped by workload, in name order.
-pub fn by_workload(reports: &[Report]) -> BTreeMap<&str, Vec<&Report>> {
-    let mut grouped: BTreeMap<&str, Vec<&Report>> = BTreeMap::new();
+/// Reports (or what holds one: a [`Located`](super::Located) report) grouped by workload,
+/// in name order.
+pub fn by_workload<T: AsRef<Report>>(reports: &[T]) -> BTreeMap<&str, Vec<&T>> {
+    let mut grouped: BTreeMap<&str, Vec<&T>> = BTreeMap::new();
     for report in reports {
         grouped
-            .entry(&report.workload.name)
+            .entry(&report.as_ref().workload.name)
             .or_default()
             .push(report);
     }
@@ -25,21 +26,21 @@ pub fn by_workload(reports: &[Report]) -> BTreeMap<&str, Vec<&Report>> {
 /// (`<workload>`, or `<workload>.run<n>` when the workload was run by more than one
 /// invocation). Rows of two invocations never share a table: a ratio or a "best" across them
 /// would set an earlier build, other flags or another state of the machine beside this one.
-pub fn by_table(reports: &[Report]) -> Vec<(String, Vec<&Report>)> {
+pub fn by_table<T: AsRef<Report>>(reports: &[T]) -> Vec<(String, Vec<&T>)> {
     let mut tables = Vec::new();
     for (workload, runs) in by_workload(reports) {
-        let mut by_invocation: BTreeMap<Option<&str>, Vec<&Report>> = BTreeMap::new();
+        let mut by_invocation: BTreeMap<Option<&str>, Vec<&T>> = BTreeMap::new();
         for run in runs {
             by_invocation
-                .entry(run.invocation.as_deref())
+                .entry(run.as_ref().invocation.as_deref())
                 .or_default()
                 .push(run);
         }
         let several = by_invocation.len() > 1;
         // In the order the invocations started (their earliest run), not by their ids: an id
         // given with `--invocation` says nothing of when it ran.
-        let mut invocations: Vec<Vec<&Report>> = by_invocation.into_values().collect();
-        invocations.sort_by_key(|runs| runs.iter().map(|r| r.started_at_unix).min());
+        let mut invocations: Vec<Vec<&T>> = by_invocation.into_values().collect();
+        invocations.sort_by_key(|runs| runs.iter().map(|r| r.as_ref().started_at_unix).min());
         for (n, runs) in invocations.into_iter().enumerate() {
             let page = if several {
                 format!("{workload}.run{}", n + 1)

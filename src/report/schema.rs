@@ -87,6 +87,12 @@ pub struct Report {
     pub store_dirs: Vec<String>,
 }
 
+impl AsRef<Report> for Report {
+    fn as_ref(&self) -> &Report {
+        self
+    }
+}
+
 /// The spread of repeated runs of one workload on one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

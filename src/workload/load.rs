@@ -30,7 +30,18 @@ impl Workload {
     /// # Errors
     /// [`WorkloadError`] naming the file and the line, column or field at fault.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, WorkloadError> {
-        let path = path.as_ref();
+        Self::from_file_overridden(path.as_ref(), &[])
+    }
+
+    /// As [`from_file`](Self::from_file), with `overrides` (`key`, `value`) set over the
+    /// file's keys, as YCSB's `-p key=value` sets them.
+    ///
+    /// # Errors
+    /// As [`from_file`](Self::from_file).
+    pub fn from_file_overridden(
+        path: &Path,
+        overrides: &[(String, String)],
+    ) -> Result<Self, WorkloadError> {
         let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Io {
             path: path.to_owned(),
             source,
@@ -39,9 +50,9 @@ impl Workload {
             .file_stem()
             .map_or_else(|| "workload".into(), |s| s.to_string_lossy().into_owned());
         if path.extension().is_some_and(|e| e == "toml") {
-            Self::from_toml(&name, &text, path)
+            Self::from_toml_overridden(&name, &text, path, overrides)
         } else {
-            Self::from_properties(&name, &text, path)
+            Self::from_properties_overridden(&name, &text, path, overrides)
         }
     }
 

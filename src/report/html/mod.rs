@@ -15,7 +15,7 @@ pub use mesh::mesh_page;
 use page::{Cell, Mark, Page, anchor};
 
 use super::compare::{by_verdict, verdict_rule};
-use super::markdown::{by_table, machine};
+use super::markdown::{by_table, by_workload, machine};
 use super::{CompareError, Located, MIN_RUNS, MetricChange, Report, Verdict};
 
 /// The page of every report in `located`, a section per table (workload and invocation), and
@@ -37,22 +37,12 @@ pub fn report_page(
         from.join(", ")
     ));
     notices(&mut page, skipped);
-    let reports: Vec<Report> = located.iter().map(|l| l.report.clone()).collect();
-    let tables = by_table(&reports);
     page.contents_here();
-    if let Some(first) = reports.first() {
-        environment(&mut page, first);
+    if let Some(first) = located.first() {
+        environment(&mut page, &first.report);
     }
-    for (title, runs) in &tables {
-        // `by_table` hands back references into `reports`, which is `located` in order.
-        let runs: Vec<&Located> = runs
-            .iter()
-            .filter_map(|r| {
-                let at = reports.iter().position(|x| std::ptr::eq(x, *r))?;
-                located.get(at)
-            })
-            .collect();
-        workload::section(&mut page, title, &runs)?;
+    for (title, runs) in by_table(located) {
+        workload::section(&mut page, &title, &runs)?;
     }
     Ok(page.finish())
 }
@@ -131,7 +121,7 @@ pub fn comparison_page(
     page.table(&headers, &rows, 2..8);
     // Both sets' runs of each workload in one set of charts, named by side, and numbered
     // where a side holds several reports of one backend (five runs a side, say).
-    let mut by_workload: BTreeMap<&str, Vec<Located>> = BTreeMap::new();
+    let mut named_runs: Vec<Located> = Vec::new();
     for (side, set) in [("base", base), ("new", new)] {
         let subject = |r: &Located| {
             (
@@ -155,15 +145,11 @@ pub fn comparison_page(
             };
             let mut named = run.clone();
             named.report.backend.name = format!("{side} · {}", run.report.backend.name);
-            by_workload
-                .entry(run.report.workload.name.as_str())
-                .or_default()
-                .push(named);
+            named_runs.push(named);
         }
     }
-    for (workload, runs) in &by_workload {
+    for (workload, runs) in by_workload(&named_runs) {
         page.heading(2, workload, Some(&anchor(workload)));
-        let runs: Vec<&Located> = runs.iter().collect();
         workload::charts(&mut page, &runs)?;
     }
     Ok(page.finish())
