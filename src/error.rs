@@ -1,21 +1,33 @@
-//! The crate's one error type.
+//! Errors by who fails.
+//!
+//! [`Error`] is the storage contract's: what any store, built in or bound from outside,
+//! returns from the [`Storage`](crate::Storage) traits. It names no engine: a store's own
+//! error is kept as a source. The Automerge backend's replication has its own,
+//! [`ReplicationError`], for a peer's changes refused and sync sessions broken; the harness
+//! has its own too ([`WorkloadError`](crate::workload::WorkloadError),
+//! [`RunError`](crate::runner::RunError)).
 
 use std::fmt;
 use std::path::PathBuf;
 
 #[cfg(feature = "automerge-backend")]
 mod refusal;
+#[cfg(feature = "automerge-backend")]
+mod replication;
 
 #[cfg(feature = "automerge-backend")]
 pub use refusal::Refusal;
+#[cfg(feature = "automerge-backend")]
+pub use replication::ReplicationError;
 
-/// A `Result` whose error is this crate's [`Error`].
+/// A `Result` whose error is the storage contract's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in a storebench backend.
+/// What can go wrong in a store: opening it, reading, writing, flushing, closing.
 ///
 /// Each variant names the file, collection or document involved and says what to do about it.
-/// Errors from redb and Automerge are kept whole and returned by [`std::error::Error::source`].
+/// The engine's own error (redb's, Automerge's, a bound store's) is kept whole and returned by
+/// [`std::error::Error::source`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -57,7 +69,6 @@ pub enum Error {
         /// The format version this build reads and writes.
         supported: u32,
     },
-    #[cfg(feature = "redb-backend")]
     /// The database file is damaged: truncated, overwritten, or inconsistent with itself.
     CorruptDatabase {
         /// The database file, when the database lives in a file.
@@ -65,11 +76,10 @@ pub enum Error {
         /// What is wrong.
         detail: String,
         /// The storage engine's own report, when it found the damage.
-        source: Option<Box<redb::Error>>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
-    #[cfg(feature = "automerge-backend")]
-    /// A document's stored Automerge change log does not load, or does not hold a document
-    /// this backend wrote.
+    /// One document's stored state is damaged: it does not load, or does not hold a document
+    /// this store wrote. The rest of the database may be sound.
     Corrupt {
         /// The collection holding the document.
         collection: String,
@@ -77,35 +87,8 @@ pub enum Error {
         id: String,
         /// What is wrong with it.
         detail: String,
-        /// Automerge's report, when Automerge refused the bytes.
-        source: Option<Box<automerge::AutomergeError>>,
-    },
-    #[cfg(feature = "automerge-backend")]
-    /// Automerge refused an operation on a document that loaded correctly.
-    Automerge {
-        /// The collection holding the document.
-        collection: String,
-        /// The document's id.
-        id: String,
-        /// Automerge's report.
-        source: Box<automerge::AutomergeError>,
-    },
-    #[cfg(feature = "automerge-backend")]
-    /// Changes received from another replica were refused; none of them was stored.
-    ChangeRefused {
-        /// The collection holding the document.
-        collection: String,
-        /// The document's id.
-        id: String,
-        /// Why.
-        reason: Refusal,
-    },
-    #[cfg(feature = "automerge-backend")]
-    /// A sync message could not be read, or its peer went on past the session's bounds; nothing
-    /// of the message was stored, and the session cannot go on (start a new one).
-    Sync {
-        /// What is wrong.
-        detail: String,
+        /// The report of what refused the bytes (for the Automerge backend, Automerge's).
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The backend was closed; a collection handle kept past `close()` can no longer be used.
     Closed,
@@ -119,7 +102,6 @@ pub enum Error {
         /// [`Error::Storage`], the write may or may not be durable; reopen the database.
         may_be_durable: bool,
     },
-    #[cfg(feature = "redb-backend")]
     /// A write failed part-way through the open batch of `OnFlush` writes, which cannot lose
     /// one write alone: every write since the last successful flush was dropped, and every
     /// operation fails with this until the database is reopened, at the state of that flush.
@@ -127,22 +109,18 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
-    #[cfg(feature = "redb-backend")]
     /// The storage engine failed: an I/O error, a full disk, or an earlier I/O failure that
     /// leaves the database unusable until it is reopened. A write that fails this way may or
-    /// may not be durable (a failed flush leaves the state before it or after it).
-    Storage(Box<redb::Error>),
-    /// A store bound from outside this crate failed; its own error is the source.
+    /// may not be durable (a failed flush leaves the state before it or after it). The
+    /// engine's own error (for the built-in backends, redb's) is the source.
+    Storage(Box<dyn std::error::Error + Send + Sync>),
+    /// A store bound from outside this crate failed in a way none of the variants above
+    /// names; its own error is the source.
     Backend {
         /// The binding's name.
         backend: String,
         /// What the store said.
         source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The run's operation log could not be written.
-    OperationLog {
-        /// What the operating system said.
-        source: std::io::Error,
     },
 }
 
@@ -192,13 +170,11 @@ impl fmt::Display for Error {
                  load it again",
                 describe(path)
             ),
-            #[cfg(feature = "redb-backend")]
             Error::CorruptDatabase { path, detail, .. } => write!(
                 f,
                 "database {} is corrupted: {detail}; restore it from a backup",
                 describe(path)
             ),
-            #[cfg(feature = "automerge-backend")]
             Error::Corrupt {
                 collection,
                 id,
@@ -208,27 +184,6 @@ impl fmt::Display for Error {
                 f,
                 "document {id:?} in collection {collection:?} is corrupted: {detail}; delete it \
                  or restore the database from a backup"
-            ),
-            #[cfg(feature = "automerge-backend")]
-            Error::Automerge { collection, id, .. } => write!(
-                f,
-                "Automerge refused to change document {id:?} in collection {collection:?}"
-            ),
-            #[cfg(feature = "automerge-backend")]
-            Error::ChangeRefused {
-                collection,
-                id,
-                reason,
-            } => write!(
-                f,
-                "changes to document {id:?} in collection {collection:?} were refused, none \
-                 stored: {reason}"
-            ),
-            #[cfg(feature = "automerge-backend")]
-            Error::Sync { detail } => write!(
-                f,
-                "sync session failed, nothing of the message stored: {detail}; start a new \
-                 session"
             ),
             Error::GroupCommitAborted { reason, .. } => write!(
                 f,
@@ -241,21 +196,15 @@ impl fmt::Display for Error {
                     "the database was closed; open it again to use its collections"
                 )
             }
-            #[cfg(feature = "redb-backend")]
             Error::BatchLost { reason } => write!(
                 f,
                 "the writes since the last flush were lost: {reason}; reopen the database, \
                  which holds the state of the last successful flush"
             ),
-            #[cfg(feature = "redb-backend")]
             Error::Storage(_) => write!(
                 f,
                 "the storage engine failed; a write that got this error may or may not be \
                  durable, and after an I/O error the database must be reopened to be used again"
-            ),
-            Error::OperationLog { .. } => write!(
-                f,
-                "cannot write the operation log; is its disk full, or its reader gone?"
             ),
             Error::Backend { backend, .. } => {
                 write!(f, "the `{backend}` store failed")
@@ -297,20 +246,15 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
-            Error::Backend { source, .. } => Some(source.as_ref()),
-            Error::OperationLog { source } => Some(source),
-            #[cfg(feature = "redb-backend")]
+            Error::Backend { source, .. } | Error::Storage(source) => Some(source.as_ref()),
             Error::CorruptDatabase {
                 source: Some(source),
                 ..
             }
-            | Error::Storage(source) => Some(source),
-            #[cfg(feature = "automerge-backend")]
-            Error::Corrupt {
+            | Error::Corrupt {
                 source: Some(source),
                 ..
-            }
-            | Error::Automerge { source, .. } => Some(source),
+            } => Some(source.as_ref()),
             _ => None,
         }
     }

@@ -32,9 +32,9 @@ pub use backend::{Applied, AutomergeBackend, SyncSession, SyncStats};
 pub use backend::{InMemoryBackend, NullBackend};
 #[cfg(feature = "redb-backend")]
 pub use backend::{Inconsistency, OpenOptions, RedbBackend, VerifyReport};
-#[cfg(feature = "automerge-backend")]
-pub use error::Refusal;
 pub use error::{Error, Result};
+#[cfg(feature = "automerge-backend")]
+pub use error::{Refusal, ReplicationError};
 pub use storage::{
     Collection, Document, DocumentPredicate, Durability, StorageBackend, UnknownDurability,
 };

@@ -43,7 +43,8 @@ fn cli(bindings: Bindings, args: &[&std::ffi::OsStr]) -> ExitCode {
 }
 
 #[test]
-fn the_runner_measures_a_store_bound_from_outside() -> Result<()> {
+fn the_runner_measures_a_store_bound_from_outside()
+-> std::result::Result<(), Box<dyn std::error::Error>> {
     let workload =
         Workload::from_toml("tiny", WORKLOAD, Path::new("tiny.toml")).expect("a valid workload");
     let dir = tempfile::tempdir().expect("temp dir");

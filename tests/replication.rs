@@ -4,12 +4,17 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, Change, ReadDoc, ScalarValue};
-use storebench::{Applied, AutomergeBackend, Error, OpenOptions, Refusal, Result, StorageBackend};
+use storebench::{
+    Applied, AutomergeBackend, OpenOptions, Refusal, ReplicationError, StorageBackend,
+};
 use tempfile::TempDir;
+
+/// Every failure here is a replication one, or the storage error it carries.
+type Result<T, E = ReplicationError> = std::result::Result<T, E>;
 
 const DOCS: &str = "cells";
 
-fn replica(dir: &TempDir, name: &str) -> Result<AutomergeBackend> {
+fn replica(dir: &TempDir, name: &str) -> storebench::Result<AutomergeBackend> {
     AutomergeBackend::open(dir.path().join(name), OpenOptions::new())
 }
 
@@ -224,7 +229,7 @@ fn changes_apply_in_any_order_once_and_never_without_what_they_depend_on() -> Re
         .apply_changes(DOCS, "x", changes[1..].to_vec())
         .expect_err("missing the first change");
     assert!(
-        matches!(&err, Error::ChangeRefused { reason: Refusal::MissingDependencies { missing }, .. } if missing == &[changes[0].hash()]),
+        matches!(&err, ReplicationError::ChangeRefused { reason: Refusal::MissingDependencies { missing }, .. } if missing == &[changes[0].hash()]),
         "{err}"
     );
     // The error says what to do, naming the document and the change missing.
@@ -368,7 +373,7 @@ fn plain_automerge_reads_the_store_and_writes_back_into_it() -> Result<()> {
         assert!(
             matches!(
                 &err,
-                Error::ChangeRefused {
+                ReplicationError::ChangeRefused {
                     reason: Refusal::Shape { .. },
                     ..
                 }
@@ -505,7 +510,7 @@ fn a_change_damaged_under_its_chunk_checksum_is_refused() -> Result<()> {
             .apply_changes(DOCS, id, changes)
             .expect_err("a damaged change");
         assert!(
-            matches!(&err, Error::ChangeRefused { reason: Refusal::Malformed { detail }, .. } if detail.contains("checksum")),
+            matches!(&err, ReplicationError::ChangeRefused { reason: Refusal::Malformed { detail }, .. } if detail.contains("checksum")),
             "{id}: {err}"
         );
         assert_untouched(&b, id, &have)?;
@@ -591,7 +596,7 @@ fn a_change_reusing_its_actors_number_is_refused_on_every_path() -> Result<()> {
         let heads = b.heads(DOCS, id)?;
         let err = b.apply_changes(DOCS, id, batch).expect_err(what);
         assert!(
-            matches!(&err, Error::ChangeRefused { reason: Refusal::DuplicateSeq { actor: by, seq: s }, .. } if *by == actor && *s == seq),
+            matches!(&err, ReplicationError::ChangeRefused { reason: Refusal::DuplicateSeq { actor: by, seq: s }, .. } if *by == actor && *s == seq),
             "{what}: {err}"
         );
         assert_untouched(&b, id, &heads)?;
@@ -635,7 +640,7 @@ fn a_change_skipping_its_actors_number_is_refused_and_never_panics() -> Result<(
         assert!(
             matches!(
                 &err,
-                Error::ChangeRefused {
+                ReplicationError::ChangeRefused {
                     reason: Refusal::OutOfSequence { .. },
                     ..
                 }

@@ -31,7 +31,7 @@ fn counts(outcome: &RunOutcome) -> Vec<(Operation, u64)> {
 }
 
 #[test]
-fn the_same_seed_replays_the_same_operations() -> storebench::Result<()> {
+fn the_same_seed_replays_the_same_operations() -> Result<(), storebench::runner::RunError> {
     let dir = tempfile::tempdir().expect("temp dir");
     let first = run(&workload(5, 1), &backend("memory"), dir.path(), &NoProgress)?;
     let again = run(&workload(5, 1), &backend("memory"), dir.path(), &NoProgress)?;
@@ -52,7 +52,7 @@ fn the_same_seed_replays_the_same_operations() -> storebench::Result<()> {
 }
 
 #[test]
-fn a_persistent_run_measures_its_file() -> storebench::Result<()> {
+fn a_persistent_run_measures_its_file() -> Result<(), storebench::runner::RunError> {
     let dir = tempfile::tempdir().expect("temp dir");
     let outcome = run(
         &workload(1, 2),
@@ -81,7 +81,8 @@ fn a_persistent_run_measures_its_file() -> storebench::Result<()> {
 }
 
 #[test]
-fn the_comparison_has_a_row_per_backend_and_the_crdt_overhead() -> storebench::Result<()> {
+fn the_comparison_has_a_row_per_backend_and_the_crdt_overhead()
+-> Result<(), storebench::runner::RunError> {
     use storebench::report::{Report, comparison_markdown};
     let dir = tempfile::tempdir().expect("temp dir");
     let reports: Vec<Report> = [backend("automerge"), backend("redb")]
@@ -90,7 +91,7 @@ fn the_comparison_has_a_row_per_backend_and_the_crdt_overhead() -> storebench::R
             run(&workload(3, 1), &backend, dir.path(), &NoProgress)
                 .map(|o| Report::from_outcome(&o))
         })
-        .collect::<storebench::Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     let table = comparison_markdown(&reports);
     assert!(table.contains("## seeded"), "{table}");
     for row in ["| automerge |", "| redb |"] {
@@ -106,4 +107,26 @@ fn the_comparison_has_a_row_per_backend_and_the_crdt_overhead() -> storebench::R
         "{table}"
     );
     Ok(())
+}
+
+#[test]
+fn a_run_that_cannot_start_says_whose_fault_it_is() {
+    use storebench::runner::RunError;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A data directory below a plain file cannot be made: the harness's failure, not a store's.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").expect("write");
+    let err = run(
+        &workload(5, 1),
+        &backend("redb"),
+        &file.join("runs"),
+        &NoProgress,
+    )
+    .expect_err("no directory below a file");
+    assert!(
+        matches!(&err, RunError::Directory { path, .. } if path.starts_with(&file)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("run directory"), "{err}");
 }

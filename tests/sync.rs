@@ -4,12 +4,15 @@
 
 use automerge::{AutoCommit, ReadDoc, ScalarValue};
 use storebench::fault::{Disk, PowerLoss};
-use storebench::{AutomergeBackend, Durability, Error, OpenOptions, Result, StorageBackend};
+use storebench::{AutomergeBackend, Durability, OpenOptions, ReplicationError, StorageBackend};
 use tempfile::TempDir;
+
+/// Every failure here is a replication one, or the storage error it carries.
+type Result<T, E = ReplicationError> = std::result::Result<T, E>;
 
 const DOCS: &str = "cells";
 
-fn replica(dir: &TempDir, name: &str) -> Result<AutomergeBackend> {
+fn replica(dir: &TempDir, name: &str) -> storebench::Result<AutomergeBackend> {
     AutomergeBackend::open(dir.path().join(name), OpenOptions::new())
 }
 
@@ -242,7 +245,10 @@ fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
         let mut fresh = b.sync_session();
         let err = fresh.receive(&b, &bytes).expect_err(what);
         assert!(
-            matches!(err, Error::Sync { .. } | Error::ChangeRefused { .. }),
+            matches!(
+                err,
+                ReplicationError::Sync { .. } | ReplicationError::ChangeRefused { .. }
+            ),
             "{what}: {err}"
         );
         assert_eq!(b.heads(DOCS, "x")?, vec![], "{what}: nothing stored");
@@ -263,7 +269,7 @@ fn a_bad_message_is_refused_and_stores_nothing() -> Result<()> {
         .receive(&c, &resealed(&carrying_to_c, &change, &damaged))
         .expect_err("a damaged change");
     assert!(
-        matches!(&err, Error::ChangeRefused { reason: storebench::Refusal::Malformed { detail }, .. } if detail.contains("checksum")),
+        matches!(&err, ReplicationError::ChangeRefused { reason: storebench::Refusal::Malformed { detail }, .. } if detail.contains("checksum")),
         "{err}"
     );
     assert_eq!(c.heads(DOCS, "x")?, vec![], "nothing stored");
@@ -481,7 +487,10 @@ fn a_session_is_done_only_once_it_has_completed_and_serves_only_its_backend() ->
     let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
     assert!(!sa.is_done(), "a session that has sent nothing is not done");
     let refused = sa.next_message(&b).expect_err("another backend's session");
-    assert!(matches!(refused, Error::Sync { .. }), "{refused}");
+    assert!(
+        matches!(refused, ReplicationError::Sync { .. }),
+        "{refused}"
+    );
     let hello = sa.next_message(&a)?.expect("a names itself first");
     assert!(!sa.is_done(), "nor one that has heard nothing");
     sb.receive(&b, &hello)?;
@@ -555,12 +564,15 @@ fn a_message_of_another_session_is_never_taken_as_an_answer() -> Result<()> {
     // Nor is a first message b sends in another session taken for this session's.
     let elsewhere = b.sync_session().next_message(&b)?.expect("b names itself");
     let refused = sa.receive(&a, &elsewhere).expect_err("another session's");
-    assert!(matches!(refused, Error::Sync { .. }), "{refused}");
+    assert!(
+        matches!(refused, ReplicationError::Sync { .. }),
+        "{refused}"
+    );
     a.sync_with(&b)?;
     a.sync_with(&b)?;
     assert_eq!(b.heads(DOCS, "x")?, a.heads(DOCS, "x")?, "b got x");
     assert!(
-        matches!(&outcome, Err(Error::Sync { detail }) if detail.contains("another session")),
+        matches!(&outcome, Err(ReplicationError::Sync { detail }) if detail.contains("another session")),
         "{outcome:?}"
     );
     assert_converged(&[&a, &b], &["seed".to_owned(), "x".to_owned()])
@@ -599,7 +611,7 @@ fn a_change_reusing_its_actors_number_is_refused_in_a_message() -> Result<()> {
     assert!(
         matches!(
             &err,
-            Error::ChangeRefused {
+            ReplicationError::ChangeRefused {
                 reason: storebench::Refusal::DuplicateSeq { seq: 2, .. },
                 ..
             }

@@ -5,14 +5,17 @@
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 use storebench::fault::{Disk, PowerLoss};
-use storebench::{AutomergeBackend, OpenOptions, Result, StorageBackend, SyncStats};
+use storebench::{AutomergeBackend, OpenOptions, ReplicationError, StorageBackend, SyncStats};
 use tempfile::TempDir;
+
+/// Every failure here is a replication one, or the storage error it carries.
+type Result<T, E = ReplicationError> = std::result::Result<T, E>;
 
 const DOCS: &str = "cells";
 /// How many exchanges a test drives before giving up.
 const ROUNDS: usize = 32;
 
-fn replica(dir: &TempDir, name: &str) -> Result<AutomergeBackend> {
+fn replica(dir: &TempDir, name: &str) -> storebench::Result<AutomergeBackend> {
     AutomergeBackend::open(dir.path().join(name), OpenOptions::new())
 }
 

@@ -38,7 +38,7 @@ pub type SyncFn<B> = for<'a> fn(&'a B) -> Box<dyn SyncEndpoint + 'a>;
 #[cfg(feature = "automerge-backend")]
 pub(crate) mod automerge {
     use super::{Received, SyncEndpoint};
-    use crate::{AutomergeBackend, Result, SyncSession};
+    use crate::{AutomergeBackend, Error, ReplicationError, Result, SyncSession};
 
     /// A [`SyncSession`] with the backend it belongs to.
     pub(crate) struct Endpoint<'a> {
@@ -55,12 +55,16 @@ pub(crate) mod automerge {
 
     impl SyncEndpoint for Endpoint<'_> {
         fn next_message(&mut self) -> Result<Option<Vec<u8>>> {
-            self.session.next_message(self.backend)
+            self.session
+                .next_message(self.backend)
+                .map_err(as_store_error)
         }
 
         fn receive(&mut self, message: &[u8]) -> Result<Received> {
             let before = self.session.stats();
-            self.session.receive(self.backend, message)?;
+            self.session
+                .receive(self.backend, message)
+                .map_err(as_store_error)?;
             let after = self.session.stats();
             Ok(Received {
                 changes: after.changes_applied - before.changes_applied,
@@ -70,6 +74,15 @@ pub(crate) mod automerge {
 
         fn is_done(&self) -> bool {
             self.session.is_done()
+        }
+    }
+
+    /// A replication failure as the binding API tells it: a storage failure as itself, a
+    /// refusal or a broken session as the Automerge backend's own error, kept as the source.
+    fn as_store_error(error: ReplicationError) -> Error {
+        match error {
+            ReplicationError::Store(error) => error,
+            other => Error::backend("automerge", other),
         }
     }
 }

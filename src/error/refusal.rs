@@ -1,6 +1,7 @@
 //! Why the Automerge backend refused changes from another replica: a reason a caller can act
-//! on, carried by [`Error::ChangeRefused`](super::Error::ChangeRefused). It lives with the
-//! errors, not the backend, so that the error type stands on nothing of the crate.
+//! on, carried by [`ReplicationError::ChangeRefused`](super::ReplicationError::ChangeRefused).
+//! It lives with the errors, not the backend, so that the error types stand on nothing of the
+//! crate.
 
 use std::fmt;
 

@@ -2,6 +2,7 @@
 //! every operation's latency in HdrHistograms. It measures; it never formats (see `report`).
 
 mod disk;
+mod error;
 mod interrupt;
 mod log;
 mod monitor;
@@ -14,6 +15,7 @@ mod timed;
 mod watchdog;
 mod worker;
 
+pub use error::RunError;
 pub use interrupt::{interrupt, interrupted};
 pub use log::OperationLog;
 pub use monitor::{DEFAULT_SAMPLE_INTERVAL, ResourceSeries, Transfer};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::disk::bytes_below;
+use super::error::RunError;
 use super::log::OperationLog;
 use super::monitor::{DEFAULT_SAMPLE_INTERVAL, Monitor, ResourceSeries, Tally};
 use super::progress::Progress;
@@ -14,7 +15,7 @@ use super::rss;
 use super::worker::{Schedule, Stop, Worker};
 use crate::binding::{Concurrency, Selected, Settings, Versions};
 use crate::workload::{KeySpace, Operation, Workload};
-use crate::{Collection, Durability, Error, Result};
+use crate::{Collection, Durability};
 
 /// What one phase measured.
 #[derive(Debug, Clone)]
@@ -116,15 +117,16 @@ impl RunOutcome {
 /// `<workload>-<backend>`, or with a `-2`, `-3`... suffix when that name is taken.
 ///
 /// # Errors
-/// When the store cannot be opened, flushed or closed, or the directory cannot be made;
-/// [`Error::Backend`] when the workload wants more threads than the binding allows. Failed
-/// (and panicking) operations do not stop the run: they are counted and timed apart.
+/// [`RunError::Store`] when the store cannot be opened, flushed or closed;
+/// [`RunError::Directory`] when the directory cannot be made; [`RunError::Unsupported`] when
+/// the workload wants more threads than the binding allows. Failed (and panicking) operations
+/// do not stop the run: they are counted and timed apart.
 pub fn run(
     workload: &Workload,
     backend: &Selected,
     data_dir: &Path,
     progress: &dyn Progress,
-) -> Result<RunOutcome> {
+) -> Result<RunOutcome, RunError> {
     let log = backend
         .binding()
         .logs_operations()
@@ -145,7 +147,7 @@ pub fn run(
 /// the workers publish no counts: the `harness` bench measures the monitor's cost so.
 ///
 /// # Errors
-/// As [`run`]; [`Error::OperationLog`] when the log cannot be written.
+/// As [`run`]; [`RunError::OperationLog`] when the log cannot be written.
 pub fn run_logged(
     workload: &Workload,
     backend: &Selected,
@@ -153,17 +155,17 @@ pub fn run_logged(
     progress: &dyn Progress,
     log: Option<&OperationLog>,
     sample_interval: Option<Duration>,
-) -> Result<RunOutcome> {
+) -> Result<RunOutcome, RunError> {
     let binding = backend.binding();
     if binding.concurrency() == Concurrency::SingleThread && workload.threads > 1 {
-        return Err(Error::backend(
-            backend.name(),
-            format!(
+        return Err(RunError::Unsupported {
+            backend: backend.name().to_owned(),
+            reason: format!(
                 "the store allows one thread at a time, and the workload asks for {}; run it \
                  with --threads 1",
                 workload.threads
             ),
-        ));
+        });
     }
     let started_at_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -171,7 +173,8 @@ pub fn run_logged(
     let durability = backend.durability(workload.durability);
     let dir = RunDir::create(data_dir, &format!("{}-{}", workload.name, backend.name()))?;
     rss::reset_peak();
-    let opened = binding.open(&dir.path, durability)?;
+    let failed = RunError::store(backend.name());
+    let opened = binding.open(&dir.path, durability).map_err(&failed)?;
     let store = opened.store();
     let collections: Vec<Arc<dyn Collection>> = workload
         .collections
@@ -214,7 +217,7 @@ pub fn run_logged(
         worker.load(batches, start, recorder, progress);
     });
     progress.finish();
-    store.flush()?;
+    store.flush().map_err(&failed)?;
     load.resources = finish(load_monitor);
     if let Some(series) = &mut load.resources {
         series.live_as_written();
@@ -280,12 +283,12 @@ pub fn run_logged(
     progress.finish();
     drop(workers);
 
-    store.flush()?;
+    store.flush().map_err(&failed)?;
     run.resources = finish(run_monitor);
     let peak_rss_bytes = rss::peak_bytes();
     let (mut live_bytes, mut live_documents) = (0u64, 0u64);
     for collection in &collections {
-        for (id, value) in collection.scan()? {
+        for (id, value) in collection.scan().map_err(&failed)? {
             live_bytes += (id.len() + value.len()) as u64;
             live_documents += 1;
         }
@@ -294,10 +297,10 @@ pub fn run_logged(
         series.live_from_end(live_bytes, live_documents);
     }
     drop(collections);
-    opened.close()?;
+    opened.close().map_err(&failed)?;
     if let Some(log) = log {
         log.flush()
-            .map_err(|source| Error::OperationLog { source })?;
+            .map_err(|source| RunError::OperationLog { source })?;
     }
     let file_bytes = match durability {
         Some(_) => Some(dir.bytes()?),
@@ -337,8 +340,8 @@ struct RunDir {
 }
 
 impl RunDir {
-    fn create(parent: &Path, name: &str) -> Result<Self> {
-        let io = |path: &Path, source| Error::Io {
+    fn create(parent: &Path, name: &str) -> Result<Self, RunError> {
+        let io = |path: &Path, source| RunError::Directory {
             path: path.to_owned(),
             source,
         };
@@ -358,8 +361,8 @@ impl RunDir {
     }
 
     /// Bytes of every file below the directory.
-    fn bytes(&self) -> Result<u64> {
-        bytes_below(&self.path).map_err(|source| Error::Io {
+    fn bytes(&self) -> Result<u64, RunError> {
+        bytes_below(&self.path).map_err(|source| RunError::Directory {
             path: self.path.clone(),
             source,
         })

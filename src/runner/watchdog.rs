@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
 
+use super::error::RunError;
 use super::{OperationLog, Progress, RunOutcome, panic_message, run_logged};
 use crate::binding::Selected;
-use crate::error::Result;
 use crate::workload::Workload;
 
 /// How a watched run ended.
@@ -18,7 +18,7 @@ use crate::workload::Workload;
 #[allow(clippy::large_enum_variant)] // one a run: boxing would save nothing that counts
 pub enum Watched {
     /// The run returned this.
-    Finished(Result<RunOutcome>),
+    Finished(Result<RunOutcome, RunError>),
     /// A panic escaped the store (its open or close: a panicking operation is counted, not
     /// thrown), with this message.
     Panicked(String),
@@ -66,7 +66,7 @@ enum Event {
     },
     Advance(u64),
     Finish,
-    Ended(std::thread::Result<Result<RunOutcome>>),
+    Ended(std::thread::Result<Result<RunOutcome, RunError>>),
 }
 
 /// The run's side of the channel: a [`Progress`] that relays.
@@ -121,9 +121,8 @@ pub fn run_watched(
             }));
             let _ = ended.send(Event::Ended(result));
         });
-    if let Err(e) = spawned {
-        let cause = format!("cannot start a thread for the run: {e}");
-        return Watched::Finished(Err(crate::Error::backend(&name, cause)));
+    if let Err(source) = spawned {
+        return Watched::Finished(Err(RunError::Thread { source }));
     }
     let mut at = Hang {
         step: "opening the store".to_owned(),

@@ -39,7 +39,7 @@ storebench::check::conformance!(
 );
 
 #[test]
-fn the_runner_measures_it_in_each_mode() -> storebench::Result<()> {
+fn the_runner_measures_it_in_each_mode() -> Result<(), Box<dyn std::error::Error>> {
     let text = "recordcount = 200\noperationcount = 1000\nfieldlength = 64\nthreadcount = 2\n\
                 readproportion = 0.5\nupdateproportion = 0.3\nscanproportion = 0.1\n\
                 insertproportion = 0.1\n";

@@ -67,21 +67,17 @@ pub(crate) struct Plan {
 /// is the actor the database writes as in this open.
 ///
 /// # Errors
-/// [`Error::ChangeRefused`] for changes with missing dependencies, that do not follow their
+/// [`Unplanned::Refused`] for changes with missing dependencies, that do not follow their
 /// actor's changes here, or that Automerge finds inconsistent with the history while
-/// merging; [`Error::Corrupt`] when the stored document is damaged; storage errors.
+/// merging; [`Unplanned::Failed`] with [`Error::Corrupt`] when the stored document is
+/// damaged, or a storage error.
 pub(crate) fn plan(
     log: &impl ChangeLogRead,
     collection: &CollectionRef,
     id: &str,
     checked: Checked,
     me: &ActorId,
-) -> Result<Plan> {
-    let refused = |reason| Error::ChangeRefused {
-        collection: collection.name.clone(),
-        id: id.to_owned(),
-        reason,
-    };
+) -> Result<Plan, Unplanned> {
     let Checked {
         changes,
         ops: decoded,
@@ -110,7 +106,7 @@ pub(crate) fn plan(
         } else {
             match continue_heads(&mut newest, &plan, change, ops, me)? {
                 Step::Known => plan.applied.known += 1,
-                Step::Refused(reason) => return Err(refused(reason)),
+                Step::Refused(reason) => return Err(Unplanned::Refused(reason)),
                 Step::Apply(next, value) => {
                     plan.heads = Some(next);
                     if !matches!(value, Value::Kept) {
@@ -126,10 +122,7 @@ pub(crate) fn plan(
     }
     let rest: Vec<Change> = rest.map(|(change, _)| change).collect();
     if !rest.is_empty() {
-        merge(log, collection, id, &mut plan, rest, me).map_err(|e| match e {
-            Merge::Refused(reason) => refused(reason),
-            Merge::Failed(error) => error,
-        })?;
+        merge(log, collection, id, &mut plan, rest, me)?;
     }
     Ok(plan)
 }
@@ -272,9 +265,17 @@ fn writer_after(
     }
 }
 
-enum Merge {
+/// Why a batch was not planned: the peer's changes are refused (nothing was written, and the
+/// writers sharing the transaction keep theirs), or the store failed.
+pub(crate) enum Unplanned {
     Refused(Refusal),
     Failed(Error),
+}
+
+impl From<Error> for Unplanned {
+    fn from(error: Error) -> Self {
+        Unplanned::Failed(error)
+    }
 }
 
 /// Loads the document, lets Automerge apply what `plan` has so far and `rest`, and describes
@@ -286,13 +287,13 @@ fn merge(
     plan: &mut Plan,
     rest: Vec<Change>,
     me: &ActorId,
-) -> Result<(), Merge> {
+) -> Result<(), Unplanned> {
     // Nothing is written through this document, so any actor will do.
     let loaded = change_log::load(log, collection.id, &collection.name, id, &ActorId::random())
-        .map_err(Merge::Failed)?;
+        .map_err(Unplanned::Failed)?;
     let mut doc = loaded.map_or_else(AutoCommit::new, |logged| logged.doc);
     let inconsistent = |e: automerge::AutomergeError| {
-        Merge::Refused(Refusal::Malformed {
+        Unplanned::Refused(Refusal::Malformed {
             detail: format!("inconsistent with this replica's history: {e}"),
         })
     };
@@ -318,16 +319,16 @@ fn merge(
     if !missing.is_empty() {
         missing.sort_unstable();
         missing.dedup();
-        return Err(Merge::Refused(Refusal::MissingDependencies { missing }));
+        return Err(Unplanned::Refused(Refusal::MissingDependencies { missing }));
     }
-    sequence::check_merged(&mut doc, &new).map_err(Merge::Refused)?;
+    sequence::check_merged(&mut doc, &new).map_err(Unplanned::Refused)?;
     // Automerge 0.12 panics on some changes it should refuse (an actor's numbers out of
     // order): whatever the checks above missed is bad input, not a bug.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         doc.apply_changes(new.clone())
     }))
     .map_err(|_| {
-        Merge::Refused(Refusal::Malformed {
+        Unplanned::Refused(Refusal::Malformed {
             detail: "Automerge cannot apply it to this replica's history".into(),
         })
     })?
@@ -335,7 +336,7 @@ fn merge(
     // Automerge queues a change whose dependencies it lacks, and leaves it out of the document.
     let missing = doc.get_missing_deps(&[]);
     if !missing.is_empty() {
-        return Err(Merge::Refused(Refusal::MissingDependencies { missing }));
+        return Err(Unplanned::Refused(Refusal::MissingDependencies { missing }));
     }
     plan.applied.known += rest_len - new.len();
     plan.applied.new += new.len();
@@ -360,7 +361,7 @@ fn merge(
         last_seq,
     };
     let described = stored_heads::describe(&mut logged, writer.as_ref()).ok_or_else(|| {
-        Merge::Failed(corrupt(
+        Unplanned::Failed(corrupt(
             &collection.name,
             id,
             "its merged history has a head without metadata",
@@ -370,7 +371,7 @@ fn merge(
     plan.value = if described.values.is_empty() {
         Value::Removed
     } else {
-        Value::Put(document::data(&logged.doc, &collection.name, id).map_err(Merge::Failed)?)
+        Value::Put(document::data(&logged.doc, &collection.name, id).map_err(Unplanned::Failed)?)
     };
     plan.heads = Some(described);
     Ok(())

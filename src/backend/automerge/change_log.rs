@@ -199,7 +199,7 @@ pub(crate) fn corrupt(
         collection: collection.to_owned(),
         id: id.to_owned(),
         detail: detail.to_owned(),
-        source: source.map(Box::new),
+        source: source.map(|e| Box::new(e) as _),
     }
 }
 

@@ -6,13 +6,13 @@ use automerge::{ActorId, Change, ChangeHash};
 use super::super::persistent::{
     CHANGE_LOG, CollectionRef, MaterializedWriter, Snapshot, with_view,
 };
-use super::apply::{self, Applied};
+use super::apply::{self, Applied, Unplanned};
 use super::backend::AutomergeBackend;
 use super::batch;
 use super::change_log;
 use super::heads::Heads;
 use super::stored_heads;
-use crate::{Error, Result};
+use crate::{ReplicationError, Result};
 
 impl AutomergeBackend {
     /// The document's heads: the changes no other change depends on, sorted. One while its
@@ -105,50 +105,50 @@ impl AutomergeBackend {
     /// conflict) loads the document and merges it.
     ///
     /// # Errors
-    /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that does anything
+    /// [`ReplicationError::ChangeRefused`] for a change that does anything
     /// but set or delete the bytes under `data`, whose dependencies are missing, or that
     /// Automerge would not load with the document: bytes damaged under a chunk header that
     /// still parses, or a number its actor gave another change or that skips one;
-    /// [`Error::Corrupt`](crate::Error::Corrupt) when the stored document is damaged; a
-    /// storage error. Nothing is stored on error.
+    /// [`ReplicationError::Store`] with [`Error::Corrupt`] when the stored document is
+    /// damaged, or with a storage error. Nothing is stored on error.
     pub fn apply_changes(
         &self,
         collection: &str,
         id: &str,
         changes: impl IntoIterator<Item = Change>,
-    ) -> Result<Applied> {
+    ) -> Result<Applied, ReplicationError> {
         let _planted = self.planted();
-        let checked =
-            batch::check(changes.into_iter().collect()).map_err(|reason| Error::ChangeRefused {
-                collection: collection.to_owned(),
-                id: id.to_owned(),
-                reason,
-            })?;
-        let collection = self.inner.target(collection);
+        let refused = |reason| ReplicationError::ChangeRefused {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+            reason,
+        };
+        let checked = batch::check(changes.into_iter().collect()).map_err(refused)?;
+        let target = self.inner.target(collection);
         let mut applied = Applied::default();
-        let mut refused = None;
+        let mut refusal = None;
         let bytes = checked.changes.iter().map(|c| c.raw_bytes().len()).sum();
         // Planned in full before the first insert (see `apply::plan`), so it joins the writes
         // of the open batch as a local write does.
         self.inner.store().write(bytes, |txn, progress| {
-            let mut materialized = MaterializedWriter::open(txn, collection.id)?;
+            let mut materialized = MaterializedWriter::open(txn, target.id)?;
             let mut log = txn.open_table(CHANGE_LOG)?;
-            match apply::plan(&log, &collection, id, checked, self.inner.writer().actor()) {
+            match apply::plan(&log, &target, id, checked, self.inner.writer().actor()) {
                 Ok(plan) => {
                     progress.writing();
-                    applied = plan.write(&mut log, &mut materialized, &collection, id)?;
+                    applied = plan.write(&mut log, &mut materialized, &target, id)?;
                 }
                 // Refused having written nothing: writers sharing the transaction keep theirs.
-                Err(e @ Error::ChangeRefused { .. }) => refused = Some(e),
-                Err(other) => return Err(other),
+                Err(Unplanned::Refused(reason)) => refusal = Some(reason),
+                Err(Unplanned::Failed(error)) => return Err(error),
             }
             materialized.finish()
         })?;
-        if let Some(refusal) = refused {
-            return Err(refusal);
+        if let Some(reason) = refusal {
+            return Err(refused(reason));
         }
         if applied.new > 0 {
-            self.inner.writer().journal().record(collection.id, [id]);
+            self.inner.writer().journal().record(target.id, [id]);
         }
         Ok(applied)
     }

@@ -84,7 +84,7 @@ pub(crate) fn open_storage(
 fn check_header(storage: &impl StorageBackend, path: &Option<PathBuf>) -> Result<()> {
     let len = storage
         .len()
-        .map_err(|e| Error::Storage(Box::new(e.into())))?;
+        .map_err(|e| Error::Storage(Box::new(redb::Error::from(e))))?;
     if len == 0 {
         return Ok(());
     }
@@ -100,7 +100,7 @@ fn check_header(storage: &impl StorageBackend, path: &Option<PathBuf>) -> Result
     let mut magic = [0; REDB_MAGIC.len()];
     storage
         .read(0, &mut magic)
-        .map_err(|e| Error::Storage(Box::new(e.into())))?;
+        .map_err(|e| Error::Storage(Box::new(redb::Error::from(e))))?;
     if magic != REDB_MAGIC {
         return Err(not_a_database(
             "the file does not start with a database header",
@@ -121,9 +121,9 @@ fn database_error(e: DatabaseError, path: Option<&Path>) -> Error {
         },
         DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => Error::CorruptDatabase {
             path,
-            source: Some(Box::new(
-                redb::StorageError::Corrupted(detail.clone()).into(),
-            )),
+            source: Some(Box::new(redb::Error::from(redb::StorageError::Corrupted(
+                detail.clone(),
+            )))),
             detail,
         },
         DatabaseError::Storage(redb::StorageError::Io(e))
@@ -132,10 +132,10 @@ fn database_error(e: DatabaseError, path: Option<&Path>) -> Error {
             Error::CorruptDatabase {
                 path,
                 detail: "the file ends inside its header: it was truncated".into(),
-                source: Some(Box::new(redb::StorageError::Io(e).into())),
+                source: Some(Box::new(redb::Error::from(redb::StorageError::Io(e)))),
             }
         }
-        other => Error::Storage(Box::new(other.into())),
+        other => Error::Storage(Box::new(redb::Error::from(other))),
     }
 }
 

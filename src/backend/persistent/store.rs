@@ -165,7 +165,7 @@ impl Store {
             // A write another thread began before the close still runs; redb closes the file
             // when it ends. Everything up to the flush above is durable either way.
             Some(Err(redb::DatabaseError::TransactionInProgress)) | Some(Ok(())) | None => Ok(()),
-            Some(Err(e)) => Err(Error::Storage(Box::new(e.into()))),
+            Some(Err(e)) => Err(Error::Storage(Box::new(redb::Error::from(e)))),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use automerge::{Change, ChangeHash};
 
-use super::super::apply;
+use super::super::apply::{self, Unplanned};
 use super::super::backend::AutomergeBackend;
 use super::super::batch;
 use super::super::change_log::{self, ChangeLogRead};
@@ -19,7 +19,7 @@ use super::message::DocEntry;
 use super::session::SyncSession;
 use crate::Refusal;
 use crate::backend::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter};
-use crate::{Error, Result};
+use crate::{Error, ReplicationError, Result};
 
 impl SyncSession {
     /// Queues the heads of every document changed since the last completed session with
@@ -99,7 +99,16 @@ impl SyncSession {
     /// refuses the whole message, and nothing of it is stored: a change that is not one, or of
     /// another shape, before the transaction; one found inconsistent with its document's
     /// history (a number its actor gave another change, Automerge's merge) within it.
-    pub(super) fn apply(&mut self, backend: &AutomergeBackend, docs: &[DocEntry]) -> Result<()> {
+    pub(super) fn apply(
+        &mut self,
+        backend: &AutomergeBackend,
+        docs: &[DocEntry],
+    ) -> Result<(), ReplicationError> {
+        let refused = |entry: &DocEntry, reason| ReplicationError::ChangeRefused {
+            collection: entry.collection.clone(),
+            id: entry.id.clone(),
+            reason,
+        };
         let mut batches = Vec::new();
         for entry in docs.iter().filter(|d| !d.changes.is_empty()) {
             // Every change is read before anything is written: a malformed one refuses the
@@ -108,20 +117,17 @@ impl SyncSession {
                 .changes
                 .iter()
                 .map(|bytes| {
-                    Change::try_from(bytes.as_slice()).map_err(|e| Error::ChangeRefused {
-                        collection: entry.collection.clone(),
-                        id: entry.id.clone(),
-                        reason: Refusal::Malformed {
-                            detail: e.to_string(),
-                        },
+                    Change::try_from(bytes.as_slice()).map_err(|e| {
+                        refused(
+                            entry,
+                            Refusal::Malformed {
+                                detail: e.to_string(),
+                            },
+                        )
                     })
                 })
-                .collect::<Result<Vec<_>>>()?;
-            let checked = batch::check(changes).map_err(|reason| Error::ChangeRefused {
-                collection: entry.collection.clone(),
-                id: entry.id.clone(),
-                reason,
-            })?;
+                .collect::<Result<Vec<_>, _>>()?;
+            let checked = batch::check(changes).map_err(|reason| refused(entry, reason))?;
             batches.push((entry, checked));
         }
         if batches.is_empty() {
@@ -143,7 +149,8 @@ impl SyncSession {
             .collect();
         let mut stored: Vec<(DocKey, bool, Option<u64>)> = Vec::new();
         let (mut applied, mut merged) = (0, 0);
-        inner.store().write_alone(|txn| {
+        let mut refusal = None;
+        let written = inner.store().write_alone(|txn| {
             let mut log = txn.open_table(CHANGE_LOG)?;
             for (((entry, checked), target), before) in
                 batches.into_iter().zip(&targets).zip(&before)
@@ -160,17 +167,24 @@ impl SyncSession {
                         }
                     }
                     // The answer asks for what it lacks.
-                    Err(Error::ChangeRefused {
-                        reason: Refusal::MissingDependencies { .. },
-                        ..
-                    }) => {}
+                    Err(Unplanned::Refused(Refusal::MissingDependencies { .. })) => {}
                     // The transaction is aborted, and the message stores nothing.
-                    Err(other) => return Err(other),
+                    Err(Unplanned::Refused(reason)) => {
+                        let error = refused(entry, reason);
+                        let abort = Error::backend("automerge", error.to_string());
+                        refusal = Some(error);
+                        return Err(abort);
+                    }
+                    Err(Unplanned::Failed(error)) => return Err(error),
                 }
                 materialized.finish()?;
             }
             Ok(())
-        })?;
+        });
+        if let Some(refusal) = refusal {
+            return Err(refusal);
+        }
+        written?;
         self.stats.changes_applied += applied;
         self.stats.documents_merged += merged;
         self.stats.applying += started.elapsed();

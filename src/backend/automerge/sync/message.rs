@@ -22,7 +22,7 @@ use automerge::ChangeHash;
 use super::super::checksum::fnv1a32;
 use super::bloom::Have;
 use super::identity::{PeerKey, REPLICA_LEN};
-use crate::{Error, Result};
+use crate::ReplicationError;
 
 const MAGIC: &[u8; 4] = b"SBSY";
 /// 2: with the checksum; 3: with both sides' sessions; 4: compact, the sender's replica and
@@ -119,8 +119,8 @@ impl Message {
         out
     }
 
-    /// Reads a message; every malformation is an [`Error::Sync`] saying where.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Message> {
+    /// Reads a message; every malformation is a [`ReplicationError::Sync`] saying where.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Message, ReplicationError> {
         let (bytes, sum) = bytes
             .split_at_checked(bytes.len().saturating_sub(CHECKSUM_LEN))
             .filter(|(_, sum)| sum.len() == CHECKSUM_LEN)
@@ -181,7 +181,7 @@ impl Message {
             let heads = r.hashes()?;
             let changes = (0..r.count(1)?)
                 .map(|_| r.bytes().map(<[u8]>::to_vec))
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, ReplicationError>>()?;
             let have = match r.take(1)?[0] {
                 0 => None,
                 1 => Some(Have {
@@ -215,8 +215,8 @@ impl Message {
     }
 }
 
-fn malformed(detail: &str) -> Error {
-    Error::Sync {
+fn malformed(detail: &str) -> ReplicationError {
+    ReplicationError::Sync {
         detail: format!("malformed message: {detail}"),
     }
 }
@@ -247,7 +247,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ReplicationError> {
         let taken = self
             .bytes
             .get(self.at..)
@@ -257,7 +257,7 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
-    fn u64(&mut self) -> Result<u64> {
+    fn u64(&mut self) -> Result<u64, ReplicationError> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().expect("eight bytes"),
         ))
@@ -265,7 +265,7 @@ impl<'a> Reader<'a> {
 
     /// A LEB128 varint of at most ten bytes, in its shortest form: another spelling of the
     /// same number is a malformation, so that a message has one encoding.
-    fn varint(&mut self) -> Result<u64> {
+    fn varint(&mut self) -> Result<u64, ReplicationError> {
         let at = self.at;
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
@@ -285,7 +285,7 @@ impl<'a> Reader<'a> {
         Err(malformed(&format!("a malformed number at byte {at}")))
     }
 
-    fn varint_u32(&mut self) -> Result<u32> {
+    fn varint_u32(&mut self) -> Result<u32, ReplicationError> {
         let at = self.at;
         u32::try_from(self.varint()?)
             .map_err(|_| malformed(&format!("a message number at byte {at} is out of range")))
@@ -293,7 +293,7 @@ impl<'a> Reader<'a> {
 
     /// A count of items of at least `min_size` bytes each, no more than the bytes left hold:
     /// a damaged count never makes a large allocation.
-    fn count(&mut self, min_size: usize) -> Result<usize> {
+    fn count(&mut self, min_size: usize) -> Result<usize, ReplicationError> {
         let at = self.at;
         let n = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
         if n.saturating_mul(min_size) > self.bytes.len() - self.at {
@@ -304,18 +304,18 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8]> {
+    fn bytes(&mut self) -> Result<&'a [u8], ReplicationError> {
         let n = self.count(1)?;
         self.take(n)
     }
 
-    fn hashes(&mut self) -> Result<Vec<ChangeHash>> {
+    fn hashes(&mut self) -> Result<Vec<ChangeHash>, ReplicationError> {
         (0..self.count(32)?)
             .map(|_| Ok(ChangeHash(self.take(32)?.try_into().expect("32 bytes"))))
             .collect()
     }
 
-    fn text(&mut self) -> Result<String> {
+    fn text(&mut self) -> Result<String, ReplicationError> {
         let at = self.at;
         String::from_utf8(self.bytes()?.to_vec())
             .map_err(|_| malformed(&format!("a name at byte {at} is not UTF-8")))
@@ -361,7 +361,7 @@ mod tests {
 
     /// `body` (a message without its checksum) under a checksum that matches, decoded: what a
     /// sender with a bug would send, not damage in transit.
-    fn sealed(mut body: Vec<u8>) -> Result<Message> {
+    fn sealed(mut body: Vec<u8>) -> Result<Message, ReplicationError> {
         let sum = fnv1a32(&body);
         body.extend_from_slice(&sum.to_le_bytes());
         Message::decode(&body)
@@ -373,7 +373,7 @@ mod tests {
         bytes
     }
 
-    fn rewritten(at: usize, value: &[u8]) -> Result<Message> {
+    fn rewritten(at: usize, value: &[u8]) -> Result<Message, ReplicationError> {
         let mut bytes = body(&sample());
         bytes[at..at + value.len()].copy_from_slice(value);
         sealed(bytes)
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(Message::decode(&bytes).expect("reads"), sample());
         for at in 0..bytes.len() {
             let err = Message::decode(&bytes[..at]).expect_err("cut short");
-            assert!(matches!(err, Error::Sync { .. }), "{err}");
+            assert!(matches!(err, ReplicationError::Sync { .. }), "{err}");
         }
         let mut longer = bytes.clone();
         longer.push(0);

@@ -34,7 +34,7 @@ use super::held;
 use super::identity::PeerKey;
 use super::journal::DocName;
 use super::message::{DocEntry, Message};
-use crate::{Error, Result};
+use crate::ReplicationError;
 
 /// One side of a sync session; see [`AutomergeBackend::sync_session`].
 pub struct SyncSession {
@@ -138,8 +138,8 @@ impl AutomergeBackend {
     /// both changed since their last sync), and returns this side's figures.
     ///
     /// # Errors
-    /// As [`SyncSession::receive`]; [`Error::Sync`] when the session does not settle.
-    pub fn sync_with(&self, other: &AutomergeBackend) -> Result<SyncStats> {
+    /// As [`SyncSession::receive`]; [`ReplicationError::Sync`] when the session does not settle.
+    pub fn sync_with(&self, other: &AutomergeBackend) -> Result<SyncStats, ReplicationError> {
         let (mut mine, mut theirs) = (self.sync_session(), other.sync_session());
         loop {
             let sent = mine.next_message(self)?;
@@ -154,7 +154,7 @@ impl AutomergeBackend {
                 return if mine.is_done() && theirs.is_done() {
                     Ok(mine.stats())
                 } else {
-                    Err(Error::Sync {
+                    Err(ReplicationError::Sync {
                         detail: "both sides stopped before settling".into(),
                     })
                 };
@@ -173,9 +173,12 @@ impl SyncSession {
     /// it receives one.
     ///
     /// # Errors
-    /// [`Error::Sync`] when `backend` is not the one (or not the open) that started the
+    /// [`ReplicationError::Sync`] when `backend` is not the one (or not the open) that started the
     /// session; storage errors reading the documents to offer or the changes to send.
-    pub fn next_message(&mut self, backend: &AutomergeBackend) -> Result<Option<Vec<u8>>> {
+    pub fn next_message(
+        &mut self,
+        backend: &AutomergeBackend,
+    ) -> Result<Option<Vec<u8>>, ReplicationError> {
         self.check_usable(backend)?;
         if self.sent == 0 {
             // The first message names this side; documents follow once the peer is known.
@@ -218,20 +221,24 @@ impl SyncSession {
     /// prepares the answer. A repeated message is ignored.
     ///
     /// # Errors
-    /// [`Error::Sync`] for bytes that are not a sync message (or were damaged in transit), a
+    /// [`ReplicationError::Sync`] for bytes that are not a sync message (or were damaged in transit), a
     /// message from another peer than the first, a `backend` other than the session's, or more
     /// than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages; and for a message of another session
     /// (a late one of a session before, or one the peer meant for another replica), or one
     /// that arrives before any naming its sender (whose first was lost), which leave this
     /// session as it was: it may go on;
-    /// [`Error::ChangeRefused`](crate::Error::ChangeRefused) for a change that is not one or
+    /// [`ReplicationError::ChangeRefused`] for a change that is not one or
     /// that this store cannot show, or that Automerge would not load with the document's
-    /// history; [`Error::Corrupt`](crate::Error::Corrupt) or storage errors. Then nothing of
+    /// history; [`ReplicationError::Store`] with [`Error::Corrupt`] or a storage error. Then nothing of
     /// the message is stored. A message refused before it changed anything (damaged,
     /// malformed, of another session or peer) leaves the session able to go on; after any
-    /// other error, and past the bounds, every later call fails with [`Error::Sync`]: start a
+    /// other error, and past the bounds, every later call fails with [`ReplicationError::Sync`]: start a
     /// new session.
-    pub fn receive(&mut self, backend: &AutomergeBackend, bytes: &[u8]) -> Result<()> {
+    pub fn receive(
+        &mut self,
+        backend: &AutomergeBackend,
+        bytes: &[u8],
+    ) -> Result<(), ReplicationError> {
         let _planted = backend.planted();
         self.check_usable(backend)?;
         self.stats.messages_received += 1;
@@ -243,7 +250,7 @@ impl SyncSession {
             )));
         }
         let message = Message::decode(bytes)?;
-        let another_session = || Error::Sync {
+        let another_session = || ReplicationError::Sync {
             detail: "a message of another session (a late one of an earlier session, or one \
                      meant for another replica); nothing of it was taken (it is counted as \
                      received), and this session may go on"
@@ -256,7 +263,7 @@ impl SyncSession {
         }
         match (&self.peer, &message.hello) {
             (None, None) => {
-                return Err(Error::Sync {
+                return Err(ReplicationError::Sync {
                     detail: "a message before any naming its sender (its first was lost); \
                              nothing of it was taken, and this session may go on"
                         .into(),
@@ -267,7 +274,7 @@ impl SyncSession {
                 self.peer_session = message.session;
             }
             (Some(peer), Some(hello)) if peer != hello => {
-                return Err(Error::Sync {
+                return Err(ReplicationError::Sync {
                     detail: "a message from another peer, or another incarnation of it".into(),
                 });
             }
@@ -291,7 +298,11 @@ impl SyncSession {
 
     /// The part of [`receive`](Self::receive) that changes the session: a failure here leaves
     /// it unusable.
-    fn take(&mut self, backend: &AutomergeBackend, message: &Message) -> Result<()> {
+    fn take(
+        &mut self,
+        backend: &AutomergeBackend,
+        message: &Message,
+    ) -> Result<(), ReplicationError> {
         // Before anything of the peer's is applied, and so before this side can say it holds
         // anything (see `identity`).
         backend.identity.begin_syncing(backend.inner.store())?;
@@ -332,30 +343,30 @@ impl SyncSession {
     }
 
     /// A session belongs to one open of one backend, and cannot go on after a failure.
-    fn check_usable(&self, backend: &AutomergeBackend) -> Result<()> {
+    fn check_usable(&self, backend: &AutomergeBackend) -> Result<(), ReplicationError> {
         if let Some(failed) = &self.failed {
-            return Err(Error::Sync {
+            return Err(ReplicationError::Sync {
                 detail: format!("the session failed earlier ({failed}): start a new one"),
             });
         }
         if backend.inner.writer().actor().to_bytes() == self.me.as_slice() {
             Ok(())
         } else {
-            Err(Error::Sync {
+            Err(ReplicationError::Sync {
                 detail: "the session was started by another backend, or another open of it".into(),
             })
         }
     }
 
     /// Marks the session as failed, and says why.
-    fn fail(&mut self, detail: String) -> Error {
+    fn fail(&mut self, detail: String) -> ReplicationError {
         self.failed = Some(detail.clone());
-        Error::Sync { detail }
+        ReplicationError::Sync { detail }
     }
 
     /// Records that the peer holds the newest heads of every document either side showed: it
     /// has processed everything this side sent, and holds what it showed itself.
-    fn remember(&self, backend: &AutomergeBackend, peer: &PeerKey) -> Result<()> {
+    fn remember(&self, backend: &AutomergeBackend, peer: &PeerKey) -> Result<(), ReplicationError> {
         let docs: Vec<_> = (self.shown.iter())
             .filter_map(|((collection, id), shown)| {
                 let collection = backend.inner.existing(collection)?;
@@ -368,10 +379,11 @@ impl SyncSession {
         let bytes = docs
             .iter()
             .map(|(doc, heads)| doc.1.len() + 32 * heads.len());
-        backend.inner.store().write(bytes.sum(), |txn, progress| {
+        let written = backend.inner.store().write(bytes.sum(), |txn, progress| {
             progress.writing();
             held::record(txn, peer, &docs)
-        })
+        });
+        Ok(written?)
     }
 
     /// Notes heads of a document one side showed the other: the newest shown.
@@ -473,7 +485,7 @@ mod tests {
                 session.receive(&store, &talk.encode()).expect("a repeat");
             } else {
                 let err = outcome.expect_err("past the bound");
-                assert!(matches!(err, Error::Sync { .. }), "{err}");
+                assert!(matches!(err, ReplicationError::Sync { .. }), "{err}");
             }
         }
         let stranger = Message {
@@ -492,6 +504,6 @@ mod tests {
         let err = session
             .receive(&store, &stranger.encode())
             .expect_err("another peer");
-        assert!(matches!(err, Error::Sync { .. }), "{err}");
+        assert!(matches!(err, ReplicationError::Sync { .. }), "{err}");
     }
 }

@@ -9,7 +9,7 @@ use automerge::{ActorId, AutoCommit, Change, ScalarValue};
 use super::link::state;
 use super::run::{COLLECTION, DOCS, Replica, StepError, write};
 use crate::backend::{SyncDocEntry, SyncMessage, SyncPeer};
-use crate::{Error, Refusal};
+use crate::{Refusal, ReplicationError};
 
 /// The bytes a damaged change puts: found in its chunk, where a flipped byte still parses.
 const DAMAGED_VALUE: [u8; 24] = [0xd7; 24];
@@ -39,7 +39,7 @@ pub(super) fn forge(replica: &mut Replica, r: usize, arg: u8) -> Result<bool, St
         [usize::from(arg >> 2 & 3) % 3];
     let by_message = arg >> 4 & 1 == 1;
     let pick = usize::from(arg >> 5);
-    let failed = |e| StepError::Failed(r, e);
+    let failed = |e: crate::Error| StepError::Failed(r, e.into());
     let store = &replica.store;
     let forged = match forgery {
         Forgery::ReusedSeq => reused_seq(store.document(COLLECTION, id).map_err(failed)?, pick),
@@ -77,7 +77,7 @@ pub(super) fn forge(replica: &mut Replica, r: usize, arg: u8) -> Result<bool, St
         (
             Forgery::ReusedSeq,
             _,
-            Err(Error::ChangeRefused {
+            Err(ReplicationError::ChangeRefused {
                 reason: Refusal::DuplicateSeq { .. },
                 ..
             }),
@@ -85,7 +85,7 @@ pub(super) fn forge(replica: &mut Replica, r: usize, arg: u8) -> Result<bool, St
         (
             Forgery::Damaged,
             _,
-            Err(Error::ChangeRefused {
+            Err(ReplicationError::ChangeRefused {
                 reason: Refusal::Malformed { .. },
                 ..
             }),
@@ -93,7 +93,7 @@ pub(super) fn forge(replica: &mut Replica, r: usize, arg: u8) -> Result<bool, St
         (
             Forgery::WrongDocument,
             false,
-            Err(Error::ChangeRefused {
+            Err(ReplicationError::ChangeRefused {
                 reason: Refusal::MissingDependencies { .. },
                 ..
             }),
@@ -102,7 +102,7 @@ pub(super) fn forge(replica: &mut Replica, r: usize, arg: u8) -> Result<bool, St
         // asks for what it lacks.
         (Forgery::WrongDocument, true, Ok(())) => {}
         (_, _, Ok(())) => return Err(StepError::Violation(format!("{what}: stored"))),
-        (_, _, Err(e @ Error::ChangeRefused { .. })) => {
+        (_, _, Err(e @ ReplicationError::ChangeRefused { .. })) => {
             return Err(StepError::Violation(format!("{what}: refused as {e}")));
         }
         (_, _, Err(other)) => return Err(StepError::Failed(r, other)),
@@ -191,7 +191,7 @@ fn send_in_message(
     store: &crate::AutomergeBackend,
     id: &str,
     change: Vec<u8>,
-) -> crate::Result<()> {
+) -> Result<(), ReplicationError> {
     let message = SyncMessage {
         hello: Some(SyncPeer {
             replica: ActorId::random().to_bytes().try_into().expect("16 bytes"),

@@ -2,7 +2,7 @@
 //! step delivers, loses, repeats, damages, or hands to a session it was not meant for.
 
 use super::run::{COLLECTION, DOCS, Delivery, Replica, StepError};
-use crate::{AutomergeBackend, Error, StorageBackend, SyncSession};
+use crate::{AutomergeBackend, ReplicationError, StorageBackend, SyncSession};
 
 /// The most late messages kept: enough for every kind of late message to arrive, bounded so
 /// that a long input does not carry every message it ever sent.
@@ -77,7 +77,7 @@ impl Link {
         let (side, replica) = self.end(to_b);
         match self.sessions[side].receive(&replicas[replica].store, message) {
             Ok(()) => Ok(false),
-            Err(Error::Sync { .. }) if self.stalled => {
+            Err(ReplicationError::Sync { .. }) if self.stalled => {
                 self.restart(late, replicas);
                 Ok(true)
             }
@@ -177,9 +177,9 @@ fn damaged(
     let store = &replicas[replica].store;
     let before = state(store, replica)?;
     match link.sessions[side].receive(store, message) {
-        Err(Error::Sync { .. } | Error::ChangeRefused { .. })
+        Err(ReplicationError::Sync { .. } | ReplicationError::ChangeRefused { .. })
             if state(store, replica)? == before => {}
-        Err(Error::Sync { .. } | Error::ChangeRefused { .. }) => {
+        Err(ReplicationError::Sync { .. } | ReplicationError::ChangeRefused { .. }) => {
             return Err(StepError::Violation(format!(
                 "replica {replica} refused a damaged message but stored changes from it"
             )));
@@ -288,8 +288,8 @@ pub(super) fn misdeliver(
     let before = state(store, replica)?;
     match link.sessions[side].receive(store, &message) {
         Ok(()) => link.stalled = true,
-        Err(Error::Sync { .. }) if state(store, replica)? == before => {}
-        Err(Error::Sync { .. }) => {
+        Err(ReplicationError::Sync { .. }) if state(store, replica)? == before => {}
+        Err(ReplicationError::Sync { .. }) => {
             return Err(StepError::Violation(format!(
                 "replica {replica} refused a message of another session but stored changes \
                  from it"
@@ -316,5 +316,5 @@ pub(super) fn state(store: &AutomergeBackend, replica: usize) -> Result<State, S
             Ok((store.heads(COLLECTION, id)?, value))
         })
         .collect::<crate::Result<_>>()
-        .map_err(|e| StepError::Failed(replica, e))
+        .map_err(|e| StepError::Failed(replica, e.into()))
 }

@@ -6,7 +6,7 @@ use super::link::{self, Link};
 use super::{hostile, verdict};
 use crate::backend::ReplicationBug;
 use crate::fault::{Disk, PowerLoss};
-use crate::{AutomergeBackend, Durability, Error, OpenOptions, StorageBackend};
+use crate::{AutomergeBackend, Durability, OpenOptions, ReplicationError, StorageBackend};
 
 /// The most steps an input runs.
 pub const MAX_STEPS: usize = 64;
@@ -90,7 +90,7 @@ pub(super) struct Replica {
 /// Why a step did not complete.
 pub(super) enum StepError {
     /// Replica `.0` failed: allowed only after an injected fault, and it then goes down.
-    Failed(usize, Error),
+    Failed(usize, ReplicationError),
     /// The contract is broken.
     Violation(String),
 }
@@ -291,12 +291,12 @@ pub(super) fn write(
         Some(value) => docs.upsert(id, value),
         None => docs.delete(id),
     }
-    .map_err(|e| StepError::Failed(r, e))?;
+    .map_err(|e| StepError::Failed(r, e.into()))?;
     if replica.durable {
         let heads = replica
             .store
             .heads(COLLECTION, id)
-            .map_err(|e| StepError::Failed(r, e))?;
+            .map_err(|e| StepError::Failed(r, e.into()))?;
         replica.acked.push((id, heads));
     }
     Ok(())
@@ -304,8 +304,11 @@ pub(super) fn write(
 
 /// A flush on replica `r`: every write it made so far is acknowledged as durable.
 fn flush(replica: &mut Replica, r: usize) -> Result<(), StepError> {
-    replica.store.flush().map_err(|e| StepError::Failed(r, e))?;
-    acknowledge_all(replica).map_err(|e| StepError::Failed(r, e))
+    replica
+        .store
+        .flush()
+        .map_err(|e| StepError::Failed(r, e.into()))?;
+    acknowledge_all(replica).map_err(|e| StepError::Failed(r, e.into()))
 }
 
 /// Notes every document's heads as durable, after a flush or a compaction returned.
