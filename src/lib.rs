@@ -2,16 +2,39 @@
 //! its own behind it, any other store through a binding, and the tools to know what persistence
 //! costs and that it never loses a write.
 //!
+//! # What a user needs, and where it is
+//!
+//! The storage contract, which every store meets:
+//! - [`StorageBackend`] and [`Collection`], with [`Document`], [`DocumentPredicate`] and
+//!   [`Durability`]; their shared semantics are documented there.
+//! - [`Error`] and [`Result`]: what a store returns, naming no engine.
+//!
+//! The stores of this crate:
 //! - [`InMemoryBackend`]: ordered maps in memory, the reference model.
 //! - [`AutomergeBackend`]: every document an Automerge CRDT document, persisted in redb
-//!   (feature `automerge-backend`).
+//!   (feature `automerge-backend`), with its replication: [`SyncSession`], [`Applied`],
+//!   [`ReplicationError`] and [`Refusal`].
 //! - [`RedbBackend`]: the same bytes straight in redb, the floor to measure the CRDT against
-//!   (feature `redb-backend`).
+//!   (feature `redb-backend`); both persistent backends open with [`OpenOptions`] and check
+//!   themselves with `verify()` ([`VerifyReport`]).
 //!
-//! All three implement [`StorageBackend`] and [`Collection`]; their shared semantics are
-//! documented there. The harness — workloads, [`runner`], [`report`], the [`cli`] and the
-//! checks — takes any store through a [`Binding`](binding::Binding), the crate's own and a
-//! user's alike.
+//! Your own store, bound in: [`binding`] ([`Binding`](binding::Binding),
+//! [`Handle`](binding::Handle), [`Bindings`](binding::Bindings)), and [`fault`] for a store
+//! that can run on the fault-injecting disk.
+//!
+//! The checks, for any binding (feature `check`): `check` — the model check, crash, concurrency,
+//! file damage, use after close, and the fuzz entry point.
+//!
+//! Measuring: [`workload`] ([`Workload`](workload::Workload) and the YCSB presets), [`runner`]
+//! ([`run`](runner::run), [`RunOutcome`](runner::RunOutcome), [`RunError`](runner::RunError)),
+//! [`report`] (`report.json`, the comparison gate) and [`mesh`] (replication runs).
+//!
+//! The command line: [`cli::main`], given the bindings it offers.
+//!
+//! Nothing else is public: the harness core names no concrete backend, and what it is made of
+//! stays inside the crate.
+
+#![warn(missing_docs, unreachable_pub)]
 
 mod backend;
 pub mod binding;

@@ -12,7 +12,8 @@ use std::sync::{Mutex, RwLock};
 use common::Kind;
 use storebench::Durability;
 use storebench::binding::Handle;
-use storebench::check::{Disk, explore, point};
+use storebench::check::{explore, point};
+use storebench::fault::Disk;
 
 /// A registry with the race the backends' `collection()` must not have: look up, and on a
 /// miss insert without looking again under the write lock.

@@ -49,5 +49,3 @@ pub use op::{
 };
 pub use planted::Planted;
 pub use schedule::{Explored, explore, run_schedule};
-
-pub use crate::fault::{Disk, FaultStorage, MAX_DISK_BYTES, PowerLoss};

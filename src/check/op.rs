@@ -178,7 +178,7 @@ impl Op {
 /// collection).
 const COMPACT_BITS: u8 = 0b1100_0000;
 
-/// How much of the unsynced writes a crash keeps (see [`PowerLoss`](super::PowerLoss)).
+/// How much of the unsynced writes a crash keeps (see [`PowerLoss`](crate::fault::PowerLoss)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrashPoint {
     /// Which unsynced mutations survive.

@@ -94,6 +94,9 @@ mod tests {
             },
         };
         let text = refused.to_string();
-        assert!(text.contains("\"c-7\"") && text.contains("none stored"), "{text}");
+        assert!(
+            text.contains("\"c-7\"") && text.contains("none stored"),
+            "{text}"
+        );
     }
 }

@@ -23,9 +23,12 @@ mod workload;
 
 pub use faults::LinkFaults;
 pub use link::{LinkError, LinkFailure, sync_over};
-pub use presets::{MESH_PRESETS, mesh_preset};
-pub use process::{ReplicaError, ReplicaFailure, ReplicaSetup, serve_replica};
+pub use process::{ReplicaError, ReplicaFailure};
 pub use report::{MeshReport, MeshRound};
 pub use run::{MeshOptions, MeshTransport, TcpOptions, run_mesh, run_mesh_with};
 pub use transport::Transport;
 pub use workload::{MeshWorkload, Partition, Topology};
+
+// What the command line starts a mesh or a replica process with.
+pub(crate) use presets::{MESH_PRESETS, mesh_preset};
+pub(crate) use process::{ReplicaSetup, serve_replica};

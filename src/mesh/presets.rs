@@ -3,7 +3,7 @@
 use super::workload::MeshWorkload;
 
 /// Every built-in replication workload: name and TOML.
-pub const MESH_PRESETS: [(&str, &str); 2] = [
+pub(crate) const MESH_PRESETS: [(&str, &str); 2] = [
     (
         "mesh-sync",
         r#"name = "mesh-sync"
@@ -36,7 +36,7 @@ to = 15000
 ];
 
 /// The built-in replication workload `name`.
-pub fn mesh_preset(name: &str) -> Option<MeshWorkload> {
+pub(crate) fn mesh_preset(name: &str) -> Option<MeshWorkload> {
     let (_, text) = MESH_PRESETS.iter().find(|(n, _)| *n == name)?;
     Some(MeshWorkload::from_toml(text).expect("a built-in workload is valid"))
 }

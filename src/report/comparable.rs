@@ -10,7 +10,7 @@ use super::schema::{OLDEST_READABLE_SCHEMA_VERSION, Report, SCHEMA_VERSION, read
 /// per difference; empty when they can be compared. Not the storebench version: comparing two
 /// builds is what `compare` is for. The backend is not among them: setting backends side by
 /// side is the point.
-pub fn differences(a: &Report, b: &Report) -> Vec<String> {
+pub(super) fn differences(a: &Report, b: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let mut differ = |what: &str, x: String, y: String| {
         if x != y {
@@ -46,7 +46,7 @@ pub fn differences(a: &Report, b: &Report) -> Vec<String> {
 
 /// What differs between the first of `reports` and each of the others, each difference once:
 /// empty when they can all be set side by side.
-pub fn differences_among(reports: &[&Report]) -> Vec<String> {
+pub(crate) fn differences_among(reports: &[&Report]) -> Vec<String> {
     let Some((first, rest)) = reports.split_first() else {
         return Vec::new();
     };

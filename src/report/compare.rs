@@ -98,7 +98,7 @@ pub fn load_reports(dir: &Path) -> Result<Vec<Report>, CompareError> {
 
 /// A report read from its file: the directory holds its `.hgrm` files.
 #[derive(Debug, Clone)]
-pub struct Located {
+pub(crate) struct Located {
     /// The directory of its `report.json`.
     pub dir: PathBuf,
     /// The report.
@@ -116,7 +116,7 @@ impl AsRef<Report> for Located {
 ///
 /// # Errors
 /// [`CompareError::Empty`] when `dir` holds no `report.json` at all.
-pub fn load_readable(dir: &Path) -> Result<(Vec<Located>, Vec<CompareError>), CompareError> {
+pub(crate) fn load_readable(dir: &Path) -> Result<(Vec<Located>, Vec<CompareError>), CompareError> {
     let mut readable = Vec::new();
     let mut skipped = Vec::new();
     for path in report_paths(dir)? {
@@ -322,7 +322,7 @@ fn pairs<'a>(
 }
 
 /// `workload/backend` of the reports on one side only: (only in base, only in new).
-pub fn unpaired(base: &[Report], new: &[Report]) -> (Vec<String>, Vec<String>) {
+pub(crate) fn unpaired(base: &[Report], new: &[Report]) -> (Vec<String>, Vec<String>) {
     let keys = |reports: &[Report]| -> std::collections::BTreeSet<String> {
         reports
             .iter()
@@ -338,7 +338,7 @@ pub fn unpaired(base: &[Report], new: &[Report]) -> (Vec<String>, Vec<String>) {
 
 /// For each pair `compare` would judge whose runs differ in setup, `workload/backend` and what
 /// differs (see [`differences`](super::comparable::differences)).
-pub fn incomparable(base: &[Report], new: &[Report]) -> Vec<(String, Vec<String>)> {
+pub(crate) fn incomparable(base: &[Report], new: &[Report]) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (key, b, n) in pairs(base, new) {
         let all: Vec<&Report> = b.into_iter().chain(n).collect();
@@ -352,7 +352,7 @@ pub fn incomparable(base: &[Report], new: &[Report]) -> Vec<(String, Vec<String>
 
 /// `workload/backend` of the reports with failed operations, in the run or the load, or of
 /// runs that were interrupted.
-pub fn failed_runs(reports: &[Report]) -> Vec<String> {
+pub(crate) fn failed_runs(reports: &[Report]) -> Vec<String> {
     reports
         .iter()
         .filter(|r| r.run.errors > 0 || r.load.errors > 0 || r.interrupted)
@@ -411,7 +411,7 @@ pub(crate) fn verdict_rule(threshold_pct: f64) -> String {
 }
 
 /// The comparison as a Markdown table, regressions first.
-pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String {
+pub(crate) fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String {
     let mut out = format!(
         "{}\n\n\
          | subject | metric | base | new | change | noise | runs | p | verdict |\n\
@@ -447,7 +447,7 @@ pub fn comparison_table(changes: &[MetricChange], threshold_pct: f64) -> String 
 
 /// The new values in github-action-benchmark's `customSmallerIsBetter` (latencies) or
 /// `customBiggerIsBetter` (throughput) format.
-pub fn action_benchmark_json(
+pub(crate) fn action_benchmark_json(
     changes: &[MetricChange],
     bigger_is_better: bool,
 ) -> serde_json::Value {

@@ -12,7 +12,7 @@ const NANOS_PER_MICRO: f64 = 1000.0;
 const TICKS_PER_HALF_DISTANCE: u32 = 5;
 
 /// The percentile distribution of `h` in HdrHistogram's text format.
-pub fn percentile_distribution(h: &Histogram<u64>) -> String {
+pub(super) fn percentile_distribution(h: &Histogram<u64>) -> String {
     // The unit first, as a comment line the plotters skip.
     let mut out = String::from("#[Values in microseconds]\n");
     // Writing into a String cannot fail.

@@ -7,7 +7,7 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 /// An interval log holding `h` as one interval covering the whole run, tagged `tag`.
-pub fn interval_log(
+pub(super) fn interval_log(
     h: &Histogram<u64>,
     started: SystemTime,
     duration: Duration,

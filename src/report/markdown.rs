@@ -9,7 +9,7 @@ use super::table::{reference_costs, workload_table};
 
 /// Reports (or what holds one: a [`Located`](super::Located) report) grouped by workload,
 /// in name order.
-pub fn by_workload<T: AsRef<Report>>(reports: &[T]) -> BTreeMap<&str, Vec<&T>> {
+pub(super) fn by_workload<T: AsRef<Report>>(reports: &[T]) -> BTreeMap<&str, Vec<&T>> {
     let mut grouped: BTreeMap<&str, Vec<&T>> = BTreeMap::new();
     for report in reports {
         grouped
@@ -26,7 +26,7 @@ pub fn by_workload<T: AsRef<Report>>(reports: &[T]) -> BTreeMap<&str, Vec<&T>> {
 /// (`<workload>`, or `<workload>.run<n>` when the workload was run by more than one
 /// invocation). Rows of two invocations never share a table: a ratio or a "best" across them
 /// would set an earlier build, other flags or another state of the machine beside this one.
-pub fn by_table<T: AsRef<Report>>(reports: &[T]) -> Vec<(String, Vec<&T>)> {
+pub(crate) fn by_table<T: AsRef<Report>>(reports: &[T]) -> Vec<(String, Vec<&T>)> {
     let mut tables = Vec::new();
     for (workload, runs) in by_workload(reports) {
         let mut by_invocation: BTreeMap<Option<&str>, Vec<&T>> = BTreeMap::new();
@@ -54,7 +54,7 @@ pub fn by_table<T: AsRef<Report>>(reports: &[T]) -> Vec<(String, Vec<&T>)> {
 }
 
 /// The operation types any of `runs` measured, in name order.
-pub fn operations<'r>(runs: &[&'r Report]) -> Vec<&'r str> {
+pub(crate) fn operations<'r>(runs: &[&'r Report]) -> Vec<&'r str> {
     let mut operations: Vec<&str> = runs
         .iter()
         .flat_map(|r| r.operations.iter().map(|o| o.operation.as_str()))
@@ -75,7 +75,7 @@ pub fn comparison_markdown(reports: &[Report]) -> String {
 }
 
 /// An index linking `<workload>.md` for every workload, with the environment of the runs.
-pub fn index_markdown(reports: &[Report]) -> String {
+pub(crate) fn index_markdown(reports: &[Report]) -> String {
     let mut out = String::from(
         "# storebench reports\n\n| workload | backends | description |\n|---|---|---|\n",
     );
@@ -123,7 +123,7 @@ pub(crate) fn machine(m: &Machine) -> String {
 }
 
 /// How a run was made, in one line: what a reader needs before comparing its numbers.
-pub fn setup(report: &Report) -> String {
+pub(super) fn setup(report: &Report) -> String {
     let p = &report.workload.parameters;
     let number = |key: &str| p.get(key).and_then(serde_json::Value::as_u64);
     let operations = match p.get("max_execution_time") {
@@ -147,7 +147,7 @@ pub fn setup(report: &Report) -> String {
 
 /// One workload's table: a row per backend, the best value of each column in bold, and the
 /// cost over its reference, for each backend whose binding names one and where both ran.
-pub fn workload_markdown(runs: &[&Report]) -> String {
+pub(crate) fn workload_markdown(runs: &[&Report]) -> String {
     let Some(first) = runs.first() else {
         return String::new();
     };

@@ -21,7 +21,7 @@ use super::write::WriteError;
 /// Why client reports could not be merged.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum MergeError {
+pub(crate) enum MergeError {
     /// A report or histogram could not be read.
     Unreadable(CompareError),
     /// The reports are not of runs that belong together; `why` says what differs.
@@ -59,7 +59,7 @@ const PER_CLIENT: [&str; 4] = ["insert_start", "insert_count", "threads", "seed"
 ///
 /// # Errors
 /// [`MergeError`] naming the report, the difference, or the file that failed.
-pub fn merge_clients(clients: &[PathBuf], out: &Path) -> Result<Vec<Report>, MergeError> {
+pub(crate) fn merge_clients(clients: &[PathBuf], out: &Path) -> Result<Vec<Report>, MergeError> {
     let mut runs: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for client in clients {
         let paths = report_paths(client).map_err(MergeError::Unreadable)?;

@@ -99,7 +99,7 @@ fn percentile_label(x: &f64) -> String {
 ///
 /// # Errors
 /// When plotters fails to draw.
-pub fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String, String> {
+pub(crate) fn latency_spectrum_svg(runs: &[&Report], operation: &str) -> Result<String, String> {
     let lines: Vec<Spectrum> = runs
         .iter()
         .filter_map(|r| {
@@ -216,7 +216,7 @@ pub(crate) fn spectrum_svg(
 ///
 /// # Errors
 /// When plotters fails to draw.
-pub fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
+pub(crate) fn throughput_bars_svg(runs: &[&Report]) -> Result<String, String> {
     let values: Vec<(&str, f64)> = runs
         .iter()
         .map(|r| (r.backend.name.as_str(), r.run.throughput_ops_per_sec))
@@ -308,7 +308,7 @@ where
 ///
 /// # Errors
 /// When plotters fails to draw.
-pub fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
+pub(crate) fn throughput_timeline_svg(runs: &[&Report]) -> Result<String, String> {
     let series: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| whole_seconds(r)).collect();
     let workload = runs.first().map_or("", |r| r.workload.name.as_str());
     let names: Vec<&str> = runs.iter().map(|r| r.backend.name.as_str()).collect();

@@ -9,7 +9,7 @@ const MIB: f64 = 1048576.0;
 
 /// A resource the monitor samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceChart {
+pub(super) enum ResourceChart {
     /// Resident memory, MiB.
     Memory,
     /// The store's files, MiB.
@@ -24,7 +24,7 @@ pub enum ResourceChart {
 
 impl ResourceChart {
     /// Every chart, in the order a page shows them.
-    pub const ALL: [ResourceChart; 5] = [
+    pub(super) const ALL: [ResourceChart; 5] = [
         ResourceChart::Memory,
         ResourceChart::StoreSize,
         ResourceChart::DeviceWrites,
@@ -43,7 +43,7 @@ impl ResourceChart {
     }
 
     /// What the chart shows, under it.
-    pub fn caption(self) -> &'static str {
+    pub(super) fn caption(self) -> &'static str {
         match self {
             ResourceChart::Memory => {
                 "Resident memory of the process, sampled through the run phase."
@@ -124,7 +124,7 @@ impl ResourceChart {
 ///
 /// # Errors
 /// When plotters fails to draw.
-pub fn resource_timeline_svg<'r>(
+pub(super) fn resource_timeline_svg<'r>(
     runs: &[&'r Report],
     chart: ResourceChart,
 ) -> Result<Option<(String, Vec<&'r str>)>, String> {

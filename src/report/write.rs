@@ -25,7 +25,7 @@ pub fn write_run(outcome: &RunOutcome, dir: &Path) -> Result<Report, WriteError>
 /// `report` sets side by side only the rows of one invocation, and a report says how many
 /// runs were asked for beside how many completed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
+pub(crate) struct Invocation {
     /// Unique per invocation: its start in Unix milliseconds, the process id and a count of
     /// the invocations the process made before.
     pub id: String,
@@ -39,7 +39,7 @@ pub struct Invocation {
 impl Invocation {
     /// A new invocation, asking `repeats_requested` runs of each workload on each backend:
     /// its id is unique to this call, even among several in one process.
-    pub fn new(repeats_requested: usize) -> Self {
+    pub(crate) fn new(repeats_requested: usize) -> Self {
         static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ms = std::time::SystemTime::now()
@@ -54,7 +54,7 @@ impl Invocation {
 
     /// This process's invocation, asking `repeats_requested` runs: made at the first call, so
     /// every report a process writes through [`write_run`] shares it.
-    pub fn this_process(repeats_requested: usize) -> Self {
+    pub(crate) fn this_process(repeats_requested: usize) -> Self {
         static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         Self {
             id: ID.get_or_init(|| Invocation::new(1).id).clone(),
@@ -71,7 +71,7 @@ impl Invocation {
 ///
 /// # Errors
 /// When a file cannot be written; the error names it. `outcomes` must not be empty.
-pub fn write_repeated(
+pub(super) fn write_repeated(
     outcomes: &[RunOutcome],
     dir: &Path,
     invocation: &Invocation,

@@ -8,11 +8,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Asks every run in progress, and every later one, to stop after its current operation:
 /// what `storebench run` does on Ctrl-C or SIGTERM. The runs return what they measured so
 /// far, marked [`interrupted`](super::RunOutcome::interrupted).
-pub fn interrupt() {
+pub(crate) fn interrupt() {
     INTERRUPTED.store(true, Ordering::Relaxed);
 }
 
 /// Whether [`interrupt`] was called.
-pub fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }

@@ -16,11 +16,12 @@ mod watchdog;
 mod worker;
 
 pub use error::RunError;
-pub use interrupt::{interrupt, interrupted};
+pub(crate) use interrupt::{interrupt, interrupted};
 pub use log::OperationLog;
 pub use monitor::{DEFAULT_SAMPLE_INTERVAL, ResourceSeries, Transfer};
 pub use progress::{NoProgress, Progress};
-pub use recorder::{OperationHistograms, Recorder, new_histogram};
+pub use recorder::OperationHistograms;
+pub(crate) use recorder::new_histogram;
 pub use run::{PhaseOutcome, RunOutcome, run, run_logged};
 pub(crate) use timed::panic_message;
 pub use watchdog::{Hang, Watched, run_watched};

@@ -16,7 +16,7 @@ const HIGHEST_NS: u64 = 3_600_000_000_000;
 const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// A latency histogram in nanoseconds.
-pub fn new_histogram() -> Histogram<u64> {
+pub(crate) fn new_histogram() -> Histogram<u64> {
     // The bounds are constants within hdrhistogram's limits, so creation cannot fail.
     Histogram::new_with_bounds(1, HIGHEST_NS, SIGNIFICANT_DIGITS).expect("valid histogram bounds")
 }
@@ -62,7 +62,7 @@ impl OperationHistograms {
 /// One thread's recordings; threads record alone and are merged at the end, so recording
 /// takes no lock.
 #[derive(Debug, Clone)]
-pub struct Recorder {
+pub(super) struct Recorder {
     open_loop: bool,
     /// Indexed by `Operation as usize`: no hashing on the hot path.
     operations: Vec<Option<OperationHistograms>>,
@@ -84,7 +84,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// An empty recorder; `open_loop` adds intended-start histograms.
-    pub fn new(open_loop: bool) -> Self {
+    pub(super) fn new(open_loop: bool) -> Self {
         Self {
             open_loop,
             operations: vec![None; Operation::Load as usize + 1],
@@ -120,7 +120,7 @@ impl Recorder {
 
     /// Records one operation that ended `since_phase_start` into the phase; `failure` is what
     /// it said when it failed.
-    pub fn record(
+    pub(super) fn record(
         &mut self,
         op: Operation,
         failure: Option<&dyn std::fmt::Display>,
@@ -147,7 +147,7 @@ impl Recorder {
     /// Records a part of another operation under its own name, as YCSB records the read and
     /// the update of a read-modify-write under READ and UPDATE too: into `op`'s histograms,
     /// not into the phase's operation count.
-    pub fn record_part(
+    pub(super) fn record_part(
         &mut self,
         op: Operation,
         failure: Option<&dyn std::fmt::Display>,
@@ -181,7 +181,7 @@ impl Recorder {
     }
 
     /// Adds another thread's recordings to these.
-    pub fn merge(&mut self, other: &Recorder) {
+    pub(super) fn merge(&mut self, other: &Recorder) {
         for (mine, theirs) in self.operations.iter_mut().zip(&other.operations) {
             match (mine.as_mut(), theirs) {
                 (Some(m), Some(t)) => m.add(t),
@@ -204,28 +204,23 @@ impl Recorder {
         self.transfer += other.transfer;
     }
 
-    /// Logical bytes the recorded operations moved.
-    pub fn transfer(&self) -> Transfer {
-        self.transfer
-    }
-
     /// Counts `documents` written by a load operation that succeeded.
-    pub fn loaded(&mut self, documents: u64) {
+    pub(super) fn loaded(&mut self, documents: u64) {
         self.documents += documents;
     }
 
     /// Documents written by the load operations that succeeded.
-    pub fn documents(&self) -> u64 {
+    pub(super) fn documents(&self) -> u64 {
         self.documents
     }
 
     /// Operations completed, and of them those that succeeded.
-    pub fn counts(&self) -> (u64, u64) {
+    pub(super) fn counts(&self) -> (u64, u64) {
         (self.completed, self.succeeded)
     }
 
     /// The recordings by operation.
-    pub fn into_operations(self) -> (BTreeMap<Operation, OperationHistograms>, Vec<u64>) {
+    pub(super) fn into_operations(self) -> (BTreeMap<Operation, OperationHistograms>, Vec<u64>) {
         let all = [Operation::Load].into_iter().chain(Operation::MIX);
         let mut operations = BTreeMap::new();
         for op in all {

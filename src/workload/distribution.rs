@@ -63,7 +63,7 @@ impl FieldLength {
 
 /// Draws value lengths for one worker.
 #[derive(Debug, Clone)]
-pub struct LengthChooser {
+pub(crate) struct LengthChooser {
     lengths: FieldLength,
     zipfian: Option<Zipfian>,
     total_weight: f64,
@@ -71,7 +71,7 @@ pub struct LengthChooser {
 
 impl LengthChooser {
     /// A chooser for `lengths`.
-    pub fn new(lengths: &FieldLength) -> Self {
+    pub(crate) fn new(lengths: &FieldLength) -> Self {
         let zipfian = match lengths {
             FieldLength::Zipfian { min, max } => Some(Zipfian::new((max - min + 1) as u64, 0.99)),
             _ => None,
@@ -88,7 +88,7 @@ impl LengthChooser {
     }
 
     /// A length in bytes.
-    pub fn choose(&mut self, rng: &mut Rng) -> usize {
+    pub(crate) fn choose(&mut self, rng: &mut Rng) -> usize {
         match &self.lengths {
             FieldLength::Constant { bytes } => *bytes,
             FieldLength::Uniform { min, max } => min + rng.below((max - min + 1) as u64) as usize,
@@ -125,7 +125,7 @@ pub struct ScanLength {
 
 impl ScanLength {
     /// A chooser drawing scan lengths.
-    pub fn chooser(&self) -> LengthChooser {
+    pub(crate) fn chooser(&self) -> LengthChooser {
         LengthChooser::new(&if self.zipfian {
             FieldLength::Zipfian {
                 min: self.min,

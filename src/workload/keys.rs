@@ -61,7 +61,7 @@ pub(crate) fn write_key(order: InsertOrder, zero_padding: usize, n: u64, out: &m
 /// see [`readable`](Self::readable): the length of the prefix of numbers whose inserts all
 /// completed, like YCSB's `AcknowledgedCounterGenerator`.
 #[derive(Debug)]
-pub struct KeySpace {
+pub(crate) struct KeySpace {
     next: AtomicU64,
     readable: AtomicU64,
     /// Numbers acknowledged above `readable`, waiting for the gap below them to close.
@@ -73,7 +73,7 @@ pub struct KeySpace {
 
 impl KeySpace {
     /// A key space whose first `loaded` numbers exist.
-    pub fn new(loaded: u64) -> Self {
+    pub(crate) fn new(loaded: u64) -> Self {
         Self {
             next: AtomicU64::new(loaded),
             readable: AtomicU64::new(loaded),
@@ -88,18 +88,18 @@ impl KeySpace {
     }
 
     /// How many key numbers, from 0, are certainly inserted.
-    pub fn readable(&self) -> u64 {
+    pub(crate) fn readable(&self) -> u64 {
         self.readable.load(Ordering::Acquire)
     }
 
     /// Claims the next number for an insert.
-    pub fn claim(&self) -> u64 {
+    pub(crate) fn claim(&self) -> u64 {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Marks an insert as done (whether it succeeded or not: a failed insert must not stall
     /// the readable prefix forever).
-    pub fn acknowledge(&self, n: u64) {
+    pub(crate) fn acknowledge(&self, n: u64) {
         let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
         ahead.insert(n);
         let mut readable = self.readable.load(Ordering::Acquire);

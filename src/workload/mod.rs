@@ -18,14 +18,17 @@ mod validate;
 mod workload;
 mod zipfian;
 
-pub use distribution::{FieldLength, LengthChooser, ScanLength};
+pub use distribution::{FieldLength, ScanLength};
 pub use error::WorkloadError;
-pub use keys::{InsertOrder, KeySpace};
+pub use keys::InsertOrder;
 pub use operation::{Operation, OperationMix};
 pub use presets::{PRESETS, preset};
-pub use record::{BadRecord, RECORD_VERSION, decode_record, encode_record, with_field};
-pub use request::{KeyChooser, KeyRange, RequestDistribution};
+pub use request::RequestDistribution;
 pub use rng::Rng;
 pub use workload::Workload;
 
-pub(crate) use keys::write_key;
+// The generators a run draws from, and the records it writes: the runner's, not a user's.
+pub(crate) use distribution::LengthChooser;
+pub(crate) use keys::{KeySpace, write_key};
+pub(crate) use record::{BadRecord, decode_record, encode_record, with_field};
+pub(crate) use request::KeyChooser;

@@ -14,14 +14,17 @@
 //! [`Collection`]: crate::Collection
 
 /// The first byte of every record this version writes.
-pub const RECORD_VERSION: u8 = 1;
+pub(super) const RECORD_VERSION: u8 = 1;
 
 /// Appends an encoded record of `fields` (name, value) to `out`.
 ///
 /// # Panics
 /// If a name is longer than 255 bytes (validation keeps `fieldnameprefix` short) or a value
 /// longer than `u32::MAX`.
-pub fn encode_record<'a>(fields: impl IntoIterator<Item = (&'a str, &'a [u8])>, out: &mut Vec<u8>) {
+pub(crate) fn encode_record<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    out: &mut Vec<u8>,
+) {
     out.push(RECORD_VERSION);
     for (name, value) in fields {
         push_field(name, value, out);
@@ -41,7 +44,7 @@ fn push_field(name: &str, value: &[u8], out: &mut Vec<u8>) {
 ///
 /// # Errors
 /// [`BadRecord`] for bytes that are not a version-1 record.
-pub fn decode_record(record: &[u8]) -> Result<Vec<(&str, &[u8])>, BadRecord> {
+pub(crate) fn decode_record(record: &[u8]) -> Result<Vec<(&str, &[u8])>, BadRecord> {
     let Some((&RECORD_VERSION, mut rest)) = record.split_first() else {
         return Err(BadRecord);
     };
@@ -69,7 +72,11 @@ fn split(bytes: &[u8], at: usize) -> Result<(&[u8], &[u8]), BadRecord> {
 /// # Errors
 /// [`BadRecord`] when `record` is not a record this version encodes: a store that returns
 /// other bytes than it was given has damaged them, and that is not hidden by a rewrite.
-pub fn with_field(record: Option<&[u8]>, name: &str, value: &[u8]) -> Result<Vec<u8>, BadRecord> {
+pub(crate) fn with_field(
+    record: Option<&[u8]>,
+    name: &str,
+    value: &[u8],
+) -> Result<Vec<u8>, BadRecord> {
     let fields = match record {
         Some(record) => decode_record(record)?,
         None => Vec::new(),
@@ -111,7 +118,7 @@ fn field_order(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Bytes that are not a record this version encodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadRecord;
+pub(crate) struct BadRecord;
 
 impl std::fmt::Display for BadRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -55,7 +55,7 @@ pub enum RequestDistribution {
 
 /// The key numbers a workload's requests draw from, sized as YCSB's `CoreWorkload` sizes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyRange {
+pub(crate) struct KeyRange {
     /// The first key number this client loads (`insertstart`).
     pub start: u64,
     /// How many it loads (`insertcount`).
@@ -80,7 +80,7 @@ const MAX_REDRAWS: u32 = 100_000;
 
 /// Draws key numbers for one worker.
 #[derive(Debug, Clone)]
-pub struct KeyChooser {
+pub(crate) struct KeyChooser {
     distribution: RequestDistribution,
     range: KeyRange,
     zipfian: Option<Zipfian>,
@@ -90,7 +90,7 @@ pub struct KeyChooser {
 
 impl KeyChooser {
     /// A chooser for `distribution` over `range`.
-    pub fn new(distribution: &RequestDistribution, range: KeyRange) -> Self {
+    pub(crate) fn new(distribution: &RequestDistribution, range: KeyRange) -> Self {
         let gamma = match distribution {
             RequestDistribution::Exponential { percentile, frac } => {
                 -(1.0 - percentile / 100.0).ln() / (range.records.max(1) as f64 * frac)
@@ -131,7 +131,7 @@ impl KeyChooser {
 
     /// A key number no higher than the last inserted one (YCSB's `nextKeynum`): a draw
     /// beyond it is drawn again.
-    pub fn choose(&mut self, rng: &mut Rng, keys: &KeySpace) -> u64 {
+    pub(crate) fn choose(&mut self, rng: &mut Rng, keys: &KeySpace) -> u64 {
         let last = keys.readable().saturating_sub(1);
         for _ in 0..MAX_REDRAWS {
             if let Some(n) = self.draw(rng, keys, last)

@@ -31,7 +31,7 @@ pub struct Workload {
     /// Digits an id's number is zero-padded to (`zeropadding`).
     pub zero_padding: usize,
     /// Fields per record (`fieldcount`); a record is encoded into one document (see
-    /// [`encode_record`](super::encode_record)).
+    /// `encode_record`).
     pub field_count: usize,
     /// Field names are this and the field's number (`fieldnameprefix`).
     pub field_name_prefix: String,
@@ -88,7 +88,7 @@ pub struct Workload {
 
 impl Workload {
     /// The key numbers requests draw from, as YCSB sizes them.
-    pub fn key_range(&self) -> KeyRange {
+    pub(crate) fn key_range(&self) -> KeyRange {
         // YCSB's fudge factor of 2, truncated as its `int` cast truncates.
         let expected = self.operation_count as f64 * self.insert_proportion * 2.0;
         KeyRange {

@@ -23,6 +23,7 @@ mod writes;
 
 pub use apply::Applied;
 pub use backend::AutomergeBackend;
+#[cfg_attr(not(feature = "check"), allow(unreachable_pub))]
 pub use planted::ReplicationBug;
 #[cfg(feature = "check")]
 pub(crate) use sync::{DocEntry, Message, PeerKey};

@@ -14,8 +14,8 @@ use std::str::FromStr;
 /// A replication defect, fixed, that a store opened with it has again.
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-// Only the feature `check` constructs one.
-#[cfg_attr(not(feature = "check"), allow(dead_code))]
+// Only the feature `check` constructs one, and names it (`check::`).
+#[cfg_attr(not(feature = "check"), allow(dead_code, unreachable_pub))]
 pub enum ReplicationBug {
     /// A sync message of another session (a late one of a stalled session, one meant for
     /// another replica) is taken as an answer of the current one: its acknowledgement can
@@ -30,7 +30,7 @@ pub enum ReplicationBug {
     DeadWriterHeads,
 }
 
-#[cfg_attr(not(feature = "check"), allow(dead_code))]
+#[cfg_attr(not(feature = "check"), allow(dead_code, unreachable_pub))]
 impl ReplicationBug {
     /// Every bug, in the order of the fixes.
     pub const ALL: [ReplicationBug; 4] = [

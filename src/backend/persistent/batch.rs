@@ -35,8 +35,8 @@ use crate::{Error, Result};
 /// through [`OpenOptions`](super::OpenOptions)' `planted`).
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-// Only the feature `check` constructs one.
-#[cfg_attr(not(feature = "check"), allow(dead_code))]
+// Only the feature `check` constructs one, and names it (`check::`).
+#[cfg_attr(not(feature = "check"), allow(dead_code, unreachable_pub))]
 pub enum BatchBug {
     /// `flush()` commits the batch without a sync: it returns before the writes are durable.
     FlushWithoutSync,

@@ -9,4 +9,4 @@ mod replica;
 
 pub(crate) use coordinator::ProcessReplicas;
 pub use error::{ReplicaError, ReplicaFailure};
-pub use replica::{ReplicaSetup, serve_replica};
+pub(crate) use replica::{ReplicaSetup, serve_replica};

@@ -30,7 +30,7 @@ use crate::mesh::transport::TcpTransport;
 /// What a replica process is: which store, where, and how its links behave.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ReplicaSetup {
+pub(crate) struct ReplicaSetup {
     /// The binding, by the name it is selected by.
     pub backend: String,
     /// Where its files go.
@@ -50,7 +50,7 @@ pub struct ReplicaSetup {
 impl ReplicaSetup {
     /// Replica `index` of `backend` in `dir`, for a run of `documents` documents of
     /// `value_bytes` bytes; no faults, 10 s socket bound.
-    pub fn new(
+    pub(crate) fn new(
         backend: &str,
         dir: PathBuf,
         index: usize,
@@ -69,13 +69,13 @@ impl ReplicaSetup {
     }
 
     /// Faults its links inject.
-    pub fn faults(mut self, faults: LinkFaults) -> Self {
+    pub(crate) fn faults(mut self, faults: LinkFaults) -> Self {
         self.faults = faults;
         self
     }
 
     /// The bound on every socket operation.
-    pub fn io_timeout(mut self, timeout: Duration) -> Self {
+    pub(crate) fn io_timeout(mut self, timeout: Duration) -> Self {
         self.io_timeout = timeout;
         self
     }
@@ -116,7 +116,7 @@ struct Replica {
 /// # Errors
 /// The binding is unknown, its store does not open or does not replicate, the socket cannot
 /// listen, or standard output is gone; each in a sentence.
-pub fn serve_replica(setup: ReplicaSetup, bindings: &Bindings) -> Result<(), String> {
+pub(crate) fn serve_replica(setup: ReplicaSetup, bindings: &Bindings) -> Result<(), String> {
     let selected = bindings.select(&setup.backend).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&setup.dir).map_err(|e| format!("{}: {e}", setup.dir.display()))?;
     let handle = open_replicating(

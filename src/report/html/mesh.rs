@@ -9,7 +9,7 @@ use crate::report::plot::{Spectrum, lines_over_time_svg, spectrum_svg};
 ///
 /// # Errors
 /// When plotters fails to draw a chart.
-pub fn mesh_page(reports: &[MeshReport]) -> Result<String, String> {
+pub(crate) fn mesh_page(reports: &[MeshReport]) -> Result<String, String> {
     let mut page = Page::new("storebench mesh");
     let titles: Vec<String> = reports
         .iter()

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub use mesh::mesh_page;
+pub(crate) use mesh::mesh_page;
 use page::{Cell, Mark, Page, anchor};
 
 use super::compare::{by_verdict, verdict_rule};
@@ -23,7 +23,7 @@ use super::{CompareError, Located, MIN_RUNS, MetricChange, Report, Verdict};
 ///
 /// # Errors
 /// When plotters fails to draw a chart.
-pub fn report_page(
+pub(crate) fn report_page(
     sources: &[&Path],
     located: &[Located],
     skipped: &[CompareError],
@@ -53,7 +53,7 @@ pub fn report_page(
 ///
 /// # Errors
 /// When plotters fails to draw a chart.
-pub fn comparison_page(
+pub(crate) fn comparison_page(
     (base_dir, base): (&Path, &[Located]),
     (new_dir, new): (&Path, &[Located]),
     changes: &[MetricChange],

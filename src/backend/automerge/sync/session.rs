@@ -229,7 +229,7 @@ impl SyncSession {
     /// session as it was: it may go on;
     /// [`ReplicationError::ChangeRefused`] for a change that is not one or
     /// that this store cannot show, or that Automerge would not load with the document's
-    /// history; [`ReplicationError::Store`] with [`Error::Corrupt`] or a storage error. Then nothing of
+    /// history; [`ReplicationError::Store`] with [`Error::Corrupt`](crate::Error::Corrupt) or a storage error. Then nothing of
     /// the message is stored. A message refused before it changed anything (damaged,
     /// malformed, of another session or peer) leaves the session able to go on; after any
     /// other error, and past the bounds, every later call fails with [`ReplicationError::Sync`]: start a
