@@ -6,6 +6,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
+use crate::workload::decode_record;
+
 /// Where log lines go: standard output or a file, shared by every worker thread.
 pub struct OperationLog {
     out: Mutex<Out>,
@@ -66,6 +68,65 @@ impl OperationLog {
         match out.error.take() {
             Some(e) => Err(e),
             None => out.writer.flush(),
+        }
+    }
+}
+
+/// Log lines a worker gathers before writing them out under the log's lock.
+const LOG_BUFFER: usize = 64 * 1024;
+
+/// One worker's lines for the log, gathered and written out in blocks, its records' fields in
+/// YCSB's order.
+pub(crate) struct WorkerLog<'a> {
+    log: &'a OperationLog,
+    lines: String,
+    /// The order YCSB prints a record's fields in.
+    order: Vec<usize>,
+}
+
+impl<'a> WorkerLog<'a> {
+    pub(crate) fn new(log: &'a OperationLog, field_names: &[String]) -> Self {
+        Self {
+            log,
+            lines: String::new(),
+            order: java_map_order(field_names),
+        }
+    }
+
+    /// `verb` (`INSERT`, `UPDATE`) of `key` with `record`'s fields.
+    pub(crate) fn record(&mut self, verb: &str, table: &str, key: &str, record: &[u8]) {
+        let fields = decode_record(record).unwrap_or_default();
+        let ordered = self.order.iter().filter_map(|&i| fields.get(i).copied());
+        write_line(&mut self.lines, verb, table, key, ordered);
+    }
+
+    /// An update of one field of `key`.
+    pub(crate) fn field(&mut self, table: &str, key: &str, name: &str, value: &[u8]) {
+        write_line(&mut self.lines, "UPDATE", table, key, [(name, value)]);
+    }
+
+    /// A read (or, with `length`, a scan) of `key`; `field` when one field is asked for.
+    pub(crate) fn read(
+        &mut self,
+        table: &str,
+        key: &str,
+        length: Option<usize>,
+        field: Option<&str>,
+    ) {
+        read_line(&mut self.lines, table, key, length, field);
+    }
+
+    /// `verb` on a collection, with `key` when it names one.
+    pub(crate) fn plain(&mut self, verb: &str, table: &str, key: Option<&str>) {
+        plain_line(&mut self.lines, verb, table, key);
+    }
+
+    /// Writes out the gathered lines: when there are many, or with `all`, every one (at the
+    /// end of a phase).
+    pub(crate) fn write_out(&mut self, all: bool) {
+        if all || self.lines.len() >= LOG_BUFFER {
+            self.log.write(&self.lines);
+            self.lines.clear();
         }
     }
 }

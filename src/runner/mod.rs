@@ -3,6 +3,7 @@
 
 mod disk;
 mod error;
+mod generate;
 mod interrupt;
 mod log;
 mod monitor;

@@ -1,19 +1,18 @@
-//! One worker thread: draws operations from the workload and times each against the backend.
+//! One worker thread: runs the operations its generator draws against the store, timing each
+//! and logging it when asked to.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::generate::{Generator, Update};
 use super::interrupt::interrupted;
-use super::log::{OperationLog, java_map_order, plain_line, read_line, write_line};
+use super::log::{OperationLog, WorkerLog};
 use super::monitor::Transfer;
 use super::progress::Progress;
 use super::recorder::Recorder;
 use super::timed::{Failure, Timed, quiet_caught_panics, timed, timed_value};
-use crate::workload::{
-    BadRecord, KeyChooser, KeySpace, LengthChooser, Operation, Rng, Workload, decode_record,
-    encode_record, with_field, write_key,
-};
+use crate::workload::{BadRecord, KeySpace, Operation, Workload, with_field};
 use crate::{Collection, Result};
 
 /// How often workers report progress, in operations: rarely enough to cost nothing.
@@ -39,41 +38,17 @@ pub(crate) enum Stop {
     At(Instant),
 }
 
-/// One worker's state: its own random stream, choosers and buffers.
+/// One worker: draws operations from its generator, runs each against the store, times it
+/// and logs it.
 pub(crate) struct Worker<'a> {
-    workload: &'a Workload,
     collections: &'a [Arc<dyn Collection>],
     keys: &'a KeySpace,
-    /// Draws keys, values and lengths. How many draws a key takes can depend on how far other
-    /// threads' inserts have got, so operations are drawn from a stream of their own.
-    rng: Rng,
-    /// Draws which operation comes next: the same seed gives each thread the same sequence of
-    /// operations however the threads interleave.
-    op_rng: Rng,
-    key_chooser: KeyChooser,
-    lengths: LengthChooser,
-    scan_lengths: LengthChooser,
-    /// Random printable bytes that field values are cut from, as YCSB's are printable:
-    /// generating a value costs one copy.
-    value_source: Vec<u8>,
-    /// `field0`, `field1`, ... (with the workload's prefix).
-    field_names: Vec<String>,
-    /// Where in `value_source` each field of the record being built is cut from.
-    field_values: Vec<std::ops::Range<usize>>,
-    key: String,
-    /// The index of the current key's collection.
-    table: usize,
-    /// Where this worker's operations are logged, if anywhere, with the lines not yet
-    /// written and the order YCSB prints a record's fields in.
-    log: Option<&'a OperationLog>,
-    lines: String,
-    log_order: Vec<usize>,
+    draws: Generator<'a>,
+    /// Where this worker's operations are logged, if anywhere.
+    log: Option<WorkerLog<'a>>,
     /// Logical bytes the operation being executed moved, taken by the recorder after it.
     moved: Transfer,
 }
-
-/// Log lines a worker gathers before writing them out under the log's lock.
-const LOG_BUFFER: usize = 64 * 1024;
 
 impl<'a> Worker<'a> {
     pub(crate) fn new(
@@ -83,100 +58,50 @@ impl<'a> Worker<'a> {
         stream: u64,
     ) -> Self {
         quiet_caught_panics();
-        let mut rng = Rng::new(workload.seed, 2 * stream);
-        let op_rng = Rng::new(workload.seed, 2 * stream + 1);
-        let max_value = workload.field_length.max();
-        // YCSB's RandomByteIterator: six bytes from each random 32-bit draw, each a space
-        // plus 5, 6 or 7 bits of it masked by 31, 63 and 95 in turn (printable ASCII and
-        // DEL). At least 64 KiB of it, so that a record's fields are not all cut from the
-        // same few hundred bytes, which a compressing store would shrink unlike YCSB's.
-        let source_len = (2 * max_value + 8).max(64 * 1024);
-        let mut value_source = Vec::with_capacity(source_len + 6);
-        while value_source.len() < source_len {
-            let bits = rng.next_u64() as u32;
-            for (i, mask) in [31u32, 63, 95, 31, 63, 95].into_iter().enumerate() {
-                value_source.push(b' ' + ((bits >> (5 * i)) & mask) as u8);
-            }
-        }
-        let field_names = (0..workload.field_count)
-            .map(|i| format!("{}{i}", workload.field_name_prefix))
-            .collect();
         Self {
-            workload,
             collections,
             keys,
-            rng,
-            op_rng,
-            key_chooser: KeyChooser::new(&workload.request_distribution, workload.key_range()),
-            lengths: LengthChooser::new(&workload.field_length),
-            scan_lengths: workload.scan_length.chooser(),
-            value_source,
-            field_names,
-            field_values: Vec::new(),
-            key: String::new(),
-            table: 0,
+            draws: Generator::new(workload, keys, collections.len(), stream),
             log: None,
-            lines: String::new(),
-            log_order: Vec::new(),
             moved: Transfer::default(),
         }
     }
 
     /// Logs every operation this worker issues to `log`.
     pub(crate) fn logging(mut self, log: Option<&'a OperationLog>) -> Self {
-        self.log = log;
-        self.log_order = java_map_order(&self.field_names);
+        self.log = log.map(|log| WorkerLog::new(log, self.draws.field_names()));
         self
     }
 
-    /// Writes out the gathered log lines: when there are many, and at the end of a phase.
-    fn write_log(&mut self, force: bool) {
-        if let Some(log) = self.log
-            && (force || self.lines.len() >= LOG_BUFFER)
-        {
-            log.write(&self.lines);
-            self.lines.clear();
+    /// Writes out the gathered log lines: when there are many, and (`all`) at the end of a
+    /// phase.
+    fn write_log(&mut self, all: bool) {
+        if let Some(log) = &mut self.log {
+            log.write_out(all);
         }
     }
 
-    /// Logs `verb` (`INSERT`, `UPDATE`) of the current key with `record`'s fields, in YCSB's
-    /// order.
+    /// Logs `verb` (`INSERT`, `UPDATE`) of the current key with `record`'s fields.
     fn log_record(&mut self, verb: &str, record: &[u8]) {
-        if self.log.is_none() {
-            return;
+        if let Some(log) = &mut self.log {
+            log.record(verb, self.draws.table_name(), self.draws.key(), record);
         }
-        let table = self.table();
-        let fields = decode_record(record).unwrap_or_default();
-        let ordered = self
-            .log_order
-            .iter()
-            .filter_map(|&i| fields.get(i).copied());
-        write_line(&mut self.lines, verb, table, &self.key, ordered);
     }
 
     /// Logs a read (or, with `length`, a scan) of the current key; `field` when one field is
     /// asked for.
     fn log_read(&mut self, length: Option<usize>, field: Option<usize>) {
-        if self.log.is_some() {
-            let table = self.table();
-            let field = field.map(|f| self.field_names[f].as_str());
-            read_line(&mut self.lines, table, &self.key, length, field);
+        if let Some(log) = &mut self.log {
+            let field = field.map(|f| self.draws.field_names()[f].as_str());
+            log.read(self.draws.table_name(), self.draws.key(), length, field);
         }
-    }
-
-    /// A field for a read to ask for, when it asks for one (`readallfields = false`): drawn
-    /// whether or not anything logs it, so the random stream is the same either way.
-    fn read_field(&mut self) -> Option<usize> {
-        (!self.workload.read_all_fields)
-            .then(|| self.rng.below(self.field_names.len() as u64) as usize)
     }
 
     /// Logs `verb` on the current collection, with the first `key_bytes` of the current key.
     fn log_plain(&mut self, verb: &str, key_bytes: Option<usize>) {
-        if self.log.is_some() {
-            let table = self.table();
-            let key = key_bytes.map(|n| &self.key[..n]);
-            plain_line(&mut self.lines, verb, table, key);
+        if let Some(log) = &mut self.log {
+            let key = key_bytes.map(|n| &self.draws.key()[..n]);
+            log.plain(verb, self.draws.table_name(), key);
         }
     }
 
@@ -185,14 +110,23 @@ impl<'a> Worker<'a> {
         match update {
             Update::Record(record) => self.log_record("UPDATE", record),
             Update::Field(field, value) => {
-                if self.log.is_some() {
-                    let table = self.table();
-                    let name = self.field_names[*field].as_str();
-                    let value = &self.value_source[value.clone()];
-                    write_line(&mut self.lines, "UPDATE", table, &self.key, [(name, value)]);
+                if let Some(log) = &mut self.log {
+                    let name = self.draws.field_names()[*field].as_str();
+                    let value = self.draws.value(value.clone());
+                    log.field(self.draws.table_name(), self.draws.key(), name, value);
                 }
             }
         }
+    }
+
+    /// Draws an existing key and makes it the current one; its collection.
+    fn existing_key(&mut self) -> &'a Arc<dyn Collection> {
+        &self.collections[self.draws.existing_key()]
+    }
+
+    /// Makes key number `n` the current key; its collection.
+    fn key_for(&mut self, n: u64) -> &'a Arc<dyn Collection> {
+        &self.collections[self.draws.key_for(n)]
     }
 
     /// Runs operations until `stop`, recording into `recorder` when given (warm-up records
@@ -233,7 +167,7 @@ impl<'a> Worker<'a> {
                     std::thread::sleep(intended - now);
                 }
             }
-            let op = self.workload.mix.choose(self.op_rng.unit());
+            let op = self.draws.operation();
             let Timed {
                 failure,
                 began,
@@ -276,79 +210,13 @@ impl<'a> Worker<'a> {
         self.write_log(true);
     }
 
-    /// Picks an existing key number, writes its id into `self.key`, and returns its collection.
-    fn existing_key(&mut self) -> &'a Arc<dyn Collection> {
-        let n = self.key_chooser.choose(&mut self.rng, self.keys);
-        self.key_for(n)
-    }
-
-    fn key_for(&mut self, n: u64) -> &'a Arc<dyn Collection> {
-        write_key(
-            self.workload.insert_order,
-            self.workload.zero_padding,
-            n,
-            &mut self.key,
-        );
-        self.table = (n % self.collections.len() as u64) as usize;
-        &self.collections[self.table]
-    }
-
-    /// The name of the collection the current key is in, as the workload names it.
-    fn table(&self) -> &'a str {
-        let workload: &'a Workload = self.workload;
-        &workload.collections[self.table]
-    }
-
-    /// A field value of a drawn length.
-    fn field_value(&mut self) -> std::ops::Range<usize> {
-        let len = self.lengths.choose(&mut self.rng);
-        let offset = self.rng.below((self.value_source.len() - len + 1) as u64) as usize;
-        offset..offset + len
-    }
-
-    /// A whole record: every field, each of a drawn length.
-    fn record(&mut self) -> Vec<u8> {
-        // The ranges go into a buffer the worker keeps: a record costs one allocation, its own.
-        let mut values = std::mem::take(&mut self.field_values);
-        values.clear();
-        for _ in 0..self.field_names.len() {
-            let value = self.field_value();
-            values.push(value);
-        }
-        let fields = self
-            .field_names
-            .iter()
-            .zip(&values)
-            .map(|(name, value)| (name.as_str(), &self.value_source[value.clone()]));
-        let size = 1 + fields
-            .clone()
-            .map(|(n, v)| 1 + n.len() + 4 + v.len())
-            .sum::<usize>();
-        let mut record = Vec::with_capacity(size);
-        encode_record(fields, &mut record);
-        self.field_values = values;
-        record
-    }
-
-    /// What an update writes (YCSB's `writeallfields`): a whole record, or one field drawn
-    /// uniformly with its new value.
-    fn update(&mut self) -> Update {
-        if self.workload.write_all_fields || self.field_names.len() == 1 {
-            // Replacing the only field is writing the whole record: no read needed.
-            Update::Record(self.record())
-        } else {
-            let field = self.rng.below(self.field_names.len() as u64) as usize;
-            Update::Field(field, self.field_value())
-        }
-    }
-
     /// The error of a read that returned bytes the workload never wrote.
     fn damaged(&self, e: BadRecord) -> crate::Error {
         let what = format!(
             "document {}: {e}, so the store changed what it was given",
-            self.key
+            self.draws.key()
         );
-        crate::Error::backend(self.table(), what)
+        crate::Error::backend(self.draws.table_name(), what)
     }
 
     /// Writes `update` to the current key of `c`: one field means reading the record first.
@@ -356,20 +224,20 @@ impl<'a> Worker<'a> {
     fn write(&self, c: &Arc<dyn Collection>, update: Update, moved: &mut Transfer) -> Result<()> {
         match update {
             Update::Record(record) => {
-                moved.wrote(&self.key, &record);
-                c.upsert(&self.key, record)
+                moved.wrote(self.draws.key(), &record);
+                c.upsert(self.draws.key(), record)
             }
             Update::Field(field, value) => {
-                let old = c.get(&self.key)?;
+                let old = c.get(self.draws.key())?;
                 if let Some(old) = &old {
-                    moved.returned(&self.key, old);
+                    moved.returned(self.draws.key(), old);
                 }
-                let name = &self.field_names[field];
-                let value = &self.value_source[value];
+                let name = &self.draws.field_names()[field];
+                let value = self.draws.value(value);
                 let record =
                     with_field(old.as_deref(), name, value).map_err(|e| self.damaged(e))?;
-                moved.wrote(&self.key, &record);
-                c.upsert(&self.key, record)
+                moved.wrote(self.draws.key(), &record);
+                c.upsert(self.draws.key(), record)
             }
         }
     }
@@ -383,16 +251,16 @@ impl<'a> Worker<'a> {
         match op {
             Operation::Read => {
                 let c = self.existing_key();
-                let field = self.read_field();
+                let field = self.draws.read_field();
                 self.log_read(None, field);
-                let (value, timed) = timed_value(|| c.get(&self.key));
+                let (value, timed) = timed_value(|| c.get(self.draws.key()));
                 if let Some(Some(value)) = &value {
-                    self.moved.returned(&self.key, value);
+                    self.moved.returned(self.draws.key(), value);
                 }
                 timed
             }
             Operation::Update => {
-                let update = self.update();
+                let update = self.draws.update();
                 let c = self.existing_key();
                 self.log_update(&update);
                 let mut moved = Transfer::default();
@@ -402,32 +270,32 @@ impl<'a> Worker<'a> {
             }
             Operation::Insert => {
                 let n = self.keys.claim();
-                let record = self.record();
+                let record = self.draws.record();
                 let c = self.key_for(n);
                 self.log_record("INSERT", &record);
-                self.moved.wrote(&self.key, &record);
-                let result = timed(|| c.upsert(&self.key, record));
+                self.moved.wrote(self.draws.key(), &record);
+                let result = timed(|| c.upsert(self.draws.key(), record));
                 self.keys.acknowledge(n);
                 result
             }
             Operation::Scan => {
-                let len = self.scan_lengths.choose(&mut self.rng);
+                let len = self.draws.scan_length();
                 let c = self.existing_key();
-                let field = self.read_field();
+                let field = self.draws.read_field();
                 self.log_read(Some(len), field);
-                let (docs, timed) = timed_value(|| c.scan_range(&self.key, len));
+                let (docs, timed) = timed_value(|| c.scan_range(self.draws.key(), len));
                 self.moved.returned_all(docs.as_deref().unwrap_or_default());
                 timed
             }
             Operation::ReadModifyWrite => {
-                let update = self.update();
+                let update = self.draws.update();
                 let c = self.existing_key();
-                let field = self.read_field();
+                let field = self.draws.read_field();
                 self.log_read(None, field);
                 self.log_update(&update);
-                let (old, read) = timed_value(|| c.get(&self.key));
+                let (old, read) = timed_value(|| c.get(self.draws.key()));
                 if let Some(Some(old)) = &old {
-                    self.moved.returned(&self.key, old);
+                    self.moved.returned(self.draws.key(), old);
                 }
                 let began = read.began;
                 let failed = read
@@ -449,13 +317,13 @@ impl<'a> Worker<'a> {
                         Update::Record(record) => record,
                         Update::Field(field, value) => with_field(
                             old.flatten().as_deref(),
-                            &self.field_names[field],
-                            &self.value_source[value],
+                            &self.draws.field_names()[field],
+                            self.draws.value(value),
                         )
                         .map_err(|e| self.damaged(e))?,
                     };
-                    written.wrote(&self.key, &record);
-                    c.upsert(&self.key, record)
+                    written.wrote(self.draws.key(), &record);
+                    c.upsert(self.draws.key(), record)
                 });
                 self.moved += written;
                 let (ended, failed) = (
@@ -474,13 +342,12 @@ impl<'a> Worker<'a> {
             }
             Operation::Delete => {
                 let c = self.existing_key();
-                self.log_plain("DELETE", Some(self.key.len()));
-                timed(|| c.delete(&self.key))
+                self.log_plain("DELETE", Some(self.draws.key().len()));
+                timed(|| c.delete(self.draws.key()))
             }
             Operation::Find => {
                 // A byte values are made of: any other would match nothing.
-                let byte =
-                    self.value_source[self.rng.below(self.value_source.len() as u64) as usize];
+                let byte = self.draws.value_byte();
                 let c = self.existing_key();
                 self.log_plain("FIND", None);
                 // The last byte: a record's first is its encoding version, the same in all.
@@ -490,20 +357,15 @@ impl<'a> Worker<'a> {
                 timed
             }
             Operation::Count => {
-                self.table = self.rng.below(self.collections.len() as u64) as usize;
-                let c = &self.collections[self.table];
+                let c = &self.collections[self.draws.any_table()];
                 self.log_plain("COUNT", None);
                 timed(|| c.count().map(black_box))
             }
             Operation::ScanPrefix => {
                 let c = self.existing_key();
-                let end = self
-                    .key
-                    .char_indices()
-                    .nth(self.workload.scan_prefix_length)
-                    .map_or(self.key.len(), |(i, _)| i);
+                let end = self.draws.prefix_end();
                 self.log_plain("SCANPREFIX", Some(end));
-                let (docs, timed) = timed_value(|| c.scan_prefix(&self.key[..end]));
+                let (docs, timed) = timed_value(|| c.scan_prefix(&self.draws.key()[..end]));
                 self.moved.returned_all(docs.as_deref().unwrap_or_default());
                 timed
             }
@@ -527,21 +389,24 @@ impl<'a> Worker<'a> {
             }
             let documents = batch.end - batch.start;
             let (op, timed) = if documents == 1 {
-                let record = self.record();
+                let record = self.draws.record();
                 let c = self.key_for(batch.start);
                 self.log_record("INSERT", &record);
-                self.moved.wrote(&self.key, &record);
-                (Operation::Insert, timed(|| c.upsert(&self.key, record)))
+                self.moved.wrote(self.draws.key(), &record);
+                (
+                    Operation::Insert,
+                    timed(|| c.upsert(self.draws.key(), record)),
+                )
             } else {
                 let mut per_collection: Vec<Vec<(String, Vec<u8>)>> =
                     vec![Vec::new(); ncollections];
                 for n in batch {
-                    let record = self.record();
+                    let record = self.draws.record();
                     let index = (n % ncollections as u64) as usize;
                     self.key_for(n);
                     self.log_record("INSERT", &record);
-                    self.moved.wrote(&self.key, &record);
-                    per_collection[index].push((self.key.clone(), record));
+                    self.moved.wrote(self.draws.key(), &record);
+                    per_collection[index].push((self.draws.key().to_owned(), record));
                 }
                 let timed = timed(|| {
                     for (collection, docs) in self.collections.iter().zip(per_collection) {
@@ -571,14 +436,6 @@ impl<'a> Worker<'a> {
         recorder.publish();
         self.write_log(true);
     }
-}
-
-/// What an update writes.
-enum Update {
-    /// A whole record.
-    Record(Vec<u8>),
-    /// One field, by number, and its new value (a range of the worker's value source).
-    Field(usize, std::ops::Range<usize>),
 }
 
 #[cfg(test)]
