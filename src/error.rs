@@ -1,11 +1,11 @@
 //! Errors by who fails.
 //!
 //! [`Error`] is the storage contract's: what any store, built in or bound from outside,
-//! returns from the [`Storage`](crate::Storage) traits. It names no engine: a store's own
-//! error is kept as a source. The Automerge backend's replication has its own,
-//! [`ReplicationError`], for a peer's changes refused and sync sessions broken; the harness
-//! has its own too ([`WorkloadError`](crate::workload::WorkloadError),
-//! [`RunError`](crate::runner::RunError)).
+//! returns from [`StorageBackend`](crate::StorageBackend) and
+//! [`Collection`](crate::Collection). It names no engine: a store's own error is kept as a
+//! source. The Automerge backend's replication has its own, [`ReplicationError`], for a
+//! peer's changes refused and sync sessions broken; the harness has its own too
+//! ([`WorkloadError`](crate::workload::WorkloadError), [`RunError`](crate::runner::RunError)).
 
 use std::fmt;
 use std::path::PathBuf;

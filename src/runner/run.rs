@@ -100,8 +100,8 @@ pub struct RunOutcome {
     pub peak_rss_bytes: Option<u64>,
     /// The resource monitor's interval between samples; `None` when it was off.
     pub sample_interval: Option<Duration>,
-    /// Whether the run was interrupted (Ctrl-C, in the command line) before it ended: its figures cover
-    /// what ran until then.
+    /// Whether the run was interrupted (Ctrl-C, in the command line) before it ended: its
+    /// figures cover what ran until then.
     pub interrupted: bool,
 }
 

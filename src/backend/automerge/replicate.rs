@@ -109,8 +109,8 @@ impl AutomergeBackend {
     /// but set or delete the bytes under `data`, whose dependencies are missing, or that
     /// Automerge would not load with the document: bytes damaged under a chunk header that
     /// still parses, or a number its actor gave another change or that skips one;
-    /// [`ReplicationError::Store`] with [`Error::Corrupt`](crate::Error::Corrupt) when the stored document is
-    /// damaged, or with a storage error. Nothing is stored on error.
+    /// [`ReplicationError::Store`] with [`Error::Corrupt`](crate::Error::Corrupt) when the
+    /// stored document is damaged, or with a storage error. Nothing is stored on error.
     pub fn apply_changes(
         &self,
         collection: &str,

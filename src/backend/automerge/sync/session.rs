@@ -221,19 +221,19 @@ impl SyncSession {
     /// prepares the answer. A repeated message is ignored.
     ///
     /// # Errors
-    /// [`ReplicationError::Sync`] for bytes that are not a sync message (or were damaged in transit), a
-    /// message from another peer than the first, a `backend` other than the session's, or more
-    /// than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages; and for a message of another session
-    /// (a late one of a session before, or one the peer meant for another replica), or one
-    /// that arrives before any naming its sender (whose first was lost), which leave this
-    /// session as it was: it may go on;
-    /// [`ReplicationError::ChangeRefused`] for a change that is not one or
-    /// that this store cannot show, or that Automerge would not load with the document's
-    /// history; [`ReplicationError::Store`] with [`Error::Corrupt`](crate::Error::Corrupt) or a storage error. Then nothing of
-    /// the message is stored. A message refused before it changed anything (damaged,
-    /// malformed, of another session or peer) leaves the session able to go on; after any
-    /// other error, and past the bounds, every later call fails with [`ReplicationError::Sync`]: start a
-    /// new session.
+    /// [`ReplicationError::Sync`] for bytes that are not a sync message (or were damaged in
+    /// transit), a message from another peer than the first, a `backend` other than the
+    /// session's, or more than [`MAX_MESSAGES`](Self::MAX_MESSAGES) messages; and for a
+    /// message of another session (a late one of a session before, or one the peer meant for
+    /// another replica), or one that arrives before any naming its sender (whose first was
+    /// lost), which leave this session as it was: it may go on;
+    /// [`ReplicationError::ChangeRefused`] for a change that is not one or that this store
+    /// cannot show, or that Automerge would not load with the document's history;
+    /// [`ReplicationError::Store`] with [`Error::Corrupt`](crate::Error::Corrupt) or a storage
+    /// error. Then nothing of the message is stored. A message refused before it changed
+    /// anything (damaged, malformed, of another session or peer) leaves the session able to go
+    /// on; after any other error, and past the bounds, every later call fails with
+    /// [`ReplicationError::Sync`]: start a new session.
     pub fn receive(
         &mut self,
         backend: &AutomergeBackend,
