@@ -10,6 +10,8 @@
 use automerge::{ActorId, ChangeHash};
 use sha2::{Digest, Sha256};
 
+use super::bytes::{Reader, put_leb128};
+
 /// The bytes every Automerge chunk starts with.
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// The chunk type of one change, uncompressed (as stored).
@@ -35,17 +37,13 @@ pub(crate) struct StoredChange {
 pub(crate) fn read_change(chunk: &[u8]) -> Option<StoredChange> {
     let read = hashed(chunk).filter(|read| read.chunk_type == CHANGE)?;
     // The data starts with the dependencies, the actor and the number.
-    let (count, mut data) = leb128(read.data)?;
-    let deps = (0..count)
-        .map(|_| {
-            let (hash, rest) = data.split_first_chunk::<32>()?;
-            data = rest;
-            Some(ChangeHash(*hash))
-        })
+    let mut data = Reader::new(read.data);
+    let deps = (0..data.leb128()?)
+        .map(|_| data.hash())
         .collect::<Option<Vec<_>>>()?;
-    let (actor_len, data) = leb128(data)?;
-    let (actor, data) = data.split_at_checked(usize::try_from(actor_len).ok()?)?;
-    let (seq, _) = leb128(data)?;
+    let actor_len = usize::try_from(data.leb128()?).ok()?;
+    let actor = data.take(actor_len)?;
+    let seq = data.leb128()?;
     Some(StoredChange {
         hash: read.hash,
         actor: ActorId::from(actor),
@@ -64,15 +62,19 @@ struct Hashed<'a> {
 
 fn hashed(chunk: &[u8]) -> Option<Hashed<'_>> {
     // Magic, checksum and chunk type, then the data's length and the data.
-    let (header, rest) = chunk.split_first_chunk::<9>()?;
-    let (len, data) = leb128(rest)?;
+    let mut read = Reader::new(chunk);
+    let header = read.array::<9>()?;
+    let len = read.leb128()?;
+    let data = read.rest();
     if header[..4] != MAGIC || u64::try_from(data.len()) != Ok(len) {
         return None;
     }
     // Automerge hashes the length as it encodes it, whatever encoding the header used.
     let mut hasher = Sha256::new();
     hasher.update([header[8]]);
-    hasher.update(leb128_encoded(len));
+    let mut encoded = Vec::with_capacity(10);
+    put_leb128(&mut encoded, len);
+    hasher.update(encoded);
     hasher.update(data);
     Some(Hashed {
         checksum: header[4..8].try_into().ok()?,
@@ -80,31 +82,6 @@ fn hashed(chunk: &[u8]) -> Option<Hashed<'_>> {
         data,
         hash: ChangeHash(hasher.finalize().into()),
     })
-}
-
-/// An unsigned LEB128 number at the start of `bytes`, and the bytes after it.
-fn leb128(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (at, byte) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f).checked_shl(7 * at as u32)?;
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[at + 1..]));
-        }
-    }
-    None
-}
-
-fn leb128_encoded(mut value: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(10);
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 #[cfg(test)]
@@ -160,16 +137,5 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(read_change(&bytes[..cut]).is_none(), "cut at {cut}");
         }
-    }
-
-    #[test]
-    fn leb128_reads_what_it_writes() {
-        for value in [0, 1, 127, 128, 300, 1 << 35, u64::MAX] {
-            let mut bytes = leb128_encoded(value);
-            bytes.push(9);
-            assert_eq!(leb128(&bytes), Some((value, &[9u8][..])), "{value}");
-        }
-        assert_eq!(leb128(&[0x80; 11]), None, "too long");
-        assert_eq!(leb128(&[0x80]), None, "cut short");
     }
 }

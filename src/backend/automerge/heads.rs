@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ScalarValue, legacy};
 
 use super::actors::ActorFilter;
+use super::bytes::Reader;
 use super::document::DATA_KEY;
 
 /// The change-log seq the heads are stored at: after every chunk, next to the newest, which
@@ -141,7 +142,7 @@ impl Heads {
                 if checksum(body).to_le_bytes() != sum {
                     return None;
                 }
-                Self::decode_body(&mut Reader(body.get(1..)?), version == ENCODING)?
+                Self::decode_body(&mut Reader::new(body.get(1..)?), version == ENCODING)?
             }
             _ => return None,
         };
@@ -150,26 +151,21 @@ impl Heads {
 
     /// The fields after the version byte; the actor filter only when `with_actors`.
     fn decode_body(r: &mut Reader<'_>, with_actors: bool) -> Option<Heads> {
-        let (snapshot_seq, last_seq, max_op) = (r.u64()?, r.u64()?, r.u64()?);
-        let hashes = (0..r.len()?)
-            .map(|_| {
-                r.take(32)
-                    .map(|h| ChangeHash(h.try_into().expect("32 bytes")))
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let values = (0..r.len()?)
-            .map(|_| Some(legacy::OpId(r.u64()?, r.actor()?)))
+        let (snapshot_seq, last_seq, max_op) = (r.u64_le()?, r.u64_le()?, r.u64_le()?);
+        let hashes = (0..len(r)?).map(|_| r.hash()).collect::<Option<Vec<_>>>()?;
+        let values = (0..len(r)?)
+            .map(|_| Some(legacy::OpId(r.u64_le()?, actor(r)?)))
             .collect::<Option<Vec<_>>>()?;
         let writer = match r.take(1)? {
             [0] => None,
-            [1] => Some((r.actor()?, r.u64()?)),
+            [1] => Some((actor(r)?, r.u64_le()?)),
             _ => return None,
         };
         let actors = match with_actors {
-            true => ActorFilter(r.take(ActorFilter::LEN)?.try_into().ok()?),
+            true => ActorFilter(r.array()?),
             false => ActorFilter::FULL,
         };
-        r.0.is_empty().then_some(Heads {
+        r.rest().is_empty().then_some(Heads {
             snapshot_seq,
             last_seq,
             hashes,
@@ -185,10 +181,11 @@ impl Heads {
         if bytes.len() <= CHAIN_FIXED_LEN {
             return None;
         }
-        let mut r = Reader(&bytes[1..]);
-        let (snapshot_seq, last_seq, actor_seq, max_op) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
-        let hash = ChangeHash(r.take(32)?.try_into().expect("32 bytes"));
-        let actor = ActorId::from(r.0);
+        let mut r = Reader::new(&bytes[1..]);
+        let (snapshot_seq, last_seq, actor_seq, max_op) =
+            (r.u64_le()?, r.u64_le()?, r.u64_le()?, r.u64_le()?);
+        let hash = r.hash()?;
+        let actor = ActorId::from(r.rest());
         Some(Heads {
             snapshot_seq,
             last_seq,
@@ -243,32 +240,17 @@ pub(super) fn checksum(bytes: &[u8]) -> u32 {
     super::checksum::fnv1a32(bytes)
 }
 
-/// Reads an encoding front to back; every read is `None` past the end.
-struct Reader<'a>(&'a [u8]);
+/// A count (four bytes, little-endian) of items that each take at least a byte: a count
+/// beyond what is left is damage, not a reason to allocate.
+fn len(r: &mut Reader<'_>) -> Option<usize> {
+    let len = u64::from(r.u32_le()?);
+    r.holds(len, 1).then_some(len as usize)
+}
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (taken, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(taken)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    fn len(&mut self) -> Option<usize> {
-        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
-        // Each counted item takes at least a byte: a count beyond what is left is damage, not
-        // a reason to allocate.
-        let len = usize::try_from(len).ok()?;
-        (len <= self.0.len()).then_some(len)
-    }
-
-    fn actor(&mut self) -> Option<ActorId> {
-        let len = self.len()?;
-        Some(ActorId::from(self.take(len)?))
-    }
+/// An actor id: its length, then its bytes.
+fn actor(r: &mut Reader<'_>) -> Option<ActorId> {
+    let len = len(r)?;
+    Some(ActorId::from(r.take(len)?))
 }
 
 /// The change that makes `edit` to a document, written by `actor`, after the state `previous`

@@ -5,6 +5,7 @@ mod actors;
 mod apply;
 mod backend;
 mod batch;
+mod bytes;
 mod change_log;
 mod checksum;
 mod chunk;

@@ -19,6 +19,7 @@
 
 use automerge::ChangeHash;
 
+use super::super::bytes::{Reader, put_leb128};
 use super::super::checksum::fnv1a32;
 use super::bloom::Have;
 use super::identity::{PeerKey, REPLICA_LEN};
@@ -89,18 +90,18 @@ impl Message {
         if self.to_session != 0 {
             out.extend_from_slice(&self.to_session.to_le_bytes());
         }
-        put_varint(&mut out, u64::from(self.seq));
-        put_varint(&mut out, u64::from(self.ack));
+        put_leb128(&mut out, u64::from(self.seq));
+        put_leb128(&mut out, u64::from(self.ack));
         if let Some(hello) = &self.hello {
             out.extend_from_slice(&hello.replica);
             out.extend_from_slice(&hello.incarnation.to_le_bytes());
         }
-        put_varint(&mut out, self.docs.len() as u64);
+        put_leb128(&mut out, self.docs.len() as u64);
         for doc in &self.docs {
             put_bytes(&mut out, doc.collection.as_bytes());
             put_bytes(&mut out, doc.id.as_bytes());
             put_hashes(&mut out, &doc.heads);
-            put_varint(&mut out, doc.changes.len() as u64);
+            put_leb128(&mut out, doc.changes.len() as u64);
             for change in &doc.changes {
                 put_bytes(&mut out, change);
             }
@@ -110,7 +111,7 @@ impl Message {
                     out.push(1);
                     put_hashes(&mut out, &have.since);
                     put_bytes(&mut out, &have.bloom);
-                    put_varint(&mut out, u64::from(have.salt));
+                    put_leb128(&mut out, u64::from(have.salt));
                 }
             }
         }
@@ -128,7 +129,7 @@ impl Message {
         if fnv1a32(bytes).to_le_bytes() != sum {
             return Err(malformed("its checksum does not match: damaged in transit"));
         }
-        let mut r = Reader { bytes, at: 0 };
+        let mut r = Fields(Reader::new(bytes));
         if r.take(4)? != MAGIC {
             return Err(malformed(
                 "it does not start with SBSY: not a storebench sync message",
@@ -199,7 +200,7 @@ impl Message {
                 have,
             });
         }
-        if r.at != bytes.len() {
+        if !r.0.rest().is_empty() {
             return Err(malformed("bytes after the last document"));
         }
         Ok(Message {
@@ -221,72 +222,47 @@ fn malformed(detail: &str) -> ReplicationError {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
 fn put_hashes(out: &mut Vec<u8>, hashes: &[ChangeHash]) {
-    put_varint(out, hashes.len() as u64);
+    put_leb128(out, hashes.len() as u64);
     for hash in hashes {
         out.extend_from_slice(&hash.0);
     }
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_varint(out, bytes.len() as u64);
+    put_leb128(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
+/// A message's fields, read in order; each read that fails says what and where.
+struct Fields<'a>(Reader<'a>);
 
-impl<'a> Reader<'a> {
+impl<'a> Fields<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ReplicationError> {
-        let taken = self
-            .bytes
-            .get(self.at..)
-            .and_then(|rest| rest.get(..n))
-            .ok_or_else(|| malformed(&format!("cut short at byte {}", self.at)))?;
-        self.at += n;
-        Ok(taken)
+        let at = self.0.at();
+        self.0
+            .take(n)
+            .ok_or_else(|| malformed(&format!("cut short at byte {at}")))
     }
 
     fn u64(&mut self) -> Result<u64, ReplicationError> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("eight bytes"),
-        ))
+        let at = self.0.at();
+        self.0
+            .u64_le()
+            .ok_or_else(|| malformed(&format!("cut short at byte {at}")))
     }
 
-    /// A LEB128 varint of at most ten bytes, in its shortest form: another spelling of the
-    /// same number is a malformation, so that a message has one encoding.
+    /// A LEB128 number in its shortest spelling: another spelling of the same number is a
+    /// malformation, so that a message has one encoding.
     fn varint(&mut self) -> Result<u64, ReplicationError> {
-        let at = self.at;
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.take(1)?[0];
-            let bits = u64::from(byte & 0x7f);
-            if shift == 63 && bits > 1 {
-                break;
-            }
-            value |= bits << shift;
-            if byte & 0x80 == 0 {
-                if byte == 0 && shift > 0 {
-                    break;
-                }
-                return Ok(value);
-            }
-        }
-        Err(malformed(&format!("a malformed number at byte {at}")))
+        let at = self.0.at();
+        self.0
+            .leb128_shortest()
+            .ok_or_else(|| malformed(&format!("a malformed or cut-short number at byte {at}")))
     }
 
     fn varint_u32(&mut self) -> Result<u32, ReplicationError> {
-        let at = self.at;
+        let at = self.0.at();
         u32::try_from(self.varint()?)
             .map_err(|_| malformed(&format!("a message number at byte {at} is out of range")))
     }
@@ -294,14 +270,14 @@ impl<'a> Reader<'a> {
     /// A count of items of at least `min_size` bytes each, no more than the bytes left hold:
     /// a damaged count never makes a large allocation.
     fn count(&mut self, min_size: usize) -> Result<usize, ReplicationError> {
-        let at = self.at;
-        let n = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
-        if n.saturating_mul(min_size) > self.bytes.len() - self.at {
+        let at = self.0.at();
+        let n = self.varint()?;
+        if !self.0.holds(n, min_size) {
             return Err(malformed(&format!(
                 "a count of {n} at byte {at} runs past the end"
             )));
         }
-        Ok(n)
+        Ok(n as usize)
     }
 
     fn bytes(&mut self) -> Result<&'a [u8], ReplicationError> {
@@ -316,7 +292,7 @@ impl<'a> Reader<'a> {
     }
 
     fn text(&mut self) -> Result<String, ReplicationError> {
-        let at = self.at;
+        let at = self.0.at();
         String::from_utf8(self.bytes()?.to_vec())
             .map_err(|_| malformed(&format!("a name at byte {at} is not UTF-8")))
     }
@@ -405,7 +381,7 @@ mod tests {
         assert_eq!(count_at.pop(), Some(0), "the count is last");
         for count in [u64::MAX >> 1, 1] {
             let mut bytes = count_at.clone();
-            put_varint(&mut bytes, count);
+            put_leb128(&mut bytes, count);
             let err = sealed(bytes).expect_err("a count past the end");
             assert!(
                 err.to_string().contains("runs past the end"),
@@ -415,30 +391,10 @@ mod tests {
     }
 
     #[test]
-    fn numbers_take_as_few_bytes_as_they_need_and_one_spelling() {
-        for value in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
-            let mut bytes = Vec::new();
-            put_varint(&mut bytes, value);
-            assert_eq!(
-                bytes.len(),
-                (64 - value.leading_zeros() as usize).max(1).div_ceil(7)
-            );
-            let mut r = Reader {
-                bytes: &bytes,
-                at: 0,
-            };
-            assert_eq!(r.varint().expect("reads"), value);
-        }
-        for (what, bytes) in [
-            ("a longer spelling of 1", &[0x81, 0x00][..]),
-            (
-                "past 64 bits",
-                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..],
-            ),
-            ("never ends", &[0x80; 11][..]),
-        ] {
-            let mut r = Reader { bytes, at: 0 };
-            assert!(r.varint().is_err(), "{what}");
+    fn a_number_spelt_another_way_is_a_malformed_message() {
+        for bytes in [&[0x81, 0x00][..], &[0x80; 11][..]] {
+            let err = Fields(Reader::new(bytes)).varint().expect_err("refused");
+            assert!(err.to_string().contains("at byte 0"), "{err}");
         }
     }
 
