@@ -24,306 +24,66 @@ pub(crate) fn validate(
     file: WorkloadFile,
     path: &Path,
 ) -> Result<Workload, WorkloadError> {
-    let invalid = |field: &'static str, message: String| WorkloadError::Invalid {
-        path: path.to_owned(),
-        field,
-        message,
-    };
-    let count =
-        |field: &'static str, value: Option<i64>, default: u64| -> Result<u64, WorkloadError> {
-            match value {
-                None => Ok(default),
-                Some(v) if v >= 0 => Ok(v as u64),
-                Some(v) => Err(invalid(field, format!("must be zero or more, not {v}"))),
-            }
-        };
-    let positive =
-        |field: &'static str, value: Option<i64>, default: u64| -> Result<usize, WorkloadError> {
-            match value {
-                None => Ok(default as usize),
-                Some(v) if v > 0 => Ok(v as usize),
-                Some(v) => Err(invalid(field, format!("must be at least 1, not {v}"))),
-            }
-        };
-    let fraction =
-        |field: &'static str, value: Option<f64>, default: f64| -> Result<f64, WorkloadError> {
-            let v = value.unwrap_or(default);
-            if (0.0..=1.0).contains(&v) {
-                Ok(v)
-            } else {
-                Err(invalid(field, format!("must be between 0 and 1, not {v}")))
-            }
-        };
-    let seconds =
-        |field: &'static str, value: Option<f64>| -> Result<Option<Duration>, WorkloadError> {
-            match value {
-                None => Ok(None),
-                Some(s) if s > 0.0 && s <= MAX_SECONDS => Ok(Some(Duration::from_secs_f64(s))),
-                Some(s) => Err(invalid(
-                    field,
-                    format!("must be a positive number of seconds up to {MAX_SECONDS}, not {s}"),
-                )),
-            }
-        };
-    let skew = |field: &'static str, value: Option<f64>| -> Result<f64, WorkloadError> {
-        let c = value.unwrap_or(0.99);
-        if c > 0.0 && c.is_finite() && (c - 1.0).abs() > 1e-9 {
-            Ok(c)
-        } else {
-            Err(invalid(
-                field,
-                format!("must be positive and not 1, not {c}"),
-            ))
-        }
-    };
-
-    let record_count = count("recordcount", file.recordcount, 1000)?;
-    let insert_start = count("insertstart", file.insertstart, 0)?;
-    if insert_start > record_count {
-        return Err(invalid(
-            "insertstart",
-            format!("{insert_start} is beyond recordcount {record_count}"),
-        ));
-    }
-    let insert_count = count("insertcount", file.insertcount, record_count - insert_start)?;
-    if insert_start + insert_count > record_count {
-        return Err(invalid(
-            "insertcount",
-            format!(
-                "insertstart {insert_start} + insertcount {insert_count} is beyond recordcount \
-                 {record_count}: the run's inserts would collide with loaded keys"
-            ),
-        ));
-    }
-    let zero_padding = positive("zeropadding", file.zeropadding, 1)?;
-    let insert_order = match file.insertorder.as_deref() {
-        None | Some("hashed") => InsertOrder::Hashed,
-        Some("ordered") => InsertOrder::Ordered,
-        Some(other) => {
-            return Err(invalid(
-                "insertorder",
-                format!("`{other}` is not `hashed` or `ordered`"),
-            ));
-        }
-    };
-
-    let field_count = positive("fieldcount", file.fieldcount, 10)?;
+    let rules = Rules { path };
+    let (record_count, insert_start, insert_count) = key_range(&rules, &file)?;
+    let collections = collections(&rules, &file)?;
     let field_name_prefix = file
         .fieldnameprefix
         .clone()
         .unwrap_or_else(|| "field".into());
     // The record encoding gives a name one length byte; 20 digits are the most a number takes.
     if field_name_prefix.len() > 235 {
-        return Err(invalid(
+        return Err(rules.invalid(
             "fieldnameprefix",
             format!("is {} bytes; at most 235 fit", field_name_prefix.len()),
         ));
     }
-    let field_length = positive("fieldlength", file.fieldlength, 100)?;
-    let min_field_length = positive("minfieldlength", file.minfieldlength, 1)?;
-    let field_length = match file.fieldlengthdistribution.as_deref() {
-        None | Some("constant") => FieldLength::Constant {
-            bytes: field_length,
-        },
-        Some(kind @ ("uniform" | "zipfian")) => {
-            if min_field_length > field_length {
-                return Err(invalid(
-                    "minfieldlength",
-                    format!("{min_field_length} is more than fieldlength {field_length}"),
-                ));
-            }
-            let (min, max) = (min_field_length, field_length);
-            if kind == "uniform" {
-                FieldLength::Uniform { min, max }
-            } else {
-                FieldLength::Zipfian { min, max }
-            }
-        }
-        Some("histogram") => {
-            let buckets = file.fieldlengthhistogram.clone().unwrap_or_default();
-            if buckets.is_empty() {
-                return Err(invalid(
-                    "fieldlengthhistogram",
-                    "is required by the histogram distribution: [[bytes, weight], ...]".into(),
-                ));
-            }
-            let mut checked = Vec::with_capacity(buckets.len());
-            for (bytes, weight) in buckets {
-                if bytes <= 0 || !(weight >= 0.0 && weight.is_finite()) {
-                    return Err(invalid(
-                        "fieldlengthhistogram",
-                        format!(
-                            "[{bytes}, {weight}] needs a positive length and a weight of 0 or more"
-                        ),
-                    ));
-                }
-                checked.push((bytes as usize, weight));
-            }
-            if checked.iter().all(|b| b.1 == 0.0) {
-                return Err(invalid("fieldlengthhistogram", "every weight is 0".into()));
-            }
-            FieldLength::Histogram { buckets: checked }
-        }
-        Some(other) => {
-            return Err(invalid(
-                "fieldlengthdistribution",
-                format!("`{other}` is not one of constant, uniform, zipfian, histogram"),
-            ));
-        }
-    };
-    if file.fieldlengthhistogram.is_some() && !matches!(field_length, FieldLength::Histogram { .. })
-    {
-        return Err(invalid(
-            "fieldlengthhistogram",
-            "is only used with fieldlengthdistribution = \"histogram\"".into(),
-        ));
-    }
-
-    let collections = file
-        .collections
-        .clone()
-        .unwrap_or_else(|| vec!["usertable".into()]);
-    if collections.is_empty() {
-        return Err(invalid(
-            "collections",
-            "needs at least one collection name".into(),
-        ));
-    }
-    let mut unique = collections.clone();
-    unique.sort();
-    unique.dedup();
-    if unique.len() != collections.len() {
-        return Err(invalid("collections", "names a collection twice".into()));
-    }
-
-    let mix = mix(&file).map_err(|(field, message)| invalid(field, message))?;
-
-    let request_distribution = match file.requestdistribution.as_deref() {
-        Some("zipfian") => RequestDistribution::Zipfian {
-            constant: skew("zipfianconstant", file.zipfianconstant)?,
-        },
-        Some("true-zipfian") => RequestDistribution::TrueZipfian {
-            constant: skew("zipfianconstant", file.zipfianconstant)?,
-        },
-        None | Some("uniform") => RequestDistribution::Uniform,
-        Some("latest") => RequestDistribution::Latest {
-            constant: skew("zipfianconstant", file.zipfianconstant)?,
-        },
-        Some("hotspot") => RequestDistribution::Hotspot {
-            data_fraction: fraction("hotspotdatafraction", file.hotspotdatafraction, 0.2)?,
-            operation_fraction: fraction("hotspotopnfraction", file.hotspotopnfraction, 0.8)?,
-        },
-        Some("sequential") => RequestDistribution::Sequential,
-        Some("exponential") => {
-            let e = file.exponential.clone().unwrap_or_default();
-            let percentile = e.percentile.unwrap_or(95.0);
-            if !(percentile > 0.0 && percentile < 100.0) {
-                return Err(invalid(
-                    "exponential.percentile",
-                    format!("must be in (0, 100), not {percentile}"),
-                ));
-            }
-            let frac = e.frac.unwrap_or(0.8571428571);
-            // Above 1 the distribution's mass falls mostly beyond the key space, where draws
-            // are repeated: it would spin rather than choose.
-            if !(frac > 0.0 && frac <= 1.0) {
-                return Err(invalid(
-                    "exponential.frac",
-                    format!("must be in (0, 1], not {frac}"),
-                ));
-            }
-            RequestDistribution::Exponential { percentile, frac }
-        }
-        Some(other) => {
-            return Err(invalid(
-                "requestdistribution",
-                format!(
-                    "`{other}` is not one of uniform, zipfian, latest, hotspot, sequential, \
-                     exponential, true-zipfian"
-                ),
-            ));
-        }
-    };
-
-    let scan_length = ScanLength {
-        min: positive("minscanlength", file.minscanlength, 1)?,
-        max: positive("maxscanlength", file.maxscanlength, 1000)?,
-        zipfian: match file.scanlengthdistribution.as_deref() {
-            None | Some("uniform") => false,
-            Some("zipfian") => true,
-            Some(other) => {
-                return Err(invalid(
-                    "scanlengthdistribution",
-                    format!("`{other}` is not `uniform` or `zipfian`"),
-                ));
-            }
-        },
-    };
-    if scan_length.min > scan_length.max {
-        return Err(invalid(
-            "minscanlength",
-            format!(
-                "{} is more than maxscanlength {}",
-                scan_length.min, scan_length.max
-            ),
-        ));
-    }
-
-    let durability = match file.durability.as_deref() {
-        None => Durability::default(),
-        Some(name) => name
-            .parse()
-            .map_err(|e: crate::UnknownDurability| invalid("durability", e.to_string()))?,
-    };
-
-    let target = match file.target {
-        None => None,
-        Some(0.0) => None,
-        Some(t) if (MIN_TARGET..=MAX_TARGET).contains(&t) => Some(t),
-        Some(t) => {
-            return Err(invalid(
-                "target",
-                format!(
-                    "must be 0 (unthrottled) or between {MIN_TARGET} and {MAX_TARGET} operations \
-                     per second, not {t}"
-                ),
-            ));
-        }
-    };
-
     let workload = Workload {
         name: name.to_owned(),
-        description: file.description.unwrap_or_default(),
+        description: file.description.clone().unwrap_or_default(),
         record_count,
         insert_start,
         insert_count,
-        insert_order,
-        zero_padding,
-        field_count,
+        insert_order: rules.choice("insertorder", file.insertorder.as_deref(), &INSERT_ORDERS)?,
+        zero_padding: rules.positive("zeropadding", file.zeropadding, 1)?,
+        field_count: rules.positive("fieldcount", file.fieldcount, 10)?,
         field_name_prefix,
-        field_length,
+        field_length: field_length(&rules, &file)?,
         read_all_fields: file.readallfields.unwrap_or(true),
         write_all_fields: file.writeallfields.unwrap_or(false),
         collections,
-        operation_count: count("operationcount", file.operationcount, 1000)?,
+        operation_count: rules.count("operationcount", file.operationcount, 1000)?,
         operation_count_in_file: None,
-        max_execution_time: seconds("maxexecutiontime", file.maxexecutiontime)?,
-        warmup_operation_count: count("warmupoperationcount", file.warmupoperationcount, 0)?,
-        warmup_time: seconds("warmuptime", file.warmuptime)?,
-        mix,
+        max_execution_time: rules.seconds("maxexecutiontime", file.maxexecutiontime)?,
+        warmup_operation_count: rules.count(
+            "warmupoperationcount",
+            file.warmupoperationcount,
+            0,
+        )?,
+        warmup_time: rules.seconds("warmuptime", file.warmuptime)?,
+        mix: mix(&file).map_err(|(field, message)| rules.invalid(field, message))?,
         insert_proportion: file.insertproportion.unwrap_or(0.0),
-        request_distribution,
-        scan_length,
-        scan_prefix_length: positive("scanprefixlength", file.scanprefixlength, 8)?,
-        threads: positive("threadcount", file.threadcount, 1)?,
-        target,
+        request_distribution: rules.choice(
+            "requestdistribution",
+            file.requestdistribution.as_deref(),
+            &REQUEST_DISTRIBUTIONS,
+        )?(&rules, &file)?,
+        scan_length: scan_length(&rules, &file)?,
+        scan_prefix_length: rules.positive("scanprefixlength", file.scanprefixlength, 8)?,
+        threads: rules.positive("threadcount", file.threadcount, 1)?,
+        target: target(&rules, file.target)?,
         seed: file.seed.unwrap_or(1),
-        load_batch_size: positive("loadbatchsize", file.loadbatchsize, 1)?,
+        load_batch_size: rules.positive("loadbatchsize", file.loadbatchsize, 1)?,
         ignored_properties: Vec::new(),
-        durability,
+        durability: match file.durability.as_deref() {
+            None => Durability::default(),
+            Some(name) => name.parse().map_err(|e: crate::UnknownDurability| {
+                rules.invalid("durability", e.to_string())
+            })?,
+        },
     };
     if workload.insert_count == 0 && workload.record_count > 0 && workload.reads_existing() {
-        return Err(invalid(
+        return Err(rules.invalid(
             "insertcount",
             "is 0, but the mix reads, updates, scans or deletes existing records, and YCSB's \
              key choice draws them from this client's insertstart..insertstart+insertcount"
@@ -331,7 +91,7 @@ pub(crate) fn validate(
         ));
     }
     if workload.record_count == 0 && workload.reads_existing() {
-        return Err(invalid(
+        return Err(rules.invalid(
             "recordcount",
             "is 0, but the mix reads, updates, scans or deletes existing records: load some \
              records or keep only insert and count"
@@ -339,6 +99,335 @@ pub(crate) fn validate(
         ));
     }
     Ok(workload)
+}
+
+/// A choice's table: each name a file may give, with what it chooses. The first is the
+/// default, and a name not in the table is refused with every name the table holds.
+type Choices<T> = [(&'static str, T)];
+
+/// Builds a distribution from the file's parameters for it.
+type Build<T> = fn(&Rules<'_>, &WorkloadFile) -> Result<T, WorkloadError>;
+
+const INSERT_ORDERS: [(&str, InsertOrder); 2] = [
+    ("hashed", InsertOrder::Hashed),
+    ("ordered", InsertOrder::Ordered),
+];
+
+/// Whether scan lengths are drawn from a Zipfian distribution.
+const SCAN_LENGTH_DISTRIBUTIONS: [(&str, bool); 2] = [("uniform", false), ("zipfian", true)];
+
+const REQUEST_DISTRIBUTIONS: [(&str, Build<RequestDistribution>); 7] = [
+    ("uniform", |_, _| Ok(RequestDistribution::Uniform)),
+    ("zipfian", |rules, file| {
+        let constant = rules.skew("zipfianconstant", file.zipfianconstant)?;
+        Ok(RequestDistribution::Zipfian { constant })
+    }),
+    ("latest", |rules, file| {
+        let constant = rules.skew("zipfianconstant", file.zipfianconstant)?;
+        Ok(RequestDistribution::Latest { constant })
+    }),
+    ("hotspot", |rules, file| {
+        Ok(RequestDistribution::Hotspot {
+            data_fraction: rules.fraction("hotspotdatafraction", file.hotspotdatafraction, 0.2)?,
+            operation_fraction: rules.fraction(
+                "hotspotopnfraction",
+                file.hotspotopnfraction,
+                0.8,
+            )?,
+        })
+    }),
+    ("sequential", |_, _| Ok(RequestDistribution::Sequential)),
+    ("exponential", exponential),
+    ("true-zipfian", |rules, file| {
+        let constant = rules.skew("zipfianconstant", file.zipfianconstant)?;
+        Ok(RequestDistribution::TrueZipfian { constant })
+    }),
+];
+
+const FIELD_LENGTH_DISTRIBUTIONS: [(&str, Build<FieldLength>); 4] = [
+    ("constant", |rules, file| {
+        let bytes = rules.positive("fieldlength", file.fieldlength, 100)?;
+        Ok(FieldLength::Constant { bytes })
+    }),
+    ("uniform", |rules, file| {
+        let (min, max) = field_length_bounds(rules, file)?;
+        Ok(FieldLength::Uniform { min, max })
+    }),
+    ("zipfian", |rules, file| {
+        let (min, max) = field_length_bounds(rules, file)?;
+        Ok(FieldLength::Zipfian { min, max })
+    }),
+    ("histogram", histogram),
+];
+
+/// The rules a value of the file is checked by, each error naming the file and the field.
+struct Rules<'a> {
+    path: &'a Path,
+}
+
+impl Rules<'_> {
+    fn invalid(&self, field: &'static str, message: String) -> WorkloadError {
+        WorkloadError::Invalid {
+            path: self.path.to_owned(),
+            field,
+            message,
+        }
+    }
+
+    /// The table's choice `value` names, or its first when the file gives none.
+    fn choice<T: Copy>(
+        &self,
+        field: &'static str,
+        value: Option<&str>,
+        choices: &Choices<T>,
+    ) -> Result<T, WorkloadError> {
+        let name = value.unwrap_or(choices[0].0);
+        match choices.iter().find(|(n, _)| *n == name) {
+            Some(&(_, chosen)) => Ok(chosen),
+            None => {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                Err(self.invalid(
+                    field,
+                    format!("`{name}` is not one of {}", names.join(", ")),
+                ))
+            }
+        }
+    }
+
+    /// A count: zero or more.
+    fn count(
+        &self,
+        field: &'static str,
+        value: Option<i64>,
+        default: u64,
+    ) -> Result<u64, WorkloadError> {
+        match value {
+            None => Ok(default),
+            Some(v) if v >= 0 => Ok(v as u64),
+            Some(v) => Err(self.invalid(field, format!("must be zero or more, not {v}"))),
+        }
+    }
+
+    /// A size: one or more.
+    fn positive(
+        &self,
+        field: &'static str,
+        value: Option<i64>,
+        default: u64,
+    ) -> Result<usize, WorkloadError> {
+        match value {
+            None => Ok(default as usize),
+            Some(v) if v > 0 => Ok(v as usize),
+            Some(v) => Err(self.invalid(field, format!("must be at least 1, not {v}"))),
+        }
+    }
+
+    /// A fraction: between 0 and 1.
+    fn fraction(
+        &self,
+        field: &'static str,
+        value: Option<f64>,
+        default: f64,
+    ) -> Result<f64, WorkloadError> {
+        let v = value.unwrap_or(default);
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.invalid(field, format!("must be between 0 and 1, not {v}")))
+        }
+    }
+
+    /// A length of time: positive, at most a year.
+    fn seconds(
+        &self,
+        field: &'static str,
+        value: Option<f64>,
+    ) -> Result<Option<Duration>, WorkloadError> {
+        match value {
+            None => Ok(None),
+            Some(s) if s > 0.0 && s <= MAX_SECONDS => Ok(Some(Duration::from_secs_f64(s))),
+            Some(s) => Err(self.invalid(
+                field,
+                format!("must be a positive number of seconds up to {MAX_SECONDS}, not {s}"),
+            )),
+        }
+    }
+
+    /// A Zipfian skew: positive and not 1 (where the distribution's formula divides by 0).
+    fn skew(&self, field: &'static str, value: Option<f64>) -> Result<f64, WorkloadError> {
+        let c = value.unwrap_or(0.99);
+        if c > 0.0 && c.is_finite() && (c - 1.0).abs() > 1e-9 {
+            Ok(c)
+        } else {
+            Err(self.invalid(field, format!("must be positive and not 1, not {c}")))
+        }
+    }
+}
+
+/// `recordcount`, `insertstart` and `insertcount`: this client's inserts must stay within the
+/// records, clear of the keys it loads.
+fn key_range(rules: &Rules<'_>, file: &WorkloadFile) -> Result<(u64, u64, u64), WorkloadError> {
+    let record_count = rules.count("recordcount", file.recordcount, 1000)?;
+    let insert_start = rules.count("insertstart", file.insertstart, 0)?;
+    if insert_start > record_count {
+        return Err(rules.invalid(
+            "insertstart",
+            format!("{insert_start} is beyond recordcount {record_count}"),
+        ));
+    }
+    let insert_count = rules.count("insertcount", file.insertcount, record_count - insert_start)?;
+    if insert_start + insert_count > record_count {
+        return Err(rules.invalid(
+            "insertcount",
+            format!(
+                "insertstart {insert_start} + insertcount {insert_count} is beyond recordcount \
+                 {record_count}: the run's inserts would collide with loaded keys"
+            ),
+        ));
+    }
+    Ok((record_count, insert_start, insert_count))
+}
+
+/// At least one collection, none twice.
+fn collections(rules: &Rules<'_>, file: &WorkloadFile) -> Result<Vec<String>, WorkloadError> {
+    let collections = file
+        .collections
+        .clone()
+        .unwrap_or_else(|| vec!["usertable".into()]);
+    if collections.is_empty() {
+        return Err(rules.invalid("collections", "needs at least one collection name".into()));
+    }
+    let mut unique = collections.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != collections.len() {
+        return Err(rules.invalid("collections", "names a collection twice".into()));
+    }
+    Ok(collections)
+}
+
+/// The field length distribution of the table, and the histogram only where it is used.
+fn field_length(rules: &Rules<'_>, file: &WorkloadFile) -> Result<FieldLength, WorkloadError> {
+    // Both bounds are checked whatever the distribution reads of them.
+    rules.positive("fieldlength", file.fieldlength, 100)?;
+    rules.positive("minfieldlength", file.minfieldlength, 1)?;
+    let build = rules.choice(
+        "fieldlengthdistribution",
+        file.fieldlengthdistribution.as_deref(),
+        &FIELD_LENGTH_DISTRIBUTIONS,
+    )?;
+    let field_length = build(rules, file)?;
+    if file.fieldlengthhistogram.is_some() && !matches!(field_length, FieldLength::Histogram { .. })
+    {
+        return Err(rules.invalid(
+            "fieldlengthhistogram",
+            "is only used with fieldlengthdistribution = \"histogram\"".into(),
+        ));
+    }
+    Ok(field_length)
+}
+
+/// `minfieldlength` and `fieldlength` as the bounds of a drawn length.
+fn field_length_bounds(
+    rules: &Rules<'_>,
+    file: &WorkloadFile,
+) -> Result<(usize, usize), WorkloadError> {
+    let max = rules.positive("fieldlength", file.fieldlength, 100)?;
+    let min = rules.positive("minfieldlength", file.minfieldlength, 1)?;
+    if min > max {
+        return Err(rules.invalid(
+            "minfieldlength",
+            format!("{min} is more than fieldlength {max}"),
+        ));
+    }
+    Ok((min, max))
+}
+
+/// `fieldlengthhistogram`: buckets of a positive length and a weight, not every weight 0.
+fn histogram(rules: &Rules<'_>, file: &WorkloadFile) -> Result<FieldLength, WorkloadError> {
+    let buckets = file.fieldlengthhistogram.clone().unwrap_or_default();
+    if buckets.is_empty() {
+        return Err(rules.invalid(
+            "fieldlengthhistogram",
+            "is required by the histogram distribution: [[bytes, weight], ...]".into(),
+        ));
+    }
+    let mut checked = Vec::with_capacity(buckets.len());
+    for (bytes, weight) in buckets {
+        if bytes <= 0 || !(weight >= 0.0 && weight.is_finite()) {
+            return Err(rules.invalid(
+                "fieldlengthhistogram",
+                format!("[{bytes}, {weight}] needs a positive length and a weight of 0 or more"),
+            ));
+        }
+        checked.push((bytes as usize, weight));
+    }
+    if checked.iter().all(|b| b.1 == 0.0) {
+        return Err(rules.invalid("fieldlengthhistogram", "every weight is 0".into()));
+    }
+    Ok(FieldLength::Histogram { buckets: checked })
+}
+
+/// YCSB's exponential distribution: `exponential.percentile` of the draws fall within
+/// `exponential.frac` of the keys.
+fn exponential(
+    rules: &Rules<'_>,
+    file: &WorkloadFile,
+) -> Result<RequestDistribution, WorkloadError> {
+    let e = file.exponential.clone().unwrap_or_default();
+    let percentile = e.percentile.unwrap_or(95.0);
+    if !(percentile > 0.0 && percentile < 100.0) {
+        return Err(rules.invalid(
+            "exponential.percentile",
+            format!("must be in (0, 100), not {percentile}"),
+        ));
+    }
+    let frac = e.frac.unwrap_or(0.8571428571);
+    // Above 1 the distribution's mass falls mostly beyond the key space, where draws are
+    // repeated: it would spin rather than choose.
+    if !(frac > 0.0 && frac <= 1.0) {
+        return Err(rules.invalid("exponential.frac", format!("must be in (0, 1], not {frac}")));
+    }
+    Ok(RequestDistribution::Exponential { percentile, frac })
+}
+
+/// Scan lengths: bounds in order, and their distribution from the table.
+fn scan_length(rules: &Rules<'_>, file: &WorkloadFile) -> Result<ScanLength, WorkloadError> {
+    let scan_length = ScanLength {
+        min: rules.positive("minscanlength", file.minscanlength, 1)?,
+        max: rules.positive("maxscanlength", file.maxscanlength, 1000)?,
+        zipfian: rules.choice(
+            "scanlengthdistribution",
+            file.scanlengthdistribution.as_deref(),
+            &SCAN_LENGTH_DISTRIBUTIONS,
+        )?,
+    };
+    if scan_length.min > scan_length.max {
+        return Err(rules.invalid(
+            "minscanlength",
+            format!(
+                "{} is more than maxscanlength {}",
+                scan_length.min, scan_length.max
+            ),
+        ));
+    }
+    Ok(scan_length)
+}
+
+/// An open-loop target: 0 (or none) runs unthrottled.
+fn target(rules: &Rules<'_>, target: Option<f64>) -> Result<Option<f64>, WorkloadError> {
+    match target {
+        None => Ok(None),
+        Some(0.0) => Ok(None),
+        Some(t) if (MIN_TARGET..=MAX_TARGET).contains(&t) => Ok(Some(t)),
+        Some(t) => Err(rules.invalid(
+            "target",
+            format!(
+                "must be 0 (unthrottled) or between {MIN_TARGET} and {MAX_TARGET} operations \
+                 per second, not {t}"
+            ),
+        )),
+    }
 }
 
 /// The proportions, checked: each in [0, 1], not all 0. Each one the file leaves out takes
@@ -406,4 +495,51 @@ fn mix(file: &WorkloadFile) -> Result<OperationMix, (&'static str, String)> {
     }
     let proportions = weights.into_iter().map(|(op, p)| (op, p / sum)).collect();
     Ok(OperationMix { proportions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> WorkloadError {
+        Workload::from_toml("t", text, Path::new("t.toml")).expect_err("refused")
+    }
+
+    #[test]
+    fn a_choice_not_in_its_table_is_refused_with_every_name_the_table_holds() {
+        let names = |choices: &[&str]| choices.join(", ");
+        for (field, table) in [
+            (
+                "requestdistribution",
+                names(&REQUEST_DISTRIBUTIONS.map(|c| c.0)),
+            ),
+            (
+                "fieldlengthdistribution",
+                names(&FIELD_LENGTH_DISTRIBUTIONS.map(|c| c.0)),
+            ),
+            (
+                "scanlengthdistribution",
+                names(&SCAN_LENGTH_DISTRIBUTIONS.map(|c| c.0)),
+            ),
+            ("insertorder", names(&INSERT_ORDERS.map(|c| c.0))),
+        ] {
+            let err = refused(&format!("{field} = \"bogus\"\n"));
+            let text = err.to_string();
+            assert!(
+                text.contains(field) && text.contains(&format!("`bogus` is not one of {table}")),
+                "{field}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_bound_is_checked_whatever_the_distribution_reads() {
+        for text in [
+            "minfieldlength = 0\n",
+            "fieldlength = -1\nfieldlengthdistribution = \"histogram\"\nfieldlengthhistogram = [[8, 1.0]]\n",
+        ] {
+            let err = refused(text).to_string();
+            assert!(err.contains("must be at least 1"), "{text}: {err}");
+        }
+    }
 }
