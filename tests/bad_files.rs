@@ -1,6 +1,6 @@
 //! Bad files get clear errors, never a panic or a hang.
 
-mod common;
+use crate::common;
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -220,7 +220,12 @@ fn a_database_held_by_another_process_is_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("held.redb");
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["--exact", "hold_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            &common::test_path(module_path!(), "hold_child"),
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(HOLD_PATH, &path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 use common::Kind;
 
 use storebench::binding::{Binding, Concurrency, Handle};

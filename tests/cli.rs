@@ -1,7 +1,7 @@
 //! The command line end to end: a tiny workload on every backend, each report validated against
 //! the documented schema; and every kind of bad input refused with exit code 2.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

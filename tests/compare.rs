@@ -1,6 +1,6 @@
 //! `storebench compare`: verdicts and exit codes on reports made by a real run and then edited.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Several threads upserting, deleting and reading overlapping ids on every built-in backend,
 //! through the library's concurrency check: no lost update, counts consistent, no deadlock.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! Each test re-runs this test binary as a child process (`crash_child`) that writes, flushes,
 //! writes more and then calls `std::process::abort`: no destructor, no clean close.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -81,7 +81,12 @@ fn crash_and_reopen(kind: &Kind, rounds: u32) -> Result<common::State> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("crash");
     let status = Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            &common::test_path(module_path!(), "crash_child"),
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_KIND, kind.name())
         .env(CHILD_PATH, &path)
         .env(CHILD_ROUNDS, rounds.to_string())
@@ -173,7 +178,11 @@ fn concurrent_every_write_writers_keep_every_acknowledged_write() -> Result<()> 
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("crash");
         let out = Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", "concurrent_crash_child", "--nocapture"])
+            .args([
+                "--exact",
+                &common::test_path(module_path!(), "concurrent_crash_child"),
+                "--nocapture",
+            ])
             .env(CHILD_KIND, kind.name())
             .env(CHILD_PATH, &path)
             .env(CHILD_WRITERS, "4")
@@ -240,7 +249,7 @@ fn random_scenarios_survive_process_death_as_their_mode_promises() {
             let mut child = Command::new(std::env::current_exe().expect("the test binary"));
             child.args([
                 "--exact",
-                "scenario_crash_child",
+                &common::test_path(module_path!(), "scenario_crash_child"),
                 "--nocapture",
                 "--test-threads=1",
             ]);
@@ -294,7 +303,7 @@ fn batch_crash(bug: &str, seed: u64, death: Death) -> Vec<String> {
         child
             .args([
                 "--exact",
-                "batch_crash_child",
+                &common::test_path(module_path!(), "batch_crash_child"),
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -92,14 +92,7 @@ fn crash_child_entry() {
 }
 
 fn child() -> Command {
-    let mut child = Command::new(std::env::current_exe().expect("the test binary"));
-    child.args([
-        "--exact",
-        "crash_child_entry",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    child
+    conformance::child(module_path!(), "crash_child_entry")
 }
 
 #[test]

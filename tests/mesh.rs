@@ -1,7 +1,7 @@
 //! Replication runs (`storebench mesh`): replicas of a store that replicates write, sync over
 //! a topology, one cut off and healed; the report holds what a user compares stores by.
 
-mod common;
+use crate::common;
 
 use storebench::binding::Bindings;
 use storebench::mesh::{MeshWorkload, run_mesh};

@@ -4,7 +4,7 @@
 //! (`src/check`). Every result must equal `InMemoryBackend`'s, and after every reopen the whole
 //! persisted state must equal the model and `verify()` must be clean.
 
-mod common;
+use crate::common;
 
 use common::Kind;
 use storebench::check::{Mix, Place, Scenario, check_binding};

@@ -2,7 +2,7 @@
 //! says to, are never judged a regression. A test file of its own, so that no other test
 //! competes for the CPU while it runs.
 
-mod common;
+use crate::common;
 
 use common::{storebench, succeeds};
 

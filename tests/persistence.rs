@@ -1,7 +1,7 @@
 //! Long histories and reopening: the Automerge backend keeps every change and rebuilds the same
 //! value from its change log, hot or cold.
 
-mod common;
+use crate::common;
 
 use storebench::{AutomergeBackend, OpenOptions, RedbBackend, Result, StorageBackend};
 

@@ -3,7 +3,7 @@
 //! of the points where they may interleave — creating a collection by name, and writers
 //! sharing a group commit.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The semantics every backend shares: isolation, ordering, missing ids, persistence of
 //! collections, with hostile names and ids.
 
-mod common;
+use crate::common;
 
 use common::{Kind, assert_verified, db_path, state};
 use storebench::Result;

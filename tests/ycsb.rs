@@ -1,7 +1,7 @@
 //! YCSB's own workload files (Java properties) run unchanged and mean what the presets mean;
 //! properties storebench cannot honour are refused naming the property.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
