@@ -86,17 +86,20 @@ impl<'a> Generator<'a> {
     }
 
     /// The next operation of the workload's mix.
+    #[inline]
     pub(crate) fn operation(&mut self) -> Operation {
         self.workload.mix.choose(self.op_rng.unit())
     }
 
     /// Draws an existing key number and makes it the current key; its collection's index.
+    #[inline]
     pub(crate) fn existing_key(&mut self) -> usize {
         let n = self.key_chooser.choose(&mut self.rng, self.keys);
         self.key_for(n)
     }
 
     /// Makes key number `n` the current key; its collection's index.
+    #[inline]
     pub(crate) fn key_for(&mut self, n: u64) -> usize {
         write_key(
             self.workload.insert_order,
@@ -109,23 +112,27 @@ impl<'a> Generator<'a> {
     }
 
     /// Draws a collection, uniformly (a count asks one), and makes it the current one.
+    #[inline]
     pub(crate) fn any_table(&mut self) -> usize {
         self.table = self.rng.below(self.tables as u64) as usize;
         self.table
     }
 
     /// The current key's id.
+    #[inline]
     pub(crate) fn key(&self) -> &str {
         &self.key
     }
 
     /// The name of the current key's collection, as the workload names it.
+    #[inline]
     pub(crate) fn table_name(&self) -> &'a str {
         let workload: &'a Workload = self.workload;
         &workload.collections[self.table]
     }
 
     /// Where a prefix scan's prefix of the current key ends (`scanprefixlength` characters).
+    #[inline]
     pub(crate) fn prefix_end(&self) -> usize {
         self.key
             .char_indices()
@@ -134,33 +141,39 @@ impl<'a> Generator<'a> {
     }
 
     /// A scan's length.
+    #[inline]
     pub(crate) fn scan_length(&mut self) -> usize {
         self.scan_lengths.choose(&mut self.rng)
     }
 
     /// A byte values are made of, for a find to look for: any other would match nothing.
+    #[inline]
     pub(crate) fn value_byte(&mut self) -> u8 {
         self.value_source[self.rng.below(self.value_source.len() as u64) as usize]
     }
 
     /// A field for a read to ask for, when it asks for one (`readallfields = false`): drawn
     /// whether or not anything logs it, so the random stream is the same either way.
+    #[inline]
     pub(crate) fn read_field(&mut self) -> Option<usize> {
         (!self.workload.read_all_fields)
             .then(|| self.rng.below(self.field_names.len() as u64) as usize)
     }
 
     /// The fields' names.
+    #[inline]
     pub(crate) fn field_names(&self) -> &[String] {
         &self.field_names
     }
 
     /// The bytes of a value drawn as `range`.
+    #[inline]
     pub(crate) fn value(&self, range: std::ops::Range<usize>) -> &[u8] {
         &self.value_source[range]
     }
 
     /// A field value of a drawn length.
+    #[inline]
     fn field_value(&mut self) -> std::ops::Range<usize> {
         let len = self.lengths.choose(&mut self.rng);
         let offset = self.rng.below((self.value_source.len() - len + 1) as u64) as usize;
