@@ -260,7 +260,11 @@ fn a_false_positive_of_the_filter_costs_a_message_not_the_history() -> Result<()
         sent_by_b += sb.stats().changes_sent;
         most = (most.0.max(sa.stats().changes_sent), most.1.max(sent_by_b));
     }
-    // a sends its five, and again the ones a false positive held back; b its one.
-    assert!(most.0 <= 10 && most.1 == 1, "most sent by a, b: {most:?}");
+    // a sends its five, and again the ones a false positive held back, once per false
+    // positive (the five at most each time); b its one. Two false positives in a row, under
+    // two salts, came up in about one run of this test in fifty (3 of 140, each 13 sent),
+    // which a bound of 10 failed; three in a row would send at most 20. The history, 45
+    // changes, is never sent again.
+    assert!(most.0 <= 20 && most.1 == 1, "most sent by a, b: {most:?}");
     Ok(())
 }
