@@ -21,6 +21,7 @@ mod noise;
 mod persistence;
 mod readme;
 mod replication;
+mod replication_check;
 mod runner;
 mod schedules;
 mod semantics;

@@ -18,6 +18,7 @@ mod known;
 mod op;
 mod planted;
 mod race;
+mod replication;
 pub(crate) mod schedule;
 
 #[doc(inline)]
@@ -48,4 +49,5 @@ pub use op::{
     Scenario, Value,
 };
 pub use planted::Planted;
+pub use replication::{MAX_REPLICATION_STEPS, Replicated, check_replication};
 pub use schedule::{Explored, explore, run_schedule};

@@ -1,5 +1,9 @@
-//! The `convergence` target: two to four Automerge replicas, each on its own fault-injecting
-//! disk, writing on their own, syncing over links that lose, repeat, reorder and misaddress
+//! The `convergence` target: the Automerge backend's own replication check, beside it because
+//! it uses what only that store exposes (its heads, changes forged from Automerge's, its sync
+//! message format, power loss on the fault-injecting disk). What any replicating store owes
+//! through the binding API is checked by `check::check_replication`.
+//!
+//! Two to four Automerge replicas, each on its own fault-injecting disk, writing on their own, syncing over links that lose, repeat, reorder and misaddress
 //! messages, crashing and failing I/O, flushing, settling now and then, and facing a hostile
 //! peer; then synced to quiescence over a reliable link.
 //!
