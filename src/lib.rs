@@ -23,7 +23,8 @@
 //! that can run on the fault-injecting disk.
 //!
 //! The checks, for any binding (feature `check`): `check` — the model check, crash, concurrency,
-//! file damage, use after close, and the fuzz entry point.
+//! file damage, use after close, replication (for a store that replicates), and the fuzz
+//! entry point.
 //!
 //! Measuring: [`workload`] ([`Workload`](workload::Workload) and the YCSB presets), [`runner`]
 //! ([`run`](runner::run), [`RunOutcome`](runner::RunOutcome), [`RunError`](runner::RunError)),
