@@ -14,7 +14,8 @@
 //! - `+ log by document` (the format now): the value, and the change appended under
 //!   `(collection, id, seq)` with the heads beside it at the document's last key.
 //! - `+ log by sequence`: the change appended under one global sequence, so that appends fill
-//!   the last leaf, the heads in a table of their own.
+//!   the last leaf, the heads in a table of their own; `indexed by document` adds what finding
+//!   a document's changes then takes, an index from `(collection, id, seq)` to that sequence.
 //! - `+ log in segments`: the changes gathered and written as one 64 KiB value, the cheapest a
 //!   log inside redb can be.
 //!
@@ -35,6 +36,7 @@ const VALUE: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("value")
 const LOG_BY_DOC: TableDefinition<(u64, &str, u64), &[u8]> = TableDefinition::new("log_by_doc");
 const LOG_BY_SEQ: TableDefinition<u64, &[u8]> = TableDefinition::new("log_by_seq");
 const HEADS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("heads");
+const INDEX: TableDefinition<(u64, &str, u64), u64> = TableDefinition::new("index");
 
 const VALUE_BYTES: usize = 1100;
 /// About what the Automerge backend keeps as a document's heads.
@@ -47,15 +49,20 @@ enum Row {
     InPlace,
     LogByDoc,
     LogBySeq,
+    LogBySeqIndexed,
     LogInSegments,
     RedbBackend,
     AutomergeBackend,
 }
 
-const ROWS: [(Row, &str); 6] = [
+const ROWS: [(Row, &str); 7] = [
     (Row::InPlace, "value in place"),
     (Row::LogByDoc, "+ log by document (the format now)"),
     (Row::LogBySeq, "+ log by sequence"),
+    (
+        Row::LogBySeqIndexed,
+        "+ log by sequence, indexed by document",
+    ),
     (Row::LogInSegments, "+ log in 64 KiB segments"),
     (Row::RedbBackend, "RedbBackend"),
     (Row::AutomergeBackend, "AutomergeBackend"),
@@ -252,12 +259,17 @@ impl Log {
                 log.insert((1, id, *seq), self.change.as_slice())?;
                 log.insert((1, id, u64::MAX), self.heads.as_slice())?;
             }
-            Row::LogBySeq => {
+            Row::LogBySeq | Row::LogBySeqIndexed => {
                 self.seq += 1;
                 txn.open_table(LOG_BY_SEQ)?
                     .insert(self.seq, self.change.as_slice())?;
                 txn.open_table(HEADS)?
                     .insert((1, id), self.heads.as_slice())?;
+                if self.row == Row::LogBySeqIndexed {
+                    let doc_seq = self.seqs.entry(id.to_owned()).or_default();
+                    *doc_seq += 1;
+                    txn.open_table(INDEX)?.insert((1, id, *doc_seq), self.seq)?;
+                }
             }
             Row::LogInSegments => {
                 self.segment.extend_from_slice(&self.change);
