@@ -4,10 +4,11 @@ use crate::common;
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::Kind;
 use redb::{ReadableTable, TableDefinition};
+use storebench::check::conformance;
 use storebench::{AutomergeBackend, Error, OpenOptions, RedbBackend, StorageBackend};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -219,13 +220,7 @@ fn a_database_held_by_another_process_is_refused() -> TestResult {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("held.redb");
-    let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "--exact",
-            &common::test_path(module_path!(), "hold_child"),
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = conformance::child(module_path!(), "hold_child")
         .env(HOLD_PATH, &path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

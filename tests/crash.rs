@@ -8,13 +8,13 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{Kind, assert_verified, state};
 use storebench::binding::Binding;
 use storebench::binding::builtin::{AutomergeBinding, RedbBinding};
-use storebench::check::{Death, check_crash};
+use storebench::check::{Death, check_crash, conformance};
 use storebench::{Durability, Result};
 
 const CHILD_KIND: &str = "STOREBENCH_CRASH_CHILD_KIND";
@@ -80,13 +80,7 @@ fn model_after(rounds: u32) -> Result<common::State> {
 fn crash_and_reopen(kind: &Kind, rounds: u32) -> Result<common::State> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("crash");
-    let status = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            &common::test_path(module_path!(), "crash_child"),
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let status = conformance::child(module_path!(), "crash_child")
         .env(CHILD_KIND, kind.name())
         .env(CHILD_PATH, &path)
         .env(CHILD_ROUNDS, rounds.to_string())
@@ -177,12 +171,7 @@ fn concurrent_every_write_writers_keep_every_acknowledged_write() -> Result<()> 
     for kind in ["automerge-durable", "redb-durable"].map(Kind::named) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("crash");
-        let out = Command::new(std::env::current_exe().expect("the test binary"))
-            .args([
-                "--exact",
-                &common::test_path(module_path!(), "concurrent_crash_child"),
-                "--nocapture",
-            ])
+        let out = conformance::child(module_path!(), "concurrent_crash_child")
             .env(CHILD_KIND, kind.name())
             .env(CHILD_PATH, &path)
             .env(CHILD_WRITERS, "4")
@@ -246,13 +235,7 @@ fn random_scenarios_survive_process_death_as_their_mode_promises() {
                     after: 3 + seed as usize * 7,
                 }
             };
-            let mut child = Command::new(std::env::current_exe().expect("the test binary"));
-            child.args([
-                "--exact",
-                &common::test_path(module_path!(), "scenario_crash_child"),
-                "--nocapture",
-                "--test-threads=1",
-            ]);
+            let child = conformance::child(module_path!(), "scenario_crash_child");
             if let Err(divergence) =
                 check_crash(kind.selected().binding(), seed, durability, death, child)
             {
@@ -299,15 +282,8 @@ fn batch_crash_child() {
 fn batch_crash(bug: &str, seed: u64, death: Death) -> Vec<String> {
     let mut found = Vec::new();
     for binding in small_batch_bindings(batch_bug(bug)) {
-        let mut child = Command::new(std::env::current_exe().expect("the test binary"));
-        child
-            .args([
-                "--exact",
-                &common::test_path(module_path!(), "batch_crash_child"),
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_BUG, bug);
+        let mut child = conformance::child(module_path!(), "batch_crash_child");
+        child.env(CHILD_BUG, bug);
         let checked = check_crash(binding.as_ref(), seed, Durability::OnFlush, death, child);
         if let Err(divergence) = checked {
             found.push(format!("{} {death:?}: {divergence}", binding.name()));

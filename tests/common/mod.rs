@@ -78,15 +78,6 @@ pub fn assert_verified(store: &Handle) -> Result<()> {
 /// The whole observable state of a store, as the fuzzing checker reads it.
 pub use storebench::check::{State, state};
 
-/// The name `--exact` takes for the test function `name` of the module `module` (what
-/// `module_path!()` says there): its path without the crate's name.
-pub fn test_path(module: &str, name: &str) -> String {
-    match module.split_once("::") {
-        Some((_, inner)) => format!("{inner}::{name}"),
-        None => name.to_owned(),
-    }
-}
-
 /// The directory a test keeps the store called `name` in.
 pub fn db_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)

@@ -234,22 +234,22 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+fn cut_short(at: usize) -> ReplicationError {
+    malformed(&format!("cut short at byte {at}"))
+}
+
 /// A message's fields, read in order; each read that fails says what and where.
 struct Fields<'a>(Reader<'a>);
 
 impl<'a> Fields<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ReplicationError> {
         let at = self.0.at();
-        self.0
-            .take(n)
-            .ok_or_else(|| malformed(&format!("cut short at byte {at}")))
+        self.0.take(n).ok_or_else(|| cut_short(at))
     }
 
     fn u64(&mut self) -> Result<u64, ReplicationError> {
         let at = self.0.at();
-        self.0
-            .u64_le()
-            .ok_or_else(|| malformed(&format!("cut short at byte {at}")))
+        self.0.u64_le().ok_or_else(|| cut_short(at))
     }
 
     /// A LEB128 number in its shortest spelling: another spelling of the same number is a
@@ -287,7 +287,10 @@ impl<'a> Fields<'a> {
 
     fn hashes(&mut self) -> Result<Vec<ChangeHash>, ReplicationError> {
         (0..self.count(32)?)
-            .map(|_| Ok(ChangeHash(self.take(32)?.try_into().expect("32 bytes"))))
+            .map(|_| {
+                let at = self.0.at();
+                self.0.hash().ok_or_else(|| cut_short(at))
+            })
             .collect()
     }
 
