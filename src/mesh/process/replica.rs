@@ -10,8 +10,8 @@
 use std::io::{BufRead, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -107,7 +107,46 @@ struct Replica {
     ids: Vec<String>,
     totals: Mutex<Totals>,
     local_write: Mutex<Histogram<u64>>,
+    answering: Answering,
     stopping: AtomicBool,
+}
+
+/// The peers' sessions this replica is answering. The initiating side of a session returns
+/// once it has settled, which can be before the answering thread has added its figures to
+/// the totals; figures are read only once those threads are done, or they would count a
+/// change in one round's tally or the next by chance.
+#[derive(Default)]
+struct Answering {
+    sessions: Mutex<usize>,
+    ended: Condvar,
+}
+
+/// One answered session; it ends when this is dropped.
+struct Answer<'a>(&'a Answering);
+
+impl Answering {
+    /// Counts a session in, before its thread starts, so no reader can miss it.
+    fn begin(&self) -> Answer<'_> {
+        *lock(&self.sessions) += 1;
+        Answer(self)
+    }
+
+    /// Waits until no session is being answered, or `within` has passed (a peer stalled
+    /// mid-session: its figures are then read as they stand).
+    fn wait_idle(&self, within: Duration) {
+        let sessions = lock(&self.sessions);
+        let _idle = self
+            .ended
+            .wait_timeout_while(sessions, within, |sessions| *sessions > 0)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+}
+
+impl Drop for Answer<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.sessions) -= 1;
+        self.0.ended.notify_all();
+    }
 }
 
 /// Runs replica `setup` of a binding in `bindings` until told to finish or its standard
@@ -141,6 +180,7 @@ pub(crate) fn serve_replica(setup: ReplicaSetup, bindings: &Bindings) -> Result<
             reordered: 0,
         }),
         local_write: Mutex::new(histogram()),
+        answering: Answering::default(),
         stopping: AtomicBool::new(false),
     };
     let outcome = std::thread::scope(|scope| {
@@ -152,7 +192,11 @@ pub(crate) fn serve_replica(setup: ReplicaSetup, bindings: &Bindings) -> Result<
                 match stream {
                     Ok(stream) => {
                         let replica = &replica;
-                        scope.spawn(move || replica.answer(stream));
+                        let answer = replica.answering.begin();
+                        scope.spawn(move || {
+                            replica.answer(stream);
+                            drop(answer);
+                        });
                     }
                     Err(e) => replica.log(&format!("a connection failed before it began: {e}")),
                 }
@@ -225,6 +269,8 @@ impl Replica {
                 .start(addr, peer, sync)
                 .map_err(|e| crate::error::with_causes(&e)),
             Command::Stats => {
+                // Half the coordinator's bound on this reply.
+                self.answering.wait_idle(self.setup.io_timeout / 2);
                 let totals = lock(&self.totals);
                 Ok(Reply::Stats {
                     changes_applied: totals.changes_applied,
@@ -242,6 +288,7 @@ impl Replica {
                 Ok(Reply::Digests { digests })
             }
             Command::Finish => {
+                self.answering.wait_idle(self.setup.io_timeout);
                 let problems = self.handle.verify().transpose().map_err(store_error)?;
                 Ok(Reply::Finished {
                     problems: problems.unwrap_or_default(),
