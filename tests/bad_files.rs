@@ -13,6 +13,19 @@ use storebench::{AutomergeBackend, Error, OpenOptions, RedbBackend, StorageBacke
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+// The Automerge backend's change log as the file format (version 3) lays it out: chunks by the
+// order they were appended, each with the seq of its document's chunk before it; and each
+// document's heads, whose bytes 9 to 17 hold the seq of its newest chunk.
+const CHANGE_LOG: TableDefinition<u64, (u64, &[u8])> =
+    TableDefinition::new("storebench.change_log");
+const HEADS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("storebench.heads");
+
+/// The seq of the newest chunk of `id` (in collection 0) by its heads.
+fn newest_chunk(heads: &impl ReadableTable<(u64, &'static str), &'static [u8]>, id: &str) -> u64 {
+    let stored = heads.get((0, id)).expect("reads").expect("heads");
+    u64::from_le_bytes(stored.value()[9..17].try_into().expect("8 bytes"))
+}
+
 fn open_automerge(path: &Path) -> storebench::Result<AutomergeBackend> {
     AutomergeBackend::open(path, OpenOptions::new())
 }
@@ -105,7 +118,11 @@ fn set_format_version(path: &Path, version: u32) -> TestResult {
 
 #[test]
 fn another_format_version_is_refused() -> TestResult {
-    for (version, advice) in [(99, "newer storebench"), (1, "older storebench")] {
+    for (version, advice) in [
+        (99, "newer storebench"),
+        (2, "older storebench"),
+        (1, "older storebench"),
+    ] {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("other-format.redb");
         populated(&path)?;
@@ -116,7 +133,7 @@ fn another_format_version_is_refused() -> TestResult {
                 err,
                 Error::UnsupportedFormat {
                     found,
-                    supported: 2,
+                    supported: 3,
                     ..
                 } if found == version
             ),
@@ -247,17 +264,10 @@ fn a_document_whose_change_log_does_not_load_is_corrupt() -> TestResult {
     {
         let db = redb::Database::open(&path)?;
         let txn = db.begin_write()?;
-        let mut log = txn.open_table(TableDefinition::<(u64, &str, u64), &[u8]>::new(
-            "storebench.change_log",
-        ))?;
-        let key = log.iter()?.find_map(|e| {
-            let (k, _) = e.ok()?;
-            let (c, id, seq) = k.value();
-            // The chunks, then the heads at the last seq.
-            (id == "doc-007" && seq < u64::MAX).then(|| (c, id.to_owned(), seq))
-        });
-        let (c, id, seq) = key.expect("doc-007 has a chunk");
-        log.insert((c, id.as_str(), seq), b"not an automerge chunk".as_slice())?;
+        let seq = newest_chunk(&txn.open_table(HEADS)?, "doc-007");
+        let mut log = txn.open_table(CHANGE_LOG)?;
+        let link = log.get(seq)?.expect("doc-007's newest chunk").value().0;
+        log.insert(seq, (link, b"not an automerge chunk".as_slice()))?;
         drop(log);
         txn.commit()?;
     }
@@ -323,22 +333,21 @@ fn a_damaged_chunk_after_the_first_is_corrupt_not_silently_dropped() -> TestResu
     {
         let db = redb::Database::open(&path)?;
         let txn = db.begin_write()?;
-        let mut log = txn.open_table(TableDefinition::<(u64, &str, u64), &[u8]>::new(
-            "storebench.change_log",
-        ))?;
-        let seqs: Vec<u64> = log
+        assert_eq!(newest_chunk(&txn.open_table(HEADS)?, "hist"), 5);
+        let mut log = txn.open_table(CHANGE_LOG)?;
+        let chunks: Vec<(u64, u64)> = log
             .iter()?
-            .filter_map(|e| e.ok().map(|(k, _)| k.value().2))
+            .filter_map(|e| e.ok().map(|(k, v)| (k.value(), v.value().0)))
             .collect();
         assert_eq!(
-            seqs,
-            [1, 2, 3, 4, 5, u64::MAX],
-            "one increment per upsert, then the heads"
+            chunks,
+            [(1, 0), (2, 1), (3, 2), (4, 3), (5, 4)],
+            "one increment per upsert, each linked to the one before"
         );
-        let mut third = log.get((0, "hist", 3))?.expect("chunk 3").value().to_vec();
+        let mut third = log.get(3)?.expect("chunk 3").value().1.to_vec();
         let middle = third.len() / 2;
         third[middle] ^= 0x5A;
-        log.insert((0, "hist", 3), third.as_slice())?;
+        log.insert(3, (2, third.as_slice()))?;
         drop(log);
         txn.commit()?;
     }
@@ -360,7 +369,7 @@ fn a_damaged_chunk_after_the_first_is_corrupt_not_silently_dropped() -> TestResu
 }
 
 #[test]
-fn heads_behind_the_log_refuse_writes_and_compaction_and_keep_every_chunk() -> TestResult {
+fn damaged_heads_refuse_writes_and_compaction_and_keep_every_chunk() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("behind.redb");
     {
@@ -371,30 +380,25 @@ fn heads_behind_the_log_refuse_writes_and_compaction_and_keep_every_chunk() -> T
         }
         store.close()?;
     }
-    let log_table = TableDefinition::<(u64, &str, u64), &[u8]>::new("storebench.change_log");
     let chunks_before;
     {
         let db = redb::Database::open(&path)?;
         let txn = db.begin_write()?;
-        let mut log = txn.open_table(log_table)?;
-        chunks_before = redb::ReadableTableMetadata::len(&log)?;
-        let mut heads = log
-            .get((0, "d", u64::MAX))?
-            .expect("heads")
-            .value()
-            .to_vec();
-        // The encoding: a version byte, then the snapshot's seq, then the last chunk's seq.
-        assert_eq!(heads[9..17], 3u64.to_le_bytes());
+        chunks_before = redb::ReadableTableMetadata::len(&txn.open_table(CHANGE_LOG)?)?;
+        let mut heads_table = txn.open_table(HEADS)?;
+        assert_eq!(newest_chunk(&heads_table, "d"), 3);
+        let mut heads = heads_table.get((0, "d"))?.expect("heads").value().to_vec();
+        // Heads behind the log, naming chunk 2 as the newest.
         heads[9..17].copy_from_slice(&2u64.to_le_bytes());
-        log.insert((0, "d", u64::MAX), heads.as_slice())?;
-        drop(log);
+        heads_table.insert((0, "d"), heads.as_slice())?;
+        drop(heads_table);
         txn.commit()?;
     }
     let store = open_automerge(&path)?;
     let docs = store.collection("docs");
     let err = docs
         .upsert("d", b"new".to_vec())
-        .expect_err("would replace chunk 3");
+        .expect_err("its checksum no longer holds");
     assert!(
         matches!(&err, Error::Corrupt { id, .. } if id == "d"),
         "{err:?}"
@@ -404,7 +408,7 @@ fn heads_behind_the_log_refuse_writes_and_compaction_and_keep_every_chunk() -> T
         Some(vec![3; 100]),
         "the failed upsert changed nothing"
     );
-    let err = store.compact().expect_err("heads disagree with the log");
+    let err = store.compact().expect_err("heads that do not decode");
     assert!(
         matches!(&err, Error::Corrupt { id, .. } if id == "d"),
         "{err:?}"
@@ -414,7 +418,7 @@ fn heads_behind_the_log_refuse_writes_and_compaction_and_keep_every_chunk() -> T
     let db = redb::Database::open(&path)?;
     let txn = redb::ReadableDatabase::begin_read(&db)?;
     assert_eq!(
-        redb::ReadableTableMetadata::len(&txn.open_table(log_table)?)?,
+        redb::ReadableTableMetadata::len(&txn.open_table(CHANGE_LOG)?)?,
         chunks_before,
         "every chunk is still there"
     );
@@ -424,7 +428,10 @@ fn heads_behind_the_log_refuse_writes_and_compaction_and_keep_every_chunk() -> T
 /// Damage `f` does to the change log of a document "hist" of five upserts.
 fn with_damaged_log(
     path: &Path,
-    f: impl FnOnce(&mut redb::Table<(u64, &str, u64), &[u8]>) -> TestResult,
+    f: impl FnOnce(
+        &mut redb::Table<u64, (u64, &[u8])>,
+        &mut redb::Table<(u64, &str), &[u8]>,
+    ) -> TestResult,
 ) -> TestResult {
     {
         let store = open_automerge(path)?;
@@ -435,12 +442,10 @@ fn with_damaged_log(
     }
     let db = redb::Database::open(path)?;
     let txn = db.begin_write()?;
-    {
-        let mut log = txn.open_table(TableDefinition::<(u64, &str, u64), &[u8]>::new(
-            "storebench.change_log",
-        ))?;
-        f(&mut log)?;
-    }
+    f(
+        &mut txn.open_table(CHANGE_LOG)?,
+        &mut txn.open_table(HEADS)?,
+    )?;
     txn.commit()?;
     Ok(())
 }
@@ -451,8 +456,8 @@ fn with_damaged_log(
 fn a_change_log_missing_a_change_sends_nothing() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("gap.redb");
-    with_damaged_log(&path, |log| {
-        log.remove((0, "hist", 3))?.expect("chunk 3");
+    with_damaged_log(&path, |log, _| {
+        log.remove(3)?.expect("chunk 3");
         Ok(())
     })?;
     let store = open_automerge(&path)?;
@@ -466,31 +471,43 @@ fn a_change_log_missing_a_change_sends_nothing() -> TestResult {
     Ok(())
 }
 
-/// A change log whose heads are gone: a write is refused, naming what is wrong, and the chunks
-/// stay as they are.
+/// A document whose heads are gone: a write (local or from a peer) is refused, naming what is
+/// wrong, the chunks stay as they are, and `verify()` reports both the document and the
+/// chunks no heads lead to.
 #[test]
 fn a_change_log_without_heads_refuses_writes() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("headless.redb");
-    with_damaged_log(&path, |log| {
-        log.remove((0, "hist", u64::MAX))?.expect("heads");
+    with_damaged_log(&path, |_, heads| {
+        heads.remove((0, "hist"))?.expect("heads");
         Ok(())
     })?;
     let store = open_automerge(&path)?;
-    let before = store
-        .document("docs", "hist")?
-        .expect("the chunks load")
-        .get_heads();
     let err = store
         .collection("docs")
         .upsert("hist", b"over".to_vec())
         .expect_err("no heads to write after");
     assert!(err.to_string().contains("has no heads"), "{err}");
-    let after = store
-        .document("docs", "hist")?
-        .expect("still there")
-        .get_heads();
-    assert_eq!(before, after);
+    let peer_dir = tempfile::tempdir()?;
+    let peer = open_automerge(&peer_dir.path().join("peer.redb"))?;
+    peer.collection("docs").upsert("hist", b"theirs".to_vec())?;
+    let theirs = peer.changes_since("docs", "hist", &[])?;
+    let err = store
+        .apply_changes("docs", "hist", theirs)
+        .expect_err("no heads to apply after");
+    assert!(
+        matches!(&err, storebench::ReplicationError::Store(Error::Corrupt { id, .. }) if id == "hist"),
+        "{err:?}"
+    );
+    let problems: Vec<String> = store
+        .verify()?
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("\"hist\"") && problems[0].contains("no change log"));
+    assert!(problems[1].contains("5 chunks that no document's heads lead to"));
     Ok(())
 }
 

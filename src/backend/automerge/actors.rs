@@ -4,8 +4,7 @@
 //!
 //! Each actor sets three of 256 bits. A bit clear means no actor that sets it wrote here; all
 //! three set means perhaps, and the history is read to tell. With 30 actors about one new actor
-//! in forty is a perhaps (each open of each replica writes as a new actor). Heads written
-//! before the filter read as every bit set, until a merge describes the document anew.
+//! in forty is a perhaps (each open of each replica writes as a new actor).
 
 use automerge::ActorId;
 
@@ -20,7 +19,9 @@ impl ActorFilter {
     pub(crate) const LEN: usize = 32;
     /// No actor.
     pub(crate) const EMPTY: ActorFilter = ActorFilter([0; Self::LEN]);
-    /// Every actor: what is known of a document whose heads predate the filter.
+    /// Every actor: a filter that holds more than its document is sound, one that holds less
+    /// is not.
+    #[cfg(test)]
     pub(crate) const FULL: ActorFilter = ActorFilter([0xff; Self::LEN]);
 
     /// The filter of `actors`.

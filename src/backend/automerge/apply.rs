@@ -56,15 +56,21 @@ enum Value {
 /// The writes a batch comes to, decided before any is made.
 pub(crate) struct Plan {
     pub(crate) applied: Applied,
-    /// The new chunks, from the seq after the last one.
+    /// The document's chunks before the batch: how many, and the newest's seq (0 for none),
+    /// which the first new chunk links to.
+    stored: (u64, u64),
+    /// The new chunks, appended in this order.
     chunks: Vec<Change>,
+    /// The heads after the batch. Their count of chunks and newest seq are the stored ones
+    /// until [`Plan::write`] appends the chunks and knows where they went.
     heads: Option<Heads>,
     /// The document's value after the batch.
     value: Value,
 }
 
-/// Plans applying a checked batch to one document, reading its stored state from `log`; `me`
-/// is the actor the database writes as in this open.
+/// Plans applying a checked batch to one document, reading its stored state from `log` and
+/// whether it has a value from `materialized`; `me` is the actor the database writes as in
+/// this open.
 ///
 /// # Errors
 /// [`Unplanned::Refused`] for changes with missing dependencies, that do not follow their
@@ -73,6 +79,7 @@ pub(crate) struct Plan {
 /// damaged, or a storage error.
 pub(crate) fn plan(
     log: &impl ChangeLogRead,
+    materialized: &MaterializedWriter<'_>,
     collection: &CollectionRef,
     id: &str,
     checked: Checked,
@@ -82,15 +89,12 @@ pub(crate) fn plan(
         changes,
         ops: decoded,
     } = checked;
-    // Also refuses a log whose newest chunk lies past its heads, where the first chunk
-    // appended would land: everything that can refuse the batch is found before it writes.
-    let stored = stored_heads::read_to_append(log, collection.id, &collection.name, id)?;
-    let in_log = stored
-        .as_ref()
-        .map_or(0, |h| h.last_seq + 1 - h.snapshot_seq);
-    let mut newest = Newest::new(log, collection.id, id, in_log);
+    // Everything that can refuse the batch is found before it writes.
+    let stored = stored_heads::read_to_append(log, materialized, collection, id)?;
+    let mut newest = Newest::new(log, &collection.name, id, stored.as_ref());
     let mut plan = Plan {
         applied: Applied::default(),
+        stored: stored.as_ref().map_or((0, 0), |h| (h.chunks, h.last_seq)),
         chunks: Vec::new(),
         heads: stored,
         value: Value::Kept,
@@ -229,11 +233,10 @@ fn continue_heads<L: ChangeLogRead>(
     };
     hashes.push(hash);
     hashes.sort_unstable();
-    let last_seq = heads.map_or(1, |h| h.last_seq + 1);
     Ok(Step::Apply(
         Heads {
-            snapshot_seq: heads.map_or(last_seq, |h| h.snapshot_seq),
-            last_seq,
+            chunks: plan.stored.0,
+            last_seq: plan.stored.1,
             hashes,
             max_op: heads.map_or(0, |h| h.max_op).max(change.max_op()),
             values,
@@ -341,10 +344,6 @@ fn merge(
     plan.applied.known += rest_len - new.len();
     plan.applied.new += new.len();
     plan.applied.merged = true;
-    let (first_seq, last_seq) = match &plan.heads {
-        Some(h) => (h.snapshot_seq, h.last_seq + new.len() as u64),
-        None => (1, new.len() as u64),
-    };
     // The writer's number is its newest change's in the merged history (see `writer_after`).
     let writer = match new.iter().any(|c| c.actor_id() == me) {
         true => Some(me),
@@ -357,8 +356,8 @@ fn merge(
     plan.chunks.extend(new);
     let mut logged = LoggedDocument {
         doc,
-        first_seq,
-        last_seq,
+        chunks: plan.stored.0,
+        last_seq: plan.stored.1,
     };
     let described = stored_heads::describe(&mut logged, writer.as_ref()).ok_or_else(|| {
         Unplanned::Failed(corrupt(
@@ -386,13 +385,17 @@ impl Plan {
         collection: &CollectionRef,
         id: &str,
     ) -> Result<Applied> {
-        let Some(heads) = self.heads.filter(|_| !self.chunks.is_empty()) else {
+        let Some(mut heads) = self.heads.filter(|_| !self.chunks.is_empty()) else {
             return Ok(self.applied);
         };
-        let first = heads.last_seq + 1 - self.chunks.len() as u64;
-        for (seq, change) in (first..).zip(&self.chunks) {
-            change_log::append(log, collection.id, &collection.name, id, seq, change)?;
+        let (stored_chunks, mut previous) = self.stored;
+        for change in &self.chunks {
+            let seq = log.next_seq()?;
+            log.append((&collection.name, id), seq, previous, change.raw_bytes())?;
+            previous = seq;
         }
+        heads.chunks = stored_chunks + self.chunks.len() as u64;
+        heads.last_seq = previous;
         stored_heads::write(log, collection.id, id, &heads)?;
         match &self.value {
             Value::Put(value) => materialized.put(id, value)?,

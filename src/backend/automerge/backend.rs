@@ -5,14 +5,14 @@ use std::path::Path;
 use automerge::{ActorId, AutoCommit};
 
 use super::super::persistent::{
-    CHANGE_LOG, OpenOptions, PersistentBackend, VerifyReport, WritePath, open_path, open_storage,
+    OpenOptions, PersistentBackend, VerifyReport, WritePath, open_path, open_storage,
 };
+use super::change_log::{self, ChangeLogRead, ChangeLogTable};
 use super::compaction;
 use super::planted::{InForce, ReplicationBug};
 use super::stored_heads;
 use super::sync::Identity;
 use super::writes::AutomergeWrites;
-use super::{change_log, heads};
 use crate::{Collection, Result, StorageBackend};
 
 /// Every document an Automerge document (its bytes under the root key `data`), persisted in
@@ -117,7 +117,7 @@ impl AutomergeBackend {
         };
         let writes = self.inner.writer();
         let txn = self.inner.store().read()?;
-        let log = txn.open_table(CHANGE_LOG)?;
+        let log = change_log::read(&txn)?;
         let loaded = change_log::load(&log, collection.id, &collection.name, id, writes.actor())?;
         Ok(loaded.map(|logged| logged.doc.with_actor(ActorId::random())))
     }
@@ -153,17 +153,9 @@ impl AutomergeBackend {
         let me = self.inner.writer().actor();
         let store = self.inner.store();
         store.write_alone(|txn| {
-            // Every document, deleted ones too, has heads after its chunks.
-            let mut unfolded: Vec<(u64, String)> = Vec::new();
-            for entry in redb::ReadableTable::iter(&txn.open_table(CHANGE_LOG)?)? {
-                let (key, _) = entry?;
-                let (collection, id, seq) = key.value();
-                if seq == heads::HEADS_SEQ {
-                    unfolded.push((collection, id.to_owned()));
-                }
-            }
-            let mut log = txn.open_table(CHANGE_LOG)?;
-            for (collection_id, id) in unfolded {
+            // Every document, deleted ones too, has heads.
+            let mut log = ChangeLogTable::open(txn)?;
+            for (collection_id, id) in log.documents()? {
                 let name = collections
                     .iter()
                     .find(|c| c.id == collection_id)
@@ -209,8 +201,7 @@ impl StorageBackend for AutomergeBackend {
 mod tests {
     use redb::ReadableTable;
 
-    use super::super::super::persistent::{CHANGE_LOG, MATERIALIZED};
-    use super::super::heads::HEADS_SEQ;
+    use super::super::super::persistent::{HEADS, MATERIALIZED};
     use super::super::heads::Heads;
     use super::*;
     use crate::StorageBackend;
@@ -241,14 +232,15 @@ mod tests {
         {
             let values = txn.open_table(MATERIALIZED).expect("table");
             let (c, _) = values.first().expect("read").expect("a value").0.value();
-            let mut log = txn.open_table(CHANGE_LOG).expect("table");
-            let stored = log.get((c, "d", HEADS_SEQ)).expect("get").expect("heads");
+            let mut heads_table = txn.open_table(HEADS).expect("table");
+            let stored = heads_table.get((c, "d")).expect("get").expect("heads");
             let mut heads = Heads::decode(stored.value()).expect("heads decode");
             drop(stored);
             let writer = heads.writer.as_mut().expect("written here");
             assert_eq!(writer.1, 2);
             writer.1 = 1;
-            log.insert((c, "d", HEADS_SEQ), heads.encode().as_slice())
+            heads_table
+                .insert((c, "d"), heads.encode().as_slice())
                 .expect("insert");
         }
         txn.commit().expect("commit");
@@ -258,14 +250,15 @@ mod tests {
         let report = store.verify().expect("verify");
         assert!(report.is_clean(), "{:?}", report.problems);
         store.compact().expect("compacts");
-        let txn = store.inner.store().read().expect("read");
-        let log = txn.open_table(CHANGE_LOG).expect("table");
         let c = store.inner.existing("docs").expect("the collection").id;
-        let heads = stored_heads::read(&log, c, "docs", "d")
-            .expect("reads")
-            .expect("heads");
+        let heads = {
+            let txn = store.inner.store().read().expect("read");
+            let log = change_log::read(&txn).expect("tables");
+            stored_heads::read(&log, c, "docs", "d")
+                .expect("reads")
+                .expect("heads")
+        };
         assert_eq!(heads.writer.map(|(_, seq)| seq), Some(2), "moved on");
-        drop((log, txn));
         store
             .collection("docs")
             .upsert("d", b"three".to_vec())

@@ -4,7 +4,7 @@
 use automerge::ActorId;
 
 use super::super::persistent::CollectionId;
-use super::change_log::{ChangeLogTable, chunks, corrupt, load};
+use super::change_log::{Chain, ChangeLogTable, corrupt, load};
 use super::heads::Heads;
 use super::stored_heads;
 use crate::Result;
@@ -20,7 +20,7 @@ pub(crate) fn compact(
     heads: &Heads,
     me: &ActorId,
 ) -> Result<Option<Heads>> {
-    if heads.snapshot_seq == heads.last_seq {
+    if heads.chunks == 1 {
         return Ok(None);
     }
     // Saving never writes a change, so any actor will do.
@@ -41,10 +41,19 @@ pub(crate) fn compact(
     let writer = heads.writer.as_ref().map(|(actor, _)| actor);
     let writer = stored_heads::describe(&mut logged, writer).and_then(|h| h.writer);
     let snapshot = logged.doc.save();
-    log.retain_in(chunks(collection, id), |_, _| false)?;
-    log.insert((collection, id, heads.last_seq), snapshot.as_slice())?;
+    let mut folded = Vec::with_capacity(usize::try_from(heads.chunks).unwrap_or(0));
+    let mut chain = Chain::new(&*log, collection_name, id, heads);
+    while let Some((seq, _)) = chain.next_chunk()? {
+        folded.push(seq);
+    }
+    let seq = log.next_seq()?;
+    for seq in folded {
+        log.remove(seq)?;
+    }
+    log.append((collection_name, id), seq, 0, &snapshot)?;
     Ok(Some(Heads {
-        snapshot_seq: heads.last_seq,
+        chunks: 1,
+        last_seq: seq,
         writer,
         ..heads.clone()
     }))

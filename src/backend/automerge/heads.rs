@@ -21,20 +21,16 @@ use super::actors::ActorFilter;
 use super::bytes::Reader;
 use super::document::DATA_KEY;
 
-/// The change-log seq the heads are stored at: after every chunk, next to the newest, which
-/// the next write puts beside them.
-pub(crate) const HEADS_SEQ: u64 = u64::MAX;
-
 /// An op that put one of the values now under `data`: its counter and actor.
 pub(crate) type ValueOp = legacy::OpId;
 
 /// Where a document's history stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Heads {
-    /// The seq of the document's first chunk: the saves folded into its snapshot, or 1 before
-    /// any compaction.
-    pub(crate) snapshot_seq: u64,
-    /// The seq of its last chunk.
+    /// How many chunks the document's change log has: one after a compaction.
+    pub(crate) chunks: u64,
+    /// The seq of its newest chunk, where a walk of its chunks starts (see
+    /// [`Chain`](super::change_log::Chain)).
     pub(crate) last_seq: u64,
     /// The changes no other change depends on, sorted: one for a chain, several after
     /// concurrent changes were merged and until a change depends on all of them.
@@ -65,14 +61,10 @@ pub(crate) enum Edit {
     Delete,
 }
 
-/// The encoding before replication: one chain, the last change a put.
-const ENCODING_CHAIN: u8 = 1;
-/// With merged heads, conflicting values and a checksum.
-pub(super) const ENCODING_MERGED: u8 = 2;
-/// The current encoding: that, and the filter of the document's actors.
-const ENCODING: u8 = 3;
-/// Version, four u64 and a hash, before the actor's bytes (the chain encoding).
-const CHAIN_FIXED_LEN: usize = 1 + 4 * 8 + 32;
+/// The encoding: the chunks' count and newest seq, the hashes, the values, the writer and the
+/// filter of actors, under a checksum. (Encodings 1 to 3 were format 2's, whose files this
+/// build refuses.)
+const ENCODING: u8 = 4;
 
 impl Heads {
     /// The heads after this database appended its own `change` (built by [`next_change`]) as
@@ -85,7 +77,7 @@ impl Heads {
         put: bool,
     ) -> Heads {
         Heads {
-            snapshot_seq: previous.map_or(last_seq, |p| p.snapshot_seq),
+            chunks: previous.map_or(1, |p| p.chunks + 1),
             last_seq,
             hashes: vec![change.hash()],
             max_op: change.max_op(),
@@ -107,7 +99,7 @@ impl Heads {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + 32 * self.hashes.len() + 40 * self.values.len());
         out.push(ENCODING);
-        for n in [self.snapshot_seq, self.last_seq, self.max_op] {
+        for n in [self.chunks, self.last_seq, self.max_op] {
             out.extend_from_slice(&n.to_le_bytes());
         }
         put_len(&mut out, self.hashes.len());
@@ -135,23 +127,20 @@ impl Heads {
 
     /// Reads encoded heads; `None` when the bytes are not a valid encoding.
     pub(crate) fn decode(bytes: &[u8]) -> Option<Heads> {
-        let heads = match *bytes.first()? {
-            ENCODING_CHAIN => Self::decode_chain(bytes)?,
-            version @ (ENCODING_MERGED | ENCODING) => {
-                let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
-                if checksum(body).to_le_bytes() != sum {
-                    return None;
-                }
-                Self::decode_body(&mut Reader::new(body.get(1..)?), version == ENCODING)?
-            }
-            _ => return None,
-        };
+        if *bytes.first()? != ENCODING {
+            return None;
+        }
+        let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+        if checksum(body).to_le_bytes() != sum {
+            return None;
+        }
+        let heads = Self::decode_body(&mut Reader::new(body.get(1..)?))?;
         heads.is_valid().then_some(heads)
     }
 
-    /// The fields after the version byte; the actor filter only when `with_actors`.
-    fn decode_body(r: &mut Reader<'_>, with_actors: bool) -> Option<Heads> {
-        let (snapshot_seq, last_seq, max_op) = (r.u64_le()?, r.u64_le()?, r.u64_le()?);
+    /// The fields after the version byte.
+    fn decode_body(r: &mut Reader<'_>) -> Option<Heads> {
+        let (chunks, last_seq, max_op) = (r.u64_le()?, r.u64_le()?, r.u64_le()?);
         let hashes = (0..len(r)?).map(|_| r.hash()).collect::<Option<Vec<_>>>()?;
         let values = (0..len(r)?)
             .map(|_| Some(legacy::OpId(r.u64_le()?, actor(r)?)))
@@ -161,12 +150,9 @@ impl Heads {
             [1] => Some((actor(r)?, r.u64_le()?)),
             _ => return None,
         };
-        let actors = match with_actors {
-            true => ActorFilter(r.array()?),
-            false => ActorFilter::FULL,
-        };
+        let actors = ActorFilter(r.array()?);
         r.rest().is_empty().then_some(Heads {
-            snapshot_seq,
+            chunks,
             last_seq,
             hashes,
             max_op,
@@ -176,33 +162,12 @@ impl Heads {
         })
     }
 
-    /// Heads written before replication: one chain whose last change put the value.
-    fn decode_chain(bytes: &[u8]) -> Option<Heads> {
-        if bytes.len() <= CHAIN_FIXED_LEN {
-            return None;
-        }
-        let mut r = Reader::new(&bytes[1..]);
-        let (snapshot_seq, last_seq, actor_seq, max_op) =
-            (r.u64_le()?, r.u64_le()?, r.u64_le()?, r.u64_le()?);
-        let hash = r.hash()?;
-        let actor = ActorId::from(r.rest());
-        Some(Heads {
-            snapshot_seq,
-            last_seq,
-            hashes: vec![hash],
-            max_op,
-            values: vec![legacy::OpId(max_op, actor.clone())],
-            writer: Some((actor, actor_seq)),
-            actors: ActorFilter::FULL,
-        })
-    }
-
     /// Whether every field is one the write path can continue from.
     fn is_valid(&self) -> bool {
-        // Every count can take one more: the next change's numbers and the next chunk's seq,
-        // which must stay below the heads' own.
-        let ordered = 1 <= self.snapshot_seq && self.snapshot_seq <= self.last_seq;
-        let room = self.last_seq < HEADS_SEQ - 1 && 1 <= self.max_op && self.max_op < u64::MAX;
+        // Every chunk has its own seq from 1, the newest the greatest; every count can take one
+        // more: the next change's numbers and the next chunk's seq.
+        let ordered = 1 <= self.chunks && self.chunks <= self.last_seq;
+        let room = self.last_seq < u64::MAX && 1 <= self.max_op && self.max_op < u64::MAX;
         let hashes = !self.hashes.is_empty() && self.hashes.is_sorted_by(|a, b| a < b);
         let values = self
             .values
@@ -304,12 +269,13 @@ fn now_millis() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    /// field just past its bound is refused, and each field at its bound still reads.
+
+    /// Each field just past its bound is refused, and each field at its bound still reads.
     #[test]
     fn decode_keeps_every_field_within_its_bounds() {
         let (a, b) = (ActorId::from(vec![1u8]), ActorId::from(vec![2u8]));
         let sound = Heads {
-            snapshot_seq: 2,
+            chunks: 2,
             last_seq: 5,
             hashes: vec![ChangeHash([1; 32]), ChangeHash([2; 32])],
             max_op: 9,
@@ -326,13 +292,10 @@ mod tests {
             ("as written", sound.clone()),
             ("no writer", with(&|h| h.writer = None)),
             ("no value", with(&|h| h.values.clear())),
+            ("one chunk", with(&|h| (h.chunks, h.last_seq) = (1, 1))),
             (
-                "one chunk",
-                with(&|h| (h.snapshot_seq, h.last_seq) = (1, 1)),
-            ),
-            (
-                "the last seq a chunk can take",
-                with(&|h| h.last_seq = HEADS_SEQ - 2),
+                "the last seq with room for one more",
+                with(&|h| h.last_seq = u64::MAX - 1),
             ),
             (
                 "the first op counter",
@@ -359,15 +322,12 @@ mod tests {
             assert_eq!(Heads::decode(&heads.encode()), Some(heads), "{what}");
         }
         let refused = [
-            ("snapshot seq 0", with(&|h| h.snapshot_seq = 0)),
+            ("no chunk", with(&|h| h.chunks = 0)),
             (
-                "snapshot after the last chunk",
-                with(&|h| h.snapshot_seq = 6),
+                "more chunks than seqs up to the newest",
+                with(&|h| h.chunks = 6),
             ),
-            (
-                "no seq left for a chunk",
-                with(&|h| h.last_seq = HEADS_SEQ - 1),
-            ),
+            ("no seq left for a chunk", with(&|h| h.last_seq = u64::MAX)),
             (
                 "op counter 0",
                 with(&|h| {
@@ -395,33 +355,8 @@ mod tests {
         }
     }
 
-    /// shortest actor still reads.
-    #[test]
-    fn chain_heads_without_an_actor_are_refused() {
-        let mut bytes = vec![ENCODING_CHAIN];
-        for n in [1u64, 1, 1, 1] {
-            bytes.extend_from_slice(&n.to_le_bytes());
-        }
-        bytes.extend_from_slice(&[7; 32]);
-        assert_eq!(bytes.len(), CHAIN_FIXED_LEN);
-        assert_eq!(Heads::decode(&bytes), None, "no actor");
-        bytes.push(5);
-        let actor = ActorId::from(vec![5u8]);
-        assert_eq!(
-            Heads::decode(&bytes),
-            Some(Heads {
-                snapshot_seq: 1,
-                last_seq: 1,
-                hashes: vec![ChangeHash([7; 32])],
-                max_op: 1,
-                values: vec![legacy::OpId(1, actor.clone())],
-                writer: Some((actor, 1)),
-                actors: ActorFilter::FULL,
-            })
-        );
-    }
-
-    /// history viewer shows when each write happened.
+    /// A change carries the time it was built, which a history viewer shows as when the
+    /// write happened.
     #[test]
     fn a_built_change_is_stamped_with_the_time_it_was_made() {
         let before = now_millis();
@@ -438,26 +373,6 @@ mod tests {
             (before..=after as i64).contains(&change.timestamp()),
             "stamped {} outside {before}..={after}",
             change.timestamp()
-        );
-    }
-
-    /// Heads written before replication (one chain, the last change a put) still read.
-    #[test]
-    fn chain_heads_from_before_replication_still_read() {
-        let actor = ActorId::random();
-        let change = next_change(None, &actor, Edit::Put(b"v".to_vec()));
-        let mut bytes = vec![ENCODING_CHAIN];
-        for n in [1u64, 1, 1, 1] {
-            bytes.extend_from_slice(&n.to_le_bytes());
-        }
-        bytes.extend_from_slice(&change.hash().0);
-        bytes.extend_from_slice(actor.to_bytes());
-        assert_eq!(
-            Heads::decode(&bytes),
-            Some(Heads {
-                actors: ActorFilter::FULL,
-                ..Heads::after_local(None, &change, 1, true)
-            })
         );
     }
 }

@@ -6,51 +6,36 @@
 //! actor's changes in the order of their numbers), so every change after a given one in the
 //! log is newer than it, and its descendants are all among them.
 
-use std::iter::Rev;
-
-use redb::Range;
-
-use super::super::persistent::CollectionId;
-use super::change_log::{self, ChangeLogRead};
+use super::change_log::{Chain, ChangeLogRead};
 use super::chunk::{self, StoredChange};
-use crate::Result;
+use super::heads::Heads;
+use crate::{Error, Result};
 
 /// Chunks looked at, newest first: a replica writing concurrently depends on something
 /// recent; one further back is merged by Automerge.
 pub(crate) const LOOK_BACK: usize = 64;
 
-/// The chunks of one document, newest first.
-type Chunks<'a> = Rev<Range<'a, (CollectionId, &'static str, u64), &'static [u8]>>;
-
 pub(crate) struct Newest<'a, L> {
-    log: &'a L,
-    collection: CollectionId,
-    id: &'a str,
-    chunks: Option<Chunks<'a>>,
+    /// The document's chunks, newest first; `None` for a document with none.
+    chain: Option<Chain<'a, L>>,
     /// The changes read so far, newest first.
     seen: Vec<StoredChange>,
-    /// The seqs the heads say the log holds: once that many changes are read, every change of
-    /// the document is in `seen`.
+    /// How many chunks the heads say the log holds: once that many changes are read, every
+    /// change of the document is in `seen`.
     chunks_in_log: u64,
-    /// A chunk that is not one change (a compacted snapshot) was met: nothing older is read.
+    /// A chunk that is not one change (a compacted snapshot) was met, or the chain is broken:
+    /// nothing older is read.
     blocked: bool,
 }
 
 impl<'a, L: ChangeLogRead> Newest<'a, L> {
-    /// The chunks of a document whose log holds `chunks_in_log` of them (0 for none).
-    pub(crate) fn new(
-        log: &'a L,
-        collection: CollectionId,
-        id: &'a str,
-        chunks_in_log: u64,
-    ) -> Self {
+    /// The chunks of the document whose stored heads are `heads` (`None`: it has none), in
+    /// collection `collection` (its name).
+    pub(crate) fn new(log: &'a L, collection: &'a str, id: &'a str, heads: Option<&Heads>) -> Self {
         Newest {
-            log,
-            collection,
-            id,
-            chunks: None,
+            chain: heads.map(|heads| Chain::new(log, collection, id, heads)),
             seen: Vec::new(),
-            chunks_in_log,
+            chunks_in_log: heads.map_or(0, |h| h.chunks),
             blocked: false,
         }
     }
@@ -59,20 +44,21 @@ impl<'a, L: ChangeLogRead> Newest<'a, L> {
     /// the log, a snapshot, or [`LOOK_BACK`].
     pub(crate) fn get(&mut self, at: usize) -> Result<Option<&StoredChange>> {
         while self.seen.len() <= at && !self.exhausted() {
-            let chunks = match &mut self.chunks {
-                Some(chunks) => chunks,
-                None => self.chunks.insert(
-                    self.log
-                        .range(change_log::chunks(self.collection, self.id))?
-                        .rev(),
-                ),
+            let next = match &mut self.chain {
+                Some(chain) => chain.next_chunk(),
+                None => Ok(None),
             };
-            let Some(chunk) = chunks.next() else {
-                // Fewer chunks than the heads say: only a load tells what is wrong.
-                self.blocked = true;
-                break;
+            let chunk = match next {
+                Ok(Some((_, chunk))) => chunk,
+                // A broken chain, or fewer chunks than the heads say: only a load tells what
+                // is wrong.
+                Ok(None) | Err(Error::Corrupt { .. }) => {
+                    self.blocked = true;
+                    break;
+                }
+                Err(error) => return Err(error),
             };
-            match chunk::read_change(chunk?.1.value()) {
+            match chunk::read_change(chunk.value().1) {
                 Some(change) => self.seen.push(change),
                 None => self.blocked = true,
             }

@@ -3,13 +3,11 @@
 
 use automerge::{ActorId, Change, ChangeHash};
 
-use super::super::persistent::{
-    CHANGE_LOG, CollectionRef, MaterializedWriter, Snapshot, with_view,
-};
+use super::super::persistent::{CollectionRef, MaterializedWriter, with_view};
 use super::apply::{self, Applied, Unplanned};
 use super::backend::AutomergeBackend;
 use super::batch;
-use super::change_log;
+use super::change_log::{self, ChangeLogTable};
 use super::heads::Heads;
 use super::stored_heads;
 use crate::{ReplicationError, Result};
@@ -51,7 +49,7 @@ impl AutomergeBackend {
         };
         let view = self.inner.store().view()?;
         with_view!(view, |txn| stored_heads::read(
-            &txn.table(CHANGE_LOG)?,
+            &change_log::read(txn)?,
             collection.id,
             &collection.name,
             id
@@ -88,7 +86,7 @@ impl AutomergeBackend {
             return Ok((Vec::new(), Vec::new()));
         };
         let txn = self.inner.store().read()?;
-        changes_in(&txn.open_table(CHANGE_LOG)?, &collection, id, have)
+        changes_in(&change_log::read(&txn)?, &collection, id, have)
     }
 
     /// Applies changes another replica made to the document, in one transaction under the
@@ -132,8 +130,15 @@ impl AutomergeBackend {
         // of the open batch as a local write does.
         self.inner.store().write(bytes, |txn, progress| {
             let mut materialized = MaterializedWriter::open(txn, target.id)?;
-            let mut log = txn.open_table(CHANGE_LOG)?;
-            match apply::plan(&log, &target, id, checked, self.inner.writer().actor()) {
+            let mut log = ChangeLogTable::open(txn)?;
+            match apply::plan(
+                &log,
+                &materialized,
+                &target,
+                id,
+                checked,
+                self.inner.writer().actor(),
+            ) {
                 Ok(plan) => {
                     progress.writing();
                     applied = plan.write(&mut log, &mut materialized, &target, id)?;
@@ -164,7 +169,7 @@ pub(super) fn changes_in(
     let Some(stored) = stored_heads::read(log, collection.id, &collection.name, id)? else {
         return Ok((Vec::new(), Vec::new()));
     };
-    if let Some(walked) = change_log::changes_since(log, collection.id, id, &stored, have)? {
+    if let Some(walked) = change_log::changes_since(log, &collection.name, id, &stored, have)? {
         return Ok(walked);
     }
     // A compacted document: its snapshot is not one change, so load it.

@@ -4,11 +4,11 @@
 
 use automerge::ActorId;
 
-use super::super::persistent::CollectionId;
+use super::super::persistent::{CollectionId, CollectionRef, MaterializedWriter};
 use super::actors::ActorFilter;
 use super::change_log::{ChangeLogRead, ChangeLogTable, LoggedDocument, corrupt};
 use super::document;
-use super::heads::{HEADS_SEQ, Heads, lamport};
+use super::heads::{Heads, lamport};
 use super::planted::{ReplicationBug, planted};
 use crate::Result;
 
@@ -22,7 +22,7 @@ pub(crate) fn read(
     collection_name: &str,
     id: &str,
 ) -> Result<Option<Heads>> {
-    let Some(stored) = log.get((collection, id, HEADS_SEQ))? else {
+    let Some(stored) = log.heads(collection, id)? else {
         return Ok(None);
     };
     Heads::decode(stored.value()).map(Some).ok_or_else(|| {
@@ -36,39 +36,30 @@ pub(crate) fn read(
 }
 
 /// A document's heads before a write appends to its change log (a local change, or changes
-/// from another replica), read with its newest chunk in one descent of the change log; `None`
-/// for a new document. Everything about the stored document that can refuse the write is
-/// checked here, before the write changes anything.
+/// from another replica); `None` for a new document. Everything about the stored document
+/// that can refuse the write is checked here, before the write changes anything.
 ///
 /// # Errors
-/// [`Error::Corrupt`](crate::Error::Corrupt) when the heads do not decode; when the document
-/// has chunks but no heads (writing on would overwrite the chunks and hide the damage); when a
-/// chunk lies past the heads' last seq (the change appended next would land on it).
+/// [`Error::Corrupt`](crate::Error::Corrupt) when the heads do not decode, or when the
+/// document has a value but no heads: its chunks can no longer be found, and a write would
+/// start a history of its own over them. (A deleted document whose heads are gone cannot be
+/// told from a new one here; `verify()` finds its chunks, which no heads lead to.)
 pub(crate) fn read_to_append(
     log: &impl ChangeLogRead,
-    collection: CollectionId,
-    collection_name: &str,
+    materialized: &MaterializedWriter<'_>,
+    collection: &CollectionRef,
     id: &str,
 ) -> Result<Option<Heads>> {
-    let mut newest = log
-        .range((collection, id, 0)..=(collection, id, HEADS_SEQ))?
-        .rev();
-    let Some(last) = newest.next() else {
-        return Ok(None);
-    };
-    let (key, stored) = last?;
-    let damaged = |detail| corrupt(collection_name, id, detail, None);
-    if key.value().2 != HEADS_SEQ {
-        return Err(damaged("its change log has no heads"));
+    let heads = read(log, collection.id, &collection.name, id)?;
+    if heads.is_none() && materialized.contains(id)? {
+        return Err(corrupt(
+            &collection.name,
+            id,
+            "it has a value but its change log has no heads",
+            None,
+        ));
     }
-    let heads = Heads::decode(stored.value())
-        .ok_or_else(|| damaged("its change-log heads are malformed"))?;
-    if let Some(chunk) = newest.next()
-        && chunk?.0.value().2 > heads.last_seq
-    {
-        return Err(damaged("its heads are behind its change log"));
-    }
-    Ok(Some(heads))
+    Ok(heads)
 }
 
 /// Stores a document's heads.
@@ -78,8 +69,7 @@ pub(crate) fn write(
     id: &str,
     heads: &Heads,
 ) -> Result<()> {
-    log.insert((collection, id, HEADS_SEQ), heads.encode().as_slice())?;
-    Ok(())
+    log.put_heads(collection, id, &heads.encode())
 }
 
 /// The heads that describe `logged`, with `writer` as their writer (which the document cannot
@@ -104,7 +94,7 @@ pub(crate) fn describe(logged: &mut LoggedDocument, writer: Option<&ActorId>) ->
         newest.map(|m| m.seq).max().map(|seq| (writer.clone(), seq))
     });
     Some(Heads {
-        snapshot_seq: logged.first_seq,
+        chunks: logged.chunks,
         last_seq: logged.last_seq,
         hashes,
         max_op,
@@ -121,10 +111,10 @@ pub(crate) fn disagreement(
     logged: &mut LoggedDocument,
     me: &ActorId,
 ) -> Option<String> {
-    if (heads.snapshot_seq, heads.last_seq) != (logged.first_seq, logged.last_seq) {
+    if (heads.chunks, heads.last_seq) != (logged.chunks, logged.last_seq) {
         return Some(format!(
-            "its heads name chunks {} to {}, but its change log holds {} to {}",
-            heads.snapshot_seq, heads.last_seq, logged.first_seq, logged.last_seq
+            "its heads count {} chunks up to chunk {}, but its change log holds {} up to {}",
+            heads.chunks, heads.last_seq, logged.chunks, logged.last_seq
         ));
     }
     let writer = heads.writer.as_ref().map(|(actor, _)| actor);
@@ -169,7 +159,7 @@ pub(crate) fn disagreement(
 #[cfg(test)]
 mod tests {
     use super::super::document::DATA_KEY;
-    use super::super::heads::{ENCODING_MERGED, Edit, checksum, next_change};
+    use super::super::heads::{Edit, next_change};
     use automerge::ScalarValue;
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ReadDoc};
@@ -180,7 +170,7 @@ mod tests {
     fn logged(doc: &AutoCommit, chunks: u64) -> LoggedDocument {
         LoggedDocument {
             doc: doc.clone(),
-            first_seq: 1,
+            chunks,
             last_seq: chunks,
         }
     }
@@ -245,11 +235,6 @@ mod tests {
         assert_eq!(Heads::decode(&deleted.encode()), Some(deleted));
     }
 
-    /// Two actors writing concurrently leave two heads and two values; a local change on top
-    /// Heads whose fields decode must also be ones the write path can continue from: each
-    /// A chain encoding must hold an actor: one cut right after the hash is refused, and the
-    /// A built change is stamped with the time it was made, as Automerge stamps its own: a
-    /// Heads written before the filter of actors still read, as holding every actor; a
     /// A dead actor (an earlier open's) whose lost change came back from a peer leaves its
     /// number behind in heads written before: sound, as nothing writes as it again. The
     /// current open's number behind, or any writer's ahead, is not.
@@ -286,6 +271,8 @@ mod tests {
             "an actor without a change here writes nothing"
         );
     }
+
+    /// Two actors writing concurrently leave two heads and two values; a local change on top
     /// depends on both and overwrites both.
     #[test]
     fn a_change_on_merged_heads_resolves_the_conflict() {
@@ -315,6 +302,7 @@ mod tests {
         assert_eq!(Heads::decode(&after.encode()), Some(after));
     }
 
+    /// Heads whose fields decode must also be ones the write path can continue from.
     #[test]
     fn decode_refuses_what_encode_never_writes() {
         let actor = ActorId::random();
@@ -336,7 +324,7 @@ mod tests {
         };
         assert_eq!(Heads::decode(&full.encode()), None, "no op counter left");
         let ended = Heads {
-            last_seq: HEADS_SEQ - 1,
+            last_seq: u64::MAX,
             ..heads.clone()
         };
         assert_eq!(
@@ -351,9 +339,10 @@ mod tests {
         assert_eq!(Heads::decode(&unsorted.encode()), None, "a head twice");
     }
 
-    /// document's own filter holds each actor that wrote it.
+    /// A document's filter of actors holds each actor that wrote it; heads whose filter holds
+    /// more agree with the document, fewer do not.
     #[test]
-    fn heads_from_before_the_actor_filter_hold_every_actor() {
+    fn the_filter_of_actors_holds_each_writer_and_may_hold_more() {
         let (a, b) = (ActorId::random(), ActorId::random());
         let first = next_change(None, &a, Edit::Put(b"v".to_vec()));
         let first_heads = Heads::after_local(None, &first, 1, true);
@@ -366,23 +355,12 @@ mod tests {
             describe(&mut logged(&doc, 2), Some(&b)),
             Some(heads.clone())
         );
-        // Version 2: the same fields without the filter, under their checksum.
-        let mut bytes = heads.encode();
-        bytes.truncate(bytes.len() - 4 - ActorFilter::LEN);
-        bytes[0] = ENCODING_MERGED;
-        let sum = checksum(&bytes);
-        bytes.extend_from_slice(&sum.to_le_bytes());
-        let read = Heads::decode(&bytes).expect("version 2 reads");
-        assert_eq!(read.actors, ActorFilter::FULL);
-        assert_eq!(
-            Heads {
-                actors: heads.actors,
-                ..read.clone()
-            },
-            heads
-        );
+        let every = Heads {
+            actors: ActorFilter::FULL,
+            ..heads.clone()
+        };
         // Holding more actors than the document agrees with it; fewer does not.
-        assert_eq!(disagreement(&read, &mut logged(&doc, 2), &b), None);
+        assert_eq!(disagreement(&every, &mut logged(&doc, 2), &b), None);
         let fewer = Heads {
             actors: ActorFilter::of([&a]),
             ..heads

@@ -2,8 +2,8 @@
 //! their check reads, so that a verify after the next reopen does not rebuild them again.
 //!
 //! Rebuilding a document through Automerge is most of what `verify()` costs, and the check of
-//! one document is a function of its stored bytes alone: its chunks (seqs and bytes), its
-//! heads, and its materialized value or the absence of one. A document whose bytes digest to
+//! one document is a function of its stored bytes alone: its heads, the chunks they lead to
+//! (seqs, links and bytes), and its materialized value or the absence of one. A document whose bytes digest to
 //! those of a document found sound before is sound. Only sound documents are remembered, so
 //! damage — which changes the bytes — is always checked in full and reported as before.
 //!
@@ -17,8 +17,8 @@ use std::sync::{Mutex, PoisonError};
 use sha2::{Digest, Sha256};
 
 use super::super::persistent::CollectionId;
-use super::change_log::{self, ChangeLogRead};
-use super::heads::HEADS_SEQ;
+use super::change_log::{Chain, ChangeLogRead};
+use super::heads::Heads;
 
 /// The most digests kept.
 const CAPACITY: usize = 1 << 16;
@@ -40,13 +40,20 @@ pub(crate) fn digest(
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     };
-    for chunk in log.range(change_log::chunks(collection, id)).ok()? {
-        let (key, chunk) = chunk.ok()?;
-        part(b'c', &key.value().2.to_le_bytes());
-        part(b'c', chunk.value());
+    let stored = log.heads(collection, id).ok()?;
+    if let Some(stored) = &stored {
+        part(b'h', stored.value());
     }
-    if let Some(heads) = log.get((collection, id, HEADS_SEQ)).ok()? {
-        part(b'h', heads.value());
+    // Heads that do not decode are digested as bytes: the full check reports them, so they
+    // are never remembered.
+    if let Some(heads) = stored.and_then(|stored| Heads::decode(stored.value())) {
+        let mut chain = Chain::new(log, "", id, &heads);
+        while let Some((seq, chunk)) = chain.next_chunk().ok()? {
+            let (link, bytes) = chunk.value();
+            part(b's', &seq.to_le_bytes());
+            part(b'l', &link.to_le_bytes());
+            part(b'c', bytes);
+        }
     }
     if let Some(value) = value {
         part(b'v', value);
@@ -74,24 +81,23 @@ pub(crate) fn remember(digest: [u8; 32]) {
 mod tests {
     use redb::ReadableTable;
 
-    use super::super::super::persistent::{CHANGE_LOG, MATERIALIZED};
-    use super::HEADS_SEQ;
+    use super::super::super::persistent::{CHANGE_LOG, HEADS, MATERIALIZED};
     use crate::fault::Disk;
-    use crate::{AutomergeBackend, Inconsistency, OpenOptions, StorageBackend};
+    use crate::{AutomergeBackend, Error, Inconsistency, OpenOptions, StorageBackend};
 
     fn open(disk: &Disk) -> AutomergeBackend {
         AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new()).expect("opens")
     }
 
     /// Each part of the digest, damaged alone in a document found sound before, is reported:
-    /// the value, the heads, and the seq a chunk is stored at.
+    /// the value, the heads, and a chunk's link.
     #[test]
     fn a_document_found_sound_is_not_rebuilt_again_until_its_bytes_change() {
         let disk = Disk::new();
         let store = open(&disk);
         let docs = store.collection("remembered");
         // Values of their own: two documents with one value would be one change, one heads.
-        for id in ["value", "heads", "seq", "sound"] {
+        for id in ["value", "heads", "link", "sound"] {
             docs.upsert(id, id.as_bytes().to_vec()).expect("upsert");
         }
         let first = store.verify().expect("verify");
@@ -117,24 +123,27 @@ mod tests {
             values
                 .insert((c, "value"), b"VALUE".as_slice())
                 .expect("insert");
-            let mut log = txn.open_table(CHANGE_LOG).expect("table");
+            let mut heads = txn.open_table(HEADS).expect("table");
             // Well-formed heads, another document's.
-            let theirs = log
-                .get((c, "sound", HEADS_SEQ))
+            let theirs = heads
+                .get((c, "sound"))
                 .expect("get")
                 .expect("heads")
                 .value()
                 .to_vec();
-            log.insert((c, "heads", HEADS_SEQ), theirs.as_slice())
+            heads
+                .insert((c, "heads"), theirs.as_slice())
                 .expect("insert");
-            // The same chunk, one seq on.
+            // The same chunk, linked to another: "link" was written third, at seq 3.
+            let mut log = txn.open_table(CHANGE_LOG).expect("table");
             let chunk = log
-                .remove((c, "seq", 1))
-                .expect("remove")
+                .get(3)
+                .expect("get")
                 .expect("a chunk")
                 .value()
+                .1
                 .to_vec();
-            log.insert((c, "seq", 2), chunk.as_slice()).expect("insert");
+            log.insert(3, (2, chunk.as_slice())).expect("insert");
         }
         txn.commit().expect("commit");
         drop(db);
@@ -146,12 +155,13 @@ mod tests {
             .iter()
             .map(|p| match p {
                 Inconsistency::ValueMismatch { id, .. }
-                | Inconsistency::HeadsMismatch { id, .. } => id.as_str(),
+                | Inconsistency::HeadsMismatch { id, .. }
+                | Inconsistency::Unloadable(Error::Corrupt { id, .. }) => id.as_str(),
                 other => panic!("{other:?}"),
             })
             .collect();
         named.sort_unstable();
-        assert_eq!(named, ["heads", "seq", "value"], "{:?}", report.problems);
+        assert_eq!(named, ["heads", "link", "value"], "{:?}", report.problems);
         assert_eq!(report.remembered, 1, "the sound one, unchanged");
         // Damage is never remembered as sound.
         assert_eq!(store.verify().expect("verify").problems.len(), 3);

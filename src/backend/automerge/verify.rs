@@ -1,16 +1,17 @@
 //! `verify()` for the Automerge backend: every document rebuilt from its change log must hold
 //! exactly its materialized value and agree with its heads; a change log without a value must
-//! be a deleted document's (a tombstone), and agree with its heads too.
+//! be a deleted document's (a tombstone), and agree with its heads too; and every chunk must
+//! belong to a document.
 
 use automerge::ActorId;
-use redb::{ReadTransaction, ReadableTable};
+use redb::ReadTransaction;
 
 use super::super::persistent::{
-    CHANGE_LOG, CollectionRef, Inconsistency, MATERIALIZED, VerifyReport, verify_materialized,
+    CollectionRef, Inconsistency, MATERIALIZED, VerifyReport, verify_materialized,
 };
 use super::change_log::{self, ChangeLogRead};
 use super::stored_heads;
-use super::{document, heads, verified};
+use super::{document, verified};
 use crate::Result;
 
 /// Checks every document; `me` is the actor the database writes as in this open.
@@ -19,38 +20,37 @@ pub(crate) fn verify(
     collections: &[CollectionRef],
     me: &ActorId,
 ) -> Result<VerifyReport> {
-    let log = txn.open_table(CHANGE_LOG)?;
+    let log = change_log::read(txn)?;
     let mut report = verify_materialized(txn, collections, |collection, id, value, report| {
         check_document(&log, collection, id, Some(value), me, report);
         Ok(())
     })?;
-    // Every document with chunks or heads but no value must be a deleted one.
-    let mut logged: Vec<(u64, String)> = Vec::new();
-    for entry in log.iter()? {
-        let (key, _) = entry?;
-        let (collection_id, id, seq) = key.value();
-        if seq != heads::HEADS_SEQ {
-            report.chunks += 1;
-        }
-        if logged
-            .last()
-            .is_none_or(|(c, i)| *c != collection_id || i != id)
-        {
-            logged.push((collection_id, id.to_owned()));
-        }
-    }
+    // Every document with heads but no value must be a deleted one; every chunk must be on
+    // the chain of a document's heads.
     let materialized = txn.open_table(MATERIALIZED)?;
-    for (collection_id, id) in logged {
+    let mut chained = 0;
+    for (collection_id, id) in log.documents()? {
+        let name = collections.iter().find(|c| c.id == collection_id);
+        let named = name.map_or_else(|| format!("#{collection_id}"), |c| c.name.clone());
+        if let Ok(Some(heads)) = stored_heads::read(&log, collection_id, &named, &id) {
+            chained += heads.chunks;
+        }
         if materialized.get((collection_id, id.as_str()))?.is_some() {
             continue;
         }
-        match collections.iter().find(|c| c.id == collection_id) {
+        match name {
             Some(collection) => check_document(&log, collection, &id, None, me, &mut report),
             None => report.problems.push(Inconsistency::OrphanChangeLog {
-                collection: format!("#{collection_id}"),
+                collection: named,
                 id,
             }),
         }
+    }
+    report.chunks = log.chunk_count()?;
+    if report.chunks > chained {
+        report.problems.push(Inconsistency::UnlinkedChunks {
+            count: report.chunks - chained,
+        });
     }
     Ok(report)
 }

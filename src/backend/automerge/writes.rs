@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use automerge::{ActorId, Change};
 
-use super::super::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter, Store, WritePath};
-use super::change_log::{self, ChangeLogTable};
+use super::super::persistent::{CollectionRef, MaterializedWriter, Store, WritePath};
+use super::change_log::ChangeLogTable;
 use super::heads::{self, Edit, Heads};
 use super::stored_heads;
 use super::sync::Journal;
@@ -27,12 +27,13 @@ pub(crate) struct AutomergeWrites {
     journal: Journal,
 }
 
-/// One document's write, planned: the change to append at `seq` and the heads after it.
+/// One document's write, planned: the change to append after the chunk `previous` (0 for a
+/// new document) and the heads after it, which name the seq it will take.
 struct Planned {
     id: String,
     /// The new value; `None` for a delete.
     value: Option<Vec<u8>>,
-    seq: u64,
+    previous: u64,
     change: Change,
     heads: Heads,
 }
@@ -70,7 +71,10 @@ impl WritePath for AutomergeWrites {
         // unchanged document costs a line of heads.
         let mut ids = Vec::with_capacity(docs.len());
         let written = store.write(bytes, |txn, progress| {
-            let mut log = txn.open_table(CHANGE_LOG)?;
+            let mut log = ChangeLogTable::open(txn)?;
+            let mut materialized = MaterializedWriter::open(txn, collection.id)?;
+            // Chunks are appended in the order planned, from the file's next seq.
+            let mut seq = log.next_seq()?;
             // A later value for an id earlier in the batch follows that one's change.
             let mut planned: Vec<Planned> = Vec::with_capacity(docs.len());
             let mut latest: HashMap<String, usize> = HashMap::new();
@@ -78,18 +82,16 @@ impl WritePath for AutomergeWrites {
             for (id, data) in docs {
                 let previous = match latest.get(&id) {
                     Some(&at) => Some(planned[at].heads.clone()),
-                    None => {
-                        stored_heads::read_to_append(&log, collection.id, &collection.name, &id)?
-                    }
+                    None => stored_heads::read_to_append(&log, &materialized, collection, &id)?,
                 };
-                let next = self.plan(previous.as_ref(), id, Some(data));
+                let next = self.plan(previous.as_ref(), seq, id, Some(data));
+                seq += 1;
                 if repeats_possible {
                     latest.insert(next.id.clone(), planned.len());
                 }
                 planned.push(next);
             }
             progress.writing();
-            let mut materialized = MaterializedWriter::open(txn, collection.id)?;
             for write in planned {
                 if let Some(value) = &write.value {
                     materialized.put(&write.id, value)?;
@@ -113,9 +115,10 @@ impl WritePath for AutomergeWrites {
             }
             // A tombstone: the history stays, so a replica syncing from one that never saw
             // the delete does not bring the document back.
-            let mut log = txn.open_table(CHANGE_LOG)?;
-            let previous = stored_heads::read_to_append(&log, collection.id, &collection.name, id)?;
-            let tombstone = self.plan(previous.as_ref(), id.to_owned(), None);
+            let mut log = ChangeLogTable::open(txn)?;
+            let previous = stored_heads::read_to_append(&log, &materialized, collection, id)?;
+            let seq = log.next_seq()?;
+            let tombstone = self.plan(previous.as_ref(), seq, id.to_owned(), None);
             progress.writing();
             materialized.remove(id)?;
             self.append(&mut log, collection, &tombstone)?;
@@ -130,38 +133,42 @@ impl WritePath for AutomergeWrites {
 }
 
 impl AutomergeWrites {
-    /// The change that puts `value` (or, for `None`, deletes) on top of `previous`.
-    fn plan(&self, previous: Option<&Heads>, id: String, value: Option<Vec<u8>>) -> Planned {
+    /// The change that puts `value` (or, for `None`, deletes) on top of `previous`, to be
+    /// appended as chunk `seq`.
+    fn plan(
+        &self,
+        previous: Option<&Heads>,
+        seq: u64,
+        id: String,
+        value: Option<Vec<u8>>,
+    ) -> Planned {
         let edit = match &value {
             Some(data) => Edit::Put(data.clone()),
             None => Edit::Delete,
         };
         let change = heads::next_change(previous, &self.actor, edit);
-        let seq = previous.map_or(1, |p| p.last_seq + 1);
         let heads = Heads::after_local(previous, &change, seq, value.is_some());
         Planned {
             id,
             value,
-            seq,
+            previous: previous.map_or(0, |p| p.last_seq),
             change,
             heads,
         }
     }
 
-    /// Appends a planned change to the document's change log, and its heads.
+    /// Appends a planned change to the change log, and the document's heads.
     fn append(
         &self,
         log: &mut ChangeLogTable<'_>,
         collection: &CollectionRef,
         write: &Planned,
     ) -> Result<()> {
-        change_log::append(
-            log,
-            collection.id,
-            &collection.name,
-            &write.id,
-            write.seq,
-            &write.change,
+        log.append(
+            (&collection.name, &write.id),
+            write.heads.last_seq,
+            write.previous,
+            write.change.raw_bytes(),
         )?;
         stored_heads::write(log, collection.id, &write.id, &write.heads)
     }

@@ -14,15 +14,19 @@ use crate::fault::Disk;
 use crate::{AutomergeBackend, Error, Inconsistency, OpenOptions, RedbBackend, StorageBackend};
 
 // The tables as the file format defines them (see `backend/persistent/tables.rs`).
-const CHANGE_LOG: TableDefinition<(u64, &str, u64), &[u8]> =
+const CHANGE_LOG: TableDefinition<u64, (u64, &[u8])> =
     TableDefinition::new("storebench.change_log");
+const HEADS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("storebench.heads");
+/// Where encoded heads keep the seq of their document's newest chunk (see
+/// `backend/automerge/heads.rs`): after the version byte and the count of chunks.
+const HEADS_LAST_SEQ: std::ops::Range<usize> = 9..17;
 const MATERIALIZED: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("storebench.materialized");
 const COUNTS: TableDefinition<u64, u64> = TableDefinition::new("storebench.counts");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("storebench.meta");
 const COLLECTIONS: TableDefinition<&str, u64> = TableDefinition::new("storebench.collections");
 /// The format version this build writes (see `backend/persistent/tables.rs`).
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// Whose file an input damages: the mode byte's top bit says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -552,70 +556,137 @@ fn open_and_use(kind: Kind, disk: Disk) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Damages one change-log entry (a chunk, or the heads after them) of the valid image through
-/// redb, so the file stays a sound redb database whose Automerge state is wrong.
+/// An entry of the change log: a document's heads, or one of its chunks.
+#[derive(Debug, Clone)]
+struct Entry {
+    collection: u64,
+    id: String,
+    /// `None` for the heads.
+    seq: Option<u64>,
+}
+
+/// Every entry of the change log of a sound file: each document's heads, and the chunks they
+/// lead to.
+fn entries(txn: &redb::WriteTransaction) -> Result<Vec<Entry>, String> {
+    let heads = txn.open_table(HEADS).map_err(|e| e.to_string())?;
+    let log = txn.open_table(CHANGE_LOG).map_err(|e| e.to_string())?;
+    let mut entries = Vec::new();
+    for entry in heads.iter().map_err(|e| e.to_string())? {
+        let (key, stored) = entry.map_err(|e| e.to_string())?;
+        let (collection, id) = key.value();
+        let last = stored
+            .value()
+            .get(HEADS_LAST_SEQ)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+            .ok_or("heads too short")?;
+        entries.push(Entry {
+            collection,
+            id: id.to_owned(),
+            seq: None,
+        });
+        let mut seq = last;
+        while seq != 0 {
+            entries.push(Entry {
+                collection,
+                id: id.to_owned(),
+                seq: Some(seq),
+            });
+            seq = log
+                .get(seq)
+                .map_err(|e| e.to_string())?
+                .ok_or("a sound file's link leads nowhere")?
+                .value()
+                .0;
+        }
+    }
+    Ok(entries)
+}
+
+/// `bytes` with the flips of `flips` (pairs of position and mask), and cut short where an odd
+/// last byte says.
+fn damaged(bytes: &[u8], flips: &[u8]) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
+    for flip in flips.chunks_exact(2) {
+        if !bytes.is_empty() {
+            let at = usize::from(flip[0]) % bytes.len();
+            bytes[at] ^= flip[1];
+        }
+    }
+    if flips.len() % 2 == 1 {
+        bytes.truncate(usize::from(flips[flips.len() - 1]) % (bytes.len() + 1));
+    }
+    bytes
+}
+
+/// Damages one change-log entry (a chunk, its link to the chunk before, or a document's heads)
+/// of the valid image through redb, so the file stays a sound redb database whose Automerge
+/// state is wrong.
 fn corrupt_chunk(data: &[u8]) -> Result<Damage, String> {
     let Some((&pick, flips)) = data.split_first() else {
         return Ok(Damage::None);
     };
     let disk = Disk::from_image(Kind::Automerge.valid_image().to_vec());
-    let target = {
+    let (target, changed) = {
         let db = redb::Builder::new()
             .create_with_backend(disk.storage())
             .map_err(|e| format!("valid image: {e}"))?;
         let txn = db.begin_write().map_err(|e| e.to_string())?;
-        let target;
-        {
-            let mut log = txn.open_table(CHANGE_LOG).map_err(|e| e.to_string())?;
-            let keys: Vec<(u64, String, u64)> = log
-                .iter()
-                .map_err(|e| e.to_string())?
-                .filter_map(|e| {
-                    e.ok().map(|(k, _)| {
-                        let (c, id, seq) = k.value();
-                        (c, id.to_owned(), seq)
-                    })
-                })
-                .collect();
-            let (c, id, seq) = keys
-                .get(usize::from(pick) % keys.len().max(1))
-                .cloned()
-                .ok_or("no chunks")?;
-            let original = log
-                .get((c, id.as_str(), seq))
-                .map_err(|e| e.to_string())?
-                .ok_or("chunk vanished")?
-                .value()
-                .to_vec();
-            let mut bytes = original.clone();
-            for flip in flips.chunks_exact(2) {
-                if !bytes.is_empty() {
-                    let at = usize::from(flip[0]) % bytes.len();
-                    bytes[at] ^= flip[1];
-                }
+        let entries = entries(&txn)?;
+        let target = entries
+            .get(usize::from(pick) % entries.len().max(1))
+            .cloned()
+            .ok_or("no chunks")?;
+        let changed = match target.seq {
+            None => {
+                let mut heads = txn.open_table(HEADS).map_err(|e| e.to_string())?;
+                let key = (target.collection, target.id.as_str());
+                let original = heads
+                    .get(key)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("heads vanished")?
+                    .value()
+                    .to_vec();
+                let bytes = damaged(&original, flips);
+                heads
+                    .insert(key, bytes.as_slice())
+                    .map_err(|e| e.to_string())?;
+                bytes != original
             }
-            if flips.len() % 2 == 1 {
-                bytes.truncate(usize::from(flips[flips.len() - 1]) % (bytes.len() + 1));
+            Some(seq) => {
+                let mut log = txn.open_table(CHANGE_LOG).map_err(|e| e.to_string())?;
+                let (link, original) = {
+                    let chunk = log
+                        .get(seq)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("chunk vanished")?;
+                    (chunk.value().0, chunk.value().1.to_vec())
+                };
+                // The pick's top bit moves the link by the first flip's mask too.
+                let moved = match (pick & 0x80, flips.first()) {
+                    (0, _) | (_, None) => link,
+                    (_, Some(&mask)) => link ^ u64::from(mask),
+                };
+                let bytes = damaged(&original, flips);
+                log.insert(seq, (moved, bytes.as_slice()))
+                    .map_err(|e| e.to_string())?;
+                bytes != original || moved != link
             }
-            log.insert((c, id.as_str(), seq), bytes.as_slice())
-                .map_err(|e| e.to_string())?;
-            target = (c, id, seq, bytes != original);
-        }
+        };
         txn.commit().map_err(|e| e.to_string())?;
-        target
+        (target, changed)
     };
     let store = AutomergeBackend::open_with_storage(disk.storage(), OpenOptions::new())
         .map_err(|e| format!("a sound redb file with a bad chunk must open: {e}"))?;
-    let collection = collection_name(target.0);
-    let id = target.1.as_str();
-    if target.2 == u64::MAX {
-        // The last seq holds the document's heads, which verify checks field by field against the
-        // rebuilt document: any change to them must be reported, and none may be invented.
+    let collection = collection_name(target.collection);
+    let id = target.id.as_str();
+    if target.seq.is_none() {
+        // The document's heads, which verify checks field by field against the rebuilt
+        // document: any change to them must be reported, and none may be invented.
         let clean = store.verify().map_err(|e| e.to_string())?.is_clean();
-        if clean == target.3 {
+        if clean == changed {
             return Err(format!(
-                "heads of {collection:?}/{id:?} changed={}, but verify says clean={clean}",
-                target.3
+                "heads of {collection:?}/{id:?} changed={changed}, but verify says clean={clean}"
             ));
         }
         // Writing on from damaged heads is refused as corrupt or lands; it never panics.

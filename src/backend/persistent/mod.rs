@@ -28,7 +28,7 @@ pub(crate) use open::Opened;
 pub(crate) use open::{open_path, open_storage};
 pub(crate) use store::Store;
 #[cfg(feature = "automerge-backend")]
-pub(crate) use tables::{CHANGE_LOG, CollectionId, MATERIALIZED, META};
+pub(crate) use tables::{CHANGE_LOG, CollectionId, HEADS, MATERIALIZED, META};
 pub(crate) use verify::verify_materialized;
 pub(crate) use view::{Snapshot, View, with_view};
 pub(crate) use write_path::{CollectionRef, WritePath};

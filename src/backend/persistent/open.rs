@@ -11,7 +11,7 @@ use redb::{Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, St
 use super::store::Store;
 use super::tables::{
     BACKEND_KEY, CHANGE_LOG, COLLECTIONS, COUNTS, CollectionId, FORMAT_VERSION, FORMAT_VERSION_KEY,
-    MAGIC, MAGIC_KEY, MATERIALIZED, META,
+    HEADS, MAGIC, MAGIC_KEY, MATERIALIZED, META,
 };
 use crate::{Error, OpenOptions, Result};
 
@@ -219,6 +219,7 @@ fn initialise(db: &Database, backend: &'static str) -> Result<()> {
         txn.open_table(COUNTS)?;
         txn.open_table(MATERIALIZED)?;
         txn.open_table(CHANGE_LOG)?;
+        txn.open_table(HEADS)?;
     }
     txn.commit()?;
     Ok(())

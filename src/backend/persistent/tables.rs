@@ -6,9 +6,11 @@
 use redb::TableDefinition;
 
 /// The format this build reads and writes; a file of any other version is refused, not
-/// guessed at. Version 2 added each document's heads to the end of its change log: a version-1
-/// Automerge file has none, and a version-1 build would append changes without updating them.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// guessed at. Version 2 added each document's heads to the end of its change log (a version-1
+/// build would append changes without updating them); version 3 keys the change log by one
+/// sequence for the whole file and keeps the heads in a table of their own, so a version-2
+/// build would read neither.
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// Stored under [`MAGIC_KEY`]: marks a redb file as a storebench database.
 pub(crate) const MAGIC: &[u8] = b"storebench";
@@ -36,12 +38,19 @@ pub(crate) const COUNTS: TableDefinition<CollectionId, u64> =
 pub(crate) const MATERIALIZED: TableDefinition<(CollectionId, &str), &[u8]> =
     TableDefinition::new("storebench.materialized");
 
-/// (collection, id, seq) → one chunk of a document's Automerge change log. Only the Automerge
-/// backend writes it. `seq` numbers a document's saves from 1 and never repeats: an
-/// incremental chunk sits at its own number, and a snapshot sits at the number of the last save
-/// it contains, so the first key tells how many saves the snapshot holds. The last seq, `u64::MAX`,
-/// holds the document's heads, what an upsert needs to write the next change without reading
-/// the chunks: right after the newest chunk, so that an upsert's two inserts usually land in
-/// the same leaf page and share the pages above it.
-pub(crate) const CHANGE_LOG: TableDefinition<(CollectionId, &str, u64), &[u8]> =
+/// seq → one chunk of a document's Automerge change log, with the seq of the same document's
+/// chunk before it (0 for its first). Only the Automerge backend writes it. Seqs number every
+/// chunk of the file from 1 in the order they were appended, so an append fills the last leaf
+/// of the tree instead of splitting one in the middle (a document's chunks keyed by document
+/// split a leaf on most appends: `cargo bench --bench floor`); a document's chunks are found by
+/// following the links back from the newest, which its heads name. A link always points to
+/// an older seq, so a walk ends. A compacted document is one chunk, a snapshot, with no link.
+pub(crate) const CHANGE_LOG: TableDefinition<u64, (u64, &[u8])> =
     TableDefinition::new("storebench.change_log");
+
+/// (collection, id) → the document's heads: what an upsert needs to write the next change
+/// without reading the chunks, and where its chunks are (see `automerge/heads.rs`). Every
+/// document with a change log has heads, deleted ones too. Only the Automerge backend writes
+/// it.
+pub(crate) const HEADS: TableDefinition<(CollectionId, &str), &[u8]> =
+    TableDefinition::new("storebench.heads");

@@ -18,7 +18,7 @@ pub struct VerifyReport {
     pub collections: usize,
     /// Documents checked.
     pub documents: u64,
-    /// Change-log chunks read (Automerge backend only).
+    /// Chunks in the change log (Automerge backend only).
     pub chunks: u64,
     /// Documents not rebuilt because their stored bytes are exactly those of a document found
     /// sound earlier in this process (Automerge backend only): damage changes the bytes, so
@@ -86,6 +86,12 @@ pub enum Inconsistency {
     },
     /// The document's change log does not load.
     Unloadable(Error),
+    /// Chunks of the change log that no document's heads lead to: what a write lost track
+    /// of, or damage to the links between chunks.
+    UnlinkedChunks {
+        /// How many more chunks the change log holds than the documents' heads count.
+        count: u64,
+    },
 }
 
 impl fmt::Display for Inconsistency {
@@ -128,6 +134,10 @@ impl fmt::Display for Inconsistency {
                 detail,
             } => write!(f, "document {id:?} in {collection:?}: {detail}"),
             Inconsistency::Unloadable(error) => write!(f, "{error}"),
+            Inconsistency::UnlinkedChunks { count } => write!(
+                f,
+                "the change log holds {count} chunks that no document's heads lead to"
+            ),
         }
     }
 }

@@ -8,7 +8,7 @@ use automerge::{Change, ChangeHash};
 use super::super::apply::{self, Unplanned};
 use super::super::backend::AutomergeBackend;
 use super::super::batch;
-use super::super::change_log::{self, ChangeLogRead};
+use super::super::change_log::{self, ChangeLogRead, ChangeLogTable};
 use super::super::replicate;
 use super::super::stored_heads;
 use super::bloom::Have;
@@ -18,7 +18,7 @@ use super::journal::{DocKey, DocName};
 use super::message::DocEntry;
 use super::session::SyncSession;
 use crate::Refusal;
-use crate::backend::persistent::{CHANGE_LOG, CollectionRef, MaterializedWriter};
+use crate::backend::persistent::{CollectionRef, MaterializedWriter};
 use crate::{Error, ReplicationError, Result};
 
 impl SyncSession {
@@ -44,10 +44,10 @@ impl SyncSession {
             Some(_) => None,
             None => Some(held::read(&txn, peer)?),
         };
-        let log = txn.open_table(CHANGE_LOG)?;
+        let log = change_log::read(&txn)?;
         let docs: Vec<DocKey> = match changed {
             Some(docs) => docs,
-            None => change_log::documents(&log)?,
+            None => log.documents()?,
         };
         for (collection_id, id) in docs {
             let Some(collection) = names.get(&collection_id) else {
@@ -151,12 +151,19 @@ impl SyncSession {
         let (mut applied, mut merged) = (0, 0);
         let mut refusal = None;
         let written = inner.store().write_alone(|txn| {
-            let mut log = txn.open_table(CHANGE_LOG)?;
+            let mut log = ChangeLogTable::open(txn)?;
             for (((entry, checked), target), before) in
                 batches.into_iter().zip(&targets).zip(&before)
             {
                 let mut materialized = MaterializedWriter::open(txn, target.id)?;
-                match apply::plan(&log, target, &entry.id, checked, inner.writer().actor()) {
+                match apply::plan(
+                    &log,
+                    &materialized,
+                    target,
+                    &entry.id,
+                    checked,
+                    inner.writer().actor(),
+                ) {
                     Ok(plan) => {
                         let done = plan.write(&mut log, &mut materialized, target, &entry.id)?;
                         if done.new > 0 {
