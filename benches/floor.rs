@@ -11,11 +11,13 @@
 //! `OnFlush` batch does) straight into redb tables shaped as a layout would shape them:
 //!
 //! - `value in place`: one table, the value overwritten: what `RedbBackend` writes.
-//! - `+ log by document` (the format now): the value, and the change appended under
+//! - `+ log by document` (format 2): the value, and the change appended under
 //!   `(collection, id, seq)` with the heads beside it at the document's last key.
-//! - `+ log by sequence`: the change appended under one global sequence, so that appends fill
-//!   the last leaf, the heads in a table of their own; `indexed by document` adds what finding
-//!   a document's changes then takes, an index from `(collection, id, seq)` to that sequence.
+//! - `+ log by sequence` (format 3, where each chunk also carries the seq of its document's
+//!   chunk before it): the change appended under one global sequence, so that appends fill the
+//!   last leaf, the heads in a table of their own; `indexed by document` adds what finding a
+//!   document's changes would take without those links, an index from `(collection, id, seq)`
+//!   to that sequence.
 //! - `+ log in segments`: the changes gathered and written as one 64 KiB value, the cheapest a
 //!   log inside redb can be.
 //!
@@ -57,8 +59,8 @@ enum Row {
 
 const ROWS: [(Row, &str); 7] = [
     (Row::InPlace, "value in place"),
-    (Row::LogByDoc, "+ log by document (the format now)"),
-    (Row::LogBySeq, "+ log by sequence"),
+    (Row::LogByDoc, "+ log by document (format 2)"),
+    (Row::LogBySeq, "+ log by sequence (format 3)"),
     (
         Row::LogBySeqIndexed,
         "+ log by sequence, indexed by document",

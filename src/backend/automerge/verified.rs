@@ -3,8 +3,8 @@
 //!
 //! Rebuilding a document through Automerge is most of what `verify()` costs, and the check of
 //! one document is a function of its stored bytes alone: its heads, the chunks they lead to
-//! (seqs, links and bytes), and its materialized value or the absence of one. A document whose bytes digest to
-//! those of a document found sound before is sound. Only sound documents are remembered, so
+//! (seqs, links and bytes), and its materialized value or the absence of one. A document
+//! whose bytes digest to those of a document found sound before is sound. Only sound documents are remembered, so
 //! damage — which changes the bytes — is always checked in full and reported as before.
 //!
 //! SHA-256, so no damaged document passes for a remembered one by a collision. At most

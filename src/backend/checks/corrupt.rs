@@ -132,8 +132,9 @@ pub enum Damage {
     /// 2: a malformed one, 3: the other backend's name, 4: a collection number used twice),
     /// or (5) opened as the other backend: refused with the error that says so.
     Identity(u8),
-    /// A change-log chunk, or the heads after them: refused as corrupt naming the document,
-    /// or reported by `verify()`, or missed by the damage and still rebuilding to its value.
+    /// A change-log chunk, its link, or a document's heads: refused as corrupt naming the
+    /// document, or reported by `verify()`, or missed by the damage and still rebuilding to
+    /// its value.
     ChangeLog,
     /// A value rewritten in place: named by `verify()` (in a redb file, where the value is all
     /// there is, not reported).
