@@ -75,10 +75,11 @@ impl<'txn> ChangeLogTable<'txn> {
         chunk: &[u8],
     ) -> Result<()> {
         if self.chunks.insert(seq, (previous, chunk))?.is_some() {
-            return Err(corrupt_owned(
+            return Err(corrupt(
                 collection,
                 id,
                 format!("its next change was to go at chunk {seq}, which the change log holds"),
+                None,
             ));
         }
         Ok(())
@@ -192,7 +193,7 @@ impl<'a, L: ChangeLogRead> Chain<'a, L> {
     /// [`Error::Corrupt`] when a link points to no chunk or to a newer one, or when the chunks
     /// are more or fewer than the heads count.
     pub(crate) fn next_chunk(&mut self) -> Result<Option<(u64, AccessGuard<'a, Linked>)>> {
-        let broken = |detail: String| corrupt_owned(self.collection, self.id, detail);
+        let broken = |detail: String| corrupt(self.collection, self.id, detail, None);
         match (self.next, self.left) {
             (0, 0) => return Ok(None),
             (0, left) => {
@@ -343,23 +344,14 @@ pub(crate) fn changes_since(
 pub(crate) fn corrupt(
     collection: &str,
     id: &str,
-    detail: &str,
+    detail: impl Into<String>,
     source: Option<automerge::AutomergeError>,
 ) -> Error {
     Error::Corrupt {
         collection: collection.to_owned(),
         id: id.to_owned(),
-        detail: detail.to_owned(),
+        detail: detail.into(),
         source: source.map(|e| Box::new(e) as _),
-    }
-}
-
-fn corrupt_owned(collection: &str, id: &str, detail: String) -> Error {
-    Error::Corrupt {
-        collection: collection.to_owned(),
-        id: id.to_owned(),
-        detail,
-        source: None,
     }
 }
 

@@ -73,19 +73,17 @@ impl WritePath for AutomergeWrites {
         let written = store.write(bytes, |txn, progress| {
             let mut log = ChangeLogTable::open(txn)?;
             let mut materialized = MaterializedWriter::open(txn, collection.id)?;
-            // Chunks are appended in the order planned, from the file's next seq.
-            let mut seq = log.next_seq()?;
             // A later value for an id earlier in the batch follows that one's change.
             let mut planned: Vec<Planned> = Vec::with_capacity(docs.len());
             let mut latest: HashMap<String, usize> = HashMap::new();
             let repeats_possible = docs.len() > 1;
-            for (id, data) in docs {
+            // Chunks are appended in the order planned, from the file's next seq.
+            for (seq, (id, data)) in (log.next_seq()?..).zip(docs) {
                 let previous = match latest.get(&id) {
                     Some(&at) => Some(planned[at].heads.clone()),
                     None => stored_heads::read_to_append(&log, &materialized, collection, &id)?,
                 };
                 let next = self.plan(previous.as_ref(), seq, id, Some(data));
-                seq += 1;
                 if repeats_possible {
                     latest.insert(next.id.clone(), planned.len());
                 }
