@@ -56,9 +56,8 @@ enum Value {
 /// The writes a batch comes to, decided before any is made.
 pub(crate) struct Plan {
     pub(crate) applied: Applied,
-    /// The document's chunks before the batch: how many, and the newest's seq (0 for none),
-    /// which the first new chunk links to.
-    stored: (u64, u64),
+    /// The document's heads before the batch; `None` for a new document.
+    stored: Option<Heads>,
     /// The new chunks, appended in this order.
     chunks: Vec<Change>,
     /// The heads after the batch. Their count of chunks and newest seq are the stored ones
@@ -94,9 +93,9 @@ pub(crate) fn plan(
     let mut newest = Newest::new(log, &collection.name, id, stored.as_ref());
     let mut plan = Plan {
         applied: Applied::default(),
-        stored: stored.as_ref().map_or((0, 0), |h| (h.chunks, h.last_seq)),
+        heads: stored.clone(),
+        stored,
         chunks: Vec::new(),
-        heads: stored,
         value: Value::Kept,
     };
     let mut rest = changes.into_iter().zip(decoded).peekable();
@@ -235,8 +234,8 @@ fn continue_heads<L: ChangeLogRead>(
     hashes.sort_unstable();
     Ok(Step::Apply(
         Heads {
-            chunks: plan.stored.0,
-            last_seq: plan.stored.1,
+            chunks: plan.stored_chunks().0,
+            last_seq: plan.stored_chunks().1,
             hashes,
             max_op: heads.map_or(0, |h| h.max_op).max(change.max_op()),
             values,
@@ -292,9 +291,12 @@ fn merge(
     me: &ActorId,
 ) -> Result<(), Unplanned> {
     // Nothing is written through this document, so any actor will do.
-    let loaded = change_log::load(log, collection.id, &collection.name, id, &ActorId::random())
-        .map_err(Unplanned::Failed)?;
-    let mut doc = loaded.map_or_else(AutoCommit::new, |logged| logged.doc);
+    let mut doc = match &plan.stored {
+        Some(heads) => {
+            change_log::load_from(log, &collection.name, id, heads, &ActorId::random())?.doc
+        }
+        None => AutoCommit::new(),
+    };
     let inconsistent = |e: automerge::AutomergeError| {
         Unplanned::Refused(Refusal::Malformed {
             detail: format!("inconsistent with this replica's history: {e}"),
@@ -356,8 +358,8 @@ fn merge(
     plan.chunks.extend(new);
     let mut logged = LoggedDocument {
         doc,
-        chunks: plan.stored.0,
-        last_seq: plan.stored.1,
+        chunks: plan.stored_chunks().0,
+        last_seq: plan.stored_chunks().1,
     };
     let described = stored_heads::describe(&mut logged, writer.as_ref()).ok_or_else(|| {
         Unplanned::Failed(corrupt(
@@ -377,6 +379,14 @@ fn merge(
 }
 
 impl Plan {
+    /// How many chunks the document had before the batch, and the newest's seq (0 for none),
+    /// which the first new chunk links to.
+    fn stored_chunks(&self) -> (u64, u64) {
+        self.stored
+            .as_ref()
+            .map_or((0, 0), |h| (h.chunks, h.last_seq))
+    }
+
     /// Makes the planned writes; nothing when every change was known.
     pub(crate) fn write(
         self,
@@ -385,10 +395,10 @@ impl Plan {
         collection: &CollectionRef,
         id: &str,
     ) -> Result<Applied> {
+        let (stored_chunks, mut previous) = self.stored_chunks();
         let Some(mut heads) = self.heads.filter(|_| !self.chunks.is_empty()) else {
             return Ok(self.applied);
         };
-        let (stored_chunks, mut previous) = self.stored;
         for change in &self.chunks {
             let seq = log.next_seq()?;
             log.append((&collection.name, id), seq, previous, change.raw_bytes())?;

@@ -163,9 +163,7 @@ impl AutomergeBackend {
                 let Some(stored) = stored_heads::read(&log, collection_id, &name, &id)? else {
                     continue;
                 };
-                if let Some(folded) =
-                    compaction::compact(&mut log, collection_id, &name, &id, &stored, me)?
-                {
+                if let Some(folded) = compaction::compact(&mut log, &name, &id, &stored, me)? {
                     stored_heads::write(&mut log, collection_id, &id, &folded)?;
                 }
             }

@@ -238,8 +238,7 @@ pub(crate) struct LoggedDocument {
 /// Loads a document from its chunks, or `None` when it has no heads (and so no change log).
 ///
 /// # Errors
-/// [`Error::Corrupt`] when its heads do not decode, its chain of chunks is broken, or
-/// Automerge refuses the chunks.
+/// [`Error::Corrupt`] when its heads do not decode, or as [`load_from`].
 pub(crate) fn load(
     log: &impl ChangeLogRead,
     collection: CollectionId,
@@ -250,7 +249,21 @@ pub(crate) fn load(
     let Some(heads) = stored_heads::read(log, collection, collection_name, id)? else {
         return Ok(None);
     };
-    let mut chain = Chain::new(log, collection_name, id, &heads);
+    load_from(log, collection_name, id, &heads, actor).map(Some)
+}
+
+/// Loads the document whose stored heads, read already, are `heads`, from its chunks.
+///
+/// # Errors
+/// [`Error::Corrupt`] when its chain of chunks is broken, or Automerge refuses the chunks.
+pub(crate) fn load_from(
+    log: &impl ChangeLogRead,
+    collection_name: &str,
+    id: &str,
+    heads: &Heads,
+    actor: &ActorId,
+) -> Result<LoggedDocument> {
+    let mut chain = Chain::new(log, collection_name, id, heads);
     let mut newest_first = Vec::new();
     while let Some((_, chunk)) = chain.next_chunk()? {
         newest_first.push(chunk);
@@ -280,11 +293,11 @@ pub(crate) fn load(
         ));
     }
     doc.set_actor(actor.clone());
-    Ok(Some(LoggedDocument {
+    Ok(LoggedDocument {
         doc,
         chunks: heads.chunks,
         last_seq: heads.last_seq,
-    }))
+    })
 }
 
 /// The document's changes that are not in `have` or before them, in causal order, with the

@@ -3,18 +3,16 @@
 
 use automerge::ActorId;
 
-use super::super::persistent::CollectionId;
-use super::change_log::{Chain, ChangeLogTable, corrupt, load};
+use super::change_log::{Chain, ChangeLogTable, corrupt, load_from};
 use super::heads::Heads;
 use super::stored_heads;
 use crate::Result;
 
-/// Folds every chunk of the document `heads` describes into one snapshot at its last seq, and
-/// returns the heads to store; `None` when it is one chunk already. `me` is the actor the
-/// database writes as in this open.
+/// Folds every chunk of the document `heads` describes into one snapshot, appended as the
+/// file's newest chunk, and returns the heads to store; `None` when it is one chunk already.
+/// `me` is the actor the database writes as in this open.
 pub(crate) fn compact(
     log: &mut ChangeLogTable<'_>,
-    collection: CollectionId,
     collection_name: &str,
     id: &str,
     heads: &Heads,
@@ -24,14 +22,7 @@ pub(crate) fn compact(
         return Ok(None);
     }
     // Saving never writes a change, so any actor will do.
-    let Some(mut logged) = load(log, collection, collection_name, id, &ActorId::random())? else {
-        return Err(corrupt(
-            collection_name,
-            id,
-            "its heads outlive its change log",
-            None,
-        ));
-    };
+    let mut logged = load_from(&*log, collection_name, id, heads, &ActorId::random())?;
     // Folding on heads that do not describe the log would erase the evidence with the chunks.
     if let Some(detail) = stored_heads::disagreement(heads, &mut logged, me) {
         return Err(corrupt(collection_name, id, &detail, None));

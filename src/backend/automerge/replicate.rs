@@ -174,10 +174,7 @@ pub(super) fn changes_in(
     }
     // A compacted document: its snapshot is not one change, so load it.
     let actor = ActorId::random();
-    let Some(mut logged) = change_log::load(log, collection.id, &collection.name, id, &actor)?
-    else {
-        return Ok((Vec::new(), Vec::new()));
-    };
+    let mut logged = change_log::load_from(log, &collection.name, id, &stored, &actor)?;
     let known: Vec<ChangeHash> = have
         .iter()
         .filter(|h| logged.doc.get_change_meta_by_hash(h).is_some())

@@ -90,8 +90,8 @@ fn rebuild_and_compare(
     let named = |collection: &CollectionRef| (collection.name.clone(), id.to_owned());
     // Rebuilding reads the document; it never writes, so any actor will do.
     let actor = ActorId::random();
-    let mut logged = match change_log::load(log, collection.id, &collection.name, id, &actor) {
-        Ok(Some(logged)) => logged,
+    let stored = match stored_heads::read(log, collection.id, &collection.name, id) {
+        Ok(Some(stored)) => stored,
         Ok(None) => {
             let (collection, id) = named(collection);
             report
@@ -99,6 +99,10 @@ fn rebuild_and_compare(
                 .push(Inconsistency::MissingChangeLog { collection, id });
             return;
         }
+        Err(error) => return report.problems.push(Inconsistency::Unloadable(error)),
+    };
+    let mut logged = match change_log::load_from(log, &collection.name, id, &stored, &actor) {
+        Ok(logged) => logged,
         Err(error) => return report.problems.push(Inconsistency::Unloadable(error)),
     };
     match value {
@@ -130,11 +134,7 @@ fn rebuild_and_compare(
             detail,
         }
     };
-    match stored_heads::read(log, collection.id, &collection.name, id) {
-        Ok(Some(stored)) => report
-            .problems
-            .extend(stored_heads::disagreement(&stored, &mut logged, me).map(mismatch)),
-        Ok(None) => report.problems.push(mismatch("it has no heads".into())),
-        Err(error) => report.problems.push(Inconsistency::Unloadable(error)),
-    }
+    report
+        .problems
+        .extend(stored_heads::disagreement(&stored, &mut logged, me).map(mismatch));
 }
