@@ -58,7 +58,8 @@ impl SyncSession {
             };
             let name = (collection.clone(), id.clone());
             if self.told.contains(&name) {
-                // Answered already: the peer showed it first.
+                // Answered already: the peer showed it first. A write since is not covered by
+                // the mark (see `answered_at`): the next session offers it.
                 continue;
             }
             // Before its offer this side has sent no document: what the session has shown are
@@ -90,7 +91,7 @@ impl SyncSession {
                 have: None,
             });
         }
-        self.offered_at = Some(stamp);
+        self.offered_at = Some(self.answered_at.map_or(stamp, |at| at.min(stamp)));
         Ok(())
     }
 
@@ -217,6 +218,10 @@ impl SyncSession {
     ) -> Result<()> {
         let peer = self.peer.map(PeerKey::to_bytes).unwrap_or_default();
         let peer = peer.as_slice();
+        if self.offered_at.is_none() && self.answered_at.is_none() && !docs.is_empty() {
+            // Read before the heads answered with: see `answered_at`.
+            self.answered_at = Some(backend.inner.writer().journal().now());
+        }
         for entry in docs {
             let doc = (entry.collection.clone(), entry.id.clone());
             let journal = backend.inner.writer().journal();

@@ -53,8 +53,14 @@ pub struct SyncSession {
     pub(super) sent: u32,
     pub(super) last_with_docs: u32,
     pub(super) received: Received,
-    /// The journal's stamp when this side offered its documents; `None` before.
+    /// The journal's stamp when this side offered its documents, or first answered the peer
+    /// if that was before: the mark it sets when the session completes. `None` before the
+    /// offer.
     pub(super) offered_at: Option<u64>,
+    /// The journal's stamp when this side first answered the peer, if that was before its
+    /// offer. The offer leaves out the documents answered already, with the heads they had
+    /// then: a write to one after that the peer was never shown, and the mark must not cover.
+    pub(super) answered_at: Option<u64>,
     pub(super) pending: Vec<DocEntry>,
     /// Documents the peer showed heads of that this side does not hold yet: it says it is
     /// done only when there are none, and asks again for them when an answer was lost.
@@ -121,6 +127,7 @@ impl AutomergeBackend {
             last_with_docs: 0,
             received: Received::default(),
             offered_at: None,
+            answered_at: None,
             pending: Vec::new(),
             waiting: HashSet::new(),
             told: HashSet::new(),
