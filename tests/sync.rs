@@ -542,6 +542,39 @@ fn drive(
 }
 
 #[test]
+fn a_write_between_answering_and_offering_travels_in_the_next_session() -> Result<()> {
+    // A side that answers the peer's offer before making its own leaves the document it
+    // answered out of its offer: it told the heads it had then. A write to it in between is
+    // shown to nobody, and completing the session must not mark the peer as holding it, or no
+    // later session offers it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);
+    let put = |store: &AutomergeBackend, value: u8| store.collection(DOCS).upsert("d", vec![value]);
+    put(&a, 1)?;
+    a.sync_with(&b)?;
+    // Concurrent writes: b's heads after taking a's change are not a's, so it answers.
+    put(&a, 2)?;
+    put(&b, 3)?;
+    let (mut sa, mut sb) = (a.sync_session(), b.sync_session());
+    let hello = sa.next_message(&a)?.expect("a names itself");
+    sb.receive(&b, &hello)?;
+    let hello = sb.next_message(&b)?.expect("b names itself");
+    sa.receive(&a, &hello)?;
+    let offer = sa.next_message(&a)?.expect("a offers d");
+    sb.receive(&b, &offer)?;
+    put(&b, 4)?;
+    drive((&a, &mut sa), (&b, &mut sb))?;
+    assert!(sa.is_done() && sb.is_done(), "both completed");
+    a.sync_with(&b)?;
+    assert_eq!(
+        a.heads(DOCS, "d")?,
+        b.heads(DOCS, "d")?,
+        "b's last write reached a"
+    );
+    assert_converged(&[&a, &b], &["d".to_owned()])
+}
+
+#[test]
 fn a_message_of_another_session_is_never_taken_as_an_answer() -> Result<()> {
     let dir = tempfile::tempdir().expect("temp dir");
     let (a, b) = (replica(&dir, "a")?, replica(&dir, "b")?);

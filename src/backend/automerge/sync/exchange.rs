@@ -219,7 +219,8 @@ impl SyncSession {
         let peer = self.peer.map(PeerKey::to_bytes).unwrap_or_default();
         let peer = peer.as_slice();
         if self.offered_at.is_none() && self.answered_at.is_none() && !docs.is_empty() {
-            // Read before the heads answered with: see `answered_at`.
+            // Read before the heads answered with: a write stamped up to it is in them (writes
+            // are stamped after they commit). See `answered_at`.
             self.answered_at = Some(backend.inner.writer().journal().now());
         }
         for entry in docs {

@@ -4,9 +4,10 @@
 //! is a first one with its peer and offers every document), so a store that never syncs pays
 //! one atomic load per write. A write is stamped after it commits, and asks whether to be only
 //! then: a write the first session's scan of the database missed commits after recording
-//! began, and is stamped; a session that takes its snapshot stamp before a write is stamped
-//! offers that write's document again next time. So a mark never covers a write the peer was
-//! not offered.
+//! began, and is stamped; a session that takes its stamp before a write is stamped offers that
+//! write's document again next time. A session's mark is the stamp it took before reading the
+//! first heads it showed the peer (its offer's, or its first answer's when it answered first).
+//! So a mark never covers a write the peer was not shown.
 //!
 //! Marks live as long as the open, per incarnation of each peer (a peer that died and lost
 //! writes comes back as a new one). After a reopen the first session with a peer offers what

@@ -9,9 +9,11 @@
 //!
 //! A message is applied in one transaction under the backend's durability, as a local write.
 //! A side completes when the peer, having processed every message it sent with documents in
-//! it, says it has nothing more to send: only then does it mark the documents it offered as
-//! held by the peer. A lost, repeated or reordered message can stall a session but never marks
-//! a document the peer was not shown; a stalled session is dropped and a new one started.
+//! it, says it has nothing more to send: only then does it mark the documents it offered or
+//! answered with as held by the peer, as of the earlier of its offer and its first answer (the
+//! mark covers only writes in heads it showed). A lost, repeated or reordered message can stall
+//! a session but never marks a document the peer was not shown; a stalled session is dropped
+//! and a new one started.
 //!
 //! Each side picks a random session number and every message carries both, the sender's and
 //! the one it answers: message numbers and acknowledgements mean something only within their
@@ -53,13 +55,14 @@ pub struct SyncSession {
     pub(super) sent: u32,
     pub(super) last_with_docs: u32,
     pub(super) received: Received,
-    /// The journal's stamp when this side offered its documents, or first answered the peer
-    /// if that was before: the mark it sets when the session completes. `None` before the
+    /// The mark this side sets when the session completes: the journal's stamp when it offered
+    /// its documents, or when it first answered the peer if that was before. `None` until the
     /// offer.
     pub(super) offered_at: Option<u64>,
     /// The journal's stamp when this side first answered the peer, if that was before its
-    /// offer. The offer leaves out the documents answered already, with the heads they had
-    /// then: a write to one after that the peer was never shown, and the mark must not cover.
+    /// offer. The offer leaves out the documents answered already: the peer was told the heads
+    /// they had then. A write to one of them after the answer was shown to nobody, so the mark
+    /// must stop before it.
     pub(super) answered_at: Option<u64>,
     pub(super) pending: Vec<DocEntry>,
     /// Documents the peer showed heads of that this side does not hold yet: it says it is
