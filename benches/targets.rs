@@ -3,7 +3,7 @@
 //! itself at another size, in this one run, printed as one table of measured ratio against goal.
 //!
 //! ```text
-//! cargo bench --bench targets            # about 8 minutes on two cores
+//! cargo bench --bench targets            # 1 to 3 minutes on two cores, once built
 //! cargo bench --bench targets -- --test  # every measurement, tiny: checks the bench runs
 //! ```
 //!
