@@ -91,7 +91,8 @@ impl SyncSession {
                 have: None,
             });
         }
-        self.offered_at = Some(self.answered_at.map_or(stamp, |at| at.min(stamp)));
+        // A first answer's stamp, taken before this one, is the earlier.
+        self.offered_at = Some(self.answered_at.unwrap_or(stamp));
         Ok(())
     }
 

@@ -98,17 +98,22 @@ impl Journal {
     /// Starts recording (if not yet) and returns the stamp now: every write stamped up to it
     /// is in what the database shows from here on.
     pub(crate) fn now(&self) -> u64 {
-        // Recording starts before the stamp is read: a write committed after it is stamped
-        // later than the stamp, one committed before is in the database's state.
+        self.start_recording().next
+    }
+
+    /// Starts recording, then locks: a write committed after this is stamped later than the
+    /// stamp read under the lock, one committed before is in the database's state.
+    fn start_recording(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.recording.store(true, Ordering::Release);
-        self.lock().next
+        self.lock()
     }
 
     /// Starts recording (if not yet) and returns the stamp now, with the documents stamped
     /// after `peer`'s mark; `None` for the documents when there is no mark (offer them all).
     pub(crate) fn since_mark(&self, peer: &[u8]) -> (u64, Option<Vec<DocKey>>) {
-        let now = self.now();
-        let inner = self.lock();
+        // One lock for the stamp and the documents: none stamped between them.
+        let inner = self.start_recording();
+        let now = inner.next;
         let held = inner.held.get(peer);
         let changed = inner.marks.get(peer).map(|mark| {
             inner
